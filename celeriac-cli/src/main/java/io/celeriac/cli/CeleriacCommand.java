@@ -1,0 +1,33 @@
+package io.celeriac.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code celeriac} command; subcommands mirror Celery's CLI. */
+@Command(name = "celeriac", mixinStandardHelpOptions = true, versionProvider = CeleriacCommand.Version.class,
+        description = "Distributed task queue for the JVM, wire-compatible with Celery.",
+        subcommands = {DemoCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
+public final class CeleriacCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new CeleriacCommand()).execute(args);
+        if (code != 0 || !"worker".equals(args.length > 0 ? args[0] : "")) {
+            System.exit(code);
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = CeleriacCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"celeriac " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package io.celeriac.cli;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.examples.DemoTasks;
+import io.celeriac.task.AsyncResult;
+import io.celeriac.task.SendOptions;
+import io.celeriac.task.TaskRequest;
+import io.celeriac.worker.Worker;
+import io.celeriac.worker.WorkerListener;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Runs producer and worker in one process on the embedded broker and prints what happens: a flaky e-mail task that
+ * retries with backoff, and a slow PDF task on its own queue.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Run a worker and example tasks in one process on the embedded broker; nothing to install.")
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--emails", defaultValue = "5", description = "Welcome e-mails to send (default: ${DEFAULT-VALUE}).")
+    int emails;
+
+    @Option(names = "--pdfs", defaultValue = "2", description = "PDFs to render (default: ${DEFAULT-VALUE}).")
+    int pdfs;
+
+    @Option(names = "--broker", defaultValue = "memory://",
+            description = "Broker URL (default: the embedded in-memory broker).")
+    String broker;
+
+    @Override
+    public Integer call() throws Exception {
+        CeleriacConfig config = CeleriacConfig.builder().brokerUrl(broker).hostname("demo@%h").build();
+        try (Celeriac app = Celeriac.builder().config(config).register(new DemoTasks()).build()) {
+            Worker worker = app.worker().queues("celery", "email", "render").concurrency(4)
+                    .listener(new Narrator()).start();
+            say("Sending %d welcome e-mails (queue email, flaky: retries with backoff) and %d PDFs (queue render)",
+                    emails, pdfs);
+            Map<String, AsyncResult> results = new LinkedHashMap<>();
+            results.put("demo.add(2, 3)", app.task("demo.add").delay(2, 3));
+            for (int i = 1; i <= emails; i++) {
+                results.put("email to user " + i, app.task("demo.send_welcome_email").delay(i));
+            }
+            for (int i = 1; i <= pdfs; i++) {
+                long order = 1000 + i;
+                results.put("pdf for order " + order, app.task("demo.render_pdf").applyAsync(List.of(order, 8),
+                        Map.of(), SendOptions.builder().taskId("order-" + order + "-render_pdf").build()));
+            }
+            List<String> lines = new ArrayList<>();
+            int failed = 0;
+            for (Map.Entry<String, AsyncResult> e : results.entrySet()) {
+                try {
+                    Object value = e.getValue().get(Duration.ofSeconds(60));
+                    lines.add(String.format("  %-22s SUCCESS  %s", e.getKey(), value));
+                } catch (RuntimeException ex) {
+                    failed++;
+                    lines.add(String.format("  %-22s %s  %s", e.getKey(), e.getValue().state(), ex.getMessage()));
+                }
+            }
+            worker.shutdown(Duration.ofSeconds(10));
+            say("All %d tasks finished:", results.size());
+            lines.forEach(System.out::println);
+            return failed == 0 ? 0 : 1;
+        }
+    }
+
+    static void say(String format, Object... args) {
+        System.out.printf("==> " + format + "%n", args);
+        System.out.flush();
+    }
+
+    /** Prints the lifecycle a Celery user would watch in Flower. */
+    private static final class Narrator implements WorkerListener {
+        @Override
+        public void taskRetried(TaskRequest r, Throwable reason, Duration countdown) {
+            say("%s[%s] failed (%s); retry %d in %.1f s", r.task(), shortId(r.id()),
+                    reason == null ? "retry" : reason.getMessage(), r.retries() + 1, countdown.toMillis() / 1000.0);
+        }
+
+        @Override
+        public void taskSucceeded(TaskRequest r, Object result, Duration runtime) {
+            say("%s[%s] done in %d ms: %s", r.task(), shortId(r.id()), runtime.toMillis(), result);
+        }
+
+        private static String shortId(String id) {
+            return id.length() > 8 ? id.substring(0, 8) : id;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package io.celeriac.cli;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.worker.Worker;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code celeriac worker}: consume queues and run the tasks found in the given packages or classes. */
+@Command(name = "worker", mixinStandardHelpOptions = true, description = "Start a worker.")
+final class WorkerCommand implements Callable<Integer> {
+    @Option(names = {"-A", "--app"}, required = true, split = ",",
+            description = "Packages to scan for @Task methods, or classes that have them.")
+    List<String> apps = new ArrayList<>();
+
+    @Option(names = {"-Q", "--queues"}, split = ",", description = "Queues to consume (default: task_default_queue).")
+    List<String> queues = new ArrayList<>();
+
+    @Option(names = {"-c", "--concurrency"}, description = "Pool size (default: number of CPUs).")
+    Integer concurrency;
+
+    @Option(names = {"-n", "--hostname"}, description = "Node name, e.g. email@%%h.")
+    String hostname;
+
+    @Option(names = "--pool", description = "threads, virtual (Java 21+) or solo.")
+    String pool;
+
+    @Option(names = "--prefetch-multiplier", description = "Messages reserved per pool slot.")
+    Integer prefetchMultiplier;
+
+    @Option(names = {"-b", "--broker"}, description = "Broker URL (or broker_url / CELERIAC_BROKER_URL).")
+    String broker;
+
+    @Option(names = "--result-backend", description = "Result backend URL.")
+    String resultBackend;
+
+    @Option(names = "--grace", defaultValue = "30", description = "Seconds running tasks get at warm shutdown.")
+    long graceSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        CeleriacConfig.Builder cb = CeleriacConfig.loadBuilder(System.getenv());
+        if (broker != null) {
+            cb.brokerUrl(broker);
+            if (resultBackend == null) {
+                cb.resultBackend(broker);
+            }
+        }
+        if (resultBackend != null) {
+            cb.resultBackend(resultBackend);
+        }
+        Celeriac.Builder ab = Celeriac.builder().config(cb.build());
+        for (String a : apps) {
+            Class<?> c = loadClass(a);
+            if (c != null) {
+                ab.register(c);
+            } else {
+                ab.scan(a);
+            }
+        }
+        Celeriac app = ab.build();
+        if (app.registry().names().isEmpty()) {
+            System.err.println("No @Task methods found in " + apps + "; check -A and the classpath.");
+            return 2;
+        }
+        Worker.Builder wb = app.worker().queues(queues);
+        if (concurrency != null) {
+            wb.concurrency(concurrency);
+        }
+        if (hostname != null) {
+            wb.hostname(hostname);
+        }
+        if (pool != null) {
+            wb.pool(pool);
+        }
+        if (prefetchMultiplier != null) {
+            wb.prefetchMultiplier(prefetchMultiplier);
+        }
+        Worker worker = wb.build();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            worker.shutdown(Duration.ofSeconds(graceSeconds));
+            app.close();
+        }, "celeriac-shutdown"));
+        worker.start();
+        worker.awaitTermination();
+        return 0;
+    }
+
+    private static Class<?> loadClass(String name) {
+        try {
+            return Class.forName(name);
+        } catch (ClassNotFoundException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,374 @@
+package io.celeriac;
+
+import io.celeriac.backend.InMemoryResultBackend;
+import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultDocument;
+import io.celeriac.broker.Broker;
+import io.celeriac.broker.BrokerProvider;
+import io.celeriac.broker.InMemoryBroker;
+import io.celeriac.broker.OutboundMessage;
+import io.celeriac.control.ControlMessage;
+import io.celeriac.protocol.MessageCodec;
+import io.celeriac.protocol.PythonRepr;
+import io.celeriac.protocol.TaskMessage;
+import io.celeriac.task.AsyncResult;
+import io.celeriac.task.CurrentTask;
+import io.celeriac.task.SendOptions;
+import io.celeriac.task.Signature;
+import io.celeriac.task.TaskArgumentException;
+import io.celeriac.task.TaskDefinition;
+import io.celeriac.task.TaskRegistry;
+import io.celeriac.task.TaskRequest;
+import io.celeriac.task.TaskStub;
+import io.celeriac.worker.EagerExecutor;
+import io.celeriac.worker.Worker;
+
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.UUID;
+
+/**
+ * A Celeriac application: configuration, the task registry, the broker and the result backend. It sends tasks and
+ * creates workers. One per process is usual.
+ *
+ * <pre>{@code
+ * Celeriac app = Celeriac.builder().config(CeleriacConfig.load()).register(new EmailTasks()).build();
+ * AsyncResult r = app.task("emails.send_welcome").delay(userId);
+ * }</pre>
+ */
+public final class Celeriac implements AutoCloseable {
+    private final CeleriacConfig config;
+    private final TaskRegistry registry;
+    private final MessageCodec codec;
+    private final Broker broker;
+    private final ResultBackend backend;
+    private final Clock clock;
+    private final String origin;
+    private final String replyTo = UUID.randomUUID().toString();
+    private final EagerExecutor eager;
+    private final boolean ownsBroker;
+    private final boolean ownsBackend;
+
+    private Celeriac(Builder b) {
+        this.config = b.config;
+        this.codec = b.codec;
+        this.registry = b.registry;
+        this.clock = b.clock;
+        Broker br = b.broker;
+        ResultBackend rb = b.backend;
+        this.ownsBroker = br == null;
+        this.ownsBackend = rb == null;
+        if (br == null) {
+            br = createBroker(config);
+        }
+        if (rb == null) {
+            rb = createBackend(config, clock);
+        }
+        this.broker = br;
+        this.backend = rb;
+        this.origin = "gen" + ProcessHandle.current().pid() + "@" + host();
+        this.eager = new EagerExecutor(this);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private static Broker createBroker(CeleriacConfig config) {
+        String url = config.brokerUrl();
+        if (url.startsWith("memory://")) {
+            return new InMemoryBroker();
+        }
+        return provider(url).createBroker(url, config);
+    }
+
+    private static ResultBackend createBackend(CeleriacConfig config, Clock clock) {
+        String url = config.resultBackend();
+        if (url.startsWith("memory://")) {
+            return new InMemoryResultBackend(config.resultExpires(), clock);
+        }
+        return provider(url).createResultBackend(url, config);
+    }
+
+    private static BrokerProvider provider(String url) {
+        for (BrokerProvider p : ServiceLoader.load(BrokerProvider.class)) {
+            if (p.supports(url)) {
+                return p;
+            }
+        }
+        String scheme = url.contains(":") ? url.substring(0, url.indexOf(':')) : url;
+        throw new CeleriacException("No broker for '" + scheme + "://' URLs on the classpath: add celeriac-redis "
+                + "for redis://, or use memory:// for the embedded broker");
+    }
+
+    private static String host() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "localhost";
+        }
+    }
+
+    public CeleriacConfig config() { return config; }
+    public TaskRegistry registry() { return registry; }
+    public MessageCodec codec() { return codec; }
+    public Broker broker() { return broker; }
+    public ResultBackend backend() { return backend; }
+    public Clock clock() { return clock; }
+
+    /** Registers the {@code @Task} methods of these objects or classes. */
+    public Celeriac register(Object... beans) {
+        for (Object bean : beans) {
+            if (bean instanceof TaskDefinition d) {
+                registry.register(d);
+            } else {
+                registry.register(bean);
+            }
+        }
+        return this;
+    }
+
+    /** A task by name, to send. */
+    public TaskStub task(String name) {
+        return new TaskStub(name, this::applyAsync, this::send);
+    }
+
+    /** Sends a task with positional arguments. */
+    public AsyncResult delay(String task, Object... args) {
+        return applyAsync(task, java.util.Arrays.asList(args), Map.of(), SendOptions.none());
+    }
+
+    public Signature signature(String task, Object... args) {
+        return new Signature(task, java.util.Arrays.asList(args), Map.of(), SendOptions.none(), this::send);
+    }
+
+    public Signature signature(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
+        return new Signature(task, args, kwargs, options, this::send);
+    }
+
+    public AsyncResult send(Signature s) {
+        return applyAsync(s.task(), s.args(), s.kwargs(), s.options());
+    }
+
+    /**
+     * Sends a task. Arguments must be JSON-able (primitives, strings, lists, maps, records/POJOs); anything else is
+     * refused here with {@link TaskArgumentException}, before anything is sent.
+     *
+     * @throws io.celeriac.broker.BrokerUnavailableException if the broker did not take the message
+     */
+    public AsyncResult applyAsync(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
+        if (config.alwaysEager()) {
+            return eager.apply(task, jsonArgs(task, args), jsonKwargs(task, kwargs), options);
+        }
+        Prepared p = prepare(task, args, kwargs, options);
+        broker.publish(List.of(p.outbound));
+        return result(p.message.id());
+    }
+
+    /** Sends many signatures in one batch (one broker round trip where the broker allows). */
+    public List<AsyncResult> sendAll(List<Signature> signatures) {
+        if (config.alwaysEager()) {
+            return signatures.stream().map(this::send).toList();
+        }
+        List<OutboundMessage> out = new ArrayList<>(signatures.size());
+        List<AsyncResult> results = new ArrayList<>(signatures.size());
+        for (Signature s : signatures) {
+            Prepared p = prepare(s.task(), s.args(), s.kwargs(), s.options());
+            out.add(p.outbound);
+            results.add(result(p.message.id()));
+        }
+        broker.publish(out);
+        return results;
+    }
+
+    private record Prepared(TaskMessage message, OutboundMessage outbound) {
+    }
+
+    private Prepared prepare(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
+        TaskMessage m = buildMessage(task, jsonArgs(task, args), jsonKwargs(task, kwargs), options);
+        String payload = codec.encode(m);
+        return new Prepared(m, new OutboundMessage(m.routingKey(), m.priority(), payload, m.id(), m.eta()));
+    }
+
+    /** Builds the protocol v2 message for a send, resolving queue, priority, ETA and expiry as Celery does. */
+    public TaskMessage buildMessage(String task, List<Object> args, Map<String, Object> kwargs, SendOptions o) {
+        TaskDefinition def = registry.find(task).orElse(null);
+        checkArity(def, args, kwargs);
+        Instant now = clock.instant();
+        String id = o.taskId().orElseGet(() -> UUID.randomUUID().toString());
+        // Precedence as in Celery: apply_async options, then the task's own queue, then task_routes, then default.
+        String queue = o.queue().or(() -> o.routingKey())
+                .or(() -> def == null ? java.util.Optional.empty() : def.options().queue())
+                .or(() -> config.routeFor(task))
+                .orElse(config.defaultQueue());
+        int priority = o.priority()
+                .or(() -> def == null ? java.util.Optional.empty() : def.options().priority())
+                .or(config::defaultPriority).orElse(0);
+        Instant eta = o.eta().orElse(o.countdown().map(now::plus).orElse(null));
+        Instant expires = o.expiresAt().orElse(o.expiresIn()
+                .or(() -> def == null ? java.util.Optional.empty() : def.options().expires())
+                .map(now::plus).orElse(null));
+        boolean ignore = o.ignoreResult()
+                .or(() -> def == null ? java.util.Optional.empty() : def.options().ignoreResult())
+                .orElse(config.ignoreResult());
+        TaskRequest parent = CurrentTask.get().orElse(null);
+        Map<String, Object> extra = new HashMap<>(o.headers());
+        return TaskMessage.builder(task, id)
+                .lang("java")
+                .shadow(o.shadow().orElse(null))
+                .eta(eta)
+                .expires(expires)
+                .retries(0)
+                .timeLimit(o.timeLimit().map(d -> d.toNanos() / 1e9).orElse(null))
+                .softTimeLimit(o.softTimeLimit().map(d -> d.toNanos() / 1e9).orElse(null))
+                .rootId(parent == null ? id : (parent.rootId() == null ? parent.id() : parent.rootId()))
+                .parentId(parent == null ? null : parent.id())
+                .argsRepr(PythonRepr.args(args))
+                .kwargsRepr(PythonRepr.kwargs(kwargs))
+                .origin(origin)
+                .ignoreResult(ignore)
+                .extraHeaders(extra)
+                .args(args)
+                .kwargs(kwargs)
+                .replyTo(replyTo)
+                .exchange("")
+                .routingKey(queue)
+                .priority(priority)
+                .deliveryTag(UUID.randomUUID().toString())
+                .build();
+    }
+
+    private static void checkArity(TaskDefinition def, List<Object> args, Map<String, Object> kwargs) {
+        if (def == null || def.parameterNames().isEmpty() && args.isEmpty() && kwargs.isEmpty()) {
+            return;
+        }
+        int params = def.parameterNames().size();
+        if (def.source().startsWith("lambda ")) {
+            return;
+        }
+        if (args.size() + kwargs.size() != params || args.size() > params) {
+            throw new TaskArgumentException(def.source() + " takes " + params + " argument(s) but " + args.size()
+                    + " positional and " + kwargs.size() + " keyword argument(s) were given");
+        }
+    }
+
+    private List<Object> jsonArgs(String task, List<?> args) {
+        List<Object> out = new ArrayList<>(args.size());
+        for (int i = 0; i < args.size(); i++) {
+            Object a = args.get(i);
+            try {
+                out.add(codec.toJsonValue(a));
+            } catch (IllegalArgumentException e) {
+                throw new TaskArgumentException("Argument " + (i + 1) + " of task '" + task + "' ("
+                        + a.getClass().getName() + ") cannot travel as JSON: " + e.getMessage()
+                        + ". Pass plain values or ids (load entities inside the task).", e);
+            }
+        }
+        return out;
+    }
+
+    private Map<String, Object> jsonKwargs(String task, Map<String, ?> kwargs) {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, ?> e : kwargs.entrySet()) {
+            try {
+                out.put(e.getKey(), codec.toJsonValue(e.getValue()));
+            } catch (IllegalArgumentException ex) {
+                throw new TaskArgumentException("Keyword argument '" + e.getKey() + "' of task '" + task + "' ("
+                        + e.getValue().getClass().getName() + ") cannot travel as JSON: " + ex.getMessage()
+                        + ". Pass plain values or ids (load entities inside the task).", ex);
+            }
+        }
+        return out;
+    }
+
+    /** A handle on any task id's result. */
+    public AsyncResult result(String taskId) {
+        return new AsyncResult(taskId, backend, this::revoke, codec);
+    }
+
+    /** Broadcasts a revoke to every worker (Celery's {@code app.control.revoke}). */
+    public void revoke(String taskId, boolean terminate) {
+        broker.broadcast(new ControlMessage("revoke",
+                Map.of("task_id", List.of(taskId), "terminate", terminate, "signal", "SIGTERM"),
+                List.of(), null, null));
+    }
+
+    /** Stores a result document directly (used by eager mode and tools). */
+    public void storeResult(ResultDocument doc) {
+        backend.store(doc);
+    }
+
+    /** A worker builder bound to this app. */
+    public Worker.Builder worker() {
+        return Worker.builder(this);
+    }
+
+    /** The process id, for logs and events. */
+    public static long pid() {
+        return ProcessHandle.current().pid();
+    }
+
+    static String jvmName() {
+        return ManagementFactory.getRuntimeMXBean().getName();
+    }
+
+    @Override
+    public void close() {
+        if (ownsBroker) {
+            broker.close();
+        }
+        if (ownsBackend) {
+            backend.close();
+        }
+    }
+
+    public static final class Builder {
+        private CeleriacConfig config = CeleriacConfig.defaults();
+        private MessageCodec codec = new MessageCodec();
+        private TaskRegistry registry;
+        private Broker broker;
+        private ResultBackend backend;
+        private Clock clock = Clock.systemUTC();
+        private final List<Object> beans = new ArrayList<>();
+        private final List<String> packages = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        public Builder config(CeleriacConfig v) { this.config = v; return this; }
+        /** Uses this broker instead of the one {@code broker_url} names; the app will not close it. */
+        public Builder broker(Broker v) { this.broker = v; return this; }
+        /** Uses this backend instead of the one {@code result_backend} names; the app will not close it. */
+        public Builder resultBackend(ResultBackend v) { this.backend = v; return this; }
+        public Builder clock(Clock v) { this.clock = v; return this; }
+        public Builder registry(TaskRegistry v) { this.registry = v; return this; }
+        /** Objects or classes with {@code @Task} methods, or {@link TaskDefinition}s. */
+        public Builder register(Object... v) { beans.addAll(List.of(v)); return this; }
+        /** Packages to scan for {@code @Task} methods. */
+        public Builder scan(String... v) { packages.addAll(List.of(v)); return this; }
+
+        public Celeriac build() {
+            if (registry == null) {
+                registry = new TaskRegistry(codec);
+            }
+            if (!packages.isEmpty()) {
+                registry.scan(packages.toArray(String[]::new));
+            }
+            for (Object bean : beans) {
+                if (bean instanceof TaskDefinition d) {
+                    registry.register(d);
+                } else {
+                    registry.register(bean);
+                }
+            }
+            return new Celeriac(this);
+        }
+    }
+}

@@ -1,0 +1,438 @@
+package io.celeriac;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * Application and worker settings. Build one in code with {@link #builder()}, or {@link #load()} it from
+ * {@code celeriac.properties} and the environment. Keys are Celery's setting names ({@code broker_url},
+ * {@code task_acks_late}, {@code worker_prefetch_multiplier}, ...), so a Celery user's settings carry over; the same
+ * keys are accepted dotted and dashed with a {@code celeriac.} prefix ({@code celeriac.task-acks-late}) and as
+ * environment variables ({@code CELERIAC_TASK_ACKS_LATE}, or Celery's {@code CELERY_BROKER_URL}).
+ * docs/configuration.md lists them all.
+ */
+public final class CeleriacConfig {
+    /** Every key understood, in Celery's spelling. */
+    public static final List<String> KEYS = List.of("broker_url", "result_backend", "result_expires",
+            "task_default_queue", "task_acks_late", "task_acks_on_failure_or_timeout", "worker_prefetch_multiplier",
+            "worker_concurrency", "worker_pool", "task_time_limit", "task_soft_time_limit", "task_routes", "timezone",
+            "task_always_eager", "task_eager_propagates", "task_ignore_result", "task_track_started",
+            "task_default_rate_limit", "task_default_priority", "worker_hostname", "visibility_timeout",
+            "dead_letter_queue", "worker_send_task_events", "worker_max_tasks_per_child",
+            "worker_max_memory_per_child");
+
+    private final String brokerUrl;
+    private final String resultBackend;
+    private final Duration resultExpires;
+    private final String defaultQueue;
+    private final boolean acksLate;
+    private final boolean acksOnFailureOrTimeout;
+    private final int prefetchMultiplier;
+    private final int concurrency;
+    private final String pool;
+    private final Duration timeLimit;
+    private final Duration softTimeLimit;
+    private final List<TaskRoute> routes;
+    private final ZoneId timezone;
+    private final boolean alwaysEager;
+    private final boolean eagerPropagates;
+    private final boolean ignoreResult;
+    private final boolean trackStarted;
+    private final String defaultRateLimit;
+    private final Integer defaultPriority;
+    private final String hostname;
+    private final Duration visibilityTimeout;
+    private final String deadLetterQueue;
+    private final boolean sendTaskEvents;
+    private final int maxTasksPerChild;
+    private final long maxMemoryPerChildKb;
+
+    private CeleriacConfig(Builder b) {
+        this.brokerUrl = b.brokerUrl;
+        this.resultBackend = b.resultBackend == null ? b.brokerUrl : b.resultBackend;
+        this.resultExpires = b.resultExpires;
+        this.defaultQueue = b.defaultQueue;
+        this.acksLate = b.acksLate;
+        this.acksOnFailureOrTimeout = b.acksOnFailureOrTimeout;
+        this.prefetchMultiplier = b.prefetchMultiplier;
+        this.concurrency = b.concurrency;
+        this.pool = b.pool;
+        this.timeLimit = b.timeLimit;
+        this.softTimeLimit = b.softTimeLimit;
+        this.routes = List.copyOf(b.routes);
+        this.timezone = b.timezone;
+        this.alwaysEager = b.alwaysEager;
+        this.eagerPropagates = b.eagerPropagates;
+        this.ignoreResult = b.ignoreResult;
+        this.trackStarted = b.trackStarted;
+        this.defaultRateLimit = b.defaultRateLimit;
+        this.defaultPriority = b.defaultPriority;
+        this.hostname = b.hostname == null ? "celery@" + localHost() : b.hostname;
+        this.visibilityTimeout = b.visibilityTimeout;
+        this.deadLetterQueue = b.deadLetterQueue;
+        this.sendTaskEvents = b.sendTaskEvents;
+        this.maxTasksPerChild = b.maxTasksPerChild;
+        this.maxMemoryPerChildKb = b.maxMemoryPerChildKb;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static CeleriacConfig defaults() {
+        return builder().build();
+    }
+
+    /**
+     * Defaults, then {@code celeriac.properties} from the classpath, then the file named by
+     * {@code CELERIAC_CONFIG}, then environment variables: later sources win.
+     */
+    public static CeleriacConfig load() {
+        return loadBuilder(System.getenv()).build();
+    }
+
+    /** As {@link #load()}, with the environment given (for tests). */
+    public static Builder loadBuilder(Map<String, String> env) {
+        Builder b = builder();
+        try (InputStream in = CeleriacConfig.class.getClassLoader().getResourceAsStream("celeriac.properties")) {
+            if (in != null) {
+                Properties p = new Properties();
+                p.load(in);
+                b.apply(p);
+            }
+        } catch (IOException e) {
+            throw new CeleriacException("cannot read celeriac.properties from the classpath: " + e.getMessage(), e);
+        }
+        String file = env.get("CELERIAC_CONFIG");
+        if (file != null && !file.isBlank()) {
+            b.applyFile(Path.of(file));
+        }
+        b.applyEnvironment(env);
+        return b;
+    }
+
+    /**
+     * Turns any accepted spelling into Celery's key: {@code celeriac.task-acks-late}, {@code CELERIAC_TASK_ACKS_LATE},
+     * {@code CELERY_TASK_ACKS_LATE} and {@code task_acks_late} all become {@code task_acks_late}. Returns empty for
+     * keys that are not settings.
+     */
+    public static Optional<String> canonicalKey(String key) {
+        String k = key.trim().toLowerCase(Locale.ROOT).replace('-', '_').replace('.', '_');
+        for (String prefix : List.of("celeriac_", "celery_")) {
+            if (k.startsWith(prefix) && KEYS.contains(k.substring(prefix.length()))) {
+                return Optional.of(k.substring(prefix.length()));
+            }
+        }
+        if (KEYS.contains(k)) {
+            return Optional.of(k);
+        }
+        // Aliases from Celery's older upper-case names and our CLI vocabulary.
+        return Optional.ofNullable(switch (k) {
+            case "broker", "celeriac_broker" -> "broker_url";
+            case "backend", "celery_result_backend", "celeriac_result_backend_url" -> "result_backend";
+            case "concurrency", "celeryd_concurrency" -> "worker_concurrency";
+            case "prefetch_multiplier", "celeryd_prefetch_multiplier" -> "worker_prefetch_multiplier";
+            case "acks_late" -> "task_acks_late";
+            case "celery_task_result_expires", "task_result_expires" -> "result_expires";
+            default -> null;
+        });
+    }
+
+    public String brokerUrl() { return brokerUrl; }
+    public String resultBackend() { return resultBackend; }
+    public Duration resultExpires() { return resultExpires; }
+    public String defaultQueue() { return defaultQueue; }
+    public boolean acksLate() { return acksLate; }
+    public boolean acksOnFailureOrTimeout() { return acksOnFailureOrTimeout; }
+    public int prefetchMultiplier() { return prefetchMultiplier; }
+    public int concurrency() { return concurrency; }
+    /** {@code threads}, {@code virtual} or {@code solo}. */
+    public String pool() { return pool; }
+    public Optional<Duration> timeLimit() { return Optional.ofNullable(timeLimit); }
+    public Optional<Duration> softTimeLimit() { return Optional.ofNullable(softTimeLimit); }
+    public List<TaskRoute> routes() { return routes; }
+    public ZoneId timezone() { return timezone; }
+    public boolean alwaysEager() { return alwaysEager; }
+    public boolean eagerPropagates() { return eagerPropagates; }
+    public boolean ignoreResult() { return ignoreResult; }
+    public boolean trackStarted() { return trackStarted; }
+    public Optional<String> defaultRateLimit() { return Optional.ofNullable(defaultRateLimit); }
+    public Optional<Integer> defaultPriority() { return Optional.ofNullable(defaultPriority); }
+    /** Node name, Celery style {@code name@host}. */
+    public String hostname() { return hostname; }
+    public Duration visibilityTimeout() { return visibilityTimeout; }
+    public String deadLetterQueue() { return deadLetterQueue; }
+    public boolean sendTaskEvents() { return sendTaskEvents; }
+    public int maxTasksPerChild() { return maxTasksPerChild; }
+    public long maxMemoryPerChildKb() { return maxMemoryPerChildKb; }
+
+    /** The queue for a task name from {@code task_routes}, if any route matches (first match wins). */
+    public Optional<String> routeFor(String taskName) {
+        for (TaskRoute r : routes) {
+            if (r.matches(taskName)) {
+                return Optional.of(r.queue());
+            }
+        }
+        return Optional.empty();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.brokerUrl = brokerUrl;
+        b.resultBackend = resultBackend;
+        b.resultExpires = resultExpires;
+        b.defaultQueue = defaultQueue;
+        b.acksLate = acksLate;
+        b.acksOnFailureOrTimeout = acksOnFailureOrTimeout;
+        b.prefetchMultiplier = prefetchMultiplier;
+        b.concurrency = concurrency;
+        b.pool = pool;
+        b.timeLimit = timeLimit;
+        b.softTimeLimit = softTimeLimit;
+        b.routes = new ArrayList<>(routes);
+        b.timezone = timezone;
+        b.alwaysEager = alwaysEager;
+        b.eagerPropagates = eagerPropagates;
+        b.ignoreResult = ignoreResult;
+        b.trackStarted = trackStarted;
+        b.defaultRateLimit = defaultRateLimit;
+        b.defaultPriority = defaultPriority;
+        b.hostname = hostname;
+        b.visibilityTimeout = visibilityTimeout;
+        b.deadLetterQueue = deadLetterQueue;
+        b.sendTaskEvents = sendTaskEvents;
+        b.maxTasksPerChild = maxTasksPerChild;
+        b.maxMemoryPerChildKb = maxMemoryPerChildKb;
+        return b;
+    }
+
+    private static String localHost() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+
+    /** Builder with Celery's defaults. */
+    public static final class Builder {
+        private String brokerUrl = "memory://";
+        private String resultBackend;
+        private Duration resultExpires = Duration.ofDays(1);
+        private String defaultQueue = "celery";
+        private boolean acksLate;
+        private boolean acksOnFailureOrTimeout = true;
+        private int prefetchMultiplier = 4;
+        private int concurrency = Runtime.getRuntime().availableProcessors();
+        private String pool = "threads";
+        private Duration timeLimit;
+        private Duration softTimeLimit;
+        private List<TaskRoute> routes = new ArrayList<>();
+        private ZoneId timezone = ZoneId.of("UTC");
+        private boolean alwaysEager;
+        private boolean eagerPropagates;
+        private boolean ignoreResult;
+        private boolean trackStarted;
+        private String defaultRateLimit;
+        private Integer defaultPriority;
+        private String hostname;
+        private Duration visibilityTimeout = Duration.ofHours(1);
+        private String deadLetterQueue = "celeriac.dead_letter";
+        private boolean sendTaskEvents;
+        private int maxTasksPerChild;
+        private long maxMemoryPerChildKb;
+
+        private Builder() {
+        }
+
+        public Builder brokerUrl(String v) { this.brokerUrl = v; return this; }
+        public Builder resultBackend(String v) { this.resultBackend = v; return this; }
+        public Builder resultExpires(Duration v) { this.resultExpires = v; return this; }
+        public Builder defaultQueue(String v) { this.defaultQueue = v; return this; }
+        public Builder acksLate(boolean v) { this.acksLate = v; return this; }
+        public Builder acksOnFailureOrTimeout(boolean v) { this.acksOnFailureOrTimeout = v; return this; }
+        public Builder prefetchMultiplier(int v) {
+            if (v < 1) {
+                throw new IllegalArgumentException("worker_prefetch_multiplier must be at least 1, was " + v);
+            }
+            this.prefetchMultiplier = v;
+            return this;
+        }
+        public Builder concurrency(int v) {
+            if (v < 1) {
+                throw new IllegalArgumentException("worker_concurrency must be at least 1, was " + v);
+            }
+            this.concurrency = v;
+            return this;
+        }
+        public Builder pool(String v) {
+            if (!List.of("threads", "virtual", "solo").contains(v)) {
+                throw new IllegalArgumentException("worker_pool must be threads, virtual or solo, was " + v);
+            }
+            this.pool = v;
+            return this;
+        }
+        public Builder timeLimit(Duration v) { this.timeLimit = v; return this; }
+        public Builder softTimeLimit(Duration v) { this.softTimeLimit = v; return this; }
+        public Builder route(String pattern, String queue) { this.routes.add(new TaskRoute(pattern, queue)); return this; }
+        public Builder routes(List<TaskRoute> v) { this.routes = new ArrayList<>(v); return this; }
+        public Builder timezone(ZoneId v) { this.timezone = v; return this; }
+        public Builder alwaysEager(boolean v) { this.alwaysEager = v; return this; }
+        public Builder eagerPropagates(boolean v) { this.eagerPropagates = v; return this; }
+        public Builder ignoreResult(boolean v) { this.ignoreResult = v; return this; }
+        public Builder trackStarted(boolean v) { this.trackStarted = v; return this; }
+        public Builder defaultRateLimit(String v) { this.defaultRateLimit = v; return this; }
+        public Builder defaultPriority(Integer v) { this.defaultPriority = v; return this; }
+        public Builder hostname(String v) { this.hostname = v; return this; }
+        public Builder visibilityTimeout(Duration v) { this.visibilityTimeout = v; return this; }
+        public Builder deadLetterQueue(String v) { this.deadLetterQueue = v; return this; }
+        public Builder sendTaskEvents(boolean v) { this.sendTaskEvents = v; return this; }
+        public Builder maxTasksPerChild(int v) { this.maxTasksPerChild = v; return this; }
+        public Builder maxMemoryPerChildKb(long v) { this.maxMemoryPerChildKb = v; return this; }
+
+        /** Sets one setting by any accepted spelling of its key; unknown keys are refused with the list. */
+        public Builder set(String key, String value) {
+            String k = canonicalKey(key).orElseThrow(() -> new IllegalArgumentException(
+                    "unknown setting '" + key + "'; known settings: " + KEYS));
+            String v = value.trim();
+            try {
+                switch (k) {
+                    case "broker_url" -> brokerUrl(v);
+                    case "result_backend" -> resultBackend(v.isEmpty() ? null : v);
+                    case "result_expires" -> resultExpires(seconds(v));
+                    case "task_default_queue" -> defaultQueue(v);
+                    case "task_acks_late" -> acksLate(bool(v));
+                    case "task_acks_on_failure_or_timeout" -> acksOnFailureOrTimeout(bool(v));
+                    case "worker_prefetch_multiplier" -> prefetchMultiplier(Integer.parseInt(v));
+                    case "worker_concurrency" -> concurrency(Integer.parseInt(v));
+                    case "worker_pool" -> pool(v);
+                    case "task_time_limit" -> timeLimit(v.isEmpty() || v.equals("None") ? null : seconds(v));
+                    case "task_soft_time_limit" -> softTimeLimit(v.isEmpty() || v.equals("None") ? null : seconds(v));
+                    case "task_routes" -> routes(parseRoutes(v));
+                    case "timezone" -> timezone(ZoneId.of(v));
+                    case "task_always_eager" -> alwaysEager(bool(v));
+                    case "task_eager_propagates" -> eagerPropagates(bool(v));
+                    case "task_ignore_result" -> ignoreResult(bool(v));
+                    case "task_track_started" -> trackStarted(bool(v));
+                    case "task_default_rate_limit" -> defaultRateLimit(v.isEmpty() ? null : v);
+                    case "task_default_priority" -> defaultPriority(v.isEmpty() ? null : Integer.parseInt(v));
+                    case "worker_hostname" -> hostname(v);
+                    case "visibility_timeout" -> visibilityTimeout(seconds(v));
+                    case "dead_letter_queue" -> deadLetterQueue(v);
+                    case "worker_send_task_events" -> sendTaskEvents(bool(v));
+                    case "worker_max_tasks_per_child" -> maxTasksPerChild(Integer.parseInt(v));
+                    case "worker_max_memory_per_child" -> maxMemoryPerChildKb(Long.parseLong(v));
+                    default -> throw new IllegalStateException("unhandled setting " + k);
+                }
+            } catch (RuntimeException e) {
+                if (e instanceof IllegalArgumentException && e.getMessage() != null
+                        && e.getMessage().startsWith("unknown setting")) {
+                    throw e;
+                }
+                throw new IllegalArgumentException("bad value '" + value + "' for " + key + ": " + e.getMessage(), e);
+            }
+            return this;
+        }
+
+        /** Applies every known key of a properties object; keys that are not settings are ignored. */
+        public Builder apply(Properties p) {
+            for (String name : p.stringPropertyNames()) {
+                if (canonicalKey(name).isPresent()) {
+                    set(name, p.getProperty(name));
+                }
+            }
+            return this;
+        }
+
+        public Builder applyFile(Path file) {
+            try (Reader r = Files.newBufferedReader(file)) {
+                Properties p = new Properties();
+                p.load(r);
+                return apply(p);
+            } catch (IOException e) {
+                throw new CeleriacException("cannot read config file " + file + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** Applies {@code CELERIAC_*} and {@code CELERY_*} variables that name a setting. */
+        public Builder applyEnvironment(Map<String, String> env) {
+            for (Map.Entry<String, String> e : env.entrySet()) {
+                String name = e.getKey();
+                if ((name.startsWith("CELERIAC_") || name.startsWith("CELERY_")) && !name.equals("CELERIAC_CONFIG")) {
+                    if (canonicalKey(name).isPresent()) {
+                        set(name, e.getValue());
+                    }
+                }
+            }
+            return this;
+        }
+
+        public CeleriacConfig build() {
+            if (softTimeLimit != null && timeLimit != null && softTimeLimit.compareTo(timeLimit) > 0) {
+                throw new IllegalArgumentException("task_soft_time_limit (" + softTimeLimit
+                        + ") must not exceed task_time_limit (" + timeLimit + ")");
+            }
+            return new CeleriacConfig(this);
+        }
+
+        private static boolean bool(String v) {
+            return switch (v.toLowerCase(Locale.ROOT)) {
+                case "true", "yes", "on", "1" -> true;
+                case "false", "no", "off", "0", "" -> false;
+                default -> throw new IllegalArgumentException("expected true or false");
+            };
+        }
+
+        private static Duration seconds(String v) {
+            return Duration.ofNanos(Math.round(Double.parseDouble(v) * 1e9));
+        }
+
+        /**
+         * {@code orders.*:orders, email.send:email}, or Celery's dict as JSON:
+         * {@code {"orders.*": {"queue": "orders"}}}.
+         */
+        static List<TaskRoute> parseRoutes(String v) {
+            List<TaskRoute> out = new ArrayList<>();
+            if (v.isEmpty()) {
+                return out;
+            }
+            if (v.startsWith("{")) {
+                try {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> m = new ObjectMapper().readValue(v, LinkedHashMap.class);
+                    for (Map.Entry<String, Object> e : m.entrySet()) {
+                        Object q = e.getValue() instanceof Map<?, ?> opts ? opts.get("queue") : e.getValue();
+                        out.add(new TaskRoute(e.getKey(), String.valueOf(q)));
+                    }
+                    return out;
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("task_routes is not valid JSON: " + e.getMessage(), e);
+                }
+            }
+            for (String part : v.split(",")) {
+                String p = part.trim();
+                int colon = p.lastIndexOf(':');
+                if (colon <= 0) {
+                    throw new IllegalArgumentException("route '" + p + "' is not of the form pattern:queue");
+                }
+                out.add(new TaskRoute(p.substring(0, colon).trim(), p.substring(colon + 1).trim()));
+            }
+            return out;
+        }
+    }
+}

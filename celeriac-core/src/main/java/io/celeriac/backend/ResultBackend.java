@@ -1,0 +1,41 @@
+package io.celeriac.backend;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where task states and results are kept (Celery's result backend). Writes take a batch so a worker can store
+ * many results in one round trip; each document is kept for the backend's {@code result_expires}.
+ */
+public interface ResultBackend extends AutoCloseable {
+
+    /** Stores documents in order (a later document for the same id replaces the earlier one). */
+    void store(List<ResultDocument> documents);
+
+    default void store(ResultDocument document) {
+        store(List.of(document));
+    }
+
+    /** The stored document, or empty while PENDING (never stored, or expired). */
+    Optional<ResultDocument> get(String taskId);
+
+    /**
+     * Waits until the task reaches a ready state (SUCCESS, FAILURE, REVOKED) or the timeout passes; returns the
+     * last document seen (possibly not ready), or empty if none was stored. Implementations wait on a notification,
+     * not by polling.
+     */
+    Optional<ResultDocument> await(String taskId, Duration timeout) throws InterruptedException;
+
+    /** Deletes the stored result. */
+    void forget(Collection<String> taskIds);
+
+    default void forget(String taskId) {
+        forget(List.of(taskId));
+    }
+
+    @Override
+    default void close() {
+    }
+}

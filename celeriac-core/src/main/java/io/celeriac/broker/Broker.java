@@ -1,0 +1,75 @@
+package io.celeriac.broker;
+
+import io.celeriac.control.ControlMessage;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Where task messages wait. Every operation on the hot path takes a batch, so an implementation can do it in one
+ * round trip: publishing many messages, reserving up to {@code max} at once, acking many.
+ *
+ * <p>Delivery follows kombu's model: {@link #reserve} hands out messages and keeps each recoverable until
+ * {@link #ack}; a consumer that dies without acking gets its messages redelivered. Whether a worker acks before or
+ * after running a task (Celery's {@code acks_late}) is the worker's choice, not the broker's.
+ */
+public interface Broker extends AutoCloseable {
+
+    /** Queues messages; messages with a future ETA are held and queued when due. Throws if any was not stored. */
+    void publish(List<OutboundMessage> messages);
+
+    default void publish(OutboundMessage message) {
+        publish(List.of(message));
+    }
+
+    /**
+     * Declares the queues a consumer will read (kombu writes its {@code _kombu.binding.*} sets here). Idempotent.
+     */
+    default void declare(Collection<String> queues) {
+    }
+
+    /**
+     * Takes up to {@code max} messages from {@code queues} (served in the order given, and by priority within a
+     * queue), waiting up to {@code wait} while all are empty. Returns an empty list on timeout.
+     */
+    List<Delivery> reserve(List<String> queues, int max, Duration wait) throws InterruptedException;
+
+    /** Forgets delivered messages: done with them. */
+    void ack(Collection<Delivery> deliveries);
+
+    /** Puts delivered messages back at the front of their queues, to be served next (warm shutdown, reject). */
+    void requeue(Collection<Delivery> deliveries);
+
+    /** Moves a delivered message whose ETA is in the future to the broker's schedule, acking the delivery. */
+    void defer(Delivery delivery, Instant eta);
+
+    /** Moves a message that cannot run to the dead-letter queue with the reason, acking the delivery. */
+    void deadLetter(Delivery delivery, String reason);
+
+    /** The dead-letter queue, newest first. */
+    List<DeadLetter> deadLetters(int limit);
+
+    /** Puts a dead letter back on its queue; returns false if no such record. */
+    boolean requeueDeadLetter(String id);
+
+    /** Drops a dead letter; returns false if no such record. */
+    boolean discardDeadLetter(String id);
+
+    /** Messages waiting in a queue (all priorities), not counting reserved or scheduled ones. */
+    long queueLength(String queue);
+
+    /** Empties a queue; returns how many messages were removed. */
+    long purge(String queue);
+
+    /** Sends a remote-control command to every worker (Celery's broadcast / pidbox). */
+    void broadcast(ControlMessage message);
+
+    /** Receives broadcast commands until the returned handle is closed. */
+    AutoCloseable subscribeBroadcast(Consumer<ControlMessage> listener);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,363 @@
+package io.celeriac.protocol;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+
+import java.lang.reflect.Type;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Celery's message protocol v2 in kombu's Redis envelope, and JSON values in general. The only class that knows how
+ * messages look on the wire; thread-safe and meant to be shared.
+ *
+ * <p>Only {@code application/json} is ever decoded. Pickle and YAML are refused without looking at the body: both
+ * can run code when deserialized. Polymorphic typing is never enabled, so no class name from the wire is loaded.
+ */
+public final class MessageCodec {
+    /** Headers Celery's producer writes for every task, in its order. */
+    static final List<String> TASK_HEADERS = List.of("lang", "task", "id", "shadow", "eta", "expires", "group",
+            "group_index", "retries", "timelimit", "root_id", "parent_id", "argsrepr", "kwargsrepr", "origin",
+            "ignore_result");
+    private static final Set<String> KNOWN_PROPERTIES = Set.of("correlation_id", "reply_to", "delivery_mode",
+            "delivery_info", "priority", "body_encoding", "delivery_tag");
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
+    };
+
+    private final ObjectMapper mapper;
+
+    public MessageCodec() {
+        this.mapper = JsonMapper.builder()
+                .addModule(new JavaTimeModule())
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .build();
+    }
+
+    // ------------------------------------------------------------------ task messages
+
+    /** The kombu envelope for a task message, as Celery's producer writes it. */
+    public String encode(TaskMessage m) {
+        Map<String, Object> headers = new LinkedHashMap<>();
+        headers.put("lang", m.lang());
+        headers.put("task", m.task());
+        headers.put("id", m.id());
+        headers.put("shadow", m.shadow());
+        headers.put("eta", isoformat(m.eta()));
+        headers.put("expires", isoformat(m.expires()));
+        headers.put("group", m.group());
+        headers.put("group_index", m.groupIndex());
+        headers.put("retries", m.retries());
+        headers.put("timelimit", Arrays.asList(number(m.timeLimit()), number(m.softTimeLimit())));
+        headers.put("root_id", m.rootId());
+        headers.put("parent_id", m.parentId());
+        headers.put("argsrepr", m.argsRepr() == null ? PythonRepr.args(m.args()) : m.argsRepr());
+        headers.put("kwargsrepr", m.kwargsRepr() == null ? PythonRepr.kwargs(m.kwargs()) : m.kwargsRepr());
+        headers.put("origin", m.origin());
+        headers.put("ignore_result", m.ignoreResult());
+        m.extraHeaders().forEach(headers::putIfAbsent);
+
+        Map<String, Object> embed = new LinkedHashMap<>();
+        embed.put("callbacks", m.callbacks());
+        embed.put("errbacks", m.errbacks());
+        embed.put("chain", m.chain());
+        embed.put("chord", m.chord());
+        String body = writeJson(Arrays.asList(m.args(), m.kwargs(), embed));
+
+        Map<String, Object> properties = new LinkedHashMap<>();
+        properties.put("correlation_id", m.correlationId());
+        properties.put("reply_to", m.replyTo());
+        properties.put("delivery_mode", m.deliveryMode());
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("exchange", m.exchange());
+        info.put("routing_key", m.routingKey());
+        properties.put("delivery_info", info);
+        properties.put("priority", m.priority());
+        properties.put("body_encoding", "base64");
+        properties.put("delivery_tag", m.deliveryTag());
+        m.extraProperties().forEach(properties::putIfAbsent);
+        return envelope(body, "application/json", "utf-8", headers, properties);
+    }
+
+    /**
+     * Reads a task message. Refuses, with a one-line reason, anything that is not a JSON protocol v2 task message.
+     */
+    public TaskMessage decode(String envelopeJson) {
+        Envelope e = decodeEnvelope(envelopeJson);
+        requireJson(e.contentType());
+        Map<String, Object> h = e.headers();
+        Object bodyValue = readJson(e.body());
+        if (!h.containsKey("task") || h.get("task") == null) {
+            if (bodyValue instanceof Map<?, ?> m && m.containsKey("task")) {
+                throw new MessageRejectedException("refused: Celery protocol v1 message (task name in the body, "
+                        + "no 'task' header); protocol v1 is not supported, send with protocol 2");
+            }
+            throw new MessageRejectedException("refused: no 'task' header, not a Celery protocol v2 task message");
+        }
+        if (!(bodyValue instanceof List<?> body) || body.size() != 3 || !(body.get(0) instanceof List<?>)
+                || !(body.get(1) instanceof Map<?, ?>) || !(body.get(2) == null || body.get(2) instanceof Map<?, ?>)) {
+            throw new MessageRejectedException("refused: body is not [args, kwargs, embed] as protocol v2 requires");
+        }
+        String id = string(h.get("id"));
+        if (id == null || id.isEmpty()) {
+            throw new MessageRejectedException("refused: task message without an 'id' header");
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> embed = body.get(2) == null ? Map.of() : (Map<String, Object>) body.get(2);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> kwargs = (Map<String, Object>) body.get(1);
+
+        Map<String, Object> extraHeaders = new LinkedHashMap<>(h);
+        TASK_HEADERS.forEach(extraHeaders::remove);
+        Map<String, Object> p = e.properties();
+        Map<String, Object> extraProperties = new LinkedHashMap<>(p);
+        KNOWN_PROPERTIES.forEach(extraProperties::remove);
+        Map<?, ?> info = p.get("delivery_info") instanceof Map<?, ?> m ? m : Map.of();
+        List<?> timelimit = h.get("timelimit") instanceof List<?> l ? l : List.of();
+
+        try {
+            return TaskMessage.builder(string(h.get("task")), id)
+                    .lang(string(h.get("lang")))
+                    .shadow(string(h.get("shadow")))
+                    .eta(parseTime(h.get("eta"), "eta"))
+                    .expires(parseTime(h.get("expires"), "expires"))
+                    .group(string(h.get("group")))
+                    .groupIndex(h.get("group_index") instanceof Number n ? n.intValue() : null)
+                    .retries(h.get("retries") instanceof Number n ? n.intValue() : 0)
+                    .timeLimit(timelimit.size() > 0 ? toDouble(timelimit.get(0)) : null)
+                    .softTimeLimit(timelimit.size() > 1 ? toDouble(timelimit.get(1)) : null)
+                    .rootId(string(h.get("root_id")))
+                    .parentId(string(h.get("parent_id")))
+                    .argsRepr(string(h.get("argsrepr")))
+                    .kwargsRepr(string(h.get("kwargsrepr")))
+                    .origin(string(h.get("origin")))
+                    .ignoreResult(Boolean.TRUE.equals(h.get("ignore_result")))
+                    .extraHeaders(extraHeaders)
+                    .args((List<?>) body.get(0))
+                    .kwargs(kwargs)
+                    .callbacks(list(embed.get("callbacks")))
+                    .errbacks(list(embed.get("errbacks")))
+                    .chain(list(embed.get("chain")))
+                    .chord(embed.get("chord") instanceof Map<?, ?> c ? castMap(c) : null)
+                    .correlationId(string(p.get("correlation_id")))
+                    .replyTo(string(p.get("reply_to")))
+                    .deliveryMode(p.get("delivery_mode") instanceof Number n ? n.intValue() : 2)
+                    .exchange(string(info.get("exchange")))
+                    .routingKey(string(info.get("routing_key")))
+                    .priority(p.get("priority") instanceof Number n ? n.intValue() : 0)
+                    .deliveryTag(string(p.get("delivery_tag")))
+                    .extraProperties(extraProperties)
+                    .build();
+        } catch (ClassCastException | IllegalArgumentException ex) {
+            throw new MessageRejectedException("refused: malformed protocol v2 headers: " + ex.getMessage(), ex);
+        }
+    }
+
+    private static void requireJson(String contentType) {
+        if ("application/json".equals(contentType)) {
+            return;
+        }
+        if ("application/x-python-serialize".equals(contentType)) {
+            throw new MessageRejectedException("refused: pickle content (application/x-python-serialize) is never "
+                    + "deserialized; configure the producer with task_serializer='json'");
+        }
+        if ("application/x-yaml".equals(contentType)) {
+            throw new MessageRejectedException("refused: yaml content (application/x-yaml) is never deserialized; "
+                    + "configure the producer with task_serializer='json'");
+        }
+        throw new MessageRejectedException("refused: content type '" + contentType + "' is not supported; only "
+                + "application/json is accepted");
+    }
+
+    // ------------------------------------------------------------------ envelopes
+
+    /** Reads any kombu envelope (task, event, control); the body is returned decoded from base64. */
+    public Envelope decodeEnvelope(String json) {
+        Object parsed = readJson(json);
+        if (!(parsed instanceof Map<?, ?> raw)) {
+            throw new MessageRejectedException("refused: message is not a JSON object (not a kombu envelope)");
+        }
+        Map<String, Object> env = castMap(raw);
+        Object body = env.get("body");
+        Map<String, Object> properties = env.get("properties") instanceof Map<?, ?> p ? castMap(p) : Map.of();
+        Map<String, Object> headers = env.get("headers") instanceof Map<?, ?> h ? castMap(h) : Map.of();
+        String encoding = string(properties.get("body_encoding"));
+        String text;
+        if (body == null) {
+            throw new MessageRejectedException("refused: envelope has no body");
+        } else if ("base64".equals(encoding)) {
+            try {
+                text = new String(Base64.getDecoder().decode(body.toString().trim()), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw new MessageRejectedException("refused: body is not valid base64: " + e.getMessage(), e);
+            }
+        } else if (encoding == null) {
+            text = body instanceof String s ? s : writeJson(body);
+        } else {
+            throw new MessageRejectedException("refused: unsupported body_encoding '" + encoding + "'");
+        }
+        return new Envelope(text, string(env.get("content-type")), string(env.get("content-encoding")), headers,
+                properties);
+    }
+
+    /** Writes an envelope with its body base64-encoded, as kombu's Redis transport does. */
+    public String encodeEnvelope(Envelope e) {
+        Map<String, Object> properties = new LinkedHashMap<>(e.properties());
+        properties.put("body_encoding", "base64");
+        return envelope(e.body(), e.contentType(), e.contentEncoding(), e.headers(), properties);
+    }
+
+    private String envelope(String body, String contentType, String contentEncoding, Map<String, Object> headers,
+                            Map<String, Object> properties) {
+        Map<String, Object> env = new LinkedHashMap<>();
+        env.put("body", Base64.getEncoder().encodeToString(body.getBytes(StandardCharsets.UTF_8)));
+        env.put("content-encoding", contentEncoding);
+        env.put("content-type", contentType);
+        env.put("headers", headers);
+        env.put("properties", properties);
+        return writeJson(env);
+    }
+
+    // ------------------------------------------------------------------ JSON values
+
+    /** Parses JSON into plain values (null, Boolean, Number, String, List, Map). */
+    public Object readJson(String json) {
+        try {
+            return mapper.readValue(json, Object.class);
+        } catch (JsonProcessingException e) {
+            throw new MessageRejectedException("refused: malformed JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Parses a JSON object. */
+    public Map<String, Object> readJsonObject(String json) {
+        try {
+            return mapper.readValue(json, MAP);
+        } catch (JsonProcessingException e) {
+            throw new MessageRejectedException("refused: malformed JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Compact JSON text of a value (plain values, records, POJOs). */
+    public String writeJson(Object value) {
+        try {
+            return mapper.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(e.getOriginalMessage(), e);
+        }
+    }
+
+    /**
+     * Converts any Java value to plain JSON values, or throws {@link IllegalArgumentException} saying why it cannot
+     * travel (an object with no properties, a cycle, a type Jackson cannot write).
+     */
+    public Object toJsonValue(Object any) {
+        if (any == null || any instanceof String || any instanceof Boolean || any instanceof Integer
+                || any instanceof Long || any instanceof Double) {
+            return any;
+        }
+        if (any instanceof Thread || any instanceof java.io.InputStream || any instanceof java.io.OutputStream
+                || any instanceof java.sql.Connection) {
+            throw new IllegalArgumentException("a " + any.getClass().getName() + " is a live object, not data");
+        }
+        Object value;
+        try {
+            value = mapper.convertValue(any, Object.class);
+        } catch (IllegalArgumentException e) {
+            String why = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
+            throw new IllegalArgumentException(why, e);
+        } catch (StackOverflowError e) {
+            throw new IllegalArgumentException("it refers to itself (a cycle)");
+        }
+        if (value instanceof Map<?, ?> m && m.isEmpty() && !(any instanceof Map<?, ?>)) {
+            throw new IllegalArgumentException("it has no readable properties (no getters or record components), "
+                    + "so it would arrive as {}");
+        }
+        return value;
+    }
+
+    /** Converts plain JSON values to {@code type}; throws {@link IllegalArgumentException} on a mismatch. */
+    public <T> T fromJsonValue(Object jsonValue, Type type) {
+        JavaType target = mapper.constructType(type);
+        try {
+            return mapper.convertValue(jsonValue, target);
+        } catch (IllegalArgumentException e) {
+            String why = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
+            throw new IllegalArgumentException(why, e);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** Python's {@code datetime.isoformat()} for an aware UTC time: microseconds only when non-zero. */
+    static String isoformat(Instant t) {
+        if (t == null) {
+            return null;
+        }
+        OffsetDateTime odt = t.atOffset(ZoneOffset.UTC);
+        String pattern = odt.getNano() / 1000 == 0 ? "yyyy-MM-dd'T'HH:mm:ss" : "yyyy-MM-dd'T'HH:mm:ss.SSSSSS";
+        return odt.format(DateTimeFormatter.ofPattern(pattern)) + "+00:00";
+    }
+
+    /** Accepts ISO-8601 with an offset, or naive (taken as UTC, as older Celery versions write). */
+    static Instant parseTime(Object v, String what) {
+        if (v == null) {
+            return null;
+        }
+        String s = v.toString();
+        try {
+            return OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            try {
+                return LocalDateTime.parse(s).toInstant(ZoneOffset.UTC);
+            } catch (DateTimeParseException e2) {
+                throw new MessageRejectedException("refused: '" + what + "' is not an ISO-8601 time: " + s);
+            }
+        }
+    }
+
+    /** Time limits: whole seconds as integers, as Python writes them; fractions as floats. */
+    private static Object number(Double d) {
+        if (d == null) {
+            return null;
+        }
+        return d == Math.rint(d) && Math.abs(d) < 1e15 ? (Object) (long) d.doubleValue() : d;
+    }
+
+    private static Double toDouble(Object v) {
+        return v instanceof Number n ? n.doubleValue() : null;
+    }
+
+    private static String string(Object v) {
+        return v == null ? null : v.toString();
+    }
+
+    private static List<Object> list(Object v) {
+        return v instanceof List<?> l ? new ArrayList<>(l) : null;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> castMap(Map<?, ?> m) {
+        return (Map<String, Object>) m;
+    }
+}

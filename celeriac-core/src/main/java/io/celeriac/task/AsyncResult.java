@@ -1,0 +1,132 @@
+package io.celeriac.task;
+
+import io.celeriac.CeleriacException;
+import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultDocument;
+import io.celeriac.protocol.MessageCodec;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A handle on a sent task's state and result, Celery's {@code AsyncResult}. Create one for any id with
+ * {@code app.result(id)}; the task may have been sent by another process or by Python.
+ */
+public class AsyncResult {
+    /** Sends a revoke for a task id; given by the app. */
+    @FunctionalInterface
+    public interface Revoker {
+        void revoke(String taskId, boolean terminate);
+    }
+
+    private final String id;
+    private final ResultBackend backend;
+    private final Revoker revoker;
+    private final MessageCodec codec;
+
+    public AsyncResult(String id, ResultBackend backend, Revoker revoker, MessageCodec codec) {
+        this.id = Objects.requireNonNull(id, "id");
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.revoker = revoker;
+        this.codec = codec;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    /** The stored document, or empty while PENDING. */
+    public Optional<ResultDocument> document() {
+        return backend.get(id);
+    }
+
+    /** PENDING, RECEIVED, STARTED, RETRY, SUCCESS, FAILURE, REVOKED, or a custom state. */
+    public String state() {
+        return document().map(ResultDocument::status).orElse(TaskState.PENDING);
+    }
+
+    public boolean ready() {
+        return TaskState.isReady(state());
+    }
+
+    public boolean successful() {
+        return TaskState.SUCCESS.equals(state());
+    }
+
+    public boolean failed() {
+        return TaskState.FAILURE.equals(state());
+    }
+
+    /**
+     * The stored result field as JSON values: the return value on SUCCESS, the exception map on FAILURE, progress
+     * meta for custom states; null while PENDING.
+     */
+    public Object result() {
+        return document().map(ResultDocument::result).orElse(null);
+    }
+
+    /** Traceback text of a failure, else null. */
+    public String traceback() {
+        return document().map(ResultDocument::traceback).orElse(null);
+    }
+
+    /**
+     * Waits for the task to finish and returns its result as JSON values (numbers, strings, lists, maps).
+     *
+     * @throws TaskFailedException if the task failed (type, message and traceback of the remote exception)
+     * @throws TaskRevokedException if it was revoked or expired
+     * @throws ResultTimeoutException if it did not finish in time
+     */
+    public Object get(Duration timeout) {
+        ResultDocument doc;
+        try {
+            doc = backend.await(id, timeout).orElse(null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CeleriacException("interrupted while waiting for task " + id, e);
+        }
+        if (doc == null || !doc.ready()) {
+            throw new ResultTimeoutException(id, timeout, doc == null ? TaskState.PENDING : doc.status());
+        }
+        return switch (doc.status()) {
+            case TaskState.SUCCESS -> doc.result();
+            case TaskState.REVOKED -> throw new TaskRevokedException(id, doc.excMessage());
+            default -> {
+                Object module = doc.result() instanceof Map<?, ?> m ? m.get("exc_module") : null;
+                throw new TaskFailedException(id, doc.excType(), module == null ? null : module.toString(),
+                        doc.excMessage(), doc.traceback());
+            }
+        };
+    }
+
+    /** As {@link #get(Duration)}, converting the result to {@code type} (a record, POJO, List, ...). */
+    public <T> T get(Duration timeout, Class<T> type) {
+        Object value = get(timeout);
+        return codec.fromJsonValue(value, type);
+    }
+
+    /** Deletes the stored result. */
+    public void forget() {
+        backend.forget(id);
+    }
+
+    /** Asks every worker not to run this task (Celery's {@code revoke}). */
+    public void revoke() {
+        revoke(false);
+    }
+
+    /** With {@code terminate}, a worker running it interrupts the task's thread and reports it REVOKED. */
+    public void revoke(boolean terminate) {
+        if (revoker == null) {
+            throw new CeleriacException("this result was created without a broker; revoke through the app");
+        }
+        revoker.revoke(id, terminate);
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+}

@@ -1,0 +1,140 @@
+package io.celeriac.task;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Options of one send, Celery's {@code apply_async} keywords: countdown, eta, expires, queue, routing key,
+ * priority, task id, extra headers, time limits.
+ *
+ * <pre>{@code
+ * app.applyAsync("orders.render_pdf", List.of(orderId), Map.of(),
+ *     SendOptions.builder().countdown(Duration.ofSeconds(30)).queue("render").taskId("order-42-pdf").build());
+ * }</pre>
+ */
+public final class SendOptions {
+    private static final SendOptions NONE = builder().build();
+
+    private final Duration countdown;
+    private final Instant eta;
+    private final Duration expiresIn;
+    private final Instant expiresAt;
+    private final String queue;
+    private final String routingKey;
+    private final Integer priority;
+    private final String taskId;
+    private final Map<String, Object> headers;
+    private final Duration timeLimit;
+    private final Duration softTimeLimit;
+    private final Boolean ignoreResult;
+    private final String shadow;
+
+    private SendOptions(Builder b) {
+        this.countdown = b.countdown;
+        this.eta = b.eta;
+        this.expiresIn = b.expiresIn;
+        this.expiresAt = b.expiresAt;
+        this.queue = b.queue;
+        this.routingKey = b.routingKey;
+        this.priority = b.priority;
+        this.taskId = b.taskId;
+        this.headers = Map.copyOf(b.headers);
+        this.timeLimit = b.timeLimit;
+        this.softTimeLimit = b.softTimeLimit;
+        this.ignoreResult = b.ignoreResult;
+        this.shadow = b.shadow;
+    }
+
+    public static SendOptions none() {
+        return NONE;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Optional<Duration> countdown() { return Optional.ofNullable(countdown); }
+    public Optional<Instant> eta() { return Optional.ofNullable(eta); }
+    public Optional<Duration> expiresIn() { return Optional.ofNullable(expiresIn); }
+    public Optional<Instant> expiresAt() { return Optional.ofNullable(expiresAt); }
+    public Optional<String> queue() { return Optional.ofNullable(queue); }
+    public Optional<String> routingKey() { return Optional.ofNullable(routingKey); }
+    public Optional<Integer> priority() { return Optional.ofNullable(priority); }
+    public Optional<String> taskId() { return Optional.ofNullable(taskId); }
+    public Map<String, Object> headers() { return headers; }
+    public Optional<Duration> timeLimit() { return Optional.ofNullable(timeLimit); }
+    public Optional<Duration> softTimeLimit() { return Optional.ofNullable(softTimeLimit); }
+    public Optional<Boolean> ignoreResult() { return Optional.ofNullable(ignoreResult); }
+    public Optional<String> shadow() { return Optional.ofNullable(shadow); }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.countdown = countdown;
+        b.eta = eta;
+        b.expiresIn = expiresIn;
+        b.expiresAt = expiresAt;
+        b.queue = queue;
+        b.routingKey = routingKey;
+        b.priority = priority;
+        b.taskId = taskId;
+        b.headers.putAll(headers);
+        b.timeLimit = timeLimit;
+        b.softTimeLimit = softTimeLimit;
+        b.ignoreResult = ignoreResult;
+        b.shadow = shadow;
+        return b;
+    }
+
+    public static final class Builder {
+        private Duration countdown;
+        private Instant eta;
+        private Duration expiresIn;
+        private Instant expiresAt;
+        private String queue;
+        private String routingKey;
+        private Integer priority;
+        private String taskId;
+        private final Map<String, Object> headers = new LinkedHashMap<>();
+        private Duration timeLimit;
+        private Duration softTimeLimit;
+        private Boolean ignoreResult;
+        private String shadow;
+
+        private Builder() {
+        }
+
+        /** Run no earlier than this long after sending (becomes an absolute {@code eta}, as in Celery). */
+        public Builder countdown(Duration v) { this.countdown = v; return this; }
+        public Builder eta(Instant v) { this.eta = v; return this; }
+        /** Revoke without running if not started this long after sending. */
+        public Builder expires(Duration v) { this.expiresIn = v; this.expiresAt = null; return this; }
+        public Builder expires(Instant v) { this.expiresAt = v; this.expiresIn = null; return this; }
+        public Builder queue(String v) { this.queue = v; return this; }
+        public Builder routingKey(String v) { this.routingKey = v; return this; }
+        public Builder priority(int v) {
+            if (v < 0 || v > 9) {
+                throw new IllegalArgumentException("priority must be 0-9, was " + v);
+            }
+            this.priority = v;
+            return this;
+        }
+        /** A caller-chosen id, e.g. derived from a business key so a double submit is recognisable. */
+        public Builder taskId(String v) { this.taskId = v; return this; }
+        public Builder header(String name, Object value) { this.headers.put(name, value); return this; }
+        public Builder headers(Map<String, ?> v) { this.headers.putAll(v); return this; }
+        public Builder timeLimit(Duration v) { this.timeLimit = v; return this; }
+        public Builder softTimeLimit(Duration v) { this.softTimeLimit = v; return this; }
+        public Builder ignoreResult(boolean v) { this.ignoreResult = v; return this; }
+        public Builder shadow(String v) { this.shadow = v; return this; }
+
+        public SendOptions build() {
+            if (countdown != null && eta != null) {
+                throw new IllegalArgumentException("give either countdown or eta, not both");
+            }
+            return new SendOptions(this);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.celeriac.task;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A registered task: its name, options and the code it runs.
+ *
+ * @param name registered name
+ * @param options declared options
+ * @param handler the code
+ * @param source where it was defined (e.g. {@code com.acme.EmailTasks#send(long)}), for error messages
+ * @param parameterNames names of the JSON parameters in order, or empty when unknown (lambdas)
+ */
+public record TaskDefinition(String name, TaskOptions options, TaskHandler handler, String source,
+                             List<String> parameterNames) {
+    public TaskDefinition {
+        Objects.requireNonNull(name, "name");
+        if (name.isBlank()) {
+            throw new IllegalArgumentException("task name must not be blank");
+        }
+        options = options == null ? TaskOptions.defaults() : options;
+        Objects.requireNonNull(handler, "handler");
+        source = source == null ? "lambda " + name : source;
+        parameterNames = parameterNames == null ? List.of() : List.copyOf(parameterNames);
+    }
+
+    /** A task given as a lambda, e.g. in tests or small apps. */
+    public static TaskDefinition of(String name, TaskOptions options, TaskHandler handler) {
+        return new TaskDefinition(name, options, handler, null, List.of());
+    }
+
+    public static TaskDefinition of(String name, TaskHandler handler) {
+        return of(name, TaskOptions.defaults(), handler);
+    }
+}

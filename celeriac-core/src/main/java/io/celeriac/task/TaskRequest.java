@@ -1,0 +1,28 @@
+package io.celeriac.task;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a running task knows about its own invocation: Celery's {@code self.request}.
+ *
+ * @param id task id
+ * @param task registered task name
+ * @param args positional arguments as JSON values
+ * @param kwargs keyword arguments as JSON values
+ * @param retries how many times this task was retried before this run
+ * @param eta the ETA the message carried, or null
+ * @param expires the expiry the message carried, or null
+ * @param parentId id of the task that sent this one, or null
+ * @param rootId id of the first task of the workflow
+ * @param groupId group id when part of a group/chord, or null
+ * @param hostname the worker's node name ({@code celery@host})
+ * @param exchange delivery exchange
+ * @param routingKey delivery routing key
+ * @param queue the queue the message came from
+ */
+public record TaskRequest(String id, String task, List<Object> args, Map<String, Object> kwargs, int retries,
+                          Instant eta, Instant expires, String parentId, String rootId, String groupId,
+                          String hostname, String exchange, String routingKey, String queue) {
+}

@@ -1,0 +1,33 @@
+package io.celeriac.worker;
+
+import io.celeriac.task.TaskRequest;
+
+import java.time.Duration;
+
+/**
+ * Receives a worker's task lifecycle: the hook for events, metrics and error reporting. Called on worker threads;
+ * implementations must be quick and must not throw.
+ */
+public interface WorkerListener {
+    default void taskReceived(TaskRequest request) {
+    }
+
+    default void taskStarted(TaskRequest request) {
+    }
+
+    default void taskSucceeded(TaskRequest request, Object result, Duration runtime) {
+    }
+
+    default void taskFailed(TaskRequest request, Throwable error, Duration runtime) {
+    }
+
+    default void taskRetried(TaskRequest request, Throwable reason, Duration countdown) {
+    }
+
+    default void taskRevoked(TaskRequest request, boolean terminated, boolean expired) {
+    }
+
+    /** A message that could not run at all and went to the dead-letter queue. */
+    default void taskRejected(String queue, String taskName, String taskId, String reason) {
+    }
+}
