@@ -70,6 +70,34 @@ public interface Broker extends AutoCloseable {
     /** Receives broadcast commands until the returned handle is closed. */
     AutoCloseable subscribeBroadcast(Consumer<ControlMessage> listener);
 
+    /**
+     * Publishes a monitoring event (Celery's {@code celeryev} exchange: not queued, lost if nobody listens).
+     *
+     * @param routingKey {@code worker.online}, {@code worker.heartbeat}, {@code worker.offline} or {@code task.multi}
+     * @param hostname the sending node, written into the envelope's headers as Celery does
+     * @param body one event (a map) or, for {@code task.multi}, a list of task events
+     */
+    default void publishEvent(String routingKey, String hostname, Object body) {
+    }
+
+    /** Receives every event published on this broker (lists are delivered one event at a time). */
+    default AutoCloseable subscribeEvents(Consumer<java.util.Map<String, Object>> listener) {
+        return () -> { };
+    }
+
+    /** Answers a broadcast command that asked for replies: Celery's pidbox reply {@code {hostname: answer}}. */
+    default void reply(ControlMessage request, String hostname, Object answer) {
+    }
+
+    /**
+     * Broadcasts a command and collects replies for {@code timeout} (Celery's {@code inspect} / {@code control}
+     * with {@code reply=True}). Each reply is {@code {hostname: answer}}.
+     */
+    default List<java.util.Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
+        broadcast(message);
+        return List.of();
+    }
+
     @Override
     void close();
 }

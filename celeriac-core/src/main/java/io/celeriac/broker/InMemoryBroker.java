@@ -42,6 +42,9 @@ public final class InMemoryBroker implements Broker {
             (a, b) -> a.eta.equals(b.eta) ? Long.compare(a.seq, b.seq) : a.eta.compareTo(b.eta));
     private final Deque<DeadLetter> deadLetters = new ArrayDeque<>();
     private final List<Consumer<ControlMessage>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Map<String, Object>>> eventListeners = new CopyOnWriteArrayList<>();
+    private final Map<String, java.util.concurrent.BlockingQueue<Map<String, Object>>> replies =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final ExecutorService broadcaster = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "celeriac-memory-broadcast");
         t.setDaemon(true);
@@ -302,6 +305,62 @@ public final class InMemoryBroker implements Broker {
     public AutoCloseable subscribeBroadcast(Consumer<ControlMessage> listener) {
         listeners.add(listener);
         return () -> listeners.remove(listener);
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void publishEvent(String routingKey, String hostname, Object body) {
+        List<Object> events = body instanceof List<?> l ? (List<Object>) l : List.of(body);
+        for (Object e : events) {
+            for (Consumer<Map<String, Object>> l : eventListeners) {
+                l.accept((Map<String, Object>) e);
+            }
+        }
+    }
+
+    @Override
+    public AutoCloseable subscribeEvents(Consumer<Map<String, Object>> listener) {
+        eventListeners.add(listener);
+        return () -> eventListeners.remove(listener);
+    }
+
+    @Override
+    public void reply(ControlMessage request, String hostname, Object answer) {
+        java.util.concurrent.BlockingQueue<Map<String, Object>> q = request.ticket() == null ? null
+                : replies.get(request.ticket());
+        if (q != null) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put(hostname, answer);
+            q.add(m);
+        }
+    }
+
+    @Override
+    public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
+        String ticket = UUID.randomUUID().toString();
+        java.util.concurrent.BlockingQueue<Map<String, Object>> q = new java.util.concurrent.LinkedBlockingQueue<>();
+        replies.put(ticket, q);
+        try {
+            broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,
+                    ticket));
+            List<Map<String, Object>> out = new ArrayList<>();
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return out;
+                }
+                Map<String, Object> r = q.poll(left, TimeUnit.NANOSECONDS);
+                if (r != null) {
+                    out.add(r);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        } finally {
+            replies.remove(ticket);
+        }
     }
 
     private void ensureOpen() {

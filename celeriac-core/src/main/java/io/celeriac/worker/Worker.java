@@ -179,7 +179,11 @@ public final class Worker implements AutoCloseable {
         this.pool = createPool(poolKind);
         this.timer = new ScheduledThreadPoolExecutor(1, named("celeriac-timer", false));
         this.timer.setRemoveOnCancelPolicy(true);
-        this.listeners = List.copyOf(b.listeners);
+        List<WorkerListener> all = new ArrayList<>(b.listeners);
+        if (b.sendEvents != null ? b.sendEvents : config.sendTaskEvents()) {
+            all.add(new io.celeriac.events.EventDispatcher(broker, hostname, clock));
+        }
+        this.listeners = List.copyOf(all);
         this.tracer = new TaskTracer(codec);
         this.completer = new Completer(broker, backend, "celeriac-results");
         this.consumer = new Thread(this::consumeLoop, "celeriac-consumer");
@@ -257,6 +261,9 @@ public final class Worker implements AutoCloseable {
         dispatching = true;
         dispatcher.start();
         consumer.start();
+        for (WorkerListener l : listeners) {
+            l.workerReady(this);
+        }
         log.info("{} ready: queues {}, concurrency {} ({} pool), prefetch {}, acks {}", hostname, queues,
                 concurrency.get(), poolKind, concurrency.get() * prefetchMultiplier,
                 config.acksLate() ? "late" : "early");
@@ -718,7 +725,7 @@ public final class Worker implements AutoCloseable {
      * Handles a broadcast command addressed to this worker and returns the reply Celery's workers give (null when
      * the command is not for this worker or unknown).
      */
-    public Map<String, Object> control(ControlMessage m) {
+    public Object control(ControlMessage m) {
         if (!m.isFor(hostname)) {
             return null;
         }
@@ -726,6 +733,24 @@ public final class Worker implements AutoCloseable {
         switch (m.method()) {
             case "ping":
                 return Map.of("ok", "pong");
+            case "hello":
+                return Map.of("revoked", Map.of(), "clock", 0);
+            case "active":
+                return active.values().stream().map(r -> info(r, true)).toList();
+            case "reserved":
+                return reserved.values().stream().map(r -> info(r, false)).toList();
+            case "scheduled":
+                // ETA tasks are held by the broker, not by the worker, so a worker has none to report.
+                return List.of();
+            case "registered":
+                return new ArrayList<>(app.registry().names());
+            case "revoked":
+                return revoked.list();
+            case "stats":
+                return stats();
+            case "active_queues":
+                return queues.stream().map(q -> Map.<String, Object>of("name", q, "exchange",
+                        Map.of("name", q, "type", "direct"), "routing_key", q)).toList();
             case "revoke": {
                 Object ids = a.get("task_id");
                 List<String> list = new ArrayList<>();
@@ -774,10 +799,54 @@ public final class Worker implements AutoCloseable {
 
     private void onControl(ControlMessage m) {
         try {
-            control(m);
+            Object answer = control(m);
+            if (answer != null && m.replyTo() != null) {
+                broker.reply(m, hostname, answer);
+            }
         } catch (RuntimeException e) {
             log.warn("Control command {} failed: {}", m.method(), e.toString());
+            if (m.replyTo() != null && m.isFor(hostname)) {
+                broker.reply(m, hostname, Map.of("error", e.toString()));
+            }
         }
+    }
+
+    /** A request as Celery's {@code inspect active/reserved} shows it. */
+    private Map<String, Object> info(Request r, boolean running) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", r.message.id());
+        m.put("name", r.message.task());
+        m.put("args", r.message.args());
+        m.put("kwargs", r.message.kwargs());
+        m.put("type", r.message.task());
+        m.put("hostname", hostname);
+        m.put("time_start", running && r.startedAt != null ? r.startedAt.toEpochMilli() / 1000.0 : null);
+        m.put("acknowledged", running && !r.acksLate);
+        Map<String, Object> delivery = new LinkedHashMap<>();
+        delivery.put("exchange", r.message.exchange());
+        delivery.put("routing_key", r.message.routingKey());
+        delivery.put("priority", r.message.priority());
+        delivery.put("redelivered", false);
+        m.put("delivery_info", delivery);
+        m.put("worker_pid", Celeriac.pid());
+        return m;
+    }
+
+    /** Celery's {@code inspect stats} subset that tools read. */
+    public Map<String, Object> stats() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("total", processed());
+        m.put("pid", Celeriac.pid());
+        m.put("uptime", Duration.between(createdAt, clock.instant()).toSeconds());
+        Map<String, Object> pool = new LinkedHashMap<>();
+        pool.put("max-concurrency", concurrency.get());
+        pool.put("implementation", "celeriac:" + poolKind);
+        pool.put("abandoned-threads", abandoned.get());
+        m.put("pool", pool);
+        m.put("prefetch_count", concurrency.get() * prefetchMultiplier);
+        m.put("broker", Map.of("transport", config.brokerUrl().replaceAll("://.*", "")));
+        m.put("sw_ident", "celeriac");
+        return m;
     }
 
     // ------------------------------------------------------------------ inspection
@@ -917,6 +986,13 @@ public final class Worker implements AutoCloseable {
         completer.stop(deadlineNanos);
         timer.shutdownNow();
         pool.shutdownNow();
+        for (WorkerListener l : listeners) {
+            try {
+                l.workerStopped(this);
+            } catch (RuntimeException e) {
+                log.warn("listener failed at stop: {}", e.toString());
+            }
+        }
         stopped.countDown();
         log.info("{}: stopped after {} task(s)", hostname, processedTotal.get());
     }
@@ -956,6 +1032,7 @@ public final class Worker implements AutoCloseable {
         private String pool;
         private String hostname;
         private final List<WorkerListener> listeners = new ArrayList<>();
+        private Boolean sendEvents;
 
         private Builder(Celeriac app) {
             this.app = app;
@@ -970,6 +1047,8 @@ public final class Worker implements AutoCloseable {
         /** Node name; {@code %h} expands to the host name, as in {@code -n email@%h}. */
         public Builder hostname(String v) { this.hostname = v; return this; }
         public Builder listener(WorkerListener v) { listeners.add(v); return this; }
+        /** Emit Celery's monitoring events ({@code -E}, {@code worker_send_task_events}). */
+        public Builder sendEvents(boolean v) { this.sendEvents = v; return this; }
 
         public Worker build() {
             return new Worker(this);

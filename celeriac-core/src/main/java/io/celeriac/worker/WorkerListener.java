@@ -9,6 +9,14 @@ import java.time.Duration;
  * implementations must be quick and must not throw.
  */
 public interface WorkerListener {
+    /** The worker has started consuming. */
+    default void workerReady(Worker worker) {
+    }
+
+    /** The worker has stopped (after warm or cold shutdown). */
+    default void workerStopped(Worker worker) {
+    }
+
     default void taskReceived(TaskRequest request) {
     }
 

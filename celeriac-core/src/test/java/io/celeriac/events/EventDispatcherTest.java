@@ -1,0 +1,60 @@
+package io.celeriac.events;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.broker.InMemoryBroker;
+import io.celeriac.fixtures.TestTasks;
+import io.celeriac.task.AsyncResult;
+import io.celeriac.worker.Worker;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+class EventDispatcherTest {
+    @Test
+    void workerAndTaskEventsInCelerysShape() throws Exception {
+        TestTasks.reset();
+        try (InMemoryBroker broker = new InMemoryBroker()) {
+            List<Map<String, Object>> events = new CopyOnWriteArrayList<>();
+            broker.subscribeEvents(events::add);
+            Celeriac app = Celeriac.builder().config(CeleriacConfig.builder().hostname("ev@test").build())
+                    .broker(broker).register(new TestTasks()).build();
+            Worker worker = app.worker().sendEvents(true).start();
+            AsyncResult ok = app.task("t.add").delay(2, 3);
+            AsyncResult bad = app.task("t.boom").delay("x");
+            ok.get(Duration.ofSeconds(10));
+            await().atMost(Duration.ofSeconds(10)).until(() -> bad.ready());
+            await().atMost(Duration.ofSeconds(10)).until(() -> events.stream()
+                    .anyMatch(e -> "task-failed".equals(e.get("type"))));
+            worker.shutdown(Duration.ofSeconds(5));
+
+            assertThat(events.get(0)).containsEntry("type", "worker-online").containsEntry("hostname", "ev@test")
+                    .containsEntry("freq", 2.0).containsEntry("sw_ident", "celeriac").containsKeys("pid", "clock",
+                            "timestamp", "loadavg", "utcoffset", "active", "processed", "sw_ver", "sw_sys");
+            assertThat(events.get(events.size() - 1)).containsEntry("type", "worker-offline")
+                    .containsEntry("processed", 2L);
+            Map<String, Object> received = find(events, "task-received", ok.id());
+            assertThat(received).containsEntry("name", "t.add").containsEntry("args", "(2, 3)")
+                    .containsEntry("kwargs", "{}").containsEntry("retries", 0).containsEntry("root_id", ok.id());
+            assertThat(find(events, "task-started", ok.id())).containsKey("timestamp");
+            assertThat(find(events, "task-succeeded", ok.id())).containsEntry("result", "5").containsKey("runtime");
+            Map<String, Object> failed = find(events, "task-failed", bad.id());
+            assertThat(failed).containsEntry("exception", "IllegalStateException('x')");
+            assertThat((String) failed.get("traceback")).contains("IllegalStateException");
+            // Lamport clock strictly increases.
+            List<Long> clocks = events.stream().map(e -> ((Number) e.get("clock")).longValue()).toList();
+            assertThat(clocks).isSorted().doesNotHaveDuplicates();
+        }
+    }
+
+    private static Map<String, Object> find(List<Map<String, Object>> events, String type, String id) {
+        return events.stream().filter(e -> type.equals(e.get("type")) && id.equals(e.get("uuid"))).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + type + " for " + id + " in " + events));
+    }
+}
