@@ -6,7 +6,9 @@ import picocli.CommandLine.Command;
 /** The {@code celeriac} command; subcommands mirror Celery's CLI. */
 @Command(name = "celeriac", mixinStandardHelpOptions = true, versionProvider = CeleriacCommand.Version.class,
         description = "Distributed task queue for the JVM, wire-compatible with Celery.",
-        subcommands = {DemoCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, WorkerCommand.class, CallCommand.class, ResultCommand.class,
+                PurgeCommand.class, QueuesCommand.class, StatusCommand.class, InspectCommand.class,
+                ControlCommand.class, EventsCommand.class, CommandLine.HelpCommand.class})
 public final class CeleriacCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

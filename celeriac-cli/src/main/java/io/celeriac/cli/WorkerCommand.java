@@ -33,27 +33,24 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--prefetch-multiplier", description = "Messages reserved per pool slot.")
     Integer prefetchMultiplier;
 
-    @Option(names = {"-b", "--broker"}, description = "Broker URL (or broker_url / CELERIAC_BROKER_URL).")
-    String broker;
+    @picocli.CommandLine.Mixin
+    ConnectionOptions connection;
 
-    @Option(names = "--result-backend", description = "Result backend URL.")
-    String resultBackend;
+    @Option(names = {"-E", "--task-events"}, description = "Send Celery's monitoring events.")
+    boolean events;
+
+    @Option(names = {"-l", "--loglevel"}, description = "DEBUG, INFO, WARNING, ERROR.")
+    String logLevel;
 
     @Option(names = "--grace", defaultValue = "30", description = "Seconds running tasks get at warm shutdown.")
     long graceSeconds;
 
     @Override
     public Integer call() throws Exception {
-        CeleriacConfig.Builder cb = CeleriacConfig.loadBuilder(System.getenv());
-        if (broker != null) {
-            cb.brokerUrl(broker);
-            if (resultBackend == null) {
-                cb.resultBackend(broker);
-            }
+        if (logLevel != null) {
+            Logging.setLevel(logLevel);
         }
-        if (resultBackend != null) {
-            cb.resultBackend(resultBackend);
-        }
+        CeleriacConfig.Builder cb = connection.config();
         Celeriac.Builder ab = Celeriac.builder().config(cb.build());
         for (String a : apps) {
             Class<?> c = loadClass(a);
@@ -69,6 +66,9 @@ final class WorkerCommand implements Callable<Integer> {
             return 2;
         }
         Worker.Builder wb = app.worker().queues(queues);
+        if (events) {
+            wb.sendEvents(true);
+        }
         if (concurrency != null) {
             wb.concurrency(concurrency);
         }

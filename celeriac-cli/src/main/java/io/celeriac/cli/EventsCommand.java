@@ -1,0 +1,56 @@
+package io.celeriac.cli;
+
+import io.celeriac.Celeriac;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code celeriac events}: a live text view of the event stream, like {@code celery events --dump}. */
+@Command(name = "events", mixinStandardHelpOptions = true, description = "Print the live event stream.")
+final class EventsCommand implements Callable<Integer> {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--heartbeats", description = "Also print worker-heartbeat events.")
+    boolean heartbeats;
+
+    @Override
+    public Integer call() throws Exception {
+        Celeriac app = connection.app();
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            done.countDown();
+            app.close();
+        }, "celeriac-events-stop"));
+        try (AutoCloseable sub = app.broker().subscribeEvents(e -> print(e))) {
+            System.out.println("-> celeriac events: listening (Ctrl-C to stop)");
+            done.await();
+        }
+        return 0;
+    }
+
+    private void print(Map<String, Object> e) {
+        String type = String.valueOf(e.get("type"));
+        if (!heartbeats && type.equals("worker-heartbeat")) {
+            return;
+        }
+        Object ts = e.get("timestamp");
+        String when = ts instanceof Number n ? Instant.ofEpochMilli((long) (n.doubleValue() * 1000)).toString() : "";
+        StringBuilder line = new StringBuilder(when).append(' ').append(e.get("hostname")).append(' ').append(type);
+        if (e.containsKey("uuid")) {
+            line.append(' ').append(e.containsKey("name") ? e.get("name") + "[" + e.get("uuid") + "]" : e.get("uuid"));
+        }
+        for (String k : new String[] {"args", "kwargs", "result", "runtime", "exception", "active", "processed"}) {
+            if (e.containsKey(k)) {
+                line.append(' ').append(k).append('=').append(e.get(k));
+            }
+        }
+        System.out.println(line);
+        System.out.flush();
+    }
+}

@@ -1,0 +1,33 @@
+package io.celeriac.cli;
+
+import io.celeriac.Celeriac;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code celeriac queues [q...]}: waiting messages per queue, plus the dead-letter queue. */
+@Command(name = "queues", mixinStandardHelpOptions = true, description = "Show queue lengths.")
+final class QueuesCommand implements Callable<Integer> {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Parameters(arity = "0..*", description = "Queues (default: task_default_queue).")
+    List<String> queues = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+        try (Celeriac app = connection.app()) {
+            List<String> qs = queues.isEmpty() ? List.of(app.config().defaultQueue()) : queues;
+            System.out.printf("%-30s %10s%n", "QUEUE", "WAITING");
+            for (String q : qs) {
+                System.out.printf("%-30s %10d%n", q, app.broker().queueLength(q));
+            }
+            System.out.printf("%-30s %10d%n", "(dead letters)", app.broker().deadLetters(100_000).size());
+            return 0;
+        }
+    }
+}

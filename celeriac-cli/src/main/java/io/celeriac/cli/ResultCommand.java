@@ -1,0 +1,51 @@
+package io.celeriac.cli;
+
+import io.celeriac.Celeriac;
+import io.celeriac.backend.ResultDocument;
+import io.celeriac.task.AsyncResult;
+import io.celeriac.task.TaskState;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+/** {@code celeriac result <id> [--wait]}: print a task's state and result, like {@code celery result}. */
+@Command(name = "result", mixinStandardHelpOptions = true, description = "Show a task's state and result.")
+final class ResultCommand implements Callable<Integer> {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Parameters(index = "0", description = "Task id.")
+    String id;
+
+    @Option(names = "--wait", description = "Wait until the task is ready (up to --timeout).")
+    boolean waitForIt;
+
+    @Option(names = "--timeout", defaultValue = "60", description = "Seconds to wait with --wait.")
+    double timeout;
+
+    @Option(names = "--traceback", description = "Print the traceback of a failure.")
+    boolean traceback;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Celeriac app = connection.app()) {
+            AsyncResult r = app.result(id);
+            ResultDocument doc = waitForIt
+                    ? app.backend().await(id, Duration.ofMillis(Math.round(timeout * 1000))).orElse(null)
+                    : r.document().orElse(null);
+            if (doc == null) {
+                System.out.println(TaskState.PENDING);
+                return waitForIt ? 1 : 0;
+            }
+            System.out.println(doc.status() + " " + app.codec().writeJson(doc.result()));
+            if (traceback && doc.traceback() != null) {
+                System.out.println(doc.traceback());
+            }
+            return TaskState.FAILURE.equals(doc.status()) ? 1 : 0;
+        }
+    }
+}
