@@ -1,0 +1,189 @@
+package io.celeriac.redis;
+
+import io.celeriac.CeleriacConfig;
+import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultDocument;
+import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.protocol.MessageCodec;
+import io.celeriac.protocol.ResultCodec;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Celery's Redis result backend: each state is {@code SET celery-task-meta-<id> <json> EX <result_expires>} and then
+ * {@code PUBLISH}ed on a channel of the same name, so waiters subscribe instead of polling. A batch of results is one
+ * pipelined round trip.
+ */
+public final class RedisResultBackend implements ResultBackend {
+    static final String PREFIX = "celery-task-meta-";
+
+    private final RedisUrl url;
+    private final Duration expires;
+    private final ResultCodec results;
+    private final RedisClient client;
+    private final StatefulRedisConnection<String, String> connection;
+    private final Map<String, List<LinkedBlockingQueue<String>>> waiters = new ConcurrentHashMap<>();
+    private volatile StatefulRedisPubSubConnection<String, String> pubsub;
+
+    public RedisResultBackend(String url, CeleriacConfig config) {
+        this(RedisUrl.parse(url), config.resultExpires(), new MessageCodec());
+    }
+
+    public RedisResultBackend(RedisUrl url, Duration expires, MessageCodec codec) {
+        this.url = url;
+        this.expires = expires == null || expires.isZero() ? null : expires;
+        this.results = new ResultCodec(codec);
+        this.client = RedisClient.create(url.toRedisUri());
+        this.client.setOptions(ClientOptions.builder().autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(10))).build());
+        try {
+            this.connection = client.connect();
+        } catch (RuntimeException e) {
+            client.shutdown();
+            throw new BrokerUnavailableException("Cannot connect to the Redis result backend at " + url + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private BrokerUnavailableException unavailable(String what, Exception e) {
+        Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        return new BrokerUnavailableException(what + " failed: Redis result backend at " + url
+                + " did not answer (" + cause.getMessage() + ")", cause);
+    }
+
+    @Override
+    public void store(List<ResultDocument> documents) {
+        if (documents.isEmpty()) {
+            return;
+        }
+        RedisAsyncCommands<String, String> async = connection.async();
+        List<RedisFuture<?>> futures = new ArrayList<>(documents.size() * 2);
+        try {
+            for (ResultDocument d : documents) {
+                String key = PREFIX + d.taskId();
+                String json = results.encode(d);
+                futures.add(expires == null ? async.set(key, json)
+                        : async.set(key, json, SetArgs.Builder.px(expires.toMillis())));
+                futures.add(async.publish(key, json));
+            }
+            for (RedisFuture<?> f : futures) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BrokerUnavailableException("interrupted while storing results", e);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            throw unavailable("Storing " + documents.size() + " result(s)", e);
+        }
+    }
+
+    @Override
+    public Optional<ResultDocument> get(String taskId) {
+        try {
+            String json = connection.sync().get(PREFIX + taskId);
+            return json == null ? Optional.empty() : Optional.of(results.decode(json));
+        } catch (io.celeriac.CeleriacException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw unavailable("Reading the result of " + taskId, e);
+        }
+    }
+
+    private synchronized StatefulRedisPubSubConnection<String, String> pubsub() {
+        if (pubsub == null) {
+            StatefulRedisPubSubConnection<String, String> c = client.connectPubSub();
+            c.addListener(new RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String message) {
+                    List<LinkedBlockingQueue<String>> qs = waiters.get(channel);
+                    if (qs != null) {
+                        qs.forEach(q -> q.add(message));
+                    }
+                }
+            });
+            pubsub = c;
+        }
+        return pubsub;
+    }
+
+    @Override
+    public Optional<ResultDocument> await(String taskId, Duration timeout) throws InterruptedException {
+        String channel = PREFIX + taskId;
+        LinkedBlockingQueue<String> inbox = new LinkedBlockingQueue<>();
+        waiters.computeIfAbsent(channel, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(inbox);
+        try {
+            // Subscribe first, then read: a result stored in between is caught by one or the other.
+            pubsub().sync().subscribe(channel);
+            Optional<ResultDocument> last = get(taskId);
+            if (last.isPresent() && last.get().ready()) {
+                return last;
+            }
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return last;
+                }
+                String json = inbox.poll(left, TimeUnit.NANOSECONDS);
+                if (json != null) {
+                    ResultDocument d = results.decode(json);
+                    last = Optional.of(d);
+                    if (d.ready()) {
+                        return last;
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            throw unavailable("Waiting for the result of " + taskId, e);
+        } finally {
+            List<LinkedBlockingQueue<String>> qs = waiters.get(channel);
+            if (qs != null) {
+                qs.remove(inbox);
+                if (qs.isEmpty()) {
+                    waiters.remove(channel);
+                    try {
+                        pubsub().async().unsubscribe(channel);
+                    } catch (RuntimeException ignored) {
+                        // the subscription dies with the connection anyway
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void forget(Collection<String> taskIds) {
+        if (!taskIds.isEmpty()) {
+            connection.sync().del(taskIds.stream().map(id -> PREFIX + id).toArray(String[]::new));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pubsub != null) {
+            pubsub.close();
+        }
+        connection.close();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+}
