@@ -1,0 +1,97 @@
+package io.celeriac.redis;
+
+import io.celeriac.backend.ResultDocument;
+import io.celeriac.protocol.MessageCodec;
+import io.celeriac.protocol.ResultCodec;
+import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.task.TaskState;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RedisResultBackendIT {
+    @RegisterExtension
+    static final RedisServerExtension REDIS = new RedisServerExtension();
+
+    private final MessageCodec codec = new MessageCodec();
+    private RedisResultBackend backend;
+    private RedisClient client;
+    private StatefulRedisConnection<String, String> conn;
+    private RedisCommands<String, String> redis;
+
+    @BeforeEach
+    void setUp() {
+        client = RedisClient.create(REDIS.url(1));
+        conn = client.connect();
+        redis = conn.sync();
+        redis.flushall();
+        backend = new RedisResultBackend(RedisUrl.parse(REDIS.url(1)), Duration.ofHours(2), codec);
+    }
+
+    @AfterEach
+    void tearDown() {
+        backend.close();
+        conn.close();
+        client.shutdown();
+    }
+
+    @Test
+    void storesCelerysDocumentWithExpiry() {
+        ResultDocument doc = new ResultDocument("id-1", TaskState.SUCCESS, 5, null, List.of(),
+                Instant.parse("2026-11-24T14:53:03.034974Z"), null, Map.of());
+        backend.store(List.of(doc));
+        String raw = redis.get("celery-task-meta-id-1");
+        assertThat(raw).isEqualTo(new ResultCodec(codec).encode(doc));
+        assertThat(codec.readJsonObject(raw)).containsEntry("status", "SUCCESS").containsEntry("result", 5)
+                .containsEntry("date_done", "2026-11-24T14:53:03.034974").containsEntry("task_id", "id-1");
+        assertThat(redis.ttl("celery-task-meta-id-1")).isBetween(7000L, 7200L);
+        assertThat(backend.get("id-1")).contains(doc);
+    }
+
+    @Test
+    void awaitReturnsWhenAnotherThreadStores() throws Exception {
+        CompletableFuture<Optional<ResultDocument>> waiting = CompletableFuture.supplyAsync(() -> {
+            try {
+                return backend.await("later", Duration.ofSeconds(20));
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(200);
+        backend.store(ResultDocument.of("later", TaskState.STARTED, null));
+        backend.store(ResultDocument.of("later", TaskState.SUCCESS, "done"));
+        Optional<ResultDocument> got = waiting.get(10, TimeUnit.SECONDS);
+        assertThat(got).get().extracting(ResultDocument::status, ResultDocument::result)
+                .containsExactly(TaskState.SUCCESS, "done");
+    }
+
+    @Test
+    void awaitTimesOutWithTheLastStateSeen() throws Exception {
+        backend.store(ResultDocument.of("slow", TaskState.STARTED, null));
+        assertThat(backend.await("slow", Duration.ofMillis(200))).get().extracting(ResultDocument::status)
+                .isEqualTo(TaskState.STARTED);
+        assertThat(backend.await("never", Duration.ofMillis(100))).isEmpty();
+    }
+
+    @Test
+    void forgetDeletes() {
+        backend.store(ResultDocument.of("f", TaskState.SUCCESS, 1));
+        backend.forget("f");
+        assertThat(backend.get("f")).isEmpty();
+        assertThat(redis.exists("celery-task-meta-f")).isZero();
+    }
+}

@@ -1,0 +1,76 @@
+package io.celeriac.interop;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs the real Celery from Debian's python3-celery ({@code /usr/bin/python3}, not whatever python3 is first on
+ * PATH) with the interop module in src/test/python.
+ */
+final class PythonCelery {
+    static final Path PYTHON_DIR = Path.of("src/test/python").toAbsolutePath();
+    static final Path LOGS = Path.of("target/interop-logs").toAbsolutePath();
+
+    private final String broker;
+    private final String backend;
+
+    PythonCelery(String broker, String backend) {
+        this.broker = broker;
+        this.backend = backend;
+    }
+
+    private ProcessBuilder builder(List<String> command, String logName) throws IOException {
+        Files.createDirectories(LOGS);
+        ProcessBuilder pb = new ProcessBuilder(command).directory(PYTHON_DIR.toFile());
+        Map<String, String> env = pb.environment();
+        env.put("INTEROP_BROKER", broker);
+        env.put("INTEROP_BACKEND", backend);
+        env.put("PYTHONDONTWRITEBYTECODE", "1");
+        pb.redirectError(LOGS.resolve(logName + ".err.log").toFile());
+        return pb;
+    }
+
+    /** Runs {@code celery_client.py} and returns its stdout (one JSON object). */
+    String client(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "celery_client.py"));
+        cmd.addAll(List.of(args));
+        Process p = builder(cmd, "client-" + args[0]).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("celery_client.py " + String.join(" ", args) + " did not finish");
+        }
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException("celery_client.py " + String.join(" ", args) + " exited with "
+                    + p.exitValue() + "; see " + LOGS);
+        }
+        return out.trim();
+    }
+
+    /** Starts {@code celery worker} on the given queues with the threads pool. */
+    Process worker(String name, String queues, int concurrency) throws IOException {
+        List<String> cmd = List.of("/usr/bin/python3", "-m", "celery", "-A", "interop_tasks", "worker",
+                "-P", "threads", "-c", Integer.toString(concurrency), "-Q", queues, "-n", name + "@%h",
+                "-l", "info", "--without-gossip", "--without-mingle");
+        ProcessBuilder pb = builder(cmd, "worker-" + name);
+        pb.redirectOutput(new File(LOGS.toFile(), "worker-" + name + ".out.log"));
+        return pb.start();
+    }
+
+    static void stop(Process p) throws InterruptedException {
+        if (p == null) {
+            return;
+        }
+        p.destroy();
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+"""The Python side of the Celeriac <-> Celery interop tests (run with Debian's /usr/bin/python3).
+
+Broker and backend come from INTEROP_BROKER / INTEROP_BACKEND. Task names match the Java test tasks, so either
+side can run what the other sends.
+"""
+import os
+
+import redis
+from celery import Celery
+
+BROKER = os.environ.get("INTEROP_BROKER", "redis://127.0.0.1:6379/0")
+BACKEND = os.environ.get("INTEROP_BACKEND", "redis://127.0.0.1:6379/1")
+
+app = Celery("interop_tasks", broker=BROKER, backend=BACKEND)
+app.conf.update(task_default_queue="celery", worker_hijack_root_logger=False, task_acks_late=True,
+                worker_prefetch_multiplier=1, broker_connection_retry_on_startup=True)
+
+_ledger = None
+
+
+def ledger():
+    global _ledger
+    if _ledger is None:
+        _ledger = redis.Redis.from_url(BROKER)
+    return _ledger
+
+
+@app.task(name="interop.py_mul")
+def py_mul(x, y):
+    return x * y
+
+
+@app.task(name="interop.py_fail")
+def py_fail(msg):
+    raise KeyError(msg)
+
+
+@app.task(name="interop.record")
+def record(i):
+    # Every run leaves a line, so the test can count executions per task.
+    ledger().rpush("interop:ran", "py:%s" % i)
+    return "py"
