@@ -209,37 +209,57 @@ class RedisBrokerIT {
 
     @Test
     void aDeadConsumersMessagesAreRecoveredWithoutWaitingForTheVisibilityTimeout() throws Exception {
-        RedisBroker dying = broker();
-        dying.publish(List.of(message("q", 0, "r1"), message("q", 0, "r2")));
-        List<Delivery> held = dying.reserve(List.of("q"), 2, Duration.ofSeconds(1));
-        assertThat(held).hasSize(2);
-        // The consumer dies without acking: its heartbeat key disappears.
-        redis.del("celeriac.consumer." + dying.consumerId());
+        // What a consumer killed mid-task leaves behind: registered, no heartbeat key, its tags unacked.
+        String dead = "dead-consumer";
+        List<String> payloads = new ArrayList<>();
+        for (String id : List.of("r1", "r2")) {
+            String payload = message("q", 0, id).payload();
+            String tag = codec.decode(payload).deliveryTag();
+            payloads.add(payload);
+            redis.hset("unacked", tag, "[" + payload + ", \"\", \"q\"]");
+            redis.zadd("unacked_index", Instant.now().getEpochSecond(), tag);
+            redis.sadd("celeriac.unacked." + dead, tag);
+        }
+        redis.sadd("celeriac.consumers", dead);
+
         RedisBroker survivor = broker();
-        long[] recovered = survivor.recoverNow();
-        assertThat(recovered).containsExactly(1, 2);
+        survivor.recoverNow();
         assertThat(redis.hlen("unacked")).isZero();
+        assertThat(redis.sismember("celeriac.consumers", dead)).isFalse();
+        assertThat(redis.exists("celeriac.unacked." + dead)).isZero();
+        // Back at the front of the queue, raw messages unchanged.
+        assertThat(redis.lrange("q", 0, -1)).containsExactlyInAnyOrderElementsOf(payloads);
         assertThat(survivor.reserve(List.of("q"), 2, Duration.ofSeconds(1))).extracting(d -> id(d, codec))
                 .containsExactlyInAnyOrder("r1", "r2");
     }
 
     @Test
+    void aLiveConsumersMessagesAreLeftAlone() throws Exception {
+        RedisBroker alive = broker();
+        alive.publish(List.of(message("q", 0, "busy")));
+        Delivery d = alive.reserve(List.of("q"), 1, Duration.ofSeconds(1)).get(0);
+        broker().recoverNow();
+        assertThat(redis.hexists("unacked", d.ackToken())).isTrue();
+        assertThat(redis.llen("q")).isZero();
+    }
+
+    @Test
     void visibilityTimeoutRestoresEntriesWithoutALiveOwnerAsKombuDoes() throws Exception {
-        // An entry as a Python worker leaves it: in unacked and unacked_index, owned by no Celeriac consumer.
-        String payload = codec.encode(TaskMessage.builder("t.add", "py-1").args(List.of(1, 2))
-                .deliveryTag("py-tag").routingKey("q").build());
-        redis.hset("unacked", "py-tag", "[" + payload + ", \"\", \"q\"]");
-        redis.zadd("unacked_index", Instant.now().getEpochSecond() - 120, "py-tag");
         RedisBroker b = broker(CeleriacConfig.builder().visibilityTimeout(Duration.ofSeconds(60)).build());
         // A live consumer's own old entry is not touched.
         b.publish(List.of(message("q", 0, "mine")));
         Delivery mine = b.reserve(List.of("q"), 1, Duration.ofSeconds(1)).get(0);
         redis.zadd("unacked_index", Instant.now().getEpochSecond() - 120, mine.ackToken());
+        // An entry as a Python worker leaves it: in unacked and unacked_index, owned by no Celeriac consumer.
+        String payload = codec.encode(TaskMessage.builder("t.add", "py-1").args(List.of(1, 2))
+                .deliveryTag("py-tag").routingKey("q").build());
+        redis.hset("unacked", "py-tag", "[" + payload + ", \"\", \"q\"]");
+        redis.zadd("unacked_index", Instant.now().getEpochSecond() - 120, "py-tag");
 
-        long[] r = b.recoverNow();
-        assertThat(r[1]).isEqualTo(1);
-        assertThat(redis.hexists("unacked", mine.ackToken())).isTrue();
+        b.recoverNow();
         assertThat(redis.lrange("q", 0, -1)).containsExactly(payload);
+        assertThat(redis.hexists("unacked", "py-tag")).isFalse();
+        assertThat(redis.hexists("unacked", mine.ackToken())).isTrue();
     }
 
     @Test
