@@ -78,6 +78,21 @@ class WorkerTest {
     }
 
     @Test
+    void virtualPoolUsesVirtualThreadsOnJava21AndPlatformThreadsBefore() throws Exception {
+        app.register(io.celeriac.task.TaskDefinition.of("t.thread_kind", (ctx, args, kwargs) -> {
+            try {
+                return Thread.class.getMethod("isVirtual").invoke(Thread.currentThread());
+            } catch (NoSuchMethodException beforeJava21) {
+                return false;
+            }
+        }));
+        start(app.worker().pool("virtual").concurrency(3));
+        boolean virtualAvailable = Runtime.version().feature() >= 21;
+        assertThat(app.task("t.thread_kind").delay().get(WAIT)).isEqualTo(virtualAvailable);
+        assertThat(worker.stats()).extractingByKey("pool").asString().contains("virtual");
+    }
+
+    @Test
     void recordsAndPojosTravelAsJsonBothWays() {
         start(app.worker());
         AsyncResult r = app.task("t.norm").delay(new TestTasks.Point(2, 3), List.of(10, 100));

@@ -16,8 +16,8 @@ public record RedisUrl(String host, int port, int db, String username, String pa
 
     public static RedisUrl parse(String url) {
         if (url.startsWith("redis+sentinel://") || url.startsWith("sentinel://")) {
-            throw new CeleriacException("Redis Sentinel URLs (" + url.replaceAll("://.*@", "://***@")
-                    + ") are not supported yet; use redis://host:port/db pointing at the current master");
+            throw new CeleriacException("Redis Sentinel is not supported yet (" + url.replaceAll("://.*@", "://***@")
+                    + "); use redis://host:port/db pointing at the current master");
         }
         boolean tls = url.startsWith("rediss://");
         if (!tls && !url.startsWith("redis://")) {
