@@ -19,10 +19,7 @@ public final class CeleriacCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        int code = new CommandLine(new CeleriacCommand()).execute(args);
-        if (code != 0 || !"worker".equals(args.length > 0 ? args[0] : "")) {
-            System.exit(code);
-        }
+        System.exit(new CommandLine(new CeleriacCommand()).execute(args));
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -45,6 +45,14 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--grace", defaultValue = "30", description = "Seconds running tasks get at warm shutdown.")
     long graceSeconds;
 
+    @Option(names = "--max-tasks-per-child", description = "Exit cleanly after this many tasks (for a supervisor "
+            + "to restart).")
+    Integer maxTasksPerChild;
+
+    @Option(names = "--max-memory-per-child", description = "Exit cleanly once the heap in use exceeds this many "
+            + "KiB after a task.")
+    Long maxMemoryPerChild;
+
     @Override
     public Integer call() throws Exception {
         if (logLevel != null) {
@@ -81,13 +89,17 @@ final class WorkerCommand implements Callable<Integer> {
         if (prefetchMultiplier != null) {
             wb.prefetchMultiplier(prefetchMultiplier);
         }
+        if (maxTasksPerChild != null) {
+            wb.maxTasksPerChild(maxTasksPerChild);
+        }
+        if (maxMemoryPerChild != null) {
+            wb.maxMemoryPerChildKb(maxMemoryPerChild);
+        }
         Worker worker = wb.build();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            worker.shutdown(Duration.ofSeconds(graceSeconds));
-            app.close();
-        }, "celeriac-shutdown"));
+        Signals.install(worker, Duration.ofSeconds(graceSeconds));
         worker.start();
         worker.awaitTermination();
+        app.close();
         return 0;
     }
 

@@ -159,6 +159,10 @@ public final class Worker implements AutoCloseable {
     private volatile boolean dispatching;
     private volatile boolean started;
     private volatile boolean closed;
+    private volatile boolean coldRequested;
+    private final int maxTasksPerChild;
+    private final long maxMemoryPerChildKb;
+    private final java.util.concurrent.atomic.AtomicBoolean recycling = new java.util.concurrent.atomic.AtomicBoolean();
     private AutoCloseable controlSubscription;
 
     private Worker(Builder b) {
@@ -189,6 +193,9 @@ public final class Worker implements AutoCloseable {
         this.consumer = new Thread(this::consumeLoop, "celeriac-consumer");
         this.dispatcher = new Thread(this::dispatchLoop, "celeriac-dispatch");
         this.createdAt = clock.instant();
+        this.maxTasksPerChild = b.maxTasksPerChild >= 0 ? b.maxTasksPerChild : config.maxTasksPerChild();
+        this.maxMemoryPerChildKb = b.maxMemoryPerChildKb >= 0 ? b.maxMemoryPerChildKb
+                : config.maxMemoryPerChildKb();
     }
 
     public static Builder builder(Celeriac app) {
@@ -496,6 +503,30 @@ public final class Worker implements AutoCloseable {
         slots.release();
         prefetch.release();
         finish(r, outcome, runtime);
+        checkRecycle();
+    }
+
+    /**
+     * {@code --max-tasks-per-child} / {@code --max-memory-per-child}: a JVM cannot give one pool thread's memory
+     * back, so the whole worker stops consuming and exits cleanly (warm shutdown) for its supervisor (systemd,
+     * Kubernetes) to start a fresh process.
+     */
+    private void checkRecycle() {
+        String why = null;
+        if (maxTasksPerChild > 0 && processedTotal.get() >= maxTasksPerChild) {
+            why = "max tasks per child (" + maxTasksPerChild + ") reached";
+        } else if (maxMemoryPerChildKb > 0) {
+            Runtime rt = Runtime.getRuntime();
+            long usedKb = (rt.totalMemory() - rt.freeMemory()) / 1024;
+            if (usedKb > maxMemoryPerChildKb) {
+                why = "heap in use " + usedKb + " KiB exceeds max memory per child (" + maxMemoryPerChildKb + " KiB)";
+            }
+        }
+        if (why != null && recycling.compareAndSet(false, true)) {
+            log.warn("{}: {}; shutting down so the supervisor starts a fresh worker", hostname, why);
+            Thread t = new Thread(() -> shutdown(Duration.ofSeconds(30)), "celeriac-recycle");
+            t.start();
+        }
     }
 
     private void countProcessed(Request r) {
@@ -751,7 +782,9 @@ public final class Worker implements AutoCloseable {
             case "active_queues":
                 return queues.stream().map(q -> Map.<String, Object>of("name", q, "exchange",
                         Map.of("name", q, "type", "direct"), "routing_key", q)).toList();
-            case "revoke": {
+            case "revoke":
+            case "terminate": {
+                // Celery's `terminate <signal> <id>` is revoke with terminate=True.
                 Object ids = a.get("task_id");
                 List<String> list = new ArrayList<>();
                 if (ids instanceof Collection<?> c) {
@@ -759,7 +792,13 @@ public final class Worker implements AutoCloseable {
                 } else if (ids != null) {
                     list.add(String.valueOf(ids));
                 }
-                revoke(list, Boolean.TRUE.equals(a.get("terminate")));
+                boolean terminate = m.method().equals("terminate") || Boolean.TRUE.equals(a.get("terminate"));
+                List<String> running = list.stream().filter(active::containsKey).toList();
+                revoke(list, terminate);
+                if (terminate) {
+                    return Map.of("ok", running.isEmpty() ? "terminate: tasks unknown"
+                            : "terminate: " + String.join(", ", running));
+                }
                 return Map.of("ok", "tasks " + String.join(", ", list) + " flagged as revoked");
             }
             case "rate_limit": {
@@ -898,7 +937,7 @@ public final class Worker implements AutoCloseable {
         log.info("{}: warm shutdown, {} running task(s) may finish within {} s", hostname, active.size(),
                 grace.toSeconds());
         stopConsuming();
-        while (!active.isEmpty() && System.nanoTime() < deadline) {
+        while (!active.isEmpty() && System.nanoTime() < deadline && !coldRequested) {
             sleepQuietly(10);
         }
         if (!active.isEmpty()) {
@@ -913,8 +952,10 @@ public final class Worker implements AutoCloseable {
      * running acks-early tasks were already acked and are lost, exactly as in Celery.
      */
     public void shutdownNow() {
+        coldRequested = true;
         synchronized (this) {
             if (closed) {
+                // A warm shutdown is under way: it sees coldRequested and stops waiting for running tasks.
                 return;
             }
             closed = true;
@@ -1033,6 +1074,8 @@ public final class Worker implements AutoCloseable {
         private String hostname;
         private final List<WorkerListener> listeners = new ArrayList<>();
         private Boolean sendEvents;
+        private int maxTasksPerChild = -1;
+        private long maxMemoryPerChildKb = -1;
 
         private Builder(Celeriac app) {
             this.app = app;
@@ -1049,6 +1092,10 @@ public final class Worker implements AutoCloseable {
         public Builder listener(WorkerListener v) { listeners.add(v); return this; }
         /** Emit Celery's monitoring events ({@code -E}, {@code worker_send_task_events}). */
         public Builder sendEvents(boolean v) { this.sendEvents = v; return this; }
+        /** Stop cleanly after this many tasks (0 = never), for a supervisor to restart the process. */
+        public Builder maxTasksPerChild(int v) { this.maxTasksPerChild = v; return this; }
+        /** Stop cleanly once the heap in use exceeds this many KiB after a task (0 = never). */
+        public Builder maxMemoryPerChildKb(long v) { this.maxMemoryPerChildKb = v; return this; }
 
         public Worker build() {
             return new Worker(this);

@@ -54,6 +54,28 @@ final class PythonCelery {
         return out.trim();
     }
 
+    /** Runs {@code python3 -m celery -A interop_tasks <args>} to completion and returns its stdout. */
+    String celery(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "-m", "celery", "-A", "interop_tasks"));
+        cmd.addAll(List.of(args));
+        Process p = builder(cmd, "celery-" + args[0]).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("celery " + String.join(" ", args) + " did not finish");
+        }
+        return out;
+    }
+
+    /** Starts a long-running {@code celery} command whose stdout goes to {@code out}. */
+    Process celeryInBackground(File out, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "-u", "-m", "celery", "-A", "interop_tasks"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = builder(cmd, "celery-" + args[0]);
+        pb.redirectOutput(out);
+        return pb.start();
+    }
+
     /** Starts {@code celery worker} on the given queues with the threads pool. */
     Process worker(String name, String queues, int concurrency) throws IOException {
         List<String> cmd = List.of("/usr/bin/python3", "-m", "celery", "-A", "interop_tasks", "worker",
