@@ -1,0 +1,160 @@
+package io.celeriac.cli;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.backend.ResultDocument;
+import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.task.AsyncResult;
+import io.celeriac.task.SendOptions;
+import io.celeriac.task.TaskState;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The real {@code celeriac} jar as a subprocess against a redis-server the test starts. */
+class CliIT {
+    @RegisterExtension
+    static final RedisServerExtension REDIS = new RedisServerExtension();
+
+    private final List<Process> processes = new ArrayList<>();
+    private Celeriac app;
+    private String b;
+    private String rb;
+
+    @BeforeEach
+    void setUp() {
+        b = REDIS.url(0);
+        rb = REDIS.url(1);
+        app = Celeriac.builder().config(CeleriacConfig.builder().brokerUrl(b).resultBackend(rb).build()).build();
+        for (String q : List.of("celery", "email", "render", "nobody")) {
+            app.broker().purge(q);
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        processes.forEach(Process::destroyForcibly);
+        app.close();
+    }
+
+    private Process worker(String name, int concurrency, String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of("worker", "-A", "io.celeriac.examples", "-Q",
+                "celery,email,render", "-c", Integer.toString(concurrency), "-n", name + "@%h", "-b", b,
+                "--result-backend", rb));
+        args.addAll(List.of(extra));
+        Process p = CeleriacJar.start(name, args.toArray(String[]::new));
+        processes.add(p);
+        await().atMost(Duration.ofSeconds(30)).until(() -> CeleriacJar.log(name).contains("ready:"));
+        return p;
+    }
+
+    @Test
+    void eachSubcommandAgainstARunningWorker() throws Exception {
+        worker("cli", 4, "-E");
+
+        CeleriacJar.Result call = CeleriacJar.run("call", "demo.add", "--args", "[2, 3]", "--wait", "20", "-b", b,
+                "--result-backend", rb);
+        assertThat(call.exitCode()).isZero();
+        String id = call.out().lines().filter(l -> l.matches("[0-9a-f-]{36}")).findFirst().orElseThrow();
+        assertThat(call.out()).contains("\n5");
+
+        assertThat(CeleriacJar.run("result", id, "-b", b, "--result-backend", rb).out()).contains("SUCCESS 5");
+        assertThat(CeleriacJar.run("status", "-b", b).out()).contains("cli@").contains("1 node online.");
+        CeleriacJar.Result ping = CeleriacJar.run("inspect", "ping", "-b", b);
+        assertThat(ping.exitCode()).isZero();
+        assertThat(ping.out()).contains("cli@").contains("pong");
+        assertThat(CeleriacJar.run("inspect", "registered", "-b", b).out()).contains("demo.add")
+                .contains("demo.render_pdf");
+        assertThat(CeleriacJar.run("inspect", "stats", "-b", b, "--json").out()).contains("\"total\"")
+                .contains("\"demo.add\":1");
+        assertThat(CeleriacJar.run("control", "rate_limit", "demo.add", "100/s", "-b", b).out())
+                .contains("new rate limit set successfully");
+        assertThat(CeleriacJar.run("control", "pool_grow", "2", "-b", b).out()).contains("pool will grow");
+        assertThat(CeleriacJar.run("inspect", "stats", "-b", b, "--json").out()).contains("\"max-concurrency\":6");
+
+        CeleriacJar.run("call", "demo.add", "--args", "[1, 1]", "--queue", "nobody", "-b", b);
+        CeleriacJar.run("call", "demo.add", "--args", "[1, 2]", "--queue", "nobody", "-b", b);
+        assertThat(CeleriacJar.run("queues", "nobody", "celery", "-b", b).out()).containsPattern("nobody\\s+2");
+        CeleriacJar.Result refused = CeleriacJar.run("purge", "-Q", "nobody", "-b", b);
+        assertThat(refused.exitCode()).isEqualTo(1);
+        assertThat(refused.out()).contains("Nothing purged");
+        assertThat(CeleriacJar.run("purge", "-Q", "nobody", "-f", "-b", b).out()).contains("Purged 2 message(s)");
+
+        Process events = CeleriacJar.start("events", "events", "-b", b);
+        processes.add(events);
+        await().atMost(Duration.ofSeconds(20)).until(() -> CeleriacJar.log("events").contains("listening"));
+        AsyncResult r = app.task("demo.add").delay(40, 2);
+        assertThat(r.get(Duration.ofSeconds(10))).isEqualTo(42);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(CeleriacJar.log("events"))
+                .contains("task-received demo.add[" + r.id() + "]").contains("task-succeeded " + r.id())
+                .contains("result=42"));
+
+        assertThat(CeleriacJar.run("control", "revoke", "some-id", "-b", b).out()).contains("flagged as revoked");
+    }
+
+    private List<AsyncResult> slowTasks(int n, int pages) {
+        List<AsyncResult> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            // Sent by name from an app without the task class, so the queue is given, as a Python producer would.
+            out.add(app.applyAsync("demo.render_pdf", List.of(i, pages), Map.of(),
+                    SendOptions.builder().queue("render").build()));
+        }
+        return out;
+    }
+
+    private long succeeded(List<AsyncResult> results) {
+        return results.stream().filter(r -> r.document().map(ResultDocument::status)
+                .filter(TaskState.SUCCESS::equals).isPresent()).count();
+    }
+
+    @Test
+    void warmShutdownUnderLoadFinishesRunningTasksAndGivesTheRestBack() throws Exception {
+        List<AsyncResult> results = slowTasks(20, 4); // ~0.6 s each, acks-late
+        Process w = worker("warm", 2, "--prefetch-multiplier", "2");
+        await().atMost(Duration.ofSeconds(30)).until(() -> succeeded(results) >= 2);
+
+        CeleriacJar.signal(w, "TERM");
+        assertThat(w.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(w.exitValue()).isZero();
+        long completed = succeeded(results);
+        long waiting = app.broker().queueLength("render");
+        // Everything either finished or went back to the queue; nothing half-done, nothing lost.
+        assertThat(completed + waiting).isEqualTo(20);
+        assertThat(waiting).isPositive();
+        assertThat(CeleriacJar.log("warm")).contains("warm shutdown").contains("gave").contains("stopped after "
+                + completed + " task(s)");
+
+        worker("warm2", 4);
+        await().atMost(Duration.ofSeconds(60)).until(() -> succeeded(results) == 20);
+    }
+
+    @Test
+    void secondSigtermIsAColdShutdownThatReturnsRunningAcksLateTasks() throws Exception {
+        List<AsyncResult> results = slowTasks(6, 30); // ~4.5 s each, acks-late
+        Process w = worker("cold", 2, "--prefetch-multiplier", "1");
+        await().atMost(Duration.ofSeconds(30)).until(() -> CeleriacJar.log("cold").contains("received"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> results.stream()
+                .anyMatch(r -> "PROGRESS".equals(r.state())));
+
+        CeleriacJar.signal(w, "TERM");
+        CeleriacJar.signal(w, "TERM");
+        assertThat(w.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        long completed = succeeded(results);
+        assertThat(completed).as("nothing finished before the cold shutdown").isZero();
+        assertThat(CeleriacJar.log("cold")).contains("cold shutdown").contains("returned to the queue");
+        await().atMost(Duration.ofSeconds(10)).until(() -> app.broker().queueLength("render") == 6);
+
+        worker("cold2", 6);
+        await().atMost(Duration.ofSeconds(60)).until(() -> succeeded(results) == 6);
+    }
+}
