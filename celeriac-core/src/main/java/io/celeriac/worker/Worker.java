@@ -941,7 +941,8 @@ public final class Worker implements AutoCloseable {
             sleepQuietly(10);
         }
         if (!active.isEmpty()) {
-            log.warn("{}: {} task(s) still running after the grace period: cold shutdown", hostname, active.size());
+            log.warn("{}: {} task(s) still running {}: cold shutdown", hostname, active.size(),
+                    coldRequested ? "when a cold shutdown was asked for" : "after the grace period");
         }
         terminateRunning();
         stopRest(deadline + TimeUnit.SECONDS.toNanos(5));
@@ -1004,6 +1005,7 @@ public final class Worker implements AutoCloseable {
         for (Request r : new ArrayList<>(active.values())) {
             if (r.state.compareAndSet(RUNNING, DONE)) {
                 active.remove(r.message.id());
+                abandoned.incrementAndGet();
                 if (r.thread != null) {
                     r.thread.interrupt();
                 }
