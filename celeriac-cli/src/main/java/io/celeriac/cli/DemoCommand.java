@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
  * retries with backoff, and a slow PDF task on its own queue.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run a worker and example tasks in one process on the embedded broker; nothing to install.")
+        description = "Run Redis, a worker and example tasks in one process; nothing to install.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--emails", defaultValue = "5", description = "Welcome e-mails to send (default: ${DEFAULT-VALUE}).")
     int emails;
@@ -31,13 +31,36 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--pdfs", defaultValue = "2", description = "PDFs to render (default: ${DEFAULT-VALUE}).")
     int pdfs;
 
-    @Option(names = "--broker", defaultValue = "memory://",
-            description = "Broker URL (default: the embedded in-memory broker).")
+    @Option(names = "--broker", description = "Broker URL (default: a Redis started for the demo from the "
+            + "binary inside the jar; memory:// runs on the in-process broker).")
     String broker;
 
     @Override
     public Integer call() throws Exception {
-        CeleriacConfig config = CeleriacConfig.builder().brokerUrl(broker).hostname("demo@%h").build();
+        EmbeddedRedis embedded = null;
+        String url = broker;
+        if (url == null) {
+            try {
+                embedded = EmbeddedRedis.start();
+                url = embedded.url(0);
+                say("Started an embedded Redis at %s (results in db 1)", url);
+            } catch (Exception e) {
+                say("Could not start the embedded Redis (%s); using the in-process broker instead", e.getMessage());
+                url = "memory://";
+            }
+        }
+        try {
+            return run(url, url.startsWith("memory://") ? url : url.replaceAll("/\\d+$", "") + "/1");
+        } finally {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    private int run(String brokerUrl, String backendUrl) throws Exception {
+        CeleriacConfig config = CeleriacConfig.builder().brokerUrl(brokerUrl).resultBackend(backendUrl)
+                .hostname("demo@%h").build();
         try (Celeriac app = Celeriac.builder().config(config).register(new DemoTasks()).build()) {
             Worker worker = app.worker().queues("celery", "email", "render").concurrency(4)
                     .listener(new Narrator()).start();
