@@ -75,7 +75,10 @@ final class CallCommand implements Callable<Integer> {
             AsyncResult r = app.applyAsync(task, (List<Object>) a, (Map<String, Object>) k, o.build());
             System.out.println(r.id());
             if (wait != null) {
-                Object value = r.get(Duration.ofMillis(Math.round(wait * 1000)));
+                Object value;
+                try (Progress p = Progress.show("waiting for " + task, r::state)) {
+                    value = r.get(Duration.ofMillis(Math.round(wait * 1000)));
+                }
                 System.out.println(app.codec().writeJson(value));
             }
             return 0;

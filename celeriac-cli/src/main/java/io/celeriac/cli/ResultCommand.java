@@ -34,9 +34,14 @@ final class ResultCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (Celeriac app = connection.app()) {
             AsyncResult r = app.result(id);
-            ResultDocument doc = waitForIt
-                    ? app.backend().await(id, Duration.ofMillis(Math.round(timeout * 1000))).orElse(null)
-                    : r.document().orElse(null);
+            ResultDocument doc;
+            if (waitForIt) {
+                try (Progress p = Progress.show("waiting for " + id, r::state)) {
+                    doc = app.backend().await(id, Duration.ofMillis(Math.round(timeout * 1000))).orElse(null);
+                }
+            } else {
+                doc = r.document().orElse(null);
+            }
             if (doc == null) {
                 System.out.println(TaskState.PENDING);
                 return waitForIt ? 1 : 0;
