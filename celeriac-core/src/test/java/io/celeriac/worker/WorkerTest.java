@@ -313,6 +313,26 @@ class WorkerTest {
     }
 
     @Test
+    void maxTasksPerChildStopsTheWorkerCleanlyForItsSupervisor() throws Exception {
+        Worker w = app.worker().concurrency(1).prefetchMultiplier(1).maxTasksPerChild(3).build().start();
+        List<AsyncResult> results = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            results.add(app.task("t.add").delay(i, 0));
+        }
+        assertThat(w.awaitTermination(WAIT)).isTrue();
+        assertThat(w.processedTotal()).isEqualTo(3);
+        for (int i = 0; i < 3; i++) {
+            assertThat(results.get(i).get(WAIT)).isEqualTo(i);
+        }
+        // The rest wait for the next worker process.
+        assertThat(broker.queueLength("celery")).isEqualTo(3);
+        start(app.worker());
+        for (int i = 3; i < 6; i++) {
+            assertThat(results.get(i).get(WAIT)).isEqualTo(i);
+        }
+    }
+
+    @Test
     void rateLimitSpacesStarts() {
         start(app.worker().concurrency(4));
         List<AsyncResult> results = new ArrayList<>();
