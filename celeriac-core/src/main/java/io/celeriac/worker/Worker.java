@@ -160,6 +160,8 @@ public final class Worker implements AutoCloseable {
     private volatile boolean started;
     private volatile boolean closed;
     private volatile boolean coldRequested;
+    /** Set when the worker is being recycled: take and start nothing more. */
+    private volatile boolean draining;
     private final int maxTasksPerChild;
     private final long maxMemoryPerChildKb;
     private final java.util.concurrent.atomic.AtomicBoolean recycling = new java.util.concurrent.atomic.AtomicBoolean();
@@ -281,7 +283,7 @@ public final class Worker implements AutoCloseable {
 
     private void consumeLoop() {
         long backoff = 100;
-        while (consuming) {
+        while (consuming && !draining) {
             int n;
             try {
                 prefetch.acquire();
@@ -419,9 +421,12 @@ public final class Worker implements AutoCloseable {
                 ready.addFirst(r);
                 break;
             }
-            if (!dispatching) {
+            if (!dispatching || draining) {
                 slots.release();
                 ready.addFirst(r);
+                if (draining) {
+                    continue;
+                }
                 break;
             }
             try {
@@ -500,10 +505,16 @@ public final class Worker implements AutoCloseable {
         active.remove(id);
         Duration runtime = Duration.ofNanos(System.nanoTime() - r.startNanos);
         countProcessed(r);
+        // Decided before the slot is released, so no further task starts once the limit is reached; the shutdown
+        // starts after this task's result is queued for writing.
+        String recycle = recycleReason();
         slots.release();
         prefetch.release();
         finish(r, outcome, runtime);
-        checkRecycle();
+        if (recycle != null) {
+            log.warn("{}: {}; shutting down so the supervisor starts a fresh worker", hostname, recycle);
+            new Thread(() -> shutdown(Duration.ofSeconds(30)), "celeriac-recycle").start();
+        }
     }
 
     /**
@@ -511,7 +522,7 @@ public final class Worker implements AutoCloseable {
      * back, so the whole worker stops consuming and exits cleanly (warm shutdown) for its supervisor (systemd,
      * Kubernetes) to start a fresh process.
      */
-    private void checkRecycle() {
+    private String recycleReason() {
         String why = null;
         if (maxTasksPerChild > 0 && processedTotal.get() >= maxTasksPerChild) {
             why = "max tasks per child (" + maxTasksPerChild + ") reached";
@@ -523,10 +534,10 @@ public final class Worker implements AutoCloseable {
             }
         }
         if (why != null && recycling.compareAndSet(false, true)) {
-            log.warn("{}: {}; shutting down so the supervisor starts a fresh worker", hostname, why);
-            Thread t = new Thread(() -> shutdown(Duration.ofSeconds(30)), "celeriac-recycle");
-            t.start();
+            draining = true;
+            return why;
         }
+        return null;
     }
 
     private void countProcessed(Request r) {
