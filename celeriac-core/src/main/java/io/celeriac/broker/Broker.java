@@ -26,6 +26,15 @@ public interface Broker extends AutoCloseable {
     }
 
     /**
+     * Publishes a message unless a message was already published under {@code onceKey} within {@code keep}; the
+     * check, the record and the publish are one atomic step. Beat uses it so that each (entry, due time) is sent
+     * exactly once, whichever beat process sends it and whatever fails in between.
+     *
+     * @return true if this call published, false if the key was already taken
+     */
+    boolean publishOnce(String onceKey, Duration keep, OutboundMessage message);
+
+    /**
      * Declares the queues a consumer will read (kombu writes its {@code _kombu.binding.*} sets here). Idempotent.
      */
     default void declare(Collection<String> queues) {

@@ -95,6 +95,25 @@ public final class InMemoryBroker implements Broker {
         }
     }
 
+    private final Map<String, Instant> onceKeys = new HashMap<>();
+
+    @Override
+    public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
+        lock.lock();
+        try {
+            Instant now = clock.instant();
+            Instant until = onceKeys.get(onceKey);
+            if (until != null && until.isAfter(now)) {
+                return false;
+            }
+            onceKeys.put(onceKey, now.plus(keep));
+            publish(List.of(message));
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private Deque<String> list(String queue, int step) {
         return lists.computeIfAbsent(key(queue, step), k -> new ArrayDeque<>());
     }

@@ -73,6 +73,7 @@ public final class RedisBroker implements Broker {
     private static final LuaScript MOVE_DUE = new LuaScript("move_due");
     private static final LuaScript RECOVER = new LuaScript("recover");
     private static final LuaScript DEAD_LETTER_OP = new LuaScript("dead_letter_op");
+    private static final LuaScript PUBLISH_ONCE = new LuaScript("publish_once");
 
     private final RedisUrl url;
     private final CeleriacConfig config;
@@ -203,6 +204,18 @@ public final class RedisBroker implements Broker {
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
             throw unavailable("Publishing " + messages.size() + " message(s) (some may not be queued; send again)",
                     e);
+        }
+    }
+
+    @Override
+    public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
+        try {
+            Long n = PUBLISH_ONCE.run(connection.sync(), ScriptOutputType.INTEGER,
+                    new String[] {onceKey, listKey(message.queue(), step(message.priority()))},
+                    Long.toString(keep.toMillis()), message.payload());
+            return n != null && n == 1;
+        } catch (RuntimeException e) {
+            throw unavailable("Publishing " + message.taskId() + " once", e);
         }
     }
 

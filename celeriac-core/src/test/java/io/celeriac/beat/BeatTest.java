@@ -1,0 +1,146 @@
+package io.celeriac.beat;
+
+import io.celeriac.Celeriac;
+import io.celeriac.broker.Delivery;
+import io.celeriac.broker.InMemoryBroker;
+import io.celeriac.fixtures.MutableClock;
+import io.celeriac.protocol.TaskMessage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class BeatTest {
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-24T10:00:00.500Z"));
+    private final InMemoryBroker broker = new InMemoryBroker(clock);
+    private final Celeriac app = Celeriac.builder().broker(broker).clock(clock).build();
+    private final InMemoryScheduleStore store = new InMemoryScheduleStore(clock);
+
+    @AfterEach
+    void close() {
+        broker.close();
+    }
+
+    private List<TaskMessage> sent() throws InterruptedException {
+        List<Delivery> got = broker.reserve(List.of("celery", "reports"), 10_000, Duration.ZERO);
+        return got.stream().map(d -> app.codec().decode(d.payload())).toList();
+    }
+
+    private void run(Beat beat, Duration total, Duration step) {
+        for (long ms = 0; ms < total.toMillis(); ms += step.toMillis()) {
+            beat.tick();
+            clock.advance(step);
+        }
+    }
+
+    @Test
+    void intervalEntryFiresOncePerDueTime() throws Exception {
+        store.save(ScheduleEntry.of("ping", "t.add", IntervalSchedule.every(Duration.ofSeconds(10)), 1, 2));
+        Beat beat = new Beat(app, store, clock, "b1");
+        run(beat, Duration.ofSeconds(60), Duration.ofMillis(250));
+        List<TaskMessage> messages = sent();
+        // Due at :10, :20, ... :60 (not at :00, which had passed when beat first saw the entry).
+        assertThat(messages).hasSize(6);
+        assertThat(messages).extracting(TaskMessage::task).containsOnly("t.add");
+        assertThat(messages.get(0).args()).containsExactly(1, 2);
+        assertThat(messages.stream().map(TaskMessage::id).distinct()).hasSize(6);
+        assertThat(store.state("ping").totalRunCount()).isEqualTo(6);
+    }
+
+    @Test
+    void afterDowntimeCatchUpOnceOrSkip() throws Exception {
+        store.save(ScheduleEntry.of("catch", "t.add", IntervalSchedule.every(Duration.ofMinutes(1))));
+        store.save(ScheduleEntry.of("skip", "t.add", IntervalSchedule.every(Duration.ofMinutes(1)))
+                .withCatchUp(false).withQueue("reports"));
+        Beat beat = new Beat(app, store, clock, "b1");
+        beat.tick();
+        clock.advance(Duration.ofHours(1)); // beat was down for an hour: 60 runs missed
+        beat.tick();
+        List<TaskMessage> messages = sent();
+        assertThat(messages).hasSize(1);
+        assertThat(messages.get(0).routingKey()).isEqualTo("celery");
+        // Both entries move on to the next minute: no burst afterwards either.
+        clock.advance(Duration.ofSeconds(30));
+        beat.tick();
+        assertThat(sent()).isEmpty();
+        clock.advance(Duration.ofSeconds(31));
+        beat.tick();
+        assertThat(sent()).hasSize(2);
+    }
+
+    @Test
+    void editsWhileRunningTakeEffectAtTheNextTick() throws Exception {
+        store.save(ScheduleEntry.of("e", "t.add", IntervalSchedule.every(Duration.ofSeconds(1))));
+        Beat beat = new Beat(app, store, clock, "b1");
+        run(beat, Duration.ofSeconds(3), Duration.ofMillis(100));
+        assertThat(sent()).hasSize(3);
+        store.save(store.entry("e").orElseThrow().withEnabled(false));
+        run(beat, Duration.ofSeconds(3), Duration.ofMillis(100));
+        assertThat(sent()).isEmpty();
+        store.save(store.entry("e").orElseThrow().withEnabled(true).withQueue("reports"));
+        run(beat, Duration.ofSeconds(2), Duration.ofMillis(100));
+        List<TaskMessage> after = sent();
+        assertThat(after).isNotEmpty().allSatisfy(m -> assertThat(m.routingKey()).isEqualTo("reports"));
+        assertThat(store.remove("e")).isTrue();
+        run(beat, Duration.ofSeconds(2), Duration.ofMillis(100));
+        assertThat(sent()).isEmpty();
+    }
+
+    @Test
+    void oneOffClockedEntryRunsOnceThenDisablesItself() throws Exception {
+        store.save(ScheduleEntry.of("once", "t.add", new ClockedSchedule(clock.instant().plusSeconds(2)))
+                .withOneOff(true));
+        Beat beat = new Beat(app, store, clock, "b1");
+        run(beat, Duration.ofSeconds(10), Duration.ofMillis(200));
+        assertThat(sent()).hasSize(1);
+        assertThat(store.entry("once").orElseThrow().enabled()).isFalse();
+    }
+
+    @Test
+    void onlyTheLeaseHolderSendsAndAnotherTakesOverWhenItDies() throws Exception {
+        store.save(ScheduleEntry.of("ha", "t.add", IntervalSchedule.every(Duration.ofSeconds(2))));
+        Beat a = new Beat(app, store, clock, "a");
+        Beat b = new Beat(app, store, clock, "b");
+        for (int i = 0; i < 40; i++) { // 10 s
+            a.tick();
+            b.tick();
+            clock.advance(Duration.ofMillis(250));
+        }
+        assertThat(a.isLeader()).isTrue();
+        assertThat(b.isLeader()).isFalse();
+        assertThat(sent()).hasSize(5);
+        // a dies (stops ticking); b takes over once the lease has expired, and no due time is lost or doubled.
+        for (int i = 0; i < 80; i++) { // 20 s
+            b.tick();
+            clock.advance(Duration.ofMillis(250));
+        }
+        assertThat(b.isLeader()).isTrue();
+        List<TaskMessage> afterFailover = sent();
+        assertThat(afterFailover.stream().map(TaskMessage::id).distinct()).hasSize(afterFailover.size());
+        // 10 due times in 20 s; the ones while nobody led (lease time) are caught up once, not lost in bulk.
+        assertThat(afterFailover.size()).isBetween(6, 10);
+    }
+
+    @Test
+    void twoBeatsThatBothBelieveTheyLeadStillSendEachDueTimeOnce() throws Exception {
+        // Separate stores (each grants its own lease), one broker: the dispatch record is what keeps it exact.
+        InMemoryScheduleStore other = new InMemoryScheduleStore(clock);
+        ScheduleEntry e = ScheduleEntry.of("dup", "t.add", IntervalSchedule.every(Duration.ofSeconds(1)));
+        store.save(e);
+        other.save(e);
+        Beat a = new Beat(app, store, clock, "a");
+        Beat b = new Beat(app, other, clock, "b");
+        for (int i = 0; i < 50; i++) {
+            a.tick();
+            b.tick();
+            clock.advance(Duration.ofMillis(100));
+        }
+        List<TaskMessage> messages = sent();
+        assertThat(messages).hasSize(5);
+        assertThat(messages.stream().map(TaskMessage::id).distinct()).hasSize(5);
+    }
+}
