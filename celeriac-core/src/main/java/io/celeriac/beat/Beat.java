@@ -40,6 +40,7 @@ public final class Beat implements AutoCloseable {
     private final ScheduleStore store;
     private final Clock clock;
     private final String holder;
+    private final Duration lease;
     private volatile boolean leader;
     private volatile boolean running;
     private Thread thread;
@@ -49,10 +50,16 @@ public final class Beat implements AutoCloseable {
     }
 
     public Beat(Celeriac app, ScheduleStore store, Clock clock, String holder) {
+        this(app, store, clock, holder, LEASE);
+    }
+
+    /** @param lease how long the lease lasts without renewal: the longest a failover takes */
+    public Beat(Celeriac app, ScheduleStore store, Clock clock, String holder, Duration lease) {
         this.app = app;
         this.store = store;
         this.clock = clock;
         this.holder = holder;
+        this.lease = lease;
     }
 
     public ScheduleStore store() {
@@ -95,7 +102,7 @@ public final class Beat implements AutoCloseable {
 
     /** One round: renew or take the lease, send what is due. Returns how long to wait before the next round. */
     public Duration tick() {
-        Optional<Long> token = store.lease(holder, LEASE);
+        Optional<Long> token = store.lease(holder, lease);
         if (token.isEmpty()) {
             if (leader) {
                 log.warn("beat {} lost the lease; standing by", holder);

@@ -1,0 +1,56 @@
+package io.celeriac.cli;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.beat.Beat;
+import io.celeriac.beat.ScheduleStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code celeriac beat}: send periodic tasks. Run as many as you like: one holds the lease and sends, the others
+ * stand by, and each due time is sent exactly once.
+ */
+@Command(name = "beat", mixinStandardHelpOptions = true, description = "Run the periodic task scheduler.")
+final class BeatCommand implements Callable<Integer> {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--store", description = "Where entries live: redis (the broker's server, default) or a "
+            + "redis:// URL.")
+    String store;
+
+    @Option(names = "--lease", defaultValue = "10", description = "Lease seconds: the longest a failover takes.")
+    double leaseSeconds;
+
+    @Option(names = {"-l", "--loglevel"}, description = "DEBUG, INFO, WARNING, ERROR.")
+    String logLevel;
+
+    @Override
+    public Integer call() throws Exception {
+        if (logLevel != null) {
+            Logging.setLevel(logLevel);
+        }
+        CeleriacConfig config = connection.config().build();
+        String holder = "beat@" + InetAddress.getLocalHost().getHostName() + ":" + ProcessHandle.current().pid();
+        CountDownLatch stop = new CountDownLatch(1);
+        try (Celeriac app = Celeriac.builder().config(config).build()) {
+            ScheduleStore s = Stores.open(store, config);
+            Beat beat = new Beat(app, s, Clock.systemUTC(), holder,
+                    Duration.ofMillis(Math.round(leaseSeconds * 1000))).start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                beat.close();
+                stop.countDown();
+            }, "celeriac-beat-stop"));
+            stop.await();
+        }
+        return 0;
+    }
+}
