@@ -2,6 +2,10 @@ package io.celeriac.cli;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
+import io.celeriac.beat.Beat;
+import io.celeriac.beat.InMemoryScheduleStore;
+import io.celeriac.beat.IntervalSchedule;
+import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.examples.DemoTasks;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
@@ -64,6 +68,11 @@ final class DemoCommand implements Callable<Integer> {
         try (Celeriac app = Celeriac.builder().config(config).register(new DemoTasks()).build()) {
             Worker worker = app.worker().queues("celery", "email", "render").concurrency(4)
                     .listener(new Narrator()).start();
+            // Beat, with a periodic entry, so the demo shows scheduling too.
+            InMemoryScheduleStore schedules = new InMemoryScheduleStore(app.clock());
+            schedules.save(ScheduleEntry.of("demo.heartbeat", "demo.add", IntervalSchedule.every(Duration.ofSeconds(1)),
+                    1, 1));
+            Beat beat = new Beat(app, schedules).start();
             say("Sending %d welcome e-mails (queue email, flaky: retries with backoff) and %d PDFs (queue render)",
                     emails, pdfs);
             Map<String, AsyncResult> results = new LinkedHashMap<>();
@@ -87,9 +96,12 @@ final class DemoCommand implements Callable<Integer> {
                     lines.add(String.format("  %-22s %s  %s", e.getKey(), e.getValue().state(), ex.getMessage()));
                 }
             }
+            beat.close();
             worker.shutdown(Duration.ofSeconds(10));
             say("All %d tasks finished:", results.size());
             lines.forEach(System.out::println);
+            say("Beat sent the periodic entry demo.heartbeat (demo.add every 1 s) %d time(s)",
+                    schedules.state("demo.heartbeat").totalRunCount());
             return failed == 0 ? 0 : 1;
         }
     }
