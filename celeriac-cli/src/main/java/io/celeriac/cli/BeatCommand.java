@@ -23,8 +23,8 @@ final class BeatCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
-    @Option(names = "--store", description = "Where entries live: redis (the broker's server, default) or a "
-            + "redis:// URL.")
+    @Option(names = "--store", description = "Where entries live: redis (the broker's server, default), a "
+            + "redis:// URL, or a jdbc: URL (PostgreSQL, H2; user/password from CELERIAC_BEAT_DB_USER/PASSWORD).")
     String store;
 
     @Option(names = "--lease", defaultValue = "10", description = "Lease seconds: the longest a failover takes.")

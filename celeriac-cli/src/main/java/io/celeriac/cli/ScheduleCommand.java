@@ -56,7 +56,7 @@ final class ScheduleCommand implements Callable<Integer> {
             + "latest one once.")
     boolean skipMissed;
 
-    @Option(names = "--store", description = "redis (the broker's server, default) or a redis:// URL.")
+    @Option(names = "--store", description = "redis (the broker's server, default), a redis:// URL, or a jdbc: URL.")
     String store;
 
     @Override

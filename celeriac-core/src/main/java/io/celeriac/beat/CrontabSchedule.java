@@ -70,6 +70,12 @@ public final class CrontabSchedule implements Schedule {
         return zone;
     }
 
+    public String minute() { return minute; }
+    public String hour() { return hour; }
+    public String dayOfWeek() { return dayOfWeek; }
+    public String dayOfMonth() { return dayOfMonth; }
+    public String monthOfYear() { return monthOfYear; }
+
     @Override
     public Optional<Instant> nextAfter(Instant after) {
         // Wall-clock arithmetic in a zone without transitions, then back into the real zone.

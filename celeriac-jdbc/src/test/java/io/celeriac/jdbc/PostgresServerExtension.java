@@ -1,0 +1,83 @@
+package io.celeriac.jdbc;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A private PostgreSQL cluster for a test class: {@code initdb} into a temporary directory and {@code pg_ctl start}
+ * on a free loopback port, trust authentication. When the tests run as root (CI), the server runs as the
+ * {@code postgres} user, since PostgreSQL refuses to run as root.
+ */
+public final class PostgresServerExtension implements BeforeAllCallback, AfterAllCallback {
+    private Path dir;
+    private Path bin;
+    private int port;
+    private boolean asPostgres;
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        bin = findBin();
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        dir = Files.createTempDirectory("celeriac-pg");
+        asPostgres = "root".equals(System.getProperty("user.name"));
+        if (asPostgres) {
+            run(List.of("chown", "-R", "postgres:postgres", dir.toString()), false);
+        }
+        run(List.of(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-A", "trust", "-U",
+                "postgres", "--no-sync", "-E", "UTF8"), asPostgres);
+        run(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
+                dir.resolve("pg.log").toString(), "-w", "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -k "
+                        + dir + " -c fsync=off", "start"), asPostgres);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+        run(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
+                "stop"), asPostgres);
+        try (var files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+        }
+    }
+
+    public String jdbcUrl() {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
+    }
+
+    private static Path findBin() {
+        File[] versions = new File("/usr/lib/postgresql").listFiles();
+        if (versions == null || versions.length == 0) {
+            throw new IllegalStateException("PostgreSQL server binaries not found under /usr/lib/postgresql "
+                    + "(apt-get install postgresql)");
+        }
+        Arrays.sort(versions);
+        return versions[versions.length - 1].toPath().resolve("bin");
+    }
+
+    private static void run(List<String> command, boolean asPostgres) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        if (asPostgres) {
+            cmd.addAll(List.of("runuser", "-u", "postgres", "--"));
+        }
+        cmd.addAll(command);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("failed: " + String.join(" ", cmd) + "\n" + out);
+        }
+    }
+}
