@@ -33,6 +33,11 @@ final class BeatCommand implements Callable<Integer> {
     @Option(names = {"-l", "--loglevel"}, description = "DEBUG, INFO, WARNING, ERROR.")
     String logLevel;
 
+    @Option(names = {"-s", "--schedule"}, description = "A properties file of entries declared in config, one per "
+            + "line: name = task; schedule; [args JSON], e.g. cleanup = orders.cleanup_expired_carts; "
+            + "crontab 0 3 * * * Europe/Paris; []. Entries not yet in the store are added at start.")
+    java.nio.file.Path scheduleFile;
+
     @Override
     public Integer call() throws Exception {
         if (logLevel != null) {
@@ -43,6 +48,9 @@ final class BeatCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         try (Celeriac app = Celeriac.builder().config(config).build()) {
             ScheduleStore s = Stores.open(store, config);
+            if (scheduleFile != null) {
+                declare(app, s, config);
+            }
             Beat beat = new Beat(app, s, Clock.systemUTC(), holder,
                     Duration.ofMillis(Math.round(leaseSeconds * 1000))).start();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -52,5 +60,27 @@ final class BeatCommand implements Callable<Integer> {
             stop.await();
         }
         return 0;
+    }
+
+    @SuppressWarnings("unchecked")
+    private void declare(Celeriac app, ScheduleStore s, CeleriacConfig config) throws java.io.IOException {
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.Reader r = java.nio.file.Files.newBufferedReader(scheduleFile)) {
+            p.load(r);
+        }
+        for (String name : new java.util.TreeSet<>(p.stringPropertyNames())) {
+            if (s.entry(name).isPresent()) {
+                continue; // the store wins: edits made at run time are not undone by a restart
+            }
+            String[] parts = p.getProperty(name).split(";", 3);
+            if (parts.length < 2) {
+                throw new IllegalArgumentException("entry " + name + ": expected 'task; schedule; [args JSON]'");
+            }
+            java.util.List<Object> args = parts.length == 3 && !parts[2].isBlank()
+                    ? (java.util.List<Object>) app.codec().readJson(parts[2].trim()) : java.util.List.of();
+            s.save(new io.celeriac.beat.ScheduleEntry(name, parts[0].trim(), args, java.util.Map.of(),
+                    io.celeriac.beat.Schedules.parse(parts[1].trim(), config.timezone()), null, null, null, true,
+                    false, null, null, true));
+        }
     }
 }

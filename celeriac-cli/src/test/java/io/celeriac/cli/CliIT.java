@@ -102,6 +102,30 @@ class CliIT {
         assertThat(CeleriacJar.run("control", "revoke", "some-id", "-b", b).out()).contains("flagged as revoked");
     }
 
+    @Test
+    void scheduleCommandsEditEntriesThatARunningBeatPicksUp() throws Exception {
+        worker("sched", 2);
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("beat", ".properties");
+        java.nio.file.Files.writeString(file, "declared = demo.add; every 1s; [20, 22]\n");
+        Process beat = CeleriacJar.start("beat", "beat", "-b", b, "--result-backend", rb, "-s", file.toString());
+        processes.add(beat);
+        await().atMost(Duration.ofSeconds(30)).until(() -> CeleriacJar.log("beat").contains("Sending due task declared"));
+
+        assertThat(CeleriacJar.run("schedule", "add", "often", "--task", "demo.add", "--every", "1s", "--args",
+                "[1, 2]", "-b", b).out()).contains("Added often: demo.add every 1s");
+        await().atMost(Duration.ofSeconds(10)).until(() -> CeleriacJar.log("beat").contains("Sending due task often"));
+        assertThat(CeleriacJar.run("schedule", "list", "-b", b).out()).contains("declared").contains("often")
+                .contains("every 1s");
+        assertThat(CeleriacJar.run("schedule", "disable", "often", "-b", b).out()).contains("Disabled often");
+        assertThat(CeleriacJar.run("schedule", "edit", "often", "--crontab", "30 2 * * *", "--tz", "Europe/Paris",
+                "-b", b).out()).contains("crontab 30 2 * * * Europe/Paris");
+        assertThat(CeleriacJar.run("schedule", "enable", "often", "-b", b).out()).contains("Enabled often");
+        String id = CeleriacJar.run("schedule", "run-now", "often", "-b", b).out().trim();
+        assertThat(app.result(id).get(Duration.ofSeconds(20))).isEqualTo(3);
+        assertThat(CeleriacJar.run("schedule", "remove", "often", "-b", b).out()).contains("Removed often");
+        assertThat(CeleriacJar.run("schedule", "list", "-b", b).out()).doesNotContain("often");
+    }
+
     private List<AsyncResult> slowTasks(int n, int pages) {
         List<AsyncResult> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
