@@ -23,6 +23,10 @@ final class BeatCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Option(names = {"-A", "--app"}, split = ",", description = "Accepted as in Celery; beat sends tasks by name "
+            + "and needs no task classes.")
+    java.util.List<String> apps = new java.util.ArrayList<>();
+
     @Option(names = "--store", description = "Where entries live: redis (the broker's server, default), a "
             + "redis:// URL, or a jdbc: URL (PostgreSQL, H2; user/password from CELERIAC_BEAT_DB_USER/PASSWORD).")
     String store;
