@@ -7,7 +7,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,14 +33,8 @@ final class ControlCommand implements Callable<Integer> {
     @Option(names = "--terminate", description = "revoke: also interrupt the task if it is running.")
     boolean terminate;
 
-    @Option(names = {"-d", "--destination"}, split = ",", description = "Only these node names.")
-    List<String> destination = new ArrayList<>();
-
-    @Option(names = {"-t", "--timeout"}, defaultValue = "1.0", description = "Seconds to wait for replies.")
-    double timeout;
-
-    @Option(names = "--json", description = "Print the replies as one JSON object.")
-    boolean json;
+    @Mixin
+    ReplyOptions replies;
 
     @Override
     public Integer call() {
@@ -77,10 +70,9 @@ final class ControlCommand implements Callable<Integer> {
             }
         }
         try (Celeriac app = connection.app()) {
-            List<Map<String, Object>> replies = app.broker().broadcastAndCollect(
-                    new ControlMessage(method, args, destination, null, null),
-                    Duration.ofMillis(Math.round(timeout * 1000)));
-            return print(app, replies, json);
+            List<Map<String, Object>> answers = app.broker().broadcastAndCollect(
+                    new ControlMessage(method, args, replies.destination, null, null), replies.timeout());
+            return print(app, answers, replies.json);
         }
     }
 

@@ -7,7 +7,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,14 +27,8 @@ final class InspectCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "One of: ${COMPLETION-CANDIDATES}", completionCandidates = Methods.class)
     String method;
 
-    @Option(names = {"-d", "--destination"}, split = ",", description = "Only these node names.")
-    List<String> destination = new ArrayList<>();
-
-    @Option(names = {"-t", "--timeout"}, defaultValue = "1.0", description = "Seconds to wait for replies.")
-    double timeout;
-
-    @Option(names = "--json", description = "Print the replies as one JSON object.")
-    boolean json;
+    @Mixin
+    ReplyOptions replies;
 
     static final class Methods extends ArrayList<String> {
         Methods() {
@@ -52,10 +45,9 @@ final class InspectCommand implements Callable<Integer> {
         try (Celeriac app = connection.app()) {
             Map<String, Object> args = method.equals("active") ? java.util.Collections.singletonMap("safe", null)
                     : Map.of();
-            List<Map<String, Object>> replies = app.broker().broadcastAndCollect(
-                    new ControlMessage(method, args, destination, null, null),
-                    Duration.ofMillis(Math.round(timeout * 1000)));
-            return ControlCommand.print(app, replies, json);
+            List<Map<String, Object>> answers = app.broker().broadcastAndCollect(
+                    new ControlMessage(method, args, replies.destination, null, null), replies.timeout());
+            return ControlCommand.print(app, answers, replies.json);
         }
     }
 }

@@ -29,7 +29,7 @@ import java.util.function.Consumer;
  * unacked deliveries kept until acked) but keeps nothing when the process ends.
  */
 public final class InMemoryBroker implements Broker {
-    private static final int[] STEPS = {0, 3, 6, 9};
+    private static final int[] STEPS = PriorityLists.STEPS;
 
     private record Scheduled(Instant eta, String queue, int priority, String payload, long seq) {
     }
@@ -62,18 +62,12 @@ public final class InMemoryBroker implements Broker {
         this.clock = clock;
     }
 
-    static int step(int priority) {
-        int s = 0;
-        for (int step : STEPS) {
-            if (step <= priority) {
-                s = step;
-            }
-        }
-        return s;
+    private static int step(int priority) {
+        return PriorityLists.step(priority);
     }
 
     private static String key(String queue, int step) {
-        return step == 0 ? queue : queue + "\u0006\u0016" + step;
+        return PriorityLists.listKey(queue, step);
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.DeadLetter;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
+import io.celeriac.broker.PriorityLists;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.Envelope;
 import io.celeriac.protocol.MessageCodec;
@@ -58,8 +59,8 @@ import java.util.function.Consumer;
  */
 public final class RedisBroker implements Broker {
     private static final Logger log = LoggerFactory.getLogger(RedisBroker.class);
-    static final String SEP = "\u0006\u0016";
-    static final int[] STEPS = {0, 3, 6, 9};
+    static final String SEP = PriorityLists.SEP;
+    static final int[] STEPS = PriorityLists.STEPS;
     static final String UNACKED = "unacked";
     static final String UNACKED_INDEX = "unacked_index";
     static final String SCHEDULED = "celeriac.scheduled";
@@ -137,17 +138,11 @@ public final class RedisBroker implements Broker {
     }
 
     static String listKey(String queue, int step) {
-        return step == 0 ? queue : queue + SEP + step;
+        return PriorityLists.listKey(queue, step);
     }
 
     static int step(int priority) {
-        int s = 0;
-        for (int step : STEPS) {
-            if (step <= priority) {
-                s = step;
-            }
-        }
-        return s;
+        return PriorityLists.step(priority);
     }
 
     private static double epochSeconds(Instant t) {
