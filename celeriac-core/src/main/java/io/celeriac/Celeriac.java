@@ -44,6 +44,14 @@ import java.util.UUID;
  * }</pre>
  */
 public final class Celeriac implements AutoCloseable {
+    /** Broker key that holds a unique task's id while it is pending or running. */
+    public static final String UNIQUE_KEY_PREFIX = "celeriac.unique:";
+    /** Header marking a unique task, so the worker releases its key when the task is done. */
+    public static final String UNIQUE_HEADER = "celeriac_unique";
+    /** Upper bound on how long a unique key lives if its task is lost (e.g. acks-early and a crash). */
+    static final java.time.Duration UNIQUE_KEY_TTL = java.time.Duration.ofDays(1);
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Celeriac.class);
+
     private final CeleriacConfig config;
     private final TaskRegistry registry;
     private final MessageCodec codec;
@@ -168,8 +176,23 @@ public final class Celeriac implements AutoCloseable {
             return eager.apply(task, jsonArgs(task, args), jsonKwargs(task, kwargs), options);
         }
         Prepared p = prepare(task, args, kwargs, options);
-        broker.publish(List.of(p.outbound));
+        if (p.unique) {
+            publishUnique(p);
+        } else {
+            broker.publish(List.of(p.outbound));
+        }
         return result(p.message.id());
+    }
+
+    /**
+     * A unique task is published only if no task with its id is pending or running: the key is taken and the
+     * message published in one atomic step, and the worker deletes the key when the task is done.
+     */
+    private void publishUnique(Prepared p) {
+        if (!broker.publishOnce(UNIQUE_KEY_PREFIX + p.message.id(), UNIQUE_KEY_TTL, p.outbound)) {
+            log.info("Dropped a send of {}[{}]: a task with this id is already pending or running",
+                    p.message.task(), p.message.id());
+        }
     }
 
     /** Sends many signatures in one batch (one broker round trip where the broker allows). */
@@ -181,20 +204,25 @@ public final class Celeriac implements AutoCloseable {
         List<AsyncResult> results = new ArrayList<>(signatures.size());
         for (Signature s : signatures) {
             Prepared p = prepare(s.task(), s.args(), s.kwargs(), s.options());
-            out.add(p.outbound);
+            if (p.unique) {
+                publishUnique(p);
+            } else {
+                out.add(p.outbound);
+            }
             results.add(result(p.message.id()));
         }
         broker.publish(out);
         return results;
     }
 
-    private record Prepared(TaskMessage message, OutboundMessage outbound) {
+    private record Prepared(TaskMessage message, OutboundMessage outbound, boolean unique) {
     }
 
     private Prepared prepare(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
         TaskMessage m = buildMessage(task, jsonArgs(task, args), jsonKwargs(task, kwargs), options);
         String payload = codec.encode(m);
-        return new Prepared(m, new OutboundMessage(m.routingKey(), m.priority(), payload, m.id(), m.eta()));
+        return new Prepared(m, new OutboundMessage(m.routingKey(), m.priority(), payload, m.id(), m.eta()),
+                Boolean.TRUE.equals(m.extraHeaders().get(UNIQUE_HEADER)));
     }
 
     /** Builds the protocol v2 message for a send, resolving queue, priority, ETA and expiry as Celery does. */
@@ -220,6 +248,9 @@ public final class Celeriac implements AutoCloseable {
                 .orElse(config.ignoreResult());
         TaskRequest parent = CurrentTask.get().orElse(null);
         Map<String, Object> extra = new HashMap<>(o.headers());
+        if (o.unique().orElse(def != null && def.options().unique())) {
+            extra.put(UNIQUE_HEADER, true);
+        }
         return TaskMessage.builder(task, id)
                 .lang("java")
                 .shadow(o.shadow().orElse(null))

@@ -34,6 +34,9 @@ public interface Broker extends AutoCloseable {
      */
     boolean publishOnce(String onceKey, Duration keep, OutboundMessage message);
 
+    /** Deletes a {@link #publishOnce} key, so the next publish under it goes through (unique tasks). */
+    void forgetOnce(String onceKey);
+
     /**
      * Declares the queues a consumer will read (kombu writes its {@code _kombu.binding.*} sets here). Idempotent.
      */

@@ -108,6 +108,16 @@ public final class InMemoryBroker implements Broker {
         }
     }
 
+    @Override
+    public void forgetOnce(String onceKey) {
+        lock.lock();
+        try {
+            onceKeys.remove(onceKey);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private Deque<String> list(String queue, int step) {
         return lists.computeIfAbsent(key(queue, step), k -> new ArrayDeque<>());
     }

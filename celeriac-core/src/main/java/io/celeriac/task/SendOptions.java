@@ -31,6 +31,7 @@ public final class SendOptions {
     private final Duration softTimeLimit;
     private final Boolean ignoreResult;
     private final String shadow;
+    private final Boolean unique;
 
     private SendOptions(Builder b) {
         this.countdown = b.countdown;
@@ -46,6 +47,7 @@ public final class SendOptions {
         this.softTimeLimit = b.softTimeLimit;
         this.ignoreResult = b.ignoreResult;
         this.shadow = b.shadow;
+        this.unique = b.unique;
     }
 
     public static SendOptions none() {
@@ -69,6 +71,7 @@ public final class SendOptions {
     public Optional<Duration> softTimeLimit() { return Optional.ofNullable(softTimeLimit); }
     public Optional<Boolean> ignoreResult() { return Optional.ofNullable(ignoreResult); }
     public Optional<String> shadow() { return Optional.ofNullable(shadow); }
+    public Optional<Boolean> unique() { return Optional.ofNullable(unique); }
 
     public Builder toBuilder() {
         Builder b = new Builder();
@@ -85,6 +88,7 @@ public final class SendOptions {
         b.softTimeLimit = softTimeLimit;
         b.ignoreResult = ignoreResult;
         b.shadow = shadow;
+        b.unique = unique;
         return b;
     }
 
@@ -102,6 +106,7 @@ public final class SendOptions {
         private Duration softTimeLimit;
         private Boolean ignoreResult;
         private String shadow;
+        private Boolean unique;
 
         private Builder() {
         }
@@ -129,6 +134,8 @@ public final class SendOptions {
         public Builder softTimeLimit(Duration v) { this.softTimeLimit = v; return this; }
         public Builder ignoreResult(boolean v) { this.ignoreResult = v; return this; }
         public Builder shadow(String v) { this.shadow = v; return this; }
+        /** Drop this send if a task with the same id is pending or running (overrides the task's option). */
+        public Builder unique(boolean v) { this.unique = v; return this; }
 
         public SendOptions build() {
             if (countdown != null && eta != null) {

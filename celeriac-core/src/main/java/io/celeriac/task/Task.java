@@ -75,6 +75,12 @@ public @interface Task {
     /** Default message priority 0-9 (on Redis, lower is served first); -1 = none. */
     int priority() default -1;
 
+    /**
+     * Drop a send whose task id is already pending or running (see docs/tasks.md, "Unique tasks"). Meant with
+     * caller-chosen ids such as {@code order-42-send_invoice}: a double submit sends one task.
+     */
+    boolean unique() default false;
+
     /** A task option that may be on, off, or left to the configuration. */
     enum Toggle {
         DEFAULT, ON, OFF;

@@ -27,6 +27,7 @@ public final class TaskOptions {
     private final RateLimit rateLimit;
     private final Duration expires;
     private final Integer priority;
+    private final boolean unique;
 
     private TaskOptions(Builder b) {
         this.queue = b.queue;
@@ -45,6 +46,7 @@ public final class TaskOptions {
         this.rateLimit = b.rateLimit;
         this.expires = b.expires;
         this.priority = b.priority;
+        this.unique = b.unique;
     }
 
     public static TaskOptions defaults() {
@@ -73,7 +75,8 @@ public final class TaskOptions {
                 .trackStarted(t.trackStarted().value())
                 .rateLimit(t.rateLimit().isEmpty() ? null : RateLimit.parse(t.rateLimit()))
                 .expires(t.expires() >= 0 ? seconds(t.expires()) : null)
-                .priority(t.priority() >= 0 ? t.priority() : null);
+                .priority(t.priority() >= 0 ? t.priority() : null)
+                .unique(t.unique());
         return b.build();
     }
 
@@ -99,13 +102,15 @@ public final class TaskOptions {
     public Optional<RateLimit> rateLimit() { return Optional.ofNullable(rateLimit); }
     public Optional<Duration> expires() { return Optional.ofNullable(expires); }
     public Optional<Integer> priority() { return Optional.ofNullable(priority); }
+    /** Drop sends of an id that is already pending or running. */
+    public boolean unique() { return unique; }
 
     public Builder toBuilder() {
         return builder().queue(queue).maxRetries(maxRetries).defaultRetryDelay(defaultRetryDelay)
                 .autoretryFor(autoretryFor).dontAutoretryFor(dontAutoretryFor).retryBackoff(retryBackoff)
                 .retryBackoffMax(retryBackoffMax).retryJitter(retryJitter).timeLimit(timeLimit)
                 .softTimeLimit(softTimeLimit).acksLate(acksLate).ignoreResult(ignoreResult)
-                .trackStarted(trackStarted).rateLimit(rateLimit).expires(expires).priority(priority);
+                .trackStarted(trackStarted).rateLimit(rateLimit).expires(expires).priority(priority).unique(unique);
     }
 
     /** Builder with Celery's defaults: 3 retries, 180 s retry delay, backoff cap 600 s, jitter on. */
@@ -126,6 +131,7 @@ public final class TaskOptions {
         private RateLimit rateLimit;
         private Duration expires;
         private Integer priority;
+        private boolean unique;
 
         private Builder() {
         }
@@ -149,6 +155,7 @@ public final class TaskOptions {
         public Builder rateLimit(String v) { this.rateLimit = v == null ? null : RateLimit.parse(v); return this; }
         public Builder expires(Duration v) { this.expires = v; return this; }
         public Builder priority(Integer v) { this.priority = v; return this; }
+        public Builder unique(boolean v) { this.unique = v; return this; }
 
         public TaskOptions build() {
             if (priority != null && (priority < 0 || priority > 9)) {

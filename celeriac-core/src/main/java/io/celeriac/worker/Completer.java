@@ -27,7 +27,7 @@ final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
     private static final int MAX_BATCH = 1000;
 
-    record Item(OutboundMessage publish, ResultDocument result, Delivery ack) {
+    record Item(OutboundMessage publish, ResultDocument result, Delivery ack, String release) {
     }
 
     private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>();
@@ -49,11 +49,16 @@ final class Completer {
     }
 
     void add(OutboundMessage publish, ResultDocument result, Delivery ack) {
-        if (publish == null && result == null && ack == null) {
+        add(publish, result, ack, null);
+    }
+
+    /** @param release a unique task's key to delete once the rest is written, or null */
+    void add(OutboundMessage publish, ResultDocument result, Delivery ack, String release) {
+        if (publish == null && result == null && ack == null && release == null) {
             return;
         }
         pending.incrementAndGet();
-        queue.add(new Item(publish, result, ack));
+        queue.add(new Item(publish, result, ack, release));
     }
 
     /** Items accepted but not yet written. */
@@ -87,7 +92,11 @@ final class Completer {
         List<OutboundMessage> publishes = new ArrayList<>();
         List<ResultDocument> results = new ArrayList<>();
         List<Delivery> acks = new ArrayList<>();
+        List<String> releases = new ArrayList<>();
         for (Item i : batch) {
+            if (i.release != null) {
+                releases.add(i.release);
+            }
             if (i.publish != null) {
                 publishes.add(i.publish);
             }
@@ -114,13 +123,21 @@ final class Completer {
                     }
                     step = 2;
                 }
-                if (!acks.isEmpty()) {
-                    broker.ack(acks);
+                if (step == 2) {
+                    if (!acks.isEmpty()) {
+                        broker.ack(acks);
+                    }
+                    step = 3;
+                }
+                // A unique task's key goes last: until its result is stored, a second send is still dropped.
+                for (String key : releases) {
+                    broker.forgetOnce(key);
                 }
                 return;
             } catch (RuntimeException e) {
                 log.warn("Could not write {} finished task(s) ({}), retrying in {} ms: {}", batch.size(),
-                        step == 0 ? "publishing retries" : step == 1 ? "storing results" : "acking", backoff,
+                        step == 0 ? "publishing retries" : step == 1 ? "storing results" : step == 2 ? "acking"
+                                : "releasing unique keys", backoff,
                         e.toString());
                 Thread.sleep(backoff);
                 backoff = Math.min(5000, backoff * 2);

@@ -342,14 +342,14 @@ public final class Worker implements AutoCloseable {
         Instant now = clock.instant();
         if (revoked.contains(m.id())) {
             log.info("Discarding revoked task: {}[{}]", m.task(), m.id());
-            finishRevoked(d, tr, def, false, false, true);
+            finishRevoked(d, m, tr, def, false, false, true);
             prefetch.release();
             return;
         }
         if (m.expires() != null && now.isAfter(m.expires())) {
             log.info("Discarding expired task: {}[{}] (expired {})", m.task(), m.id(), m.expires());
             revoked.add(m.id());
-            finishRevoked(d, tr, def, false, true, true);
+            finishRevoked(d, m, tr, def, false, true, true);
             prefetch.release();
             return;
         }
@@ -591,7 +591,8 @@ public final class Worker implements AutoCloseable {
         if (outcome instanceof Outcome.Success s) {
             trace.info("Task {} succeeded in {}s: {}", r.label(), String.format("%.6f", runtime.toNanos() / 1e9),
                     abbreviate(PythonRepr.value(s.value())));
-            completer.add(null, r.ignoreResult ? null : document(r, TaskState.SUCCESS, s.value(), null), ack);
+            completer.add(null, r.ignoreResult ? null : document(r, TaskState.SUCCESS, s.value(), null), ack,
+                    uniqueKey(r.message));
             for (WorkerListener l : listeners) {
                 l.taskSucceeded(r.request, s.value(), runtime);
             }
@@ -601,7 +602,7 @@ public final class Worker implements AutoCloseable {
             Throwable e = f.error();
             trace.error("Task {} raised unexpected: {}", r.label(), pythonStyle(e), e);
             Delivery failureAck = ack != null && !config.acksOnFailureOrTimeout() ? null : ack;
-            completer.add(null, failureDocument(r, e), failureAck);
+            completer.add(null, failureDocument(r, e), failureAck, uniqueKey(r.message));
             if (ack != null && failureAck == null) {
                 broker.requeue(List.of(ack));
             }
@@ -610,7 +611,7 @@ public final class Worker implements AutoCloseable {
             }
         } else if (outcome instanceof Outcome.Rejected rejected) {
             Throwable e = rejected.error();
-            completer.add(null, failureDocument(r, e), null);
+            completer.add(null, failureDocument(r, e), null, uniqueKey(r.message));
             if (!r.acksLate) {
                 // Already acked on start: keep a copy in the dead-letter queue all the same.
                 reject(new Delivery(r.delivery.queue(), r.delivery.payload(), "copy-" + UUID.randomUUID(),
@@ -650,6 +651,12 @@ public final class Worker implements AutoCloseable {
         }
     }
 
+    /** The broker key of a unique task, released when it is done (not when it is retried). */
+    private static String uniqueKey(TaskMessage m) {
+        return Boolean.TRUE.equals(m.extraHeaders().get(Celeriac.UNIQUE_HEADER)) ? Celeriac.UNIQUE_KEY_PREFIX + m.id()
+                : null;
+    }
+
     private ResultDocument failureDocument(Request r, Throwable e) {
         return new ResultDocument(r.message.id(), TaskState.FAILURE, TaskTracer.exceptionResult(e),
                 TaskTracer.traceback(e), List.of(), clock.instant(), r.message.parentId(), Map.of());
@@ -660,14 +667,14 @@ public final class Worker implements AutoCloseable {
                 r.message.parentId(), Map.of());
     }
 
-    private void finishRevoked(Delivery d, TaskRequest tr, TaskDefinition def, boolean terminated, boolean expired,
-                               boolean ack) {
+    private void finishRevoked(Delivery d, TaskMessage m, TaskRequest tr, TaskDefinition def, boolean terminated,
+                               boolean expired, boolean ack) {
         boolean ignore = def != null && def.options().ignoreResult().orElse(config.ignoreResult());
         ResultDocument doc = ignore ? null : new ResultDocument(tr.id(), TaskState.REVOKED,
                 ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions",
                         expired ? "expired" : terminated ? "terminated" : "revoked"),
                 null, List.of(), clock.instant(), tr.parentId(), Map.of());
-        completer.add(null, doc, ack ? d : null);
+        completer.add(null, doc, ack ? d : null, uniqueKey(m));
         for (WorkerListener l : listeners) {
             l.taskRevoked(tr, terminated, expired);
         }
@@ -700,7 +707,7 @@ public final class Worker implements AutoCloseable {
             if (r != null && r.state.compareAndSet(RESERVED, DONE)) {
                 reserved.remove(id);
                 log.info("Discarding revoked task: {}", r.label());
-                finishRevoked(r.delivery, r.request, r.definition, false, false, true);
+                finishRevoked(r.delivery, r.message, r.request, r.definition, false, false, true);
                 prefetch.release();
             }
             Request running = active.get(id);
@@ -716,7 +723,8 @@ public final class Worker implements AutoCloseable {
                 countProcessed(running);
                 slots.release();
                 prefetch.release();
-                finishRevoked(running.delivery, running.request, running.definition, true, false, running.acksLate);
+                finishRevoked(running.delivery, running.message, running.request, running.definition, true, false,
+                        running.acksLate);
             }
         }
     }

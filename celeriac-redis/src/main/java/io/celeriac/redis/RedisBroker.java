@@ -214,6 +214,15 @@ public final class RedisBroker implements Broker {
         }
     }
 
+    @Override
+    public void forgetOnce(String onceKey) {
+        try {
+            connection.sync().del(onceKey);
+        } catch (RuntimeException e) {
+            throw unavailable("Releasing " + onceKey, e);
+        }
+    }
+
     /** Member of {@code celeriac.scheduled}: {@code <length of list key>:<list key><payload>}, unambiguous. */
     static String scheduledMember(String list, String payload) {
         return list.length() + ":" + list + payload;

@@ -82,6 +82,24 @@ class WorkerOnRedisIT {
     }
 
     @Test
+    void uniqueTaskIdsAreSentOnceWhilePendingOrRunning() throws Exception {
+        RedisBroker broker = (RedisBroker) app.broker();
+        SendOptions id = SendOptions.builder().taskId("order-7-send_invoice").build();
+        app.applyAsync("t.unique_block", List.of("a"), Map.of(), id);
+        app.applyAsync("t.unique_block", List.of("a"), Map.of(), id);
+        assertThat(broker.queueLength("celery")).isEqualTo(1);
+        TestTasks.release = new CountDownLatch(1);
+        TestTasks.started = new CountDownLatch(1);
+        worker = app.worker().start();
+        assertThat(TestTasks.started.await(10, TimeUnit.SECONDS)).isTrue();
+        app.applyAsync("t.unique_block", List.of("a"), Map.of(), id);
+        TestTasks.release.countDown();
+        assertThat(app.result("order-7-send_invoice").get(Duration.ofSeconds(10))).isEqualTo("a");
+        await().atMost(Duration.ofSeconds(5)).until(() -> broker.sync().exists("celeriac.unique:order-7-send_invoice") == 0);
+        assertThat(TestTasks.CALLS.get("t.unique_block").get()).isEqualTo(1);
+    }
+
+    @Test
     void aThousandTasksEachRunExactlyOnce() {
         worker = app.worker().concurrency(8).start();
         List<Signature> sigs = new ArrayList<>();
