@@ -63,6 +63,8 @@ public final class Celeriac implements AutoCloseable {
     private final EagerExecutor eager;
     private final boolean ownsBroker;
     private final boolean ownsBackend;
+    private final List<HeaderProvider> headerProviders;
+    private final List<io.celeriac.worker.TaskInterceptor> interceptors;
 
     private Celeriac(Builder b) {
         this.config = b.config;
@@ -82,6 +84,8 @@ public final class Celeriac implements AutoCloseable {
         this.broker = br;
         this.backend = rb;
         this.origin = "gen" + ProcessHandle.current().pid() + "@" + host();
+        this.headerProviders = List.copyOf(b.headerProviders);
+        this.interceptors = List.copyOf(b.interceptors);
         this.eager = new EagerExecutor(this);
     }
 
@@ -247,7 +251,11 @@ public final class Celeriac implements AutoCloseable {
                 .or(() -> def == null ? java.util.Optional.empty() : def.options().ignoreResult())
                 .orElse(config.ignoreResult());
         TaskRequest parent = CurrentTask.get().orElse(null);
-        Map<String, Object> extra = new HashMap<>(o.headers());
+        Map<String, Object> extra = new HashMap<>();
+        for (HeaderProvider hp : headerProviders) {
+            extra.putAll(hp.headers(task));
+        }
+        extra.putAll(o.headers());
         if (o.unique().orElse(def != null && def.options().unique())) {
             extra.put(UNIQUE_HEADER, true);
         }
@@ -336,6 +344,11 @@ public final class Celeriac implements AutoCloseable {
         backend.store(doc);
     }
 
+    /** Interceptors every worker of this app (and eager mode) wraps tasks in. */
+    public List<io.celeriac.worker.TaskInterceptor> interceptors() {
+        return interceptors;
+    }
+
     /** A worker builder bound to this app. */
     public Worker.Builder worker() {
         return Worker.builder(this);
@@ -369,9 +382,16 @@ public final class Celeriac implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private final List<Object> beans = new ArrayList<>();
         private final List<String> packages = new ArrayList<>();
+        private final List<HeaderProvider> headerProviders = new ArrayList<>();
+        private final List<io.celeriac.worker.TaskInterceptor> interceptors = new ArrayList<>();
 
         private Builder() {
         }
+
+        /** Adds headers to every message this app sends. */
+        public Builder headerProvider(HeaderProvider v) { headerProviders.add(v); return this; }
+        /** Wraps every task this app's workers run. */
+        public Builder interceptor(io.celeriac.worker.TaskInterceptor v) { interceptors.add(v); return this; }
 
         public Builder config(CeleriacConfig v) { this.config = v; return this; }
         /** Uses this broker instead of the one {@code broker_url} names; the app will not close it. */

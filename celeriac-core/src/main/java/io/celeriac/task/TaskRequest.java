@@ -21,8 +21,13 @@ import java.util.Map;
  * @param exchange delivery exchange
  * @param routingKey delivery routing key
  * @param queue the queue the message came from
+ * @param headers message headers beyond Celery's own (e.g. {@code traceparent}), as sent
  */
 public record TaskRequest(String id, String task, List<Object> args, Map<String, Object> kwargs, int retries,
                           Instant eta, Instant expires, String parentId, String rootId, String groupId,
-                          String hostname, String exchange, String routingKey, String queue) {
+                          String hostname, String exchange, String routingKey, String queue,
+                          Map<String, Object> headers) {
+    public TaskRequest {
+        headers = headers == null ? Map.of() : headers;
+    }
 }

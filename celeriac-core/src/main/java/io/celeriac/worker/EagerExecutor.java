@@ -33,12 +33,12 @@ public final class EagerExecutor {
         TaskDefinition def = app.registry().get(task);
         TaskMessage m = app.buildMessage(task, args, kwargs, options);
         InMemoryResultBackend results = new InMemoryResultBackend(null, app.clock());
-        TaskTracer tracer = new TaskTracer(app.codec());
+        TaskTracer tracer = new TaskTracer(app.codec(), app.interceptors());
         int retries = 0;
         while (true) {
             TaskRequest req = new TaskRequest(m.id(), task, m.args(), m.kwargs(), retries, m.eta(), m.expires(),
                     m.parentId(), m.rootId(), m.group(), "eager@" + app.config().hostname(), m.exchange(),
-                    m.routingKey(), m.routingKey());
+                    m.routingKey(), m.routingKey(), m.extraHeaders());
             TaskContext ctx = new TaskContext(req, def.options(),
                     (state, meta) -> results.store(ResultDocument.of(m.id(), state, meta)), () -> false);
             TaskRequest previous = CurrentTask.set(req);

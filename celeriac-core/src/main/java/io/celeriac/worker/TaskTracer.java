@@ -14,6 +14,7 @@ import java.io.InterruptedIOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.channels.ClosedByInterruptException;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -23,15 +24,29 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class TaskTracer {
     private final MessageCodec codec;
+    private final List<TaskInterceptor> interceptors;
 
     public TaskTracer(MessageCodec codec) {
+        this(codec, List.of());
+    }
+
+    public TaskTracer(MessageCodec codec, List<TaskInterceptor> interceptors) {
         this.codec = codec;
+        this.interceptors = List.copyOf(interceptors);
+    }
+
+    private Object invoke(TaskDefinition definition, TaskContext context, int index) throws Exception {
+        TaskRequest request = context.request();
+        if (index == interceptors.size()) {
+            return definition.handler().run(context, request.args(), request.kwargs());
+        }
+        return interceptors.get(index).intercept(request, () -> invoke(definition, context, index + 1));
     }
 
     public Outcome run(TaskDefinition definition, TaskContext context) {
         TaskRequest request = context.request();
         try {
-            Object returned = definition.handler().run(context, request.args(), request.kwargs());
+            Object returned = invoke(definition, context, 0);
             try {
                 return new Outcome.Success(codec.toJsonValue(returned));
             } catch (IllegalArgumentException e) {

@@ -190,7 +190,7 @@ public final class Worker implements AutoCloseable {
             all.add(new io.celeriac.events.EventDispatcher(broker, hostname, clock));
         }
         this.listeners = List.copyOf(all);
-        this.tracer = new TaskTracer(codec);
+        this.tracer = new TaskTracer(codec, app.interceptors());
         this.completer = new Completer(broker, backend, "celeriac-results");
         this.consumer = new Thread(this::consumeLoop, "celeriac-consumer");
         this.dispatcher = new Thread(this::dispatchLoop, "celeriac-dispatch");
@@ -338,7 +338,8 @@ public final class Worker implements AutoCloseable {
             return;
         }
         TaskRequest tr = new TaskRequest(m.id(), m.task(), m.args(), m.kwargs(), m.retries(), m.eta(),
-                m.expires(), m.parentId(), m.rootId(), m.group(), hostname, m.exchange(), m.routingKey(), d.queue());
+                m.expires(), m.parentId(), m.rootId(), m.group(), hostname, m.exchange(), m.routingKey(), d.queue(),
+                m.extraHeaders());
         Instant now = clock.instant();
         if (revoked.contains(m.id())) {
             log.info("Discarding revoked task: {}[{}]", m.task(), m.id());
