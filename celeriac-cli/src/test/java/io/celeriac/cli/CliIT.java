@@ -59,6 +59,15 @@ class CliIT {
     }
 
     @Test
+    void demoRunsOnItsEmbeddedRedisAndPrintsWhatHappens() throws Exception {
+        CeleriacJar.Result demo = CeleriacJar.run("demo");
+        assertThat(demo.exitCode()).isZero();
+        assertThat(demo.out()).contains("Started an embedded Redis at redis://127.0.0.1:")
+                .contains("All 8 tasks finished:").contains("pdf for order 1002     SUCCESS")
+                .containsPattern("Beat sent the periodic entry demo.heartbeat .* [1-9][0-9]* time");
+    }
+
+    @Test
     void eachSubcommandAgainstARunningWorker() throws Exception {
         worker("cli", 4, "-E");
 
