@@ -1,0 +1,189 @@
+package io.celeriac.spring;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.beat.Beat;
+import io.celeriac.micrometer.CeleriacMetrics;
+import io.celeriac.redis.RedisScheduleStore;
+import io.celeriac.worker.Worker;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import java.time.Duration;
+import java.time.ZoneId;
+
+/**
+ * Celeriac in a Spring Boot application: a {@link Celeriac} bean from {@code celeriac.*}, every bean with
+ * {@code @Task} methods registered (the tasks run on the bean, dependencies and proxies included), and a worker and
+ * beat started with the context when {@code celeriac.worker.enabled} / {@code celeriac.beat.enabled}.
+ */
+@AutoConfiguration
+@EnableConfigurationProperties(CeleriacProperties.class)
+public class CeleriacAutoConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    public CeleriacConfig celeriacConfig(CeleriacProperties p) {
+        CeleriacConfig.Builder b = CeleriacConfig.loadBuilder(System.getenv());
+        if (p.getBrokerUrl() != null) {
+            b.brokerUrl(p.getBrokerUrl());
+        }
+        if (p.getResultBackend() != null) {
+            b.resultBackend(p.getResultBackend());
+        }
+        if (p.getResultExpires() != null) {
+            b.resultExpires(p.getResultExpires());
+        }
+        if (p.getTaskDefaultQueue() != null) {
+            b.defaultQueue(p.getTaskDefaultQueue());
+        }
+        if (p.getTaskAcksLate() != null) {
+            b.acksLate(p.getTaskAcksLate());
+        }
+        if (p.getTaskTimeLimit() != null) {
+            b.timeLimit(p.getTaskTimeLimit());
+        }
+        if (p.getTaskSoftTimeLimit() != null) {
+            b.softTimeLimit(p.getTaskSoftTimeLimit());
+        }
+        if (p.getWorkerPrefetchMultiplier() != null) {
+            b.prefetchMultiplier(p.getWorkerPrefetchMultiplier());
+        }
+        if (p.getTimezone() != null) {
+            b.timezone(ZoneId.of(p.getTimezone()));
+        }
+        p.getTaskRoutes().forEach(b::route);
+        if (p.getTaskAlwaysEager() != null) {
+            b.alwaysEager(p.getTaskAlwaysEager());
+        }
+        if (p.getWorker().getConcurrency() != null) {
+            b.concurrency(p.getWorker().getConcurrency());
+        }
+        return b.build();
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public Celeriac celeriac(CeleriacConfig config) {
+        return Celeriac.builder().config(config).build();
+    }
+
+    /** Registers {@code @Task} beans once every singleton exists. */
+    @Bean
+    public static TaskBeanRegistrar celeriacTaskBeanRegistrar(ObjectProvider<Celeriac> celeriac) {
+        return new TaskBeanRegistrar(celeriac);
+    }
+
+    @Bean
+    @ConditionalOnProperty(prefix = "celeriac.worker", name = "enabled", havingValue = "true")
+    public SmartLifecycle celeriacWorker(Celeriac app, CeleriacProperties props,
+                                         ObjectProvider<MeterRegistry> meters) {
+        return new WorkerLifecycle(app, props.getWorker(), meters.getIfAvailable());
+    }
+
+    @Bean
+    @ConditionalOnProperty(prefix = "celeriac.beat", name = "enabled", havingValue = "true")
+    public SmartLifecycle celeriacBeat(Celeriac app, CeleriacProperties props) {
+        String store = props.getBeat().getStore() != null ? props.getBeat().getStore() : app.config().brokerUrl();
+        return new BeatLifecycle(app, new RedisScheduleStore(store, app.config()));
+    }
+
+    /** Actuator health, when Actuator is present. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "org.springframework.boot.actuate.health.HealthIndicator")
+    static class HealthConfiguration {
+        @Bean
+        @ConditionalOnMissingBean(name = "celeriacHealthIndicator")
+        public CeleriacHealthIndicator celeriacHealthIndicator(Celeriac app) {
+            return new CeleriacHealthIndicator(app);
+        }
+    }
+
+    /** Starts the worker after the context is refreshed (tasks registered), warm shutdown when it closes. */
+    static final class WorkerLifecycle implements SmartLifecycle {
+        private final Celeriac app;
+        private final CeleriacProperties.Worker props;
+        private final MeterRegistry meters;
+        private volatile Worker worker;
+
+        WorkerLifecycle(Celeriac app, CeleriacProperties.Worker props, MeterRegistry meters) {
+            this.app = app;
+            this.props = props;
+            this.meters = meters;
+        }
+
+        @Override
+        public void start() {
+            Worker.Builder b = app.worker().queues(props.getQueues()).sendEvents(props.isSendEvents());
+            if (props.getConcurrency() != null) {
+                b.concurrency(props.getConcurrency());
+            }
+            if (props.getHostname() != null) {
+                b.hostname(props.getHostname());
+            }
+            if (meters != null) {
+                b.listener(new CeleriacMetrics(meters));
+            }
+            worker = b.start();
+        }
+
+        @Override
+        public void stop() {
+            Worker w = worker;
+            if (w != null) {
+                w.shutdown(props.getShutdownGrace() == null ? Duration.ofSeconds(30) : props.getShutdownGrace());
+            }
+            worker = null;
+        }
+
+        @Override
+        public boolean isRunning() {
+            return worker != null;
+        }
+
+        @Override
+        public int getPhase() {
+            // Late: start after web servers and other beans, stop before them.
+            return Integer.MAX_VALUE - 100;
+        }
+    }
+
+    static final class BeatLifecycle implements SmartLifecycle {
+        private final Beat beat;
+        private volatile boolean running;
+
+        BeatLifecycle(Celeriac app, RedisScheduleStore store) {
+            this.beat = new Beat(app, store);
+        }
+
+        @Override
+        public void start() {
+            beat.start();
+            running = true;
+        }
+
+        @Override
+        public void stop() {
+            beat.close();
+            running = false;
+        }
+
+        @Override
+        public boolean isRunning() {
+            return running;
+        }
+
+        @Override
+        public int getPhase() {
+            return Integer.MAX_VALUE - 100;
+        }
+    }
+}

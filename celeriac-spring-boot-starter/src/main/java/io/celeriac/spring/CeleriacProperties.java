@@ -1,0 +1,108 @@
+package io.celeriac.spring;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code celeriac.*} properties; each maps to the Celery setting of the same name (docs/configuration.md), e.g.
+ * {@code celeriac.task-acks-late} is {@code task_acks_late}.
+ */
+@ConfigurationProperties(prefix = "celeriac")
+public class CeleriacProperties {
+    /** Broker URL, e.g. redis://localhost:6379/0 (Celery's broker_url). memory:// runs in-process. */
+    private String brokerUrl;
+    /** Result backend URL (result_backend); defaults to the broker. */
+    private String resultBackend;
+    /** How long results are kept (result_expires). */
+    private Duration resultExpires;
+    /** Queue of tasks without one (task_default_queue). */
+    private String taskDefaultQueue;
+    /** Ack after the task ran instead of before (task_acks_late). */
+    private Boolean taskAcksLate;
+    /** Hard time limit (task_time_limit). */
+    private Duration taskTimeLimit;
+    /** Soft time limit (task_soft_time_limit). */
+    private Duration taskSoftTimeLimit;
+    /** Messages reserved per pool slot (worker_prefetch_multiplier). */
+    private Integer workerPrefetchMultiplier;
+    /** Time zone of crontab schedules (timezone). */
+    private String timezone;
+    /** Task name or glob to queue (task_routes), e.g. celeriac.task-routes.[orders.*]=orders. */
+    private Map<String, String> taskRoutes = new LinkedHashMap<>();
+    /** Run tasks in the caller's thread, for tests (task_always_eager). */
+    private Boolean taskAlwaysEager;
+    private final Worker worker = new Worker();
+    private final Beat beat = new Beat();
+
+    /** The worker this application runs, if enabled. */
+    public static class Worker {
+        /** Run a worker in this application. */
+        private boolean enabled;
+        /** Queues to consume (default: task_default_queue). */
+        private List<String> queues = new ArrayList<>();
+        /** Pool size (worker_concurrency). */
+        private Integer concurrency;
+        /** Node name; %h is the host name. */
+        private String hostname;
+        /** Send Celery's monitoring events (-E). */
+        private boolean sendEvents;
+        /** Seconds running tasks get at shutdown. */
+        private Duration shutdownGrace = Duration.ofSeconds(30);
+
+        public boolean isEnabled() { return enabled; }
+        public void setEnabled(boolean enabled) { this.enabled = enabled; }
+        public List<String> getQueues() { return queues; }
+        public void setQueues(List<String> queues) { this.queues = queues; }
+        public Integer getConcurrency() { return concurrency; }
+        public void setConcurrency(Integer concurrency) { this.concurrency = concurrency; }
+        public String getHostname() { return hostname; }
+        public void setHostname(String hostname) { this.hostname = hostname; }
+        public boolean isSendEvents() { return sendEvents; }
+        public void setSendEvents(boolean sendEvents) { this.sendEvents = sendEvents; }
+        public Duration getShutdownGrace() { return shutdownGrace; }
+        public void setShutdownGrace(Duration shutdownGrace) { this.shutdownGrace = shutdownGrace; }
+    }
+
+    /** Beat, if enabled: entries in Redis on the broker's server (or celeriac.beat.store). */
+    public static class Beat {
+        /** Run beat in this application (safe on several instances: each due time is sent once). */
+        private boolean enabled;
+        /** Store URL: redis://... (default: the broker). */
+        private String store;
+
+        public boolean isEnabled() { return enabled; }
+        public void setEnabled(boolean enabled) { this.enabled = enabled; }
+        public String getStore() { return store; }
+        public void setStore(String store) { this.store = store; }
+    }
+
+    public String getBrokerUrl() { return brokerUrl; }
+    public void setBrokerUrl(String brokerUrl) { this.brokerUrl = brokerUrl; }
+    public String getResultBackend() { return resultBackend; }
+    public void setResultBackend(String resultBackend) { this.resultBackend = resultBackend; }
+    public Duration getResultExpires() { return resultExpires; }
+    public void setResultExpires(Duration resultExpires) { this.resultExpires = resultExpires; }
+    public String getTaskDefaultQueue() { return taskDefaultQueue; }
+    public void setTaskDefaultQueue(String taskDefaultQueue) { this.taskDefaultQueue = taskDefaultQueue; }
+    public Boolean getTaskAcksLate() { return taskAcksLate; }
+    public void setTaskAcksLate(Boolean taskAcksLate) { this.taskAcksLate = taskAcksLate; }
+    public Duration getTaskTimeLimit() { return taskTimeLimit; }
+    public void setTaskTimeLimit(Duration taskTimeLimit) { this.taskTimeLimit = taskTimeLimit; }
+    public Duration getTaskSoftTimeLimit() { return taskSoftTimeLimit; }
+    public void setTaskSoftTimeLimit(Duration taskSoftTimeLimit) { this.taskSoftTimeLimit = taskSoftTimeLimit; }
+    public Integer getWorkerPrefetchMultiplier() { return workerPrefetchMultiplier; }
+    public void setWorkerPrefetchMultiplier(Integer v) { this.workerPrefetchMultiplier = v; }
+    public String getTimezone() { return timezone; }
+    public void setTimezone(String timezone) { this.timezone = timezone; }
+    public Map<String, String> getTaskRoutes() { return taskRoutes; }
+    public void setTaskRoutes(Map<String, String> taskRoutes) { this.taskRoutes = taskRoutes; }
+    public Boolean getTaskAlwaysEager() { return taskAlwaysEager; }
+    public void setTaskAlwaysEager(Boolean taskAlwaysEager) { this.taskAlwaysEager = taskAlwaysEager; }
+    public Worker getWorker() { return worker; }
+    public Beat getBeat() { return beat; }
+}

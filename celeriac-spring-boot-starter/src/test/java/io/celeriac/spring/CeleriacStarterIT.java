@@ -1,0 +1,70 @@
+package io.celeriac.spring;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.redis.testing.RedisServerExtension;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.SpringBootVersion;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.ApplicationContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The starter in a real Spring Boot application against a redis-server the test starts. */
+@SpringBootTest(classes = StarterApp.class, properties = {
+        "celeriac.worker.enabled=true",
+        "celeriac.worker.queues=spring,celery",
+        "celeriac.worker.hostname=spring@test",
+        "celeriac.task-acks-late=true",
+        "celeriac.worker-prefetch-multiplier=1",
+        "celeriac.task-routes.[reports.*]=reports"})
+class CeleriacStarterIT {
+    @RegisterExtension
+    static final RedisServerExtension REDIS = new RedisServerExtension();
+
+    @DynamicPropertySource
+    static void redis(DynamicPropertyRegistry registry) {
+        registry.add("celeriac.broker-url", () -> REDIS.url(0));
+        registry.add("celeriac.result-backend", () -> REDIS.url(1));
+    }
+
+    @Autowired
+    Celeriac celeriac;
+
+    @Autowired
+    ApplicationContext context;
+
+    @Test
+    void taskBeansRunWithTheirDependenciesOnTheWorkerTheContextStarted() {
+        assertThat(celeriac.registry().names()).contains("spring.greet");
+        String result = (String) celeriac.task("spring.greet").delay("ada").get(Duration.ofSeconds(20));
+        assertThat(result).startsWith("hello ada from spring@");
+        System.out.println("Spring Boot " + SpringBootVersion.getVersion() + ": " + result);
+    }
+
+    @Test
+    void propertiesMapToCelerysSettings() {
+        CeleriacConfig config = celeriac.config();
+        assertThat(config.brokerUrl()).isEqualTo(REDIS.url(0));
+        assertThat(config.resultBackend()).isEqualTo(REDIS.url(1));
+        assertThat(config.acksLate()).isTrue();
+        assertThat(config.prefetchMultiplier()).isEqualTo(1);
+        assertThat(config.routeFor("reports.daily")).contains("reports");
+    }
+
+    @Test
+    void workerMetricsReachTheMeterRegistry() {
+        celeriac.task("spring.greet").delay("bob").get(Duration.ofSeconds(20));
+        MeterRegistry registry = context.getBean(MeterRegistry.class);
+        await().atMost(Duration.ofSeconds(5)).until(() -> registry.find("celeriac.tasks")
+                .tags("task", "spring.greet", "state", "succeeded").counter() != null);
+    }
+}
