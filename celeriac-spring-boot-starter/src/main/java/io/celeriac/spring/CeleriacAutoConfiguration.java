@@ -85,8 +85,20 @@ public class CeleriacAutoConfiguration {
     @Bean
     @ConditionalOnProperty(prefix = "celeriac.worker", name = "enabled", havingValue = "true")
     public SmartLifecycle celeriacWorker(Celeriac app, CeleriacProperties props,
-                                         ObjectProvider<MeterRegistry> meters) {
-        return new WorkerLifecycle(app, props.getWorker(), meters.getIfAvailable());
+                                         ObjectProvider<MeterRegistry> meters,
+                                         ObjectProvider<io.celeriac.worker.WorkerListener> listeners) {
+        return new WorkerLifecycle(app, props.getWorker(), meters.getIfAvailable(), listeners);
+    }
+
+    /** {@code celeriac.sentry.dsn}: task failures to Sentry, when celeriac-sentry is on the classpath. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "io.celeriac.sentry.SentryReporter")
+    @ConditionalOnProperty(prefix = "celeriac.sentry", name = "dsn")
+    static class SentryConfiguration {
+        @Bean
+        public io.celeriac.worker.WorkerListener celeriacSentryReporter(CeleriacProperties props) {
+            return io.celeriac.sentry.SentryReporter.init(props.getSentry().getDsn());
+        }
     }
 
     @Bean
@@ -112,12 +124,15 @@ public class CeleriacAutoConfiguration {
         private final Celeriac app;
         private final CeleriacProperties.Worker props;
         private final MeterRegistry meters;
+        private final ObjectProvider<io.celeriac.worker.WorkerListener> listeners;
         private volatile Worker worker;
 
-        WorkerLifecycle(Celeriac app, CeleriacProperties.Worker props, MeterRegistry meters) {
+        WorkerLifecycle(Celeriac app, CeleriacProperties.Worker props, MeterRegistry meters,
+                        ObjectProvider<io.celeriac.worker.WorkerListener> listeners) {
             this.app = app;
             this.props = props;
             this.meters = meters;
+            this.listeners = listeners;
         }
 
         @Override
@@ -132,6 +147,8 @@ public class CeleriacAutoConfiguration {
             if (meters != null) {
                 b.listener(new CeleriacMetrics(meters));
             }
+            // Any WorkerListener bean (Sentry's, the application's own) hears the worker too.
+            listeners.orderedStream().forEach(b::listener);
             worker = b.start();
         }
 

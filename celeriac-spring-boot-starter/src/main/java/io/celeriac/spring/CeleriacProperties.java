@@ -38,6 +38,18 @@ public class CeleriacProperties {
     private Boolean taskAlwaysEager;
     private final Worker worker = new Worker();
     private final Beat beat = new Beat();
+    private final Sentry sentry = new Sentry();
+
+    /** Task failures to Sentry (needs celeriac-sentry on the classpath). */
+    public static class Sentry {
+        /** Sentry DSN; when set, the worker reports each task failure once, after its last retry. */
+        private String dsn;
+
+        public String getDsn() { return dsn; }
+        public void setDsn(String dsn) { this.dsn = dsn; }
+    }
+
+    public Sentry getSentry() { return sentry; }
 
     /** The worker this application runs, if enabled. */
     public static class Worker {
