@@ -1,0 +1,27 @@
+CREATE TABLE orders (
+    id BIGSERIAL PRIMARY KEY,
+    order_number VARCHAR(64) NOT NULL UNIQUE,
+    email VARCHAR(320) NOT NULL,
+    total_cents BIGINT NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now()
+);
+
+CREATE TABLE sent_email (
+    id BIGSERIAL PRIMARY KEY,
+    order_id BIGINT NOT NULL REFERENCES orders (id),
+    recipient VARCHAR(320) NOT NULL,
+    subject VARCHAR(200) NOT NULL,
+    sent_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now()
+);
+
+CREATE TABLE invoice_pdf (
+    order_id BIGINT PRIMARY KEY REFERENCES orders (id),
+    file VARCHAR(500) NOT NULL,
+    bytes INTEGER NOT NULL,
+    rendered_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now()
+);
+
+CREATE TABLE carts (
+    id BIGSERIAL PRIMARY KEY,
+    expires_at TIMESTAMP WITH TIME ZONE NOT NULL
+);
