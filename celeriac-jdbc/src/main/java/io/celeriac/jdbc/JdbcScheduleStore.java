@@ -72,9 +72,18 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
         return new JdbcScheduleStore(ds, Clock.systemUTC(), ds);
     }
 
-    /** Creates or upgrades Celeriac's tables. */
+    /** Creates or upgrades Celeriac's tables (PostgreSQL and H2 share one script set; MariaDB/MySQL have theirs). */
     public static void migrate(DataSource ds) {
-        Flyway.configure().dataSource(ds).locations("classpath:db/celeriac").table("celeriac_schema_history")
+        String location = "classpath:db/celeriac";
+        try (Connection c = ds.getConnection()) {
+            String product = c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT);
+            if (product.contains("mariadb") || product.contains("mysql")) {
+                location = "classpath:db/celeriac-mariadb";
+            }
+        } catch (SQLException e) {
+            throw failed("Connecting to run migrations", e);
+        }
+        Flyway.configure().dataSource(ds).locations(location).table("celeriac_schema_history")
                 .baselineOnMigrate(true).load().migrate();
     }
 

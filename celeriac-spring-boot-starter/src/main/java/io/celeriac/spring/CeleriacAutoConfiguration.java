@@ -114,8 +114,11 @@ public class CeleriacAutoConfiguration {
     static class HealthConfiguration {
         @Bean
         @ConditionalOnMissingBean(name = "celeriacHealthIndicator")
-        public CeleriacHealthIndicator celeriacHealthIndicator(Celeriac app) {
-            return new CeleriacHealthIndicator(app);
+        public CeleriacHealthIndicator celeriacHealthIndicator(Celeriac app,
+                                                               org.springframework.beans.factory.BeanFactory beans) {
+            SmartLifecycle worker = beans.containsBean("celeriacWorker")
+                    ? beans.getBean("celeriacWorker", SmartLifecycle.class) : null;
+            return new CeleriacHealthIndicator(app, worker);
         }
     }
 
