@@ -180,6 +180,8 @@ class CliIT {
                 .anyMatch(r -> "PROGRESS".equals(r.state())));
 
         CeleriacJar.signal(w, "TERM");
+        // Two signals sent back to back can merge into one pending signal: send the second once the first is seen.
+        await().atMost(Duration.ofSeconds(10)).until(() -> CeleriacJar.log("cold").contains("warm shutdown"));
         CeleriacJar.signal(w, "TERM");
         assertThat(w.waitFor(30, TimeUnit.SECONDS)).isTrue();
         long completed = succeeded(results);
