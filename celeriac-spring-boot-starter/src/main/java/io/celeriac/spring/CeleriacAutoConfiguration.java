@@ -108,7 +108,11 @@ public class CeleriacAutoConfiguration {
         return new BeatLifecycle(app, new RedisScheduleStore(store, app.config()));
     }
 
-    /** Actuator health, when Actuator is present. */
+    private static SmartLifecycle worker(org.springframework.beans.factory.BeanFactory beans) {
+        return beans.containsBean("celeriacWorker") ? beans.getBean("celeriacWorker", SmartLifecycle.class) : null;
+    }
+
+    /** Actuator health on Boot 3, when Actuator is present. */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(name = "org.springframework.boot.actuate.health.HealthIndicator")
     static class HealthConfiguration {
@@ -116,9 +120,19 @@ public class CeleriacAutoConfiguration {
         @ConditionalOnMissingBean(name = "celeriacHealthIndicator")
         public CeleriacHealthIndicator celeriacHealthIndicator(Celeriac app,
                                                                org.springframework.beans.factory.BeanFactory beans) {
-            SmartLifecycle worker = beans.containsBean("celeriacWorker")
-                    ? beans.getBean("celeriacWorker", SmartLifecycle.class) : null;
-            return new CeleriacHealthIndicator(app, worker);
+            return new CeleriacHealthIndicator(app, worker(beans));
+        }
+    }
+
+    /** Actuator health on Boot 4 (org.springframework.boot.health), when present. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+    static class Boot4HealthConfiguration {
+        @Bean
+        @ConditionalOnMissingBean(name = "celeriacHealthIndicator")
+        public CeleriacBoot4HealthIndicator celeriacHealthIndicator(Celeriac app,
+                                                                    org.springframework.beans.factory.BeanFactory beans) {
+            return new CeleriacBoot4HealthIndicator(app, worker(beans));
         }
     }
 

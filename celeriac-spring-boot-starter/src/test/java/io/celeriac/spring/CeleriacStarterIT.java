@@ -62,12 +62,7 @@ class CeleriacStarterIT {
 
     @Test
     void healthReportsTheBrokerAndTheWorker() throws Exception {
-        // Actuator's API differs between Boot 3 and 4; the indicator is only wired where its API is present.
-        if (!context.containsBean("celeriacHealthIndicator")) {
-            assertThat(SpringBootVersion.getVersion()).startsWith("4.");
-            return;
-        }
-        // Called reflectively: this test also compiles on Boot 4, where the indicator's base class is absent.
+        // Called reflectively: Boot 3 and 4 have different health classes, and this test runs on both.
         Object indicator = context.getBean("celeriacHealthIndicator");
         Object health = indicator.getClass().getMethod("health").invoke(indicator);
         assertThat(health.toString()).contains("UP").contains("worker=running").contains("queue.celery");
