@@ -105,6 +105,11 @@ public class CeleriacAutoConfiguration {
     @ConditionalOnProperty(prefix = "celeriac.beat", name = "enabled", havingValue = "true")
     public SmartLifecycle celeriacBeat(Celeriac app, CeleriacProperties props) {
         String store = props.getBeat().getStore() != null ? props.getBeat().getStore() : app.config().brokerUrl();
+        if (store.startsWith("jdbc:")) {
+            // Needs celeriac-jdbc; credentials as for the CLI (CELERIAC_BEAT_DB_USER / _PASSWORD).
+            return new BeatLifecycle(app, io.celeriac.jdbc.JdbcScheduleStore.open(store,
+                    System.getenv("CELERIAC_BEAT_DB_USER"), System.getenv("CELERIAC_BEAT_DB_PASSWORD")));
+        }
         return new BeatLifecycle(app, new RedisScheduleStore(store, app.config()));
     }
 
@@ -194,7 +199,7 @@ public class CeleriacAutoConfiguration {
         private final Beat beat;
         private volatile boolean running;
 
-        BeatLifecycle(Celeriac app, RedisScheduleStore store) {
+        BeatLifecycle(Celeriac app, io.celeriac.beat.ScheduleStore store) {
             this.beat = new Beat(app, store);
         }
 

@@ -84,7 +84,7 @@ public class CeleriacProperties {
     public static class Beat {
         /** Run beat in this application (safe on several instances: each due time is sent once). */
         private boolean enabled;
-        /** Store URL: redis://... (default: the broker). */
+        /** Store URL: redis://... (default: the broker) or jdbc:postgresql://... (needs celeriac-jdbc). */
         private String store;
 
         public boolean isEnabled() { return enabled; }
