@@ -52,8 +52,10 @@ class BeatHaIT {
             }
             int kills = 0;
             for (int round = 0; round < 5; round++) {
-                await().atMost(Duration.ofSeconds(30)).until(() -> redis.sync().get("celeriac.beat.lease") != null);
-                Thread.sleep(2500); // let the leader send a few ticks
+                // Let the current leader send two more ticks before killing it.
+                long before = sentTicks(redis);
+                await().atMost(Duration.ofSeconds(30)).until(() -> sentTicks(redis) >= before + 2
+                        && redis.sync().get("celeriac.beat.lease") != null);
                 String holder = redis.sync().get("celeriac.beat.lease");
                 long pid = Long.parseLong(holder.substring(holder.lastIndexOf(':') + 1));
                 for (int i = 0; i < beats.size(); i++) {
@@ -64,9 +66,10 @@ class BeatHaIT {
                     }
                 }
             }
-            Thread.sleep(3000);
+            long afterKills = sentTicks(redis);
+            await().atMost(Duration.ofSeconds(30)).until(() -> sentTicks(redis) >= afterKills + 2);
             beats.forEach(Process::destroyForcibly);
-            long sent = redis.sync().keys("celeriac.beat.sent:tick:*").size();
+            long sent = sentTicks(redis);
             await().atMost(Duration.ofSeconds(20)).until(() -> runs.size() == sent);
             worker.shutdown(Duration.ofSeconds(5));
 
@@ -80,6 +83,10 @@ class BeatHaIT {
             beats.forEach(Process::destroyForcibly);
             client.shutdown();
         }
+    }
+
+    private static long sentTicks(StatefulRedisConnection<String, String> redis) {
+        return redis.sync().keys("celeriac.beat.sent:tick:*").size();
     }
 
     private static Process beat(int n) throws Exception {
