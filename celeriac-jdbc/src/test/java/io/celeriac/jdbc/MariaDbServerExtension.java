@@ -67,6 +67,20 @@ public final class MariaDbServerExtension implements BeforeAllCallback, AfterAll
         }
     }
 
+    private final java.util.concurrent.atomic.AtomicInteger databases = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A data source on a new, empty database: each test starts from nothing. */
+    public javax.sql.DataSource freshDataSource() {
+        try {
+            org.mariadb.jdbc.MariaDbDataSource ds = new org.mariadb.jdbc.MariaDbDataSource(
+                    jdbcUrl("celeriac" + databases.incrementAndGet()));
+            ds.setUser("root");
+            return ds;
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A JDBC URL for a fresh database of this name (created on first use). */
     public String jdbcUrl(String database) {
         return "jdbc:mariadb://127.0.0.1:" + port + "/" + database + "?createDatabaseIfNotExist=true";

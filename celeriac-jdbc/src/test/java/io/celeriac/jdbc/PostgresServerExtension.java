@@ -58,6 +58,20 @@ public final class PostgresServerExtension implements BeforeAllCallback, AfterAl
         return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
     }
 
+    /** A data source on an emptied {@code public} schema: each test starts from nothing. */
+    public javax.sql.DataSource freshDataSource() {
+        org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
+        ds.setUrl(jdbcUrl());
+        ds.setUser("postgres");
+        try (java.sql.Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute("DROP SCHEMA public CASCADE");
+            s.execute("CREATE SCHEMA public");
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return ds;
+    }
+
     private static Path findBin() {
         File[] versions = new File("/usr/lib/postgresql").listFiles();
         if (versions == null || versions.length == 0) {
