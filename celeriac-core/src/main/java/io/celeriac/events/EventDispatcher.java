@@ -81,6 +81,8 @@ public final class EventDispatcher implements WorkerListener {
         e.put("retries", r.retries());
         e.put("eta", r.eta() == null ? null : r.eta().toString());
         e.put("expires", r.expires() == null ? null : r.expires().toString());
+        // Not in Celery's event; monitors that know it (the dashboard) use it to re-send to the same queue.
+        e.put("routing_key", r.queue());
         buffer(e);
     }
 

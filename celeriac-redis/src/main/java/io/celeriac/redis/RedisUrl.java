@@ -59,7 +59,8 @@ public record RedisUrl(String host, int port, int db, String username, String pa
         return new RedisUrl(host, port, otherDb, username, password, tls);
     }
 
-    RedisURI toRedisUri() {
+    /** The Lettuce URI (for Celeriac modules that open their own Redis connection). */
+    public RedisURI toRedisUri() {
         RedisURI.Builder b = RedisURI.builder().withHost(host).withPort(port).withDatabase(db).withSsl(tls)
                 .withTimeout(Duration.ofSeconds(10));
         if (password != null) {

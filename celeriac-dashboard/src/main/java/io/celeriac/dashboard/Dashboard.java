@@ -1,0 +1,467 @@
+package io.celeriac.dashboard;
+
+import io.celeriac.Celeriac;
+import io.celeriac.beat.EntryState;
+import io.celeriac.beat.ScheduleEntry;
+import io.celeriac.beat.ScheduleStore;
+import io.celeriac.broker.DeadLetter;
+import io.celeriac.control.ControlMessage;
+import io.celeriac.protocol.PythonLiteral;
+import io.celeriac.task.SendOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Flower's job for Celeriac: watches the event stream, the broker and the result backend, keeps a bounded task
+ * history that survives restarts, and serves a web UI, a JSON API and Prometheus metrics. Workers of Celeriac and of
+ * Python Celery on the same broker show alike.
+ *
+ * <pre>{@code
+ * Dashboard d = Dashboard.builder(app).scheduleStore(store).user("ops", "s3cret", Role.ADMIN).port(5555).build();
+ * d.start();
+ * }</pre>
+ */
+public final class Dashboard implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Dashboard.class);
+
+    private final Celeriac app;
+    private final ScheduleStore schedules;
+    private final TaskHistory history;
+    private final HistoryStore historyStore;
+    private final WorkerRegistry workers = new WorkerRegistry();
+    private final Charts charts = new Charts();
+    private final DashboardMetrics metrics;
+    private final Users users;
+    private final String generatedPassword;
+    private final String host;
+    private final int requestedPort;
+    private final Clock clock;
+    private final Set<String> queues = new CopyOnWriteArraySet<>();
+    private final ConcurrentLinkedQueue<Map<String, Object>> inbox = new ConcurrentLinkedQueue<>();
+    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, r -> {
+        Thread t = new Thread(r, "celeriac-dashboard");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile DashboardServer server;
+    private AutoCloseable subscription;
+
+    private Dashboard(Builder b) {
+        this.app = b.app;
+        this.schedules = b.schedules;
+        this.historyStore = b.historyStore;
+        this.clock = b.app.clock();
+        this.history = new TaskHistory(b.historySize, b.historyStore);
+        this.host = b.host;
+        this.requestedPort = b.port;
+        this.users = b.users;
+        if (users.isEmpty()) {
+            generatedPassword = Users.randomToken(15);
+            users.add("admin", generatedPassword, Role.ADMIN);
+        } else {
+            generatedPassword = null;
+        }
+        this.metrics = new DashboardMetrics(() -> workers.onlineCount(now()));
+        queues.add(app.config().defaultQueue());
+        queues.addAll(b.queues);
+        history.scan(r -> {
+            if (r.queue() != null) {
+                queues.add(r.queue());
+            }
+        });
+    }
+
+    public static Builder builder(Celeriac app) {
+        return new Builder(app);
+    }
+
+    /** Subscribes to events, starts the background work and the web server. */
+    public synchronized Dashboard start() {
+        if (server != null) {
+            return this;
+        }
+        subscription = app.broker().subscribeEvents(inbox::add);
+        timers.scheduleWithFixedDelay(guard(this::drainEvents), 100, 100, TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(guard(history::flush), 500, 500, TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(guard(this::sampleQueues), 0, 5, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(guard(this::pollWorkers), 200, 5000, TimeUnit.MILLISECONDS);
+        server = new DashboardServer(this, users);
+        server.start(host, requestedPort);
+        log.info("dashboard: http://{}:{}/", host, server.port());
+        return this;
+    }
+
+    private Runnable guard(Runnable r) {
+        return () -> {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                log.warn("dashboard: {}", e.toString());
+            }
+        };
+    }
+
+    /** The port the server listens on (useful with port 0). */
+    public int port() {
+        return server == null ? requestedPort : server.port();
+    }
+
+    public String host() {
+        return host;
+    }
+
+    /** The password made up for user {@code admin} when no user was configured, to be shown once at start. */
+    public Optional<String> generatedPassword() {
+        return Optional.ofNullable(generatedPassword);
+    }
+
+    public TaskHistory history() {
+        return history;
+    }
+
+    Celeriac app() {
+        return app;
+    }
+
+    double now() {
+        return clock.millis() / 1000.0;
+    }
+
+    // ------------------------------------------------------------------ watching
+
+    /** Folds queued events into the history, the worker list and the metrics. */
+    void drainEvents() {
+        List<Map<String, Object>> batch = new ArrayList<>();
+        for (Map<String, Object> e; batch.size() < 10_000 && (e = inbox.poll()) != null; ) {
+            batch.add(e);
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        double now = now();
+        boolean workersChanged = false;
+        List<Map<String, Object>> taskEvents = new ArrayList<>();
+        for (Map<String, Object> e : batch) {
+            if (workers.apply(e, now)) {
+                workersChanged = true;
+            } else {
+                taskEvents.add(e);
+            }
+        }
+        List<TaskRecord> changed = history.apply(taskEvents, now);
+        for (Map<String, Object> e : taskEvents) {
+            Object id = e.get("uuid");
+            String name = id == null ? null : history.get(String.valueOf(id)).map(TaskRecord::name).orElse(null);
+            String type = String.valueOf(e.get("type"));
+            metrics.task(name, type.startsWith("task-") ? type.substring(5) : type);
+            if (type.equals("task-succeeded") && e.get("runtime") instanceof Number rt) {
+                metrics.runtime(name, rt.doubleValue());
+            }
+        }
+        for (TaskRecord r : changed) {
+            if (r.queue() != null) {
+                queues.add(r.queue());
+            }
+        }
+        DashboardServer s = server;
+        if (s != null) {
+            s.push(changed, workersChanged);
+        }
+    }
+
+    private void sampleQueues() {
+        double now = now();
+        for (String q : queues) {
+            long n = app.broker().queueLength(q);
+            charts.sampleQueue(q, now, n);
+            metrics.queueLength(q, n);
+        }
+        metrics.deadLetters(app.broker().deadLetters(10_000).size());
+    }
+
+    /** Asks every worker for its pool size and queues: worker events don't carry them. */
+    private void pollWorkers() {
+        Duration wait = Duration.ofSeconds(1);
+        for (Map<String, Object> reply : app.broker().broadcastAndCollect(
+                new ControlMessage("stats", Map.of(), List.of(), null, null), wait)) {
+            reply.forEach((h, v) -> {
+                if (v instanceof Map<?, ?> m) {
+                    workers.applyStats(h, m);
+                }
+            });
+        }
+        for (Map<String, Object> reply : app.broker().broadcastAndCollect(
+                new ControlMessage("active_queues", Map.of(), List.of(), null, null), wait)) {
+            reply.forEach((h, v) -> {
+                if (v instanceof List<?> l) {
+                    workers.applyQueues(h, l);
+                    l.forEach(q -> {
+                        if (q instanceof Map<?, ?> m && m.get("name") != null) {
+                            queues.add(String.valueOf(m.get("name")));
+                        }
+                    });
+                }
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    public List<WorkerInfo> workers() {
+        return workers.list(now());
+    }
+
+    /** Queues with their waiting messages, consumers and per-minute rates. */
+    public List<Map<String, Object>> queues() {
+        double now = now();
+        Map<String, long[]> rates = new LinkedHashMap<>();
+        history.scan(r -> {
+            if (r.queue() == null) {
+                return;
+            }
+            long[] v = rates.computeIfAbsent(r.queue(), q -> new long[2]);
+            if (r.received() != null && r.received() >= now - 60) {
+                v[0]++;
+            }
+            if (r.finished() != null && r.finished() >= now - 60) {
+                v[1]++;
+            }
+        });
+        List<WorkerInfo> ws = workers();
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (String q : new java.util.TreeSet<>(queues)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", q);
+            m.put("waiting", app.broker().queueLength(q));
+            m.put("consumers", ws.stream().filter(w -> w.online() && w.queues().contains(q)).map(WorkerInfo::hostname)
+                    .toList());
+            long[] r = rates.getOrDefault(q, new long[2]);
+            m.put("receivedPerMinute", r[0]);
+            m.put("finishedPerMinute", r[1]);
+            out.add(m);
+        }
+        return out;
+    }
+
+    Map<String, Object> charts(String task) {
+        return charts.compute(history, now(), task);
+    }
+
+    String scrapeMetrics() {
+        return metrics.scrape();
+    }
+
+    public io.micrometer.core.instrument.MeterRegistry meterRegistry() {
+        return metrics.registry();
+    }
+
+    public List<DeadLetter> deadLetters(int limit) {
+        return app.broker().deadLetters(limit);
+    }
+
+    public Optional<ScheduleStore> scheduleStore() {
+        return Optional.ofNullable(schedules);
+    }
+
+    public EntryState scheduleState(String name) {
+        return schedules == null ? EntryState.NEW : schedules.state(name);
+    }
+
+    // ------------------------------------------------------------------ acting
+
+    /**
+     * Sends a copy of a finished task (same name, arguments and queue; a new id) and links the two in the history.
+     *
+     * @return the new task's id
+     */
+    public String retry(String taskId) {
+        TaskRecord r = history.get(taskId).orElseThrow(() -> new IllegalArgumentException("no task " + taskId));
+        if (r.name() == null) {
+            throw new IllegalArgumentException("task " + taskId + " has no name yet: it was never received");
+        }
+        List<Object> args = PythonLiteral.parseArgs(r.args());
+        Map<String, Object> kwargs = PythonLiteral.parseKwargs(r.kwargs());
+        SendOptions.Builder o = SendOptions.builder();
+        if (r.queue() != null) {
+            o.queue(r.queue());
+        }
+        String newId = app.applyAsync(r.name(), args, kwargs, o.build()).id();
+        history.put(r.withRetriedAs(newId));
+        log.info("dashboard: retried {} as {}", taskId, newId);
+        return newId;
+    }
+
+    /** Retries every failed task matching {@code q} that was not retried yet; returns how many. */
+    public int retryAll(TaskQuery q) {
+        List<String> ids = new ArrayList<>();
+        TaskQuery failed = new TaskQuery(Set.of("FAILURE"), q.name(), q.search(), q.worker(), 0, 500);
+        history.scan(r -> {
+            if (r.state().equals("FAILURE") && r.retriedAs() == null && failed.matches(r)) {
+                ids.add(r.id());
+            }
+        });
+        int n = 0;
+        for (String id : ids) {
+            try {
+                retry(id);
+                n++;
+            } catch (IllegalArgumentException e) {
+                log.warn("dashboard: cannot retry {}: {}", id, e.getMessage());
+            }
+        }
+        return n;
+    }
+
+    public void revoke(String taskId, boolean terminate) {
+        app.revoke(taskId, terminate);
+    }
+
+    /** Celery's {@code rate_limit} control: {@code rate} like {@code 10/m}, or empty to lift it. */
+    public void rateLimit(String task, String rate, List<String> destination) {
+        Objects.requireNonNull(task, "task");
+        app.broker().broadcast(new ControlMessage("rate_limit",
+                Map.of("task_name", task, "rate_limit", rate == null || rate.isBlank() ? "0" : rate),
+                destination, null, null));
+    }
+
+    /** Grows ({@code delta > 0}) or shrinks a worker's pool. */
+    public void resizePool(String hostname, int delta) {
+        if (delta == 0) {
+            return;
+        }
+        app.broker().broadcast(new ControlMessage(delta > 0 ? "pool_grow" : "pool_shrink",
+                Map.of("n", Math.abs(delta)), List.of(hostname), null, null));
+    }
+
+    /** Asks one worker to shut down warmly. */
+    public void shutdownWorker(String hostname) {
+        app.broker().broadcast(new ControlMessage("shutdown", Map.of(), List.of(hostname), null, null));
+    }
+
+    public long purge(String queue) {
+        return app.broker().purge(queue);
+    }
+
+    public boolean requeueDeadLetter(String id) {
+        return app.broker().requeueDeadLetter(id);
+    }
+
+    public boolean discardDeadLetter(String id) {
+        return app.broker().discardDeadLetter(id);
+    }
+
+    public int requeueAllDeadLetters() {
+        int n = 0;
+        for (DeadLetter d : app.broker().deadLetters(100_000)) {
+            if (app.broker().requeueDeadLetter(d.id())) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    ScheduleStore requireSchedules() {
+        if (schedules == null) {
+            throw new IllegalStateException("no schedule store configured");
+        }
+        return schedules;
+    }
+
+    /** Sends a schedule entry's task now, outside its schedule; returns the task id. */
+    public String runScheduleNow(String name) {
+        ScheduleEntry e = requireSchedules().entry(name)
+                .orElseThrow(() -> new IllegalArgumentException("no schedule " + name));
+        SendOptions.Builder o = SendOptions.builder();
+        if (e.queue() != null) {
+            o.queue(e.queue());
+        }
+        if (e.priority() != null) {
+            o.priority(e.priority());
+        }
+        return app.applyAsync(e.task(), e.args(), e.kwargs(), o.build()).id();
+    }
+
+    @Override
+    public synchronized void close() {
+        timers.shutdownNow();
+        try {
+            if (subscription != null) {
+                subscription.close();
+            }
+        } catch (Exception e) {
+            log.debug("closing event subscription: {}", e.toString());
+        }
+        if (server != null) {
+            server.stop();
+            server = null;
+        }
+        drainQuietly();
+        history.flush();
+        historyStore.close();
+    }
+
+    private void drainQuietly() {
+        try {
+            drainEvents();
+        } catch (RuntimeException e) {
+            log.debug("last drain: {}", e.toString());
+        }
+    }
+
+    /** Options for a {@link Dashboard}. */
+    public static final class Builder {
+        private final Celeriac app;
+        private ScheduleStore schedules;
+        private HistoryStore historyStore = HistoryStore.none();
+        private int historySize = 100_000;
+        private String host = "127.0.0.1";
+        private int port = 5555;
+        private final Users users = new Users();
+        private final Set<String> queues = new LinkedHashSet<>();
+
+        private Builder(Celeriac app) {
+            this.app = Objects.requireNonNull(app, "app");
+        }
+
+        /** Where the Schedules page reads and edits beat entries; without one the page says so. */
+        public Builder scheduleStore(ScheduleStore v) { this.schedules = v; return this; }
+
+        /** Where the task history is kept across restarts (default: nowhere). */
+        public Builder historyStore(HistoryStore v) { this.historyStore = Objects.requireNonNull(v); return this; }
+
+        /** How many tasks the history keeps (default 100,000). */
+        public Builder historySize(int v) { this.historySize = v; return this; }
+
+        /** Interface to bind (default 127.0.0.1: reachable only from this machine). */
+        public Builder host(String v) { this.host = v; return this; }
+
+        /** Port (default 5555; 0 picks a free one). */
+        public Builder port(int v) { this.port = v; return this; }
+
+        /** Adds a user; with none, user {@code admin} gets a generated password. */
+        public Builder user(String name, String password, Role role) { users.add(name, password, role); return this; }
+
+        /** Queues to show even before a worker reports consuming them. */
+        public Builder queues(String... v) { queues.addAll(List.of(v)); return this; }
+
+        public Dashboard build() {
+            return new Dashboard(this);
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package io.celeriac.dashboard;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+
+/**
+ * The bounded task history: every task the dashboard has heard of, newest first, at most {@code capacity}. It is
+ * kept whole in memory, so filtering 100k tasks is a scan of an array rather than a store query, and written behind
+ * to a {@link HistoryStore} so that it survives a restart.
+ */
+public final class TaskHistory {
+    private static final Logger log = LoggerFactory.getLogger(TaskHistory.class);
+
+    private final int capacity;
+    private final HistoryStore store;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Map<String, TaskRecord> byId = new HashMap<>();
+    /** Ids in the order first seen; the oldest is evicted first. */
+    private final ArrayDeque<String> order = new ArrayDeque<>();
+    private final Map<String, TaskRecord> dirty = new LinkedHashMap<>();
+    private final List<Consumer<List<TaskRecord>>> listeners = new CopyOnWriteArrayList<>();
+    private final TreeSet<String> names = new TreeSet<>();
+
+    public TaskHistory(int capacity, HistoryStore store) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity must be positive");
+        }
+        this.capacity = capacity;
+        this.store = store;
+        List<TaskRecord> saved = store.load(capacity);
+        for (int i = saved.size() - 1; i >= 0; i--) {
+            TaskRecord r = saved.get(i);
+            if (byId.put(r.id(), r) == null) {
+                order.addLast(r.id());
+            }
+            if (r.name() != null) {
+                names.add(r.name());
+            }
+        }
+        if (!saved.isEmpty()) {
+            log.info("task history: loaded {} tasks", saved.size());
+        }
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public int size() {
+        lock.readLock().lock();
+        try {
+            return byId.size();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Called with the records each batch of events changed. */
+    public void onChange(Consumer<List<TaskRecord>> listener) {
+        listeners.add(listener);
+    }
+
+    /** Applies a batch of task events (Celery format); returns the changed records. */
+    public List<TaskRecord> apply(Collection<Map<String, Object>> events, double now) {
+        Map<String, TaskRecord> changed = new LinkedHashMap<>();
+        lock.writeLock().lock();
+        try {
+            for (Map<String, Object> e : events) {
+                Object uuid = e.get("uuid");
+                if (uuid == null || !String.valueOf(e.get("type")).startsWith("task-")) {
+                    continue;
+                }
+                String id = String.valueOf(uuid);
+                TaskRecord cur = byId.get(id);
+                if (cur == null) {
+                    cur = TaskRecord.empty(id, now);
+                    order.addLast(id);
+                    evictOverflow();
+                }
+                TaskRecord next = cur.apply(e);
+                byId.put(id, next);
+                if (next.name() != null) {
+                    names.add(next.name());
+                }
+                changed.put(id, next);
+                dirty.put(id, next);
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+        List<TaskRecord> out = List.copyOf(changed.values());
+        if (!out.isEmpty()) {
+            listeners.forEach(l -> l.accept(out));
+        }
+        return out;
+    }
+
+    /** Adds or replaces whole records (a retry's link, or a bulk import). */
+    public void put(TaskRecord r) {
+        lock.writeLock().lock();
+        try {
+            if (byId.put(r.id(), r) == null) {
+                order.addLast(r.id());
+                evictOverflow();
+            }
+            if (r.name() != null) {
+                names.add(r.name());
+            }
+            dirty.put(r.id(), r);
+        } finally {
+            lock.writeLock().unlock();
+        }
+        listeners.forEach(l -> l.accept(List.of(r)));
+    }
+
+    private void evictOverflow() {
+        while (order.size() > capacity) {
+            String old = order.pollFirst();
+            byId.remove(old);
+            dirty.remove(old);
+        }
+    }
+
+    public Optional<TaskRecord> get(String id) {
+        lock.readLock().lock();
+        try {
+            return Optional.ofNullable(byId.get(id));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Tasks whose parent is {@code id}. */
+    public List<TaskRecord> children(String id) {
+        List<TaskRecord> out = new ArrayList<>();
+        scan(r -> {
+            if (id.equals(r.parentId())) {
+                out.add(r);
+            }
+        });
+        return out;
+    }
+
+    /** One page of the tasks matching {@code q}, newest first, and how many match in all. */
+    public Page query(TaskQuery q) {
+        List<TaskRecord> items = new ArrayList<>(q.limit());
+        int total = 0;
+        lock.readLock().lock();
+        try {
+            Iterator<String> it = order.descendingIterator();
+            while (it.hasNext()) {
+                TaskRecord r = byId.get(it.next());
+                if (q.matches(r)) {
+                    if (total >= q.offset() && items.size() < q.limit()) {
+                        items.add(r);
+                    }
+                    total++;
+                }
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+        return new Page(total, q.offset(), q.limit(), items);
+    }
+
+    /** Visits every record, newest first, under the read lock. */
+    public void scan(Consumer<TaskRecord> visitor) {
+        lock.readLock().lock();
+        try {
+            Iterator<String> it = order.descendingIterator();
+            while (it.hasNext()) {
+                visitor.accept(byId.get(it.next()));
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Task names seen, sorted. */
+    public List<String> names() {
+        lock.readLock().lock();
+        try {
+            return List.copyOf(names);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Writes changed records to the store and trims it; called every half second by the dashboard. */
+    public void flush() {
+        List<TaskRecord> batch;
+        lock.writeLock().lock();
+        try {
+            if (dirty.isEmpty()) {
+                return;
+            }
+            batch = new ArrayList<>(dirty.values());
+            dirty.clear();
+        } finally {
+            lock.writeLock().unlock();
+        }
+        try {
+            store.save(batch);
+            store.trim(capacity);
+        } catch (RuntimeException e) {
+            // Keep them for the next flush: a store outage must not lose the history it can still write later.
+            lock.writeLock().lock();
+            try {
+                batch.forEach(r -> {
+                    if (byId.containsKey(r.id())) {
+                        dirty.putIfAbsent(r.id(), byId.get(r.id()));
+                    }
+                });
+            } finally {
+                lock.writeLock().unlock();
+            }
+            log.warn("task history: could not save {} records: {}", batch.size(), e.toString());
+        }
+    }
+
+    /** One page of a query. */
+    public record Page(int total, int offset, int limit, List<TaskRecord> items) {
+    }
+}

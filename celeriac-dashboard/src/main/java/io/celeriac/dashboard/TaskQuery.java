@@ -1,0 +1,52 @@
+package io.celeriac.dashboard;
+
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * A filter over the task history, newest first.
+ *
+ * @param states states to include, or empty for all
+ * @param name exact task name, or null
+ * @param search case-insensitive text to find in the id, name, arguments, result or exception, or null
+ * @param worker exact worker hostname, or null
+ * @param offset rows to skip
+ * @param limit rows to return (capped at 500)
+ */
+public record TaskQuery(Set<String> states, String name, String search, String worker, int offset, int limit) {
+    public TaskQuery {
+        states = states == null ? Set.of() : Set.copyOf(states);
+        name = blankToNull(name);
+        search = blankToNull(search);
+        search = search == null ? null : search.toLowerCase(Locale.ROOT);
+        worker = blankToNull(worker);
+        offset = Math.max(0, offset);
+        limit = Math.max(1, Math.min(500, limit));
+    }
+
+    public static TaskQuery all() {
+        return new TaskQuery(Set.of(), null, null, null, 0, 50);
+    }
+
+    boolean matches(TaskRecord r) {
+        if (!states.isEmpty() && !states.contains(r.state())) {
+            return false;
+        }
+        if (name != null && !name.equals(r.name())) {
+            return false;
+        }
+        if (worker != null && !worker.equals(r.worker())) {
+            return false;
+        }
+        return search == null || contains(r.id()) || contains(r.name()) || contains(r.args()) || contains(r.kwargs())
+                || contains(r.result()) || contains(r.exception());
+    }
+
+    private boolean contains(String field) {
+        return field != null && field.toLowerCase(Locale.ROOT).contains(search);
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s.trim();
+    }
+}

@@ -1,0 +1,482 @@
+// Celeriac dashboard. Plain browser JavaScript, no build step and nothing from a CDN.
+// Every value that comes from a task is put into the page as text (textContent), never as HTML.
+'use strict';
+
+const body = document.body;
+const PAGE = body.dataset.page;
+const PAGE_ID = body.dataset.id;
+const ADMIN = body.dataset.role === 'admin';
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+const main = document.getElementById('main');
+const STATES = ['RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED', 'PENDING'];
+
+// ---------------------------------------------------------------- helpers
+
+/** Builds an element; string and number children become text nodes. */
+function h(tag, props, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+async function api(path) {
+  const r = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  if (r.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname); throw new Error('401'); }
+  const data = await r.json();
+  if (!r.ok) throw new Error(data.error || r.statusText);
+  return data;
+}
+
+async function post(path, payload) {
+  const r = await fetch(path, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': CSRF, Accept: 'application/json' },
+    body: JSON.stringify(payload || {}),
+  });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) { toast(data.error || r.statusText, true); throw new Error(data.error || r.statusText); }
+  return data;
+}
+
+/** Asks before a change; resolves true only on "Confirm". */
+function confirmAction(text) {
+  const d = document.getElementById('confirm');
+  document.getElementById('confirm-text').textContent = text;
+  return new Promise(resolve => {
+    d.addEventListener('close', () => resolve(d.returnValue === 'ok'), { once: true });
+    d.returnValue = '';
+    d.showModal();
+  });
+}
+
+async function act(question, path, payload, done) {
+  if (!(await confirmAction(question))) return;
+  const r = await post(path, payload);
+  toast(done ? done(r) : 'Done');
+  refresh();
+}
+
+let toastTimer;
+function toast(text, error) {
+  const t = document.getElementById('toast');
+  t.textContent = text;
+  t.className = 'toast' + (error ? ' error' : '');
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 4000);
+}
+
+function fmtTime(sec) {
+  if (sec === null || sec === undefined) return '';
+  const d = new Date(sec * 1000);
+  return d.toLocaleTimeString([], { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
+}
+function fmtDate(sec) { return sec ? new Date(sec * 1000).toLocaleString([], { hour12: false }) : ''; }
+function fmtRuntime(s) { return s === null || s === undefined ? '' : s < 1 ? (s * 1000).toFixed(1) + ' ms' : s.toFixed(2) + ' s'; }
+function ago(sec) {
+  if (!sec) return 'never';
+  const s = Math.max(0, Date.now() / 1000 - sec);
+  return s < 60 ? Math.round(s) + ' s ago' : s < 3600 ? Math.round(s / 60) + ' min ago' : Math.round(s / 3600) + ' h ago';
+}
+function stateBadge(s) { return h('span', { class: 'state ' + s, 'data-state': s }, s); }
+function taskLink(id) { return h('a', { href: '/tasks/' + encodeURIComponent(id), class: 'mono' }, id); }
+function table(headers, rows, attrs) {
+  return h('table', attrs || {}, h('thead', {}, h('tr', {}, headers.map(x => h('th', {}, x)))), h('tbody', {}, rows));
+}
+function debounce(fn, ms) {
+  let t = null;
+  return () => { if (t === null) t = setTimeout(() => { t = null; fn(); }, ms); };
+}
+
+// ---------------------------------------------------------------- live stream
+
+let refresh = () => {};
+let onTasks = () => {};
+let onWorkers = () => {};
+
+function connect() {
+  const live = document.getElementById('live');
+  const es = new EventSource('/api/stream');
+  es.addEventListener('open', () => { live.textContent = 'live'; live.classList.add('on'); });
+  es.addEventListener('error', () => { live.textContent = 'offline'; live.classList.remove('on'); });
+  es.addEventListener('tasks', ev => onTasks(JSON.parse(ev.data)));
+  es.addEventListener('workers', () => onWorkers());
+}
+
+// ---------------------------------------------------------------- tasks
+
+function tasksPage() {
+  const params = new URLSearchParams(location.search);
+  const f = { state: params.get('state') || '', name: params.get('name') || '', search: params.get('search') || '',
+    offset: Number(params.get('offset') || 0), limit: 50 };
+  const state = h('select', { id: 'filter-state', onchange: () => { f.state = state.value; f.offset = 0; load(); } },
+    h('option', { value: '' }, 'All states'), STATES.map(s => h('option', { value: s }, s)));
+  state.value = f.state;
+  const name = h('select', { id: 'filter-name', onchange: () => { f.name = name.value; f.offset = 0; load(); } },
+    h('option', { value: '' }, 'All tasks'));
+  const search = h('input', { id: 'search', type: 'search', placeholder: 'Search id, name, args, result…', size: 40 });
+  search.value = f.search;
+  search.addEventListener('input', debounce(() => { f.search = search.value; f.offset = 0; load(); }, 300));
+  const info = h('span', { id: 'tasks-count', class: 'muted' });
+  const prev = h('button', { id: 'prev', onclick: () => { f.offset = Math.max(0, f.offset - f.limit); load(); } }, '← Newer');
+  const next = h('button', { id: 'next', onclick: () => { f.offset += f.limit; load(); } }, 'Older →');
+  const tbody = h('tbody', { id: 'tasks-body' });
+  main.replaceChildren(h('h1', {}, 'Tasks'),
+    h('div', { class: 'bar' }, state, name, search, info),
+    h('table', { id: 'tasks' }, h('thead', {}, h('tr', {}, ['State', 'Task', 'Id', 'Args', 'Kwargs', 'Result / error',
+      'Received', 'Runtime', 'Worker'].map(x => h('th', {}, x)))), tbody),
+    h('div', { class: 'pager' }, prev, next));
+
+  async function load() {
+    const q = new URLSearchParams();
+    for (const k of ['state', 'name', 'search']) if (f[k]) q.set(k, f[k]);
+    if (f.offset) q.set('offset', f.offset);
+    history.replaceState(null, '', '/tasks' + (q.toString() ? '?' + q : ''));
+    q.set('limit', f.limit);
+    const data = await api('/api/tasks?' + q);
+    const known = new Set([...name.options].map(o => o.value));
+    for (const n of data.names) if (!known.has(n)) name.append(h('option', { value: n }, n));
+    name.value = f.name;
+    info.textContent = data.total === 0 ? 'No tasks match' :
+      `${data.offset + 1}–${data.offset + data.items.length} of ${data.total} (history holds ${data.historySize})`;
+    prev.disabled = f.offset === 0;
+    next.disabled = data.offset + data.items.length >= data.total;
+    tbody.replaceChildren(...data.items.map(t => h('tr', { 'data-id': t.id },
+      h('td', {}, stateBadge(t.state)), h('td', {}, t.name || ''), h('td', {}, taskLink(t.id)),
+      h('td', { class: 'mono clip', title: t.args || '' }, t.args || ''),
+      h('td', { class: 'mono clip', title: t.kwargs || '' }, t.kwargs || ''),
+      h('td', { class: 'mono clip', title: t.exception || t.result || '' }, t.exception || t.result || ''),
+      h('td', {}, fmtTime(t.received)), h('td', {}, fmtRuntime(t.runtime)), h('td', {}, t.worker || ''))));
+  }
+  refresh = load;
+  onTasks = debounce(load, 250);
+  load();
+}
+
+// ---------------------------------------------------------------- task detail
+
+function taskPage() {
+  async function load() {
+    let t;
+    try { t = await api('/api/tasks/' + encodeURIComponent(PAGE_ID)); } catch (e) {
+      main.replaceChildren(h('h1', {}, 'Task'), h('p', { class: 'muted' }, e.message)); return;
+    }
+    const rows = [
+      ['Id', h('span', { class: 'mono' }, t.id)], ['Name', t.name || ''], ['State', stateBadge(t.state)],
+      ['Args', h('span', { class: 'mono', id: 'task-args' }, t.args || '')],
+      ['Kwargs', h('span', { class: 'mono' }, t.kwargs || '')], ['Worker', t.worker || ''], ['Queue', t.queue || ''],
+      ['Received', fmtDate(t.received)], ['Started', fmtDate(t.started)], ['Finished', fmtDate(t.finished)],
+      ['Runtime', fmtRuntime(t.runtime)], ['Retries', String(t.retries)], ['ETA', t.eta || ''], ['Expires', t.expires || ''],
+      ['Parent', t.parentId ? taskLink(t.parentId) : ''], ['Root', t.rootId ? taskLink(t.rootId) : ''],
+      ['Retried as', t.retriedAs ? taskLink(t.retriedAs) : ''],
+      ['Retry of', t.retriedFrom.length ? t.retriedFrom.map(x => taskLink(x.id)) : ''],
+    ];
+    const actions = [];
+    if (ADMIN) {
+      if (t.name && ['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED'].includes(t.state)) {
+        actions.push(h('button', { id: 'retry', onclick: () => act(`Send ${t.name} again with the same arguments?`,
+          `/api/tasks/${encodeURIComponent(t.id)}/retry`, {}, r => 'Sent as ' + r.id) }, 'Retry'));
+      }
+      if (!['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED'].includes(t.state)) {
+        actions.push(h('button', { id: 'revoke', class: 'danger', onclick: () => act(`Revoke task ${t.id}?`,
+          `/api/tasks/${encodeURIComponent(t.id)}/revoke`, { terminate: false }) }, 'Revoke'));
+        actions.push(h('button', { id: 'terminate', class: 'danger', onclick: () => act(
+          `Terminate task ${t.id} if it is running?`, `/api/tasks/${encodeURIComponent(t.id)}/revoke`,
+          { terminate: true }) }, 'Terminate'));
+      }
+    }
+    main.replaceChildren(h('h1', {}, 'Task ', h('span', { class: 'mono' }, t.name || t.id)),
+      h('div', { class: 'actions' }, actions),
+      h('table', { class: 'kv', id: 'task-detail' }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))),
+      t.result !== null ? [h('h2', {}, 'Result'), h('pre', { id: 'task-result' }, t.result)] : [],
+      t.exception ? [h('h2', {}, 'Exception'), h('pre', { id: 'task-exception' }, t.exception)] : [],
+      t.traceback ? [h('h2', {}, 'Traceback'), h('pre', { id: 'task-traceback' }, t.traceback)] : [],
+      h('h2', {}, 'Events'),
+      table(['Time', 'Event', 'Worker', 'Detail'], t.events.map(e => h('tr', {}, h('td', {}, fmtTime(e.timestamp)),
+        h('td', {}, e.type), h('td', {}, e.hostname || ''), h('td', { class: 'mono' }, e.detail || ''))), { id: 'task-events' }),
+      t.children.length ? [h('h2', {}, 'Children'), table(['State', 'Task', 'Id'], t.children.map(c => h('tr', {},
+        h('td', {}, stateBadge(c.state)), h('td', {}, c.name || ''), h('td', {}, taskLink(c.id)))))] : []);
+  }
+  refresh = load;
+  onTasks = changed => { if (changed.some(c => c.id === PAGE_ID || c.retriedAs === PAGE_ID)) load(); };
+  load();
+}
+
+// ---------------------------------------------------------------- workers
+
+function workersPage() {
+  const tbody = h('tbody', { id: 'workers-body' });
+  const rlTask = h('input', { id: 'rl-task', placeholder: 'task name' });
+  const rlRate = h('input', { id: 'rl-rate', placeholder: '10/m, 5/s, or empty to lift', size: 22 });
+  const rlWorker = h('select', { id: 'rl-worker' }, h('option', { value: '' }, 'all workers'));
+  main.replaceChildren(h('h1', {}, 'Workers'),
+    table(['Worker', 'Status', 'Software', 'Pool', 'Active', 'Processed', 'Load', 'Last heartbeat', 'Queues',
+      ADMIN ? 'Control' : ''], [], { id: 'workers' }),
+    ADMIN ? [h('h2', {}, 'Rate limit'), h('div', { class: 'bar' }, rlTask, rlRate, rlWorker,
+      h('button', { id: 'rl-apply', onclick: () => act(`Set the rate limit of ${rlTask.value} to ${rlRate.value || 'none'}?`,
+        '/api/rate-limit', { task: rlTask.value, rate: rlRate.value, worker: rlWorker.value || null }) }, 'Apply'))] : []);
+  main.querySelector('#workers').replaceChild(tbody, main.querySelector('#workers tbody'));
+  async function load() {
+    const ws = await api('/api/workers');
+    const known = new Set([...rlWorker.options].map(o => o.value));
+    for (const w of ws) if (!known.has(w.hostname)) rlWorker.append(h('option', { value: w.hostname }, w.hostname));
+    tbody.replaceChildren(...ws.map(w => h('tr', { 'data-worker': w.hostname },
+      h('td', {}, w.hostname), h('td', {}, h('span', { class: 'state ' + (w.online ? 'SUCCESS' : 'FAILURE') }, w.online ? 'online' : 'offline')),
+      h('td', {}, w.software), h('td', {}, w.poolSize || ''), h('td', {}, w.active), h('td', {}, w.processed),
+      h('td', {}, w.loadavg.map(x => x.toFixed(2)).join(' ')), h('td', {}, ago(w.lastHeartbeat)),
+      h('td', {}, w.queues.join(', ')),
+      h('td', {}, ADMIN && w.online ? h('div', { class: 'actions' },
+        h('button', { onclick: () => act(`Grow the pool of ${w.hostname} by 1?`, `/api/workers/${encodeURIComponent(w.hostname)}/pool`, { delta: 1 }) }, 'Pool +1'),
+        h('button', { onclick: () => act(`Shrink the pool of ${w.hostname} by 1?`, `/api/workers/${encodeURIComponent(w.hostname)}/pool`, { delta: -1 }) }, 'Pool −1'),
+        h('button', { class: 'danger', onclick: () => act(`Shut down ${w.hostname}? It finishes its running tasks first.`,
+          `/api/workers/${encodeURIComponent(w.hostname)}/shutdown`, {}) }, 'Shut down')) : ''))));
+  }
+  refresh = load;
+  onWorkers = debounce(load, 500);
+  setInterval(load, 5000);
+  load();
+}
+
+// ---------------------------------------------------------------- queues
+
+function queuesPage() {
+  const tbody = h('tbody', { id: 'queues-body' });
+  const dl = h('p', { id: 'dead-letter-count' });
+  main.replaceChildren(h('h1', {}, 'Queues'),
+    h('table', { id: 'queues' }, h('thead', {}, h('tr', {}, ['Queue', 'Waiting', 'Consumers', 'Received / min',
+      'Finished / min', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), tbody), dl);
+  async function load() {
+    const data = await api('/api/queues');
+    dl.replaceChildren('Dead-lettered messages: ', h('a', { href: '/failed' }, String(data.deadLetters)));
+    tbody.replaceChildren(...data.queues.map(q => h('tr', { 'data-queue': q.name },
+      h('td', {}, q.name), h('td', {}, q.waiting), h('td', {}, q.consumers.join(', ') || 'none'),
+      h('td', {}, q.receivedPerMinute), h('td', {}, q.finishedPerMinute),
+      h('td', {}, ADMIN ? h('button', { class: 'danger', onclick: () => act(
+        `Purge queue ${q.name}? Its ${q.waiting} waiting messages are deleted.`,
+        `/api/queues/${encodeURIComponent(q.name)}/purge`, {}, r => `Purged ${r.purged}`) }, 'Purge') : ''))));
+  }
+  refresh = load;
+  onTasks = debounce(load, 1000);
+  setInterval(load, 5000);
+  load();
+}
+
+// ---------------------------------------------------------------- charts
+
+const COLORS = ['#2859a8', '#2f7d4f', '#b3261e', '#a15c00', '#6b3a8a', '#0f7b8a', '#8a6d0f', '#5a5a5a'];
+
+/** A line chart in SVG: series of per-step values (null for no data) starting at `start` every `step` seconds. */
+function lineChart(title, series, unit, points) {
+  const W = 600, H = 200, L = 44, B = 22, T = 8, R = 8;
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('role', 'img');
+  const all = series.flatMap(s => s.values.map(v => (Array.isArray(v) ? v[1] : v))).filter(v => v !== null);
+  const max = Math.max(1, ...all);
+  const xs = series.flatMap(s => s.values.map((v, i) => (Array.isArray(v) ? v[0] : points.start + i * points.step)));
+  const x0 = points.x0 ?? Math.min(...xs), x1 = points.x1 ?? Math.max(...xs, x0 + 1);
+  const sx = x => L + ((x - x0) / Math.max(1, x1 - x0)) * (W - L - R);
+  const sy = y => H - B - (y / max) * (H - B - T);
+  const line = (x1_, y1, x2, y2, cls) => {
+    const l = document.createElementNS(ns, 'line');
+    Object.entries({ x1: x1_, y1, x2, y2, stroke: '#dfe3ea' }).forEach(([k, v]) => l.setAttribute(k, v));
+    return l;
+  };
+  const text = (x, y, s, anchor) => {
+    const t = document.createElementNS(ns, 'text');
+    t.setAttribute('x', x); t.setAttribute('y', y); t.setAttribute('font-size', '11'); t.setAttribute('fill', '#6b7385');
+    if (anchor) t.setAttribute('text-anchor', anchor);
+    t.textContent = s;
+    return t;
+  };
+  for (const f of [0, 0.5, 1]) {
+    svg.append(line(L, sy(max * f), W - R, sy(max * f)));
+    svg.append(text(L - 4, sy(max * f) + 4, (max * f).toFixed(max * f < 10 && f ? 1 : 0), 'end'));
+  }
+  svg.append(text(L, H - 6, new Date(x0 * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' })));
+  svg.append(text(W - R, H - 6, new Date(x1 * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' }), 'end'));
+  series.forEach((s, k) => {
+    let d = '';
+    let pen = false;
+    s.values.forEach((v, i) => {
+      const x = Array.isArray(v) ? v[0] : points.start + i * points.step + (points.step || 0) / 2;
+      const y = Array.isArray(v) ? v[1] : v;
+      if (y === null) { pen = false; return; }
+      d += (pen ? 'L' : 'M') + sx(x).toFixed(1) + ' ' + sy(y).toFixed(1) + ' ';
+      pen = true;
+    });
+    const p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', d || 'M0 0');
+    p.setAttribute('fill', 'none');
+    p.setAttribute('stroke', COLORS[k % COLORS.length]);
+    p.setAttribute('stroke-width', '2');
+    svg.append(p);
+  });
+  const legend = h('div', { class: 'legend' }, series.map((s, k) => {
+    const e = h('span', {}, s.name);
+    e.style.setProperty('--c', COLORS[k % COLORS.length]);
+    return e;
+  }));
+  return h('div', { class: 'card chart' }, h('h2', {}, title, unit ? h('span', { class: 'muted' }, ' (' + unit + ')') : ''),
+    svg, legend, all.length === 0 ? h('p', { class: 'muted' }, 'No data in the last hour yet.') : '');
+}
+
+function chartsPage() {
+  const task = h('select', { id: 'chart-task', onchange: () => load() }, h('option', { value: '' }, 'All tasks'));
+  const grid = h('div', { class: 'grid', id: 'charts' });
+  main.replaceChildren(h('h1', {}, 'Charts'), h('div', { class: 'bar' }, 'Failure rate and run time of ', task,
+    h('span', { class: 'muted' }, ' — last hour, per minute, live')), grid);
+  async function load() {
+    const [c, names] = await Promise.all([api('/api/charts?task=' + encodeURIComponent(task.value)),
+      api('/api/tasks?limit=1')]);
+    const known = new Set([...task.options].map(o => o.value));
+    for (const n of names.names) if (!known.has(n)) task.append(h('option', { value: n }, n));
+    const pts = { start: c.start, step: c.step, x0: c.start, x1: c.start + 60 * c.step };
+    const thr = Object.entries(c.throughput).map(([n, v]) => ({ name: n, values: v }));
+    const rt = ['p50', 'p95', 'p99'].map(p => ({ name: p, values: c.runtimeMs[p] }));
+    const qs = Object.entries(c.queues).map(([n, v]) => ({ name: n, values: v }));
+    grid.replaceChildren(
+      lineChart('Throughput by task', thr, 'tasks finished / min', pts),
+      lineChart('Failure rate', [{ name: task.value || 'all tasks', values: c.failureRate }], '% of finished', pts),
+      lineChart('Run time percentiles', rt, 'ms', pts),
+      lineChart('Queue length', qs, 'waiting messages', { x0: c.start, x1: c.start + 60 * c.step }));
+  }
+  refresh = load;
+  onTasks = debounce(load, 2000);
+  setInterval(load, 15000);
+  load();
+}
+
+// ---------------------------------------------------------------- schedules
+
+function schedulesPage() {
+  const tbody = h('tbody', { id: 'schedules-body' });
+  const field = (id, label, attrs) => {
+    const input = h(attrs && attrs.textarea ? 'textarea' : 'input', Object.assign({ id: 'sched-' + id, name: id }, attrs || {}));
+    return [input, h('label', {}, label, input)];
+  };
+  const [fName, lName] = field('name', 'Name', { required: true });
+  const [fTask, lTask] = field('task', 'Task', { required: true });
+  const [fSpec, lSpec] = field('schedule', 'Schedule (every 30s · crontab */5 * * * * · at 2026-12-01T09:00:00Z)', { required: true });
+  const [fArgs, lArgs] = field('args', 'Args (JSON list)', { textarea: true });
+  const [fKwargs, lKwargs] = field('kwargs', 'Kwargs (JSON object)', { textarea: true });
+  const [fQueue, lQueue] = field('queue', 'Queue (empty: task routing)');
+  const fEnabled = h('input', { id: 'sched-enabled', type: 'checkbox', checked: true });
+  let previousName = null;
+  const form = h('form', { class: 'schedule card', id: 'schedule-form', onsubmit: async ev => {
+    ev.preventDefault();
+    let args, kwargs;
+    try {
+      args = JSON.parse(fArgs.value.trim() || '[]');
+      kwargs = JSON.parse(fKwargs.value.trim() || '{}');
+    } catch (e) { toast('Args and kwargs must be JSON: ' + e.message, true); return; }
+    await post('/api/schedules', { name: fName.value, task: fTask.value, schedule: fSpec.value, args, kwargs,
+      queue: fQueue.value, enabled: fEnabled.checked, previousName });
+    toast('Saved ' + fName.value);
+    clear();
+    load();
+  } }, lName, lTask, lSpec, lArgs, lKwargs, lQueue, h('label', {}, h('span', {}, 'Enabled'), fEnabled),
+  h('div', { class: 'actions' }, h('button', { id: 'sched-save', type: 'submit', class: 'primary' }, 'Save'),
+    h('button', { type: 'button', onclick: () => clear() }, 'New')));
+  function clear() {
+    previousName = null;
+    for (const f of [fName, fTask, fSpec, fArgs, fKwargs, fQueue]) f.value = '';
+    fEnabled.checked = true;
+  }
+  function edit(e) {
+    previousName = e.name;
+    fName.value = e.name; fTask.value = e.task; fSpec.value = e.schedule;
+    fArgs.value = JSON.stringify(e.args); fKwargs.value = JSON.stringify(e.kwargs); fQueue.value = e.queue || '';
+    fEnabled.checked = e.enabled;
+    fSpec.focus();
+  }
+  main.replaceChildren(h('h1', {}, 'Schedules'),
+    h('table', { id: 'schedules' }, h('thead', {}, h('tr', {}, ['Name', 'Task', 'Schedule', 'Args', 'Kwargs', 'Queue',
+      'Enabled', 'Last run', 'Runs', 'Next due', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), tbody),
+    ADMIN ? [h('h2', {}, 'Add or edit'), form] : []);
+  async function load() {
+    const data = await api('/api/schedules');
+    if (!data.configured) {
+      tbody.replaceChildren(h('tr', {}, h('td', { colspan: 11, class: 'muted' },
+        'No schedule store configured: start the dashboard with --store (or on a Redis broker).')));
+      return;
+    }
+    tbody.replaceChildren(...data.entries.map(e => h('tr', { 'data-schedule': e.name },
+      h('td', {}, e.name), h('td', {}, e.task), h('td', { class: 'mono' }, e.schedule),
+      h('td', { class: 'mono clip' }, JSON.stringify(e.args)), h('td', { class: 'mono clip' }, JSON.stringify(e.kwargs)),
+      h('td', {}, e.queue || ''), h('td', {}, e.enabled ? 'yes' : 'no'), h('td', {}, e.lastRunAt || 'never'),
+      h('td', {}, e.totalRunCount), h('td', {}, e.enabled ? e.nextDue || '' : ''),
+      h('td', {}, ADMIN ? h('div', { class: 'actions' },
+        h('button', { class: 'edit', onclick: () => edit(e) }, 'Edit'),
+        h('button', { class: 'toggle', onclick: () => act(`${e.enabled ? 'Disable' : 'Enable'} ${e.name}?`,
+          `/api/schedules/${encodeURIComponent(e.name)}/enabled`, { enabled: !e.enabled }) }, e.enabled ? 'Disable' : 'Enable'),
+        h('button', { class: 'run', onclick: () => act(`Send ${e.task} now?`, `/api/schedules/${encodeURIComponent(e.name)}/run`,
+          {}, r => 'Sent ' + r.id) }, 'Run now'),
+        h('button', { class: 'danger delete', onclick: () => act(`Delete schedule ${e.name}?`,
+          `/api/schedules/${encodeURIComponent(e.name)}/delete`, {}) }, 'Delete')) : ''))));
+  }
+  refresh = load;
+  setInterval(load, 10000);
+  load();
+}
+
+// ---------------------------------------------------------------- failed and dead-lettered
+
+function failedPage() {
+  const search = h('input', { id: 'failed-search', type: 'search', placeholder: 'Search failed tasks…', size: 40 });
+  const failedBody = h('tbody', { id: 'failed-body' });
+  const deadBody = h('tbody', { id: 'dead-body' });
+  const count = h('span', { class: 'muted', id: 'failed-count' });
+  search.addEventListener('input', debounce(() => load(), 300));
+  main.replaceChildren(h('h1', {}, 'Failed tasks'),
+    h('div', { class: 'bar' }, search, count, ADMIN ? h('button', { id: 'retry-all', onclick: () => act(
+      `Retry every failed task matching “${search.value || 'anything'}” that was not retried yet?`,
+      '/api/tasks/retry-all', { search: search.value }, r => `Retried ${r.retried}`) }, 'Retry all matching') : ''),
+    h('table', { id: 'failed' }, h('thead', {}, h('tr', {}, ['Task', 'Id', 'Args', 'Exception', 'Failed', 'Worker',
+      'Retried as', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), failedBody),
+    h('h2', {}, 'Dead-lettered messages'),
+    h('p', { class: 'muted' }, 'Messages no worker could run (malformed, unknown task), kept with the reason.'),
+    ADMIN ? h('div', { class: 'bar' }, h('button', { id: 'requeue-all', onclick: () => act('Put every dead letter back on its queue?',
+      '/api/dead-letters/requeue-all', {}, r => `Requeued ${r.requeued}`) }, 'Requeue all')) : '',
+    h('table', { id: 'dead' }, h('thead', {}, h('tr', {}, ['Time', 'Queue', 'Task', 'Reason', 'Message',
+      ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), deadBody));
+  async function load() {
+    const q = new URLSearchParams({ state: 'FAILURE', limit: 100 });
+    if (search.value) q.set('search', search.value);
+    const [failed, dead] = await Promise.all([api('/api/tasks?' + q), api('/api/dead-letters')]);
+    count.textContent = `${failed.total} failed`;
+    failedBody.replaceChildren(...failed.items.map(t => h('tr', { 'data-id': t.id },
+      h('td', {}, t.name || ''), h('td', {}, taskLink(t.id)), h('td', { class: 'mono clip' }, t.args || ''),
+      h('td', { class: 'mono clip', title: t.exception || '' }, t.exception || ''), h('td', {}, fmtTime(t.finished)),
+      h('td', {}, t.worker || ''), h('td', {}, t.retriedAs ? taskLink(t.retriedAs) : ''),
+      h('td', {}, ADMIN ? h('button', { class: 'retry', onclick: () => act(`Send ${t.name} again with the same arguments?`,
+        `/api/tasks/${encodeURIComponent(t.id)}/retry`, {}, r => 'Sent as ' + r.id) }, 'Retry') : ''))));
+    deadBody.replaceChildren(...dead.map(d => h('tr', { 'data-dead': d.id },
+      h('td', {}, d.time || ''), h('td', {}, d.queue), h('td', {}, d.task || '?'), h('td', {}, d.reason),
+      h('td', {}, h('details', {}, h('summary', {}, d.taskId || 'payload'), h('pre', {}, d.payload))),
+      h('td', {}, ADMIN ? h('div', { class: 'actions' },
+        h('button', { onclick: () => act('Put this message back on ' + d.queue + '?', `/api/dead-letters/${encodeURIComponent(d.id)}/requeue`, {}) }, 'Requeue'),
+        h('button', { class: 'danger', onclick: () => act('Discard this message for good?', `/api/dead-letters/${encodeURIComponent(d.id)}/discard`, {}) }, 'Discard')) : ''))));
+  }
+  refresh = load;
+  onTasks = debounce(load, 500);
+  load();
+}
+
+// ---------------------------------------------------------------- start
+
+const pages = { tasks: tasksPage, task: taskPage, workers: workersPage, queues: queuesPage, charts: chartsPage,
+  schedules: schedulesPage, failed: failedPage };
+(pages[PAGE] || tasksPage)();
+connect();
