@@ -93,6 +93,10 @@ function taskLink(id) { return h('a', { href: '/tasks/' + encodeURIComponent(id)
 function table(headers, rows, attrs) {
   return h('table', attrs || {}, h('thead', {}, h('tr', {}, headers.map(x => h('th', {}, x)))), h('tbody', {}, rows));
 }
+/** Replaces the page's content; nested arrays and empty values are allowed, as in h(). */
+function render(...nodes) {
+  main.replaceChildren(...nodes.flat(Infinity).filter(n => n !== null && n !== undefined && n !== false && n !== ''));
+}
 function debounce(fn, ms) {
   let t = null;
   return () => { if (t === null) t = setTimeout(() => { t = null; fn(); }, ms); };
@@ -107,7 +111,8 @@ let onWorkers = () => {};
 function connect() {
   const live = document.getElementById('live');
   const es = new EventSource('/api/stream');
-  es.addEventListener('open', () => { live.textContent = 'live'; live.classList.add('on'); });
+  // Whatever happened while the stream was not connected (page load, reconnect) is picked up by a reload.
+  es.addEventListener('open', () => { live.textContent = 'live'; live.classList.add('on'); refresh(); });
   es.addEventListener('error', () => { live.textContent = 'offline'; live.classList.remove('on'); });
   es.addEventListener('tasks', ev => onTasks(JSON.parse(ev.data)));
   es.addEventListener('workers', () => onWorkers());
@@ -131,12 +136,13 @@ function tasksPage() {
   const prev = h('button', { id: 'prev', onclick: () => { f.offset = Math.max(0, f.offset - f.limit); load(); } }, '← Newer');
   const next = h('button', { id: 'next', onclick: () => { f.offset += f.limit; load(); } }, 'Older →');
   const tbody = h('tbody', { id: 'tasks-body' });
-  main.replaceChildren(h('h1', {}, 'Tasks'),
+  render(h('h1', {}, 'Tasks'),
     h('div', { class: 'bar' }, state, name, search, info),
     h('table', { id: 'tasks' }, h('thead', {}, h('tr', {}, ['State', 'Task', 'Id', 'Args', 'Kwargs', 'Result / error',
       'Received', 'Runtime', 'Worker'].map(x => h('th', {}, x)))), tbody),
     h('div', { class: 'pager' }, prev, next));
 
+  let shown = '';
   async function load() {
     const q = new URLSearchParams();
     for (const k of ['state', 'name', 'search']) if (f[k]) q.set(k, f[k]);
@@ -151,6 +157,10 @@ function tasksPage() {
       `${data.offset + 1}–${data.offset + data.items.length} of ${data.total} (history holds ${data.historySize})`;
     prev.disabled = f.offset === 0;
     next.disabled = data.offset + data.items.length >= data.total;
+    // Re-render only what changed: rows stay put (and selectable) while nothing happens.
+    const key = JSON.stringify(data.items);
+    if (key === shown) return;
+    shown = key;
     tbody.replaceChildren(...data.items.map(t => h('tr', { 'data-id': t.id },
       h('td', {}, stateBadge(t.state)), h('td', {}, t.name || ''), h('td', {}, taskLink(t.id)),
       h('td', { class: 'mono clip', title: t.args || '' }, t.args || ''),
@@ -160,6 +170,7 @@ function tasksPage() {
   }
   refresh = load;
   onTasks = debounce(load, 250);
+  setInterval(load, 15000);
   load();
 }
 
@@ -169,7 +180,7 @@ function taskPage() {
   async function load() {
     let t;
     try { t = await api('/api/tasks/' + encodeURIComponent(PAGE_ID)); } catch (e) {
-      main.replaceChildren(h('h1', {}, 'Task'), h('p', { class: 'muted' }, e.message)); return;
+      render(h('h1', {}, 'Task'), h('p', { class: 'muted' }, e.message)); return;
     }
     const rows = [
       ['Id', h('span', { class: 'mono' }, t.id)], ['Name', t.name || ''], ['State', stateBadge(t.state)],
@@ -195,7 +206,7 @@ function taskPage() {
           { terminate: true }) }, 'Terminate'));
       }
     }
-    main.replaceChildren(h('h1', {}, 'Task ', h('span', { class: 'mono' }, t.name || t.id)),
+    render(h('h1', {}, 'Task ', h('span', { class: 'mono' }, t.name || t.id)),
       h('div', { class: 'actions' }, actions),
       h('table', { class: 'kv', id: 'task-detail' }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))),
       t.result !== null ? [h('h2', {}, 'Result'), h('pre', { id: 'task-result' }, t.result)] : [],
@@ -219,7 +230,7 @@ function workersPage() {
   const rlTask = h('input', { id: 'rl-task', placeholder: 'task name' });
   const rlRate = h('input', { id: 'rl-rate', placeholder: '10/m, 5/s, or empty to lift', size: 22 });
   const rlWorker = h('select', { id: 'rl-worker' }, h('option', { value: '' }, 'all workers'));
-  main.replaceChildren(h('h1', {}, 'Workers'),
+  render(h('h1', {}, 'Workers'),
     table(['Worker', 'Status', 'Software', 'Pool', 'Active', 'Processed', 'Load', 'Last heartbeat', 'Queues',
       ADMIN ? 'Control' : ''], [], { id: 'workers' }),
     ADMIN ? [h('h2', {}, 'Rate limit'), h('div', { class: 'bar' }, rlTask, rlRate, rlWorker,
@@ -252,7 +263,7 @@ function workersPage() {
 function queuesPage() {
   const tbody = h('tbody', { id: 'queues-body' });
   const dl = h('p', { id: 'dead-letter-count' });
-  main.replaceChildren(h('h1', {}, 'Queues'),
+  render(h('h1', {}, 'Queues'),
     h('table', { id: 'queues' }, h('thead', {}, h('tr', {}, ['Queue', 'Waiting', 'Consumers', 'Received / min',
       'Finished / min', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), tbody), dl);
   async function load() {
@@ -306,6 +317,7 @@ function lineChart(title, series, unit, points) {
   }
   svg.append(text(L, H - 6, new Date(x0 * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' })));
   svg.append(text(W - R, H - 6, new Date(x1 * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' }), 'end'));
+  const dots = [];
   series.forEach((s, k) => {
     let d = '';
     let pen = false;
@@ -315,6 +327,13 @@ function lineChart(title, series, unit, points) {
       if (y === null) { pen = false; return; }
       d += (pen ? 'L' : 'M') + sx(x).toFixed(1) + ' ' + sy(y).toFixed(1) + ' ';
       pen = true;
+      if (y > 0) {
+        // A dot per non-zero point, so a lone minute of data shows even where no line joins it.
+        const c = document.createElementNS(ns, 'circle');
+        c.setAttribute('cx', sx(x).toFixed(1)); c.setAttribute('cy', sy(y).toFixed(1)); c.setAttribute('r', '2.5');
+        c.setAttribute('fill', COLORS[k % COLORS.length]);
+        dots.push(c);
+      }
     });
     const p = document.createElementNS(ns, 'path');
     p.setAttribute('d', d || 'M0 0');
@@ -323,6 +342,7 @@ function lineChart(title, series, unit, points) {
     p.setAttribute('stroke-width', '2');
     svg.append(p);
   });
+  svg.append(...dots);
   const legend = h('div', { class: 'legend' }, series.map((s, k) => {
     const e = h('span', {}, s.name);
     e.style.setProperty('--c', COLORS[k % COLORS.length]);
@@ -335,7 +355,7 @@ function lineChart(title, series, unit, points) {
 function chartsPage() {
   const task = h('select', { id: 'chart-task', onchange: () => load() }, h('option', { value: '' }, 'All tasks'));
   const grid = h('div', { class: 'grid', id: 'charts' });
-  main.replaceChildren(h('h1', {}, 'Charts'), h('div', { class: 'bar' }, 'Failure rate and run time of ', task,
+  render(h('h1', {}, 'Charts'), h('div', { class: 'bar' }, 'Failure rate and run time of ', task,
     h('span', { class: 'muted' }, ' — last hour, per minute, live')), grid);
   async function load() {
     const [c, names] = await Promise.all([api('/api/charts?task=' + encodeURIComponent(task.value)),
@@ -401,7 +421,7 @@ function schedulesPage() {
     fEnabled.checked = e.enabled;
     fSpec.focus();
   }
-  main.replaceChildren(h('h1', {}, 'Schedules'),
+  render(h('h1', {}, 'Schedules'),
     h('table', { id: 'schedules' }, h('thead', {}, h('tr', {}, ['Name', 'Task', 'Schedule', 'Args', 'Kwargs', 'Queue',
       'Enabled', 'Last run', 'Runs', 'Next due', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), tbody),
     ADMIN ? [h('h2', {}, 'Add or edit'), form] : []);
@@ -439,7 +459,7 @@ function failedPage() {
   const deadBody = h('tbody', { id: 'dead-body' });
   const count = h('span', { class: 'muted', id: 'failed-count' });
   search.addEventListener('input', debounce(() => load(), 300));
-  main.replaceChildren(h('h1', {}, 'Failed tasks'),
+  render(h('h1', {}, 'Failed tasks'),
     h('div', { class: 'bar' }, search, count, ADMIN ? h('button', { id: 'retry-all', onclick: () => act(
       `Retry every failed task matching “${search.value || 'anything'}” that was not retried yet?`,
       '/api/tasks/retry-all', { search: search.value }, r => `Retried ${r.retried}`) }, 'Retry all matching') : ''),

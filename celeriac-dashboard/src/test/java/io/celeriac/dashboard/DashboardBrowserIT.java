@@ -1,0 +1,283 @@
+package io.celeriac.dashboard;
+
+import io.celeriac.beat.IntervalSchedule;
+import io.celeriac.beat.ScheduleEntry;
+import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.task.AsyncResult;
+import io.celeriac.task.SendOptions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The dashboard in a real browser: Debian's headless Chromium driven by Selenium through the system chromedriver
+ * (nothing downloaded). Logs in, watches a task go live from received to success, filters and searches, retries a
+ * failed task, edits a schedule, proves task-supplied markup never runs, and saves a screenshot of every page
+ * under {@code target/screenshots}.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DashboardBrowserIT {
+    @RegisterExtension
+    static final RedisServerExtension REDIS = new RedisServerExtension();
+
+    static final Path SHOTS = Path.of("target", "screenshots");
+    static final String CHROMIUM = System.getProperty("celeriac.chromium", "/usr/bin/chromium");
+    static final String CHROMEDRIVER = System.getProperty("celeriac.chromedriver", "/usr/bin/chromedriver");
+
+    static DashboardFixture f;
+    static WebDriver browser;
+    static Path profile;
+
+    @BeforeAll
+    static void start() throws Exception {
+        if (!new File(CHROMIUM).canExecute() || !new File(CHROMEDRIVER).canExecute()) {
+            throw new IllegalStateException("browser tests need Debian's chromium and chromium-driver ("
+                    + CHROMIUM + ", " + CHROMEDRIVER + "): apt-get install -y chromium chromium-driver");
+        }
+        Files.createDirectories(SHOTS);
+        f = new DashboardFixture(REDIS);
+        profile = Files.createTempDirectory("celeriac-chromium");
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM);
+        // Without the background-networking flags Chromium keeps dialing Google's hosts, which a closed network
+        // refuses; a fresh profile keeps runs independent.
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1400,1000", "--user-data-dir=" + profile);
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File(CHROMEDRIVER)).usingAnyFreePort().build();
+        browser = new ChromeDriver(service, options);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (browser != null) {
+            browser.quit();
+        }
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    static WebDriverWait waitUpTo(int seconds) {
+        return new WebDriverWait(browser, Duration.ofSeconds(seconds), Duration.ofMillis(50));
+    }
+
+    static void shot(String name) throws Exception {
+        File png = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
+        Files.copy(png.toPath(), SHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    static Object js(String script, Object... args) {
+        return ((JavascriptExecutor) browser).executeScript(script, args);
+    }
+
+    static String stateOf(String id) {
+        // Read in one script: the table is re-rendered live, so an element found a moment ago may be gone.
+        return (String) js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                "#tasks-body tr[data-id='" + id + "'] .state");
+    }
+
+    static void confirm() {
+        waitUpTo(5).until(d -> d.findElement(By.id("confirm")).isDisplayed());
+        browser.findElement(By.id("confirm-ok")).click();
+    }
+
+    @Test
+    @Order(1)
+    void logsIn() throws Exception {
+        browser.get(f.base() + "/tasks");
+        waitUpTo(10).until(d -> d.getCurrentUrl().contains("/login"));
+        browser.findElement(By.id("username")).sendKeys(DashboardFixture.ADMIN);
+        browser.findElement(By.id("password")).sendKeys("wrong");
+        browser.findElement(By.id("login")).click();
+        waitUpTo(10).until(d -> d.getCurrentUrl().contains("failed=1"));
+        assertThat(browser.findElement(By.className("error")).getText()).contains("Wrong user name or password");
+        shot("01-login");
+        browser.findElement(By.id("username")).sendKeys(DashboardFixture.ADMIN);
+        browser.findElement(By.id("password")).sendKeys(DashboardFixture.ADMIN_PASSWORD);
+        browser.findElement(By.id("login")).click();
+        waitUpTo(10).until(d -> d.getCurrentUrl().endsWith("/tasks"));
+        waitUpTo(10).until(d -> d.findElement(By.id("live")).getText().equals("live"));
+        assertThat(browser.findElement(By.cssSelector(".user")).getText()).contains("ops").contains("admin");
+    }
+
+    @Test
+    @Order(2)
+    void watchesATaskGoFromReceivedToSuccessLive() throws Exception {
+        browser.get(f.base() + "/tasks");
+        waitUpTo(10).until(d -> d.findElement(By.id("live")).getText().equals("live"));
+        // A marker that a page reload would wipe out: the update must arrive without one.
+        js("window.__sameDocument = 'yes';");
+        String id = UUID.randomUUID().toString();
+        f.app.applyAsync("dash.slow", List.of("live", 1500), Map.of(), SendOptions.builder().taskId(id).build());
+        List<String> seen = new ArrayList<>();
+        waitUpTo(20).until(d -> {
+            String s = stateOf(id);
+            if (s != null && (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s))) {
+                seen.add(s);
+            }
+            return "SUCCESS".equals(s);
+        });
+        assertThat(seen.get(0)).isIn("RECEIVED", "STARTED");
+        assertThat(seen).endsWith("SUCCESS");
+        assertThat(js("return window.__sameDocument;")).isEqualTo("yes");
+        shot("02-tasks-live");
+
+        browser.findElement(By.cssSelector("#tasks-body tr[data-id='" + id + "'] a")).click();
+        waitUpTo(10).until(d -> d.findElements(By.id("task-events")).size() == 1);
+        assertThat(browser.findElement(By.id("task-result")).getText()).isEqualTo("'live'");
+        assertThat(browser.findElement(By.id("task-events")).getText()).contains("task-received")
+                .contains("task-started").contains("task-succeeded");
+        shot("03-task-detail");
+    }
+
+    @Test
+    @Order(3)
+    void filtersAndSearches() throws Exception {
+        AsyncResult ok = f.app.delay("dash.add", 7, 8);
+        AsyncResult bad = f.app.delay("dash.flaky", "filter-me");
+        ok.get(Duration.ofSeconds(10));
+        browser.get(f.base() + "/tasks");
+        waitUpTo(15).until(d -> "FAILURE".equals(stateOf(bad.id())) && "SUCCESS".equals(stateOf(ok.id())));
+        new Select(browser.findElement(By.id("filter-state"))).selectByValue("FAILURE");
+        waitUpTo(10).until(d -> stateOf(ok.id()) == null && stateOf(bad.id()) != null);
+        assertThat(browser.findElements(By.cssSelector("#tasks-body .state"))).allSatisfy(e ->
+                assertThat(e.getText()).isEqualTo("FAILURE"));
+        assertThat(browser.getCurrentUrl()).contains("state=FAILURE");
+
+        new Select(browser.findElement(By.id("filter-state"))).selectByValue("");
+        browser.findElement(By.id("search")).sendKeys("filter-me");
+        waitUpTo(10).until(d -> d.findElements(By.cssSelector("#tasks-body tr")).size() == 1
+                && stateOf(bad.id()) != null);
+        assertThat(browser.findElement(By.id("tasks-count")).getText()).startsWith("1–1 of 1");
+        shot("04-tasks-filtered");
+
+        browser.findElement(By.id("search")).sendKeys(Keys.chord(Keys.CONTROL, "a"), Keys.BACK_SPACE);
+        new Select(browser.findElement(By.id("filter-name"))).selectByValue("dash.add");
+        waitUpTo(10).until(d -> stateOf(ok.id()) != null && stateOf(bad.id()) == null);
+    }
+
+    @Test
+    @Order(4)
+    void retriesAFailedTask() throws Exception {
+        AsyncResult bad = f.app.delay("dash.flaky", "retry-in-browser");
+        browser.get(f.base() + "/failed");
+        By row = By.cssSelector("#failed-body tr[data-id='" + bad.id() + "']");
+        waitUpTo(15).until(d -> !d.findElements(row).isEmpty());
+        assertThat(browser.findElement(row).getText()).contains("upstream unavailable for retry-in-browser");
+        browser.findElement(row).findElement(By.cssSelector("button.retry")).click();
+        confirm();
+        String newId = waitUpTo(15).until(d -> (String) js("const a = document.querySelector(arguments[0]);"
+                + " return a ? a.textContent : null;", "#failed-body tr[data-id='" + bad.id() + "'] td:nth-child(7) a"));
+        assertThat(newId).isNotEqualTo(bad.id());
+        shot("05-failed-retried");
+        browser.get(f.base() + "/tasks/" + newId);
+        waitUpTo(15).until(d -> !d.findElements(By.cssSelector("#task-detail .state.SUCCESS")).isEmpty());
+        assertThat(browser.findElement(By.id("task-result")).getText()).isEqualTo("'ok retry-in-browser'");
+        assertThat(browser.findElement(By.id("task-detail")).getText()).contains("Retry of").contains(bad.id());
+    }
+
+    @Test
+    @Order(5)
+    void editsASchedule() throws Exception {
+        f.schedules.save(ScheduleEntry.of("report", "dash.add", IntervalSchedule.every(Duration.ofMinutes(5)), 1, 2));
+        browser.get(f.base() + "/schedules");
+        By row = By.cssSelector("#schedules-body tr[data-schedule='report']");
+        waitUpTo(10).until(d -> !d.findElements(row).isEmpty());
+        browser.findElement(row).findElement(By.cssSelector("button.edit")).click();
+        WebElement spec = browser.findElement(By.id("sched-schedule"));
+        assertThat(spec.getAttribute("value")).isEqualTo("every 300s");
+        spec.clear();
+        spec.sendKeys("crontab */10 * * * *");
+        WebElement args = browser.findElement(By.id("sched-args"));
+        args.clear();
+        args.sendKeys("[40, 2]");
+        browser.findElement(By.id("sched-save")).click();
+        waitUpTo(10).until(d -> d.findElement(row).getText().contains("crontab */10 * * * *"));
+        ScheduleEntry saved = f.schedules.entry("report").orElseThrow();
+        assertThat(saved.schedule().spec()).startsWith("crontab */10 * * * *");
+        assertThat(saved.args()).containsExactly(40, 2);
+
+        browser.findElement(row).findElement(By.cssSelector("button.toggle")).click();
+        confirm();
+        waitUpTo(10).until(d -> !f.schedules.entry("report").orElseThrow().enabled());
+        waitUpTo(10).until(d -> d.findElement(row).findElement(By.cssSelector("button.toggle")).getText()
+                .equals("Enable"));
+        shot("06-schedules");
+    }
+
+    @Test
+    @Order(6)
+    void showsWorkersQueuesAndCharts() throws Exception {
+        browser.get(f.base() + "/workers");
+        By worker = By.cssSelector("#workers-body tr[data-worker='java@dash']");
+        waitUpTo(15).until(d -> !d.findElements(worker).isEmpty() && d.findElement(worker).getText().contains("online"));
+        assertThat(browser.findElement(worker).getText()).contains("celery");
+        shot("07-workers");
+
+        browser.get(f.base() + "/queues");
+        waitUpTo(10).until(d -> !d.findElements(By.cssSelector("#queues-body tr[data-queue='celery']")).isEmpty());
+        assertThat(browser.findElement(By.cssSelector("#queues-body tr[data-queue='celery']")).getText())
+                .contains("java@dash");
+        shot("08-queues");
+
+        browser.get(f.base() + "/charts");
+        waitUpTo(10).until(d -> d.findElements(By.cssSelector("#charts svg")).size() == 4);
+        assertThat(browser.findElement(By.id("charts")).getText()).contains("Throughput by task").contains("dash.add")
+                .contains("Run time percentiles").contains("Queue length");
+        shot("09-charts");
+    }
+
+    @Test
+    @Order(7)
+    void markupInTaskArgumentsIsShownAsTextAndNeverRuns() throws Exception {
+        String payload = "<script>window.__xss='script'</script><img src=x onerror=\"window.__xss='img'\">";
+        AsyncResult r = f.app.delay("dash.echo", payload);
+        r.get(Duration.ofSeconds(10));
+        browser.get(f.base() + "/tasks?search=__xss");
+        waitUpTo(15).until(d -> "SUCCESS".equals(stateOf(r.id())));
+        WebElement row = browser.findElement(By.cssSelector("#tasks-body tr[data-id='" + r.id() + "']"));
+        assertThat(row.findElement(By.cssSelector("td:nth-child(4)")).getText()).contains("<script>")
+                .contains("onerror=");
+        assertThat(browser.findElements(By.cssSelector("#tasks-body script, #tasks-body img"))).isEmpty();
+        assertThat(js("return typeof window.__xss;")).isEqualTo("undefined");
+        shot("10-xss-list");
+
+        browser.get(f.base() + "/tasks/" + r.id());
+        waitUpTo(10).until(d -> !d.findElements(By.id("task-result")).isEmpty());
+        assertThat(browser.findElement(By.id("task-args")).getText()).contains("<img src=x");
+        assertThat(browser.findElement(By.id("task-result")).getText()).contains("<script>");
+        assertThat(browser.findElements(By.cssSelector("main script, main img"))).isEmpty();
+        assertThat(js("return typeof window.__xss;")).isEqualTo("undefined");
+        shot("11-xss-detail");
+    }
+}
