@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "Distributed task queue for the JVM, wire-compatible with Celery.",
         subcommands = {DemoCommand.class, WorkerCommand.class, CallCommand.class, ResultCommand.class,
                 PurgeCommand.class, QueuesCommand.class, StatusCommand.class, InspectCommand.class,
-                ControlCommand.class, EventsCommand.class, BeatCommand.class, ScheduleCommand.class,
+                ControlCommand.class, EventsCommand.class, BeatCommand.class, ScheduleCommand.class, DashboardCommand.class,
                 CommandLine.HelpCommand.class})
 public final class CeleriacCommand implements Runnable {
     @CommandLine.Spec

@@ -1,5 +1,9 @@
 package io.celeriac.cli;
 
+import io.celeriac.dashboard.Dashboard;
+import io.celeriac.dashboard.RedisHistoryStore;
+import java.util.concurrent.CountDownLatch;
+
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.beat.Beat;
@@ -39,6 +43,16 @@ final class DemoCommand implements Callable<Integer> {
             + "binary inside the jar; memory:// runs on the in-process broker).")
     String broker;
 
+    private final CountDownLatch finished = new CountDownLatch(1);
+
+    @Option(names = "--dashboard", description = "Also run the dashboard, and keep everything running after the "
+            + "example tasks until Ctrl-C.")
+    boolean dashboard;
+
+    @Option(names = "--dashboard-port", defaultValue = "5555", description = "Dashboard port (default: "
+            + "${DEFAULT-VALUE}).")
+    int dashboardPort;
+
     @Override
     public Integer call() throws Exception {
         EmbeddedRedis embedded = null;
@@ -59,6 +73,7 @@ final class DemoCommand implements Callable<Integer> {
             if (embedded != null) {
                 embedded.close();
             }
+            finished.countDown();
         }
     }
 
@@ -67,12 +82,23 @@ final class DemoCommand implements Callable<Integer> {
                 .hostname("demo@%h").build();
         try (Celeriac app = Celeriac.builder().config(config).register(new DemoTasks()).build()) {
             Worker worker = app.worker().queues("celery", "email", "render").concurrency(4)
-                    .listener(new Narrator()).start();
+                    .listener(new Narrator()).sendEvents(dashboard).start();
             // Beat, with a periodic entry, so the demo shows scheduling too.
             InMemoryScheduleStore schedules = new InMemoryScheduleStore(app.clock());
             schedules.save(ScheduleEntry.of("demo.heartbeat", "demo.add", IntervalSchedule.every(Duration.ofSeconds(1)),
                     1, 1));
             Beat beat = new Beat(app, schedules).start();
+            Dashboard board = null;
+            if (dashboard) {
+                Dashboard.Builder b = Dashboard.builder(app).port(dashboardPort).scheduleStore(schedules)
+                        .queues("email", "render");
+                if (brokerUrl.startsWith("redis://")) {
+                    b.historyStore(new RedisHistoryStore(brokerUrl));
+                }
+                board = b.build().start();
+                say("Dashboard at http://127.0.0.1:%d/ (user admin, password %s)", board.port(),
+                        board.generatedPassword().orElse("?"));
+            }
             say("Sending %d welcome e-mails (queue email, flaky: retries with backoff) and %d PDFs (queue render)",
                     emails, pdfs);
             Map<String, AsyncResult> results = new LinkedHashMap<>();
@@ -95,6 +121,23 @@ final class DemoCommand implements Callable<Integer> {
                     failed++;
                     lines.add(String.format("  %-22s %s  %s", e.getKey(), e.getValue().state(), ex.getMessage()));
                 }
+            }
+            if (board != null) {
+                say("All %d tasks finished; the dashboard, worker and beat keep running (Ctrl-C to stop)",
+                        results.size());
+                lines.forEach(System.out::println);
+                CountDownLatch stop = new CountDownLatch(1);
+                // The hook waits for the cleanup below (and the embedded Redis) before the JVM goes.
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    stop.countDown();
+                    try {
+                        finished.await(20, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "celeriac-demo-stop"));
+                stop.await();
+                board.close();
             }
             beat.close();
             worker.shutdown(Duration.ofSeconds(10));

@@ -112,6 +112,42 @@ class CliIT {
     }
 
     @Test
+    void dashboardPrintsAGeneratedPasswordAndServesTheApiOnLoopback() throws Exception {
+        worker("board", 2, "-E");
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Process dash = CeleriacJar.start("dashboard", "dashboard", "--port", Integer.toString(port), "-b", b,
+                "--readonly-auth", "viewer:look");
+        processes.add(dash);
+        await().atMost(Duration.ofSeconds(30)).until(() -> CeleriacJar.log("dashboard").contains("password"));
+        String log = CeleriacJar.log("dashboard");
+        assertThat(log).contains("celeriac dashboard: http://127.0.0.1:" + port + "/");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("as admin with password (\\S+)").matcher(log);
+        assertThat(m.find()).isTrue();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.Function<String, java.net.http.HttpResponse<String>> get = auth -> {
+            try {
+                java.net.http.HttpRequest.Builder rb = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + port + "/api/workers"));
+                if (auth != null) {
+                    rb.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+                            auth.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                }
+                return http.send(rb.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        assertThat(get.apply(null).statusCode()).isEqualTo(401);
+        assertThat(get.apply("viewer:look").statusCode()).isEqualTo(200);
+        String admin = "admin:" + m.group(1);
+        await().atMost(Duration.ofSeconds(20)).until(() -> get.apply(admin).body().contains("board@"));
+        assertThat(get.apply(admin).body()).contains("\"online\":true");
+    }
+
+    @Test
     void scheduleCommandsEditEntriesThatARunningBeatPicksUp() throws Exception {
         worker("sched", 2);
         java.nio.file.Path file = java.nio.file.Files.createTempFile("beat", ".properties");

@@ -71,7 +71,7 @@ public final class Dashboard implements AutoCloseable {
         this.host = b.host;
         this.requestedPort = b.port;
         this.users = b.users;
-        if (users.isEmpty()) {
+        if (!users.hasAdmin()) {
             generatedPassword = Users.randomToken(15);
             users.add("admin", generatedPassword, Role.ADMIN);
         } else {
@@ -126,7 +126,7 @@ public final class Dashboard implements AutoCloseable {
         return host;
     }
 
-    /** The password made up for user {@code admin} when no user was configured, to be shown once at start. */
+    /** The password made up for user {@code admin} when no admin was configured, to be shown once at start. */
     public Optional<String> generatedPassword() {
         return Optional.ofNullable(generatedPassword);
     }
@@ -454,7 +454,7 @@ public final class Dashboard implements AutoCloseable {
         /** Port (default 5555; 0 picks a free one). */
         public Builder port(int v) { this.port = v; return this; }
 
-        /** Adds a user; with none, user {@code admin} gets a generated password. */
+        /** Adds a user; with no admin among them, user {@code admin} gets a generated password. */
         public Builder user(String name, String password, Role role) { users.add(name, password, role); return this; }
 
         /** Queues to show even before a worker reports consuming them. */

@@ -30,8 +30,8 @@ final class Users {
         accounts.put(name, new Account(salt, hash(salt, password), role));
     }
 
-    boolean isEmpty() {
-        return accounts.isEmpty();
+    boolean hasAdmin() {
+        return accounts.values().stream().anyMatch(a -> a.role == Role.ADMIN);
     }
 
     /** The user's role if the password is right; compares in constant time. */

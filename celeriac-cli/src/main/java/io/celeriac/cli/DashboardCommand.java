@@ -1,0 +1,105 @@
+package io.celeriac.cli;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.beat.ScheduleStore;
+import io.celeriac.dashboard.Dashboard;
+import io.celeriac.dashboard.RedisHistoryStore;
+import io.celeriac.dashboard.Role;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code celeriac dashboard}: Flower's job. Web UI, JSON API and {@code /metrics} over the broker's events, queues,
+ * dead letters and beat schedules; task history kept in Redis across restarts.
+ */
+@Command(name = "dashboard", mixinStandardHelpOptions = true,
+        description = "Run the monitoring web UI (workers, tasks, queues, schedules, charts, /metrics).")
+final class DashboardCommand implements Callable<Integer> {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--port", defaultValue = "5555", description = "Port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--address", defaultValue = "127.0.0.1", description = "Interface to bind (default: "
+            + "${DEFAULT-VALUE}; 0.0.0.0 for every interface, behind TLS).")
+    String address;
+
+    @Option(names = "--basic-auth", split = ",", description = "Admin user:password (repeatable, or comma-separated;"
+            + " or CELERIAC_DASHBOARD_BASIC_AUTH). Without an admin, user admin gets a generated password.")
+    List<String> admins = new ArrayList<>();
+
+    @Option(names = "--readonly-auth", split = ",", description = "Read-only user:password (repeatable; or "
+            + "CELERIAC_DASHBOARD_READONLY_AUTH).")
+    List<String> viewers = new ArrayList<>();
+
+    @Option(names = "--store", description = "Beat entries for the Schedules page: redis (the broker's server, "
+            + "default), a redis:// URL, a jdbc: URL, or none.")
+    String store;
+
+    @Option(names = "--history-size", defaultValue = "100000", description = "Tasks kept in the history "
+            + "(default: ${DEFAULT-VALUE}).")
+    int historySize;
+
+    @Option(names = {"-Q", "--queues"}, split = ",", description = "Queues to show before any worker reports them.")
+    List<String> queues = new ArrayList<>();
+
+    @Option(names = {"-l", "--loglevel"}, description = "DEBUG, INFO, WARNING, ERROR.")
+    String logLevel;
+
+    @Override
+    public Integer call() throws Exception {
+        if (logLevel != null) {
+            Logging.setLevel(logLevel);
+        }
+        CeleriacConfig config = connection.config().build();
+        boolean redis = config.brokerUrl().startsWith("redis://") || config.brokerUrl().startsWith("rediss://");
+        CountDownLatch stop = new CountDownLatch(1);
+        try (Celeriac app = Celeriac.builder().config(config).build()) {
+            Dashboard.Builder b = Dashboard.builder(app).host(address).port(port).historySize(historySize)
+                    .queues(queues.toArray(String[]::new));
+            if (redis) {
+                b.historyStore(new RedisHistoryStore(config.brokerUrl()));
+            }
+            if (!"none".equals(store) && (redis || store != null)) {
+                ScheduleStore s = Stores.open(store, config);
+                b.scheduleStore(s);
+            }
+            addUsers(b, admins, "CELERIAC_DASHBOARD_BASIC_AUTH", Role.ADMIN);
+            addUsers(b, viewers, "CELERIAC_DASHBOARD_READONLY_AUTH", Role.READ_ONLY);
+            Dashboard dashboard = b.build().start();
+            System.out.printf("-> celeriac dashboard: http://%s:%d/%n", address, dashboard.port());
+            dashboard.generatedPassword().ifPresent(p -> System.out.printf(
+                    "-> no user given: log in as admin with password %s (set --basic-auth to choose)%n", p));
+            System.out.flush();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                dashboard.close();
+                stop.countDown();
+            }, "celeriac-dashboard-stop"));
+            stop.await();
+        }
+        return 0;
+    }
+
+    private static void addUsers(Dashboard.Builder b, List<String> given, String env, Role role) {
+        List<String> all = new ArrayList<>(given);
+        String fromEnv = System.getenv(env);
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            all.addAll(List.of(fromEnv.split(",")));
+        }
+        for (String up : all) {
+            int colon = up.indexOf(':');
+            if (colon <= 0) {
+                throw new IllegalArgumentException("expected user:password, got '" + up + "'");
+            }
+            b.user(up.substring(0, colon), up.substring(colon + 1), role);
+        }
+    }
+}
