@@ -39,6 +39,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Dashboard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Dashboard.class);
+    /** How often workers are asked for {@code stats} and {@code active_queues}. */
+    private static final double POLL_SECONDS = 5;
 
     private final Celeriac app;
     private final ScheduleStore schedules;
@@ -100,7 +102,8 @@ public final class Dashboard implements AutoCloseable {
         timers.scheduleWithFixedDelay(guard(this::drainEvents), 100, 100, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(guard(history::flush), 500, 500, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(guard(this::sampleQueues), 0, 5, TimeUnit.SECONDS);
-        timers.scheduleWithFixedDelay(guard(this::pollWorkers), 200, 5000, TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(guard(this::pollWorkers), 200, (long) (POLL_SECONDS * 1000),
+                TimeUnit.MILLISECONDS);
         server = new DashboardServer(this, users);
         server.start(host, requestedPort);
         log.info("dashboard: http://{}:{}/", host, server.port());
@@ -198,11 +201,12 @@ public final class Dashboard implements AutoCloseable {
     /** Asks every worker for its pool size and queues: worker events don't carry them. */
     private void pollWorkers() {
         Duration wait = Duration.ofSeconds(1);
+        double now = now();
         for (Map<String, Object> reply : app.broker().broadcastAndCollect(
                 new ControlMessage("stats", Map.of(), List.of(), null, null), wait)) {
             reply.forEach((h, v) -> {
                 if (v instanceof Map<?, ?> m) {
-                    workers.applyStats(h, m);
+                    workers.applyStats(h, m, now, POLL_SECONDS);
                 }
             });
         }
@@ -298,13 +302,23 @@ public final class Dashboard implements AutoCloseable {
         List<Object> args = PythonLiteral.parseArgs(r.args());
         Map<String, Object> kwargs = PythonLiteral.parseKwargs(r.kwargs());
         SendOptions.Builder o = SendOptions.builder();
-        if (r.queue() != null) {
-            o.queue(r.queue());
+        String queue = r.queue() != null ? r.queue() : soleQueueOf(r.worker());
+        if (queue != null) {
+            o.queue(queue);
         }
         String newId = app.applyAsync(r.name(), args, kwargs, o.build()).id();
         history.put(r.withRetriedAs(newId));
         log.info("dashboard: retried {} as {}", taskId, newId);
         return newId;
+    }
+
+    /**
+     * The queue a task came from when its events don't say (Python Celery's don't): the one queue its worker
+     * consumes, if it consumes just one; otherwise null, and the task's own routing decides.
+     */
+    private String soleQueueOf(String hostname) {
+        return workers().stream().filter(w -> w.hostname().equals(hostname) && w.queues().size() == 1)
+                .map(w -> w.queues().get(0)).findFirst().orElse(null);
     }
 
     /** Retries every failed task matching {@code q} that was not retried yet; returns how many. */

@@ -20,6 +20,7 @@ final class WorkerRegistry {
         int poolSize;
         List<String> queues = List.of();
         long pid;
+        boolean heartbeats;
     }
 
     /** Applies a worker-* event; returns true if it was one. */
@@ -31,6 +32,7 @@ final class WorkerRegistry {
         State s = workers.computeIfAbsent(String.valueOf(e.get("hostname")), h -> new State());
         // Stamp with our clock, not the worker's: a skewed worker clock must not make it look dead.
         s.last = now;
+        s.heartbeats = true;
         s.offline = type.equals("worker-offline");
         if (e.get("freq") instanceof Number n) {
             s.freq = n.doubleValue();
@@ -55,11 +57,25 @@ final class WorkerRegistry {
         return true;
     }
 
-    /** Folds in a {@code stats} reply ({@code {hostname: stats}}). */
-    synchronized void applyStats(String hostname, Map<?, ?> stats) {
-        State s = workers.get(hostname);
-        if (s == null) {
-            return;
+    /**
+     * Folds in a {@code stats} reply ({@code {hostname: stats}}). A worker that sends no events (started without
+     * {@code -E}) is known from these replies alone, and counts as alive while it answers the poll.
+     */
+    synchronized void applyStats(String hostname, Map<?, ?> stats, double now, double pollSeconds) {
+        State s = workers.computeIfAbsent(hostname, h -> new State());
+        if (!s.heartbeats) {
+            s.last = now;
+            s.offline = false;
+            s.freq = pollSeconds;
+            if (stats.get("sw_ident") != null) {
+                s.software = String.valueOf(stats.get("sw_ident"));
+            }
+            if (stats.get("pid") instanceof Number n) {
+                s.pid = n.longValue();
+            }
+            if (stats.get("total") instanceof Map<?, ?> total) {
+                s.processed = total.values().stream().mapToLong(v -> v instanceof Number n ? n.longValue() : 0).sum();
+            }
         }
         if (stats.get("pool") instanceof Map<?, ?> pool && pool.get("max-concurrency") instanceof Number n) {
             s.poolSize = n.intValue();

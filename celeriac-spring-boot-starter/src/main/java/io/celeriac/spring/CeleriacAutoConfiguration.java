@@ -113,6 +113,75 @@ public class CeleriacAutoConfiguration {
         return new BeatLifecycle(app, new RedisScheduleStore(store, app.config()));
     }
 
+    /** {@code celeriac.dashboard.enabled}: the dashboard on its own port, when celeriac-dashboard is present. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "io.celeriac.dashboard.Dashboard")
+    @ConditionalOnProperty(prefix = "celeriac.dashboard", name = "enabled", havingValue = "true")
+    static class DashboardConfiguration {
+        @Bean
+        public SmartLifecycle celeriacDashboard(Celeriac app, CeleriacProperties props) {
+            return new DashboardLifecycle(app, props.getDashboard());
+        }
+    }
+
+    static final class DashboardLifecycle implements SmartLifecycle {
+        private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DashboardLifecycle.class);
+        private final Celeriac app;
+        private final CeleriacProperties.Dashboard props;
+        private volatile io.celeriac.dashboard.Dashboard dashboard;
+
+        DashboardLifecycle(Celeriac app, CeleriacProperties.Dashboard props) {
+            this.app = app;
+            this.props = props;
+        }
+
+        @Override
+        public void start() {
+            String broker = app.config().brokerUrl();
+            boolean redis = broker.startsWith("redis://") || broker.startsWith("rediss://");
+            io.celeriac.dashboard.Dashboard.Builder b = io.celeriac.dashboard.Dashboard.builder(app)
+                    .host(props.getAddress()).port(props.getPort()).historySize(props.getHistorySize());
+            if (redis) {
+                b.historyStore(new io.celeriac.dashboard.RedisHistoryStore(broker))
+                        .scheduleStore(new RedisScheduleStore(broker, app.config()));
+            }
+            users(b, props.getAdminUsers(), io.celeriac.dashboard.Role.ADMIN);
+            users(b, props.getReadonlyUsers(), io.celeriac.dashboard.Role.READ_ONLY);
+            dashboard = b.build().start();
+            dashboard.generatedPassword().ifPresent(pw -> log.warn(
+                    "Celeriac dashboard: no admin user configured; log in as admin with password {}", pw));
+        }
+
+        private static void users(io.celeriac.dashboard.Dashboard.Builder b, java.util.List<String> users,
+                                  io.celeriac.dashboard.Role role) {
+            for (String up : users) {
+                int colon = up.indexOf(':');
+                if (colon <= 0) {
+                    throw new IllegalArgumentException("celeriac.dashboard users are user:password");
+                }
+                b.user(up.substring(0, colon), up.substring(colon + 1), role);
+            }
+        }
+
+        /** The port it listens on (useful with port 0). */
+        public int port() {
+            return dashboard == null ? -1 : dashboard.port();
+        }
+
+        @Override
+        public void stop() {
+            if (dashboard != null) {
+                dashboard.close();
+                dashboard = null;
+            }
+        }
+
+        @Override
+        public boolean isRunning() {
+            return dashboard != null;
+        }
+    }
+
     private static SmartLifecycle worker(org.springframework.beans.factory.BeanFactory beans) {
         return beans.containsBean("celeriacWorker") ? beans.getBean("celeriacWorker", SmartLifecycle.class) : null;
     }

@@ -38,6 +38,7 @@ public class CeleriacProperties {
     private Boolean taskAlwaysEager;
     private final Worker worker = new Worker();
     private final Beat beat = new Beat();
+    private final Dashboard dashboard = new Dashboard();
     private final Sentry sentry = new Sentry();
 
     /** Task failures to Sentry (needs celeriac-sentry on the classpath). */
@@ -93,6 +94,36 @@ public class CeleriacProperties {
         public void setStore(String store) { this.store = store; }
     }
 
+    /** The monitoring dashboard, served from this application on its own port (needs celeriac-dashboard). */
+    public static class Dashboard {
+        /** Serve the dashboard from this application. */
+        private boolean enabled;
+        /** Its port (0 picks a free one). */
+        private int port = 5555;
+        /** Interface to bind; the default keeps it to this machine. */
+        private String address = "127.0.0.1";
+        /** Admin users as user:password; with none, user admin gets a generated password, logged at start. */
+        private List<String> adminUsers = new ArrayList<>();
+        /** Read-only users as user:password. */
+        private List<String> readonlyUsers = new ArrayList<>();
+        /** Tasks kept in the history (kept in Redis when the broker is Redis). */
+        private int historySize = 100_000;
+
+        public boolean isEnabled() { return enabled; }
+        public void setEnabled(boolean enabled) { this.enabled = enabled; }
+        public int getPort() { return port; }
+        public void setPort(int port) { this.port = port; }
+        public String getAddress() { return address; }
+        public void setAddress(String address) { this.address = address; }
+        public List<String> getAdminUsers() { return adminUsers; }
+        public void setAdminUsers(List<String> v) { this.adminUsers = v; }
+        public List<String> getReadonlyUsers() { return readonlyUsers; }
+        public void setReadonlyUsers(List<String> v) { this.readonlyUsers = v; }
+        public int getHistorySize() { return historySize; }
+        public void setHistorySize(int historySize) { this.historySize = historySize; }
+    }
+
+    public Dashboard getDashboard() { return dashboard; }
     public String getBrokerUrl() { return brokerUrl; }
     public void setBrokerUrl(String brokerUrl) { this.brokerUrl = brokerUrl; }
     public String getResultBackend() { return resultBackend; }

@@ -25,7 +25,11 @@ import static org.awaitility.Awaitility.await;
         "celeriac.worker.hostname=spring@test",
         "celeriac.task-acks-late=true",
         "celeriac.worker-prefetch-multiplier=1",
-        "celeriac.task-routes.[reports.*]=reports"})
+        "celeriac.task-routes.[reports.*]=reports",
+        "celeriac.dashboard.enabled=true",
+        "celeriac.dashboard.port=0",
+        "celeriac.dashboard.admin-users=ops:pw",
+        "celeriac.dashboard.readonly-users=viewer:look"})
 class CeleriacStarterIT {
     @RegisterExtension
     static final RedisServerExtension REDIS = new RedisServerExtension();
@@ -66,6 +70,25 @@ class CeleriacStarterIT {
         Object indicator = context.getBean("celeriacHealthIndicator");
         Object health = indicator.getClass().getMethod("health").invoke(indicator);
         assertThat(health.toString()).contains("UP").contains("worker=running").contains("queue.celery");
+    }
+
+    @Test
+    void theDashboardRunsInsideTheApplicationAndSeesItsWorker() throws Exception {
+        int port = ((CeleriacAutoConfiguration.DashboardLifecycle) context.getBean("celeriacDashboard")).port();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.Function<String, java.net.http.HttpResponse<String>> workers = auth -> {
+            try {
+                return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+                                + "/api/workers")).header("Authorization", "Basic " + java.util.Base64.getEncoder()
+                                .encodeToString(auth.getBytes(java.nio.charset.StandardCharsets.UTF_8))).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        assertThat(workers.apply("ops:wrong").statusCode()).isEqualTo(401);
+        await().atMost(Duration.ofSeconds(20)).until(() -> workers.apply("viewer:look").body().contains("spring@test"));
+        assertThat(workers.apply("ops:pw").statusCode()).isEqualTo(200);
     }
 
     @Test

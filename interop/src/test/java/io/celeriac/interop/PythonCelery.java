@@ -77,10 +77,11 @@ final class PythonCelery {
     }
 
     /** Starts {@code celery worker} on the given queues with the threads pool. */
-    Process worker(String name, String queues, int concurrency) throws IOException {
-        List<String> cmd = List.of("/usr/bin/python3", "-m", "celery", "-A", "interop_tasks", "worker",
-                "-P", "threads", "-c", Integer.toString(concurrency), "-Q", queues, "-n", name + "@%h",
-                "-l", "info", "--without-gossip", "--without-mingle");
+    Process worker(String name, String queues, int concurrency, String... extra) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "-m", "celery", "-A", "interop_tasks",
+                "worker", "-P", "threads", "-c", Integer.toString(concurrency), "-Q", queues, "-n", name + "@%h",
+                "-l", "info", "--without-gossip", "--without-mingle"));
+        cmd.addAll(List.of(extra));
         ProcessBuilder pb = builder(cmd, "worker-" + name);
         pb.redirectOutput(new File(LOGS.toFile(), "worker-" + name + ".out.log"));
         return pb.start();
