@@ -146,7 +146,7 @@ public final class EventDispatcher implements WorkerListener {
         e.put("hostname", hostname);
         e.put("utcoffset", utcoffset());
         e.put("pid", Celeriac.pid());
-        e.put("clock", lamport.incrementAndGet());
+        e.put("clock", 0L); // stamped when sent, see send()
         e.put("type", type);
         return e;
     }
@@ -194,9 +194,21 @@ public final class EventDispatcher implements WorkerListener {
         send("task.multi", batch);
     }
 
+    @SuppressWarnings("unchecked")
     private void send(String routingKey, Object body) {
         try {
-            broker.publishEvent(routingKey, hostname, body);
+            // The Lamport clock is stamped here, under one lock with the publish, so that events leave in clock
+            // order: stamping when an event is built would let a pool thread's event overtake the consumer's.
+            synchronized (lamport) {
+                if (body instanceof List<?> batch) {
+                    for (Object e : batch) {
+                        ((Map<String, Object>) e).put("clock", lamport.incrementAndGet());
+                    }
+                } else {
+                    ((Map<String, Object>) body).put("clock", lamport.incrementAndGet());
+                }
+                broker.publishEvent(routingKey, hostname, body);
+            }
         } catch (RuntimeException ex) {
             // Events are best effort, as in Celery: a monitoring outage must not stop the worker.
             log.debug("could not publish {} event: {}", routingKey, ex.toString());

@@ -56,7 +56,7 @@ public final class Dashboard implements AutoCloseable {
     private final Clock clock;
     private final Set<String> queues = new CopyOnWriteArraySet<>();
     private final ConcurrentLinkedQueue<Map<String, Object>> inbox = new ConcurrentLinkedQueue<>();
-    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, r -> {
+    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(3, r -> {
         Thread t = new Thread(r, "celeriac-dashboard");
         t.setDaemon(true);
         return t;
@@ -106,6 +106,8 @@ public final class Dashboard implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
         server = new DashboardServer(this, users);
         server.start(host, requestedPort);
+        DashboardServer s = server;
+        timers.scheduleWithFixedDelay(guard(s::housekeeping), 15, 15, TimeUnit.SECONDS);
         log.info("dashboard: http://{}:{}/", host, server.port());
         return this;
     }

@@ -31,12 +31,12 @@ final class DashboardMetrics {
 
     void task(String name, String state) {
         Counter.builder("celeriac.tasks").description("Task events by task name and resulting state")
-                .tag("name", name == null ? "unknown" : name).tag("state", state).register(registry).increment();
+                .tag("task", name == null ? "unknown" : name).tag("state", state).register(registry).increment();
     }
 
     void runtime(String name, double seconds) {
         Timer.builder("celeriac.task.runtime").description("Task run time, from task-succeeded events")
-                .tag("name", name == null ? "unknown" : name).publishPercentileHistogram()
+                .tag("task", name == null ? "unknown" : name).publishPercentileHistogram()
                 .register(registry).record(Duration.ofNanos((long) (seconds * 1e9)));
     }
 

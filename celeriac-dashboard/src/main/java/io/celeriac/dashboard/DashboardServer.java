@@ -516,6 +516,22 @@ final class DashboardServer {
         }
     }
 
+    /**
+     * Keeps idle streams from being cut by proxies and timeouts, drops dead ones, and forgets expired sessions;
+     * called every 15 s.
+     */
+    void housekeeping() {
+        for (SseClient c : clients) {
+            try {
+                c.sendComment("ping");
+            } catch (RuntimeException e) {
+                clients.remove(c);
+            }
+        }
+        long now = System.currentTimeMillis();
+        sessions.values().removeIf(s -> s.expiresAtMillis() <= now);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private Map<String, Object> body(Context ctx) {

@@ -235,14 +235,14 @@ class DashboardApiTest {
     void workersQueuesChartsAndMetricsReflectWhatRan() throws Exception {
         assertThat(f.app.delay("dash.add", 40, 2).get(Duration.ofSeconds(10))).isEqualTo(42);
         JsonNode w = await().atMost(Duration.ofSeconds(15)).until(() -> json(f.adminGet("/api/workers")),
-                ws -> ws.size() > 0 && ws.get(0).get("poolSize").asInt() > 0);
+                ws -> ws.size() > 0 && ws.get(0).get("poolSize").asInt() > 0 && ws.get(0).get("queues").size() > 0);
         assertThat(w.get(0).get("hostname").asText()).isEqualTo("java@dash");
         assertThat(w.get(0).get("online").asBoolean()).isTrue();
         assertThat(w.get(0).get("poolSize").asInt()).isEqualTo(2);
         assertThat(w.get(0).get("queues").get(0).asText()).isEqualTo("celery");
 
-        JsonNode q = json(f.adminGet("/api/queues"));
-        JsonNode celery = q.get("queues").get(0);
+        JsonNode celery = await().atMost(Duration.ofSeconds(10)).until(
+                () -> json(f.adminGet("/api/queues")).get("queues").get(0), c -> c.get("consumers").size() > 0);
         assertThat(celery.get("name").asText()).isEqualTo("celery");
         assertThat(celery.get("consumers").get(0).asText()).isEqualTo("java@dash");
 
@@ -256,8 +256,8 @@ class DashboardApiTest {
 
         String metrics = await().atMost(Duration.ofSeconds(10)).until(() -> f.adminGet("/metrics").body(),
                 m -> m.contains("celeriac_queue_length{queue=\"celery\"}"));
-        assertThat(metrics).contains("celeriac_tasks_total{name=\"dash.add\",state=\"succeeded\"}")
-                .contains("celeriac_task_runtime_seconds_bucket{name=\"dash.add\"")
+        assertThat(metrics).contains("celeriac_tasks_total{state=\"succeeded\",task=\"dash.add\"}")
+                .contains("celeriac_task_runtime_seconds_bucket{task=\"dash.add\"")
                 .contains("celeriac_workers_online 1.0")
                 .contains("celeriac_dead_letters");
     }

@@ -106,6 +106,17 @@ class DashboardBrowserIT {
                 "#tasks-body tr[data-id='" + id + "'] .state");
     }
 
+    /** Text of the first match, or null; in one script, since live tables are redrawn at any moment. */
+    static String text(String css) {
+        return (String) js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", css);
+    }
+
+    /** Clicks the first match in one script (see {@link #text}). */
+    static void click(String css) {
+        waitUpTo(10).until(d -> (Boolean) js("const e = document.querySelector(arguments[0]);"
+                + " if (!e) return false; e.click(); return true;", css));
+    }
+
     static void confirm() {
         waitUpTo(5).until(d -> d.findElement(By.id("confirm")).isDisplayed());
         browser.findElement(By.id("confirm-ok")).click();
@@ -152,7 +163,7 @@ class DashboardBrowserIT {
         assertThat(js("return window.__sameDocument;")).isEqualTo("yes");
         shot("02-tasks-live");
 
-        browser.findElement(By.cssSelector("#tasks-body tr[data-id='" + id + "'] a")).click();
+        click("#tasks-body tr[data-id='" + id + "'] a");
         waitUpTo(10).until(d -> d.findElements(By.id("task-events")).size() == 1);
         assertThat(browser.findElement(By.id("task-result")).getText()).isEqualTo("'live'");
         assertThat(browser.findElement(By.id("task-events")).getText()).contains("task-received")
@@ -191,10 +202,10 @@ class DashboardBrowserIT {
     void retriesAFailedTask() throws Exception {
         AsyncResult bad = f.app.delay("dash.flaky", "retry-in-browser");
         browser.get(f.base() + "/failed");
-        By row = By.cssSelector("#failed-body tr[data-id='" + bad.id() + "']");
-        waitUpTo(15).until(d -> !d.findElements(row).isEmpty());
-        assertThat(browser.findElement(row).getText()).contains("upstream unavailable for retry-in-browser");
-        browser.findElement(row).findElement(By.cssSelector("button.retry")).click();
+        String row = "#failed-body tr[data-id='" + bad.id() + "']";
+        waitUpTo(15).until(d -> text(row) != null);
+        assertThat(text(row)).contains("upstream unavailable for retry-in-browser");
+        click(row + " button.retry");
         confirm();
         String newId = waitUpTo(15).until(d -> (String) js("const a = document.querySelector(arguments[0]);"
                 + " return a ? a.textContent : null;", "#failed-body tr[data-id='" + bad.id() + "'] td:nth-child(7) a"));
@@ -211,9 +222,9 @@ class DashboardBrowserIT {
     void editsASchedule() throws Exception {
         f.schedules.save(ScheduleEntry.of("report", "dash.add", IntervalSchedule.every(Duration.ofMinutes(5)), 1, 2));
         browser.get(f.base() + "/schedules");
-        By row = By.cssSelector("#schedules-body tr[data-schedule='report']");
-        waitUpTo(10).until(d -> !d.findElements(row).isEmpty());
-        browser.findElement(row).findElement(By.cssSelector("button.edit")).click();
+        String row = "#schedules-body tr[data-schedule='report']";
+        waitUpTo(10).until(d -> text(row) != null);
+        click(row + " button.edit");
         WebElement spec = browser.findElement(By.id("sched-schedule"));
         assertThat(spec.getAttribute("value")).isEqualTo("every 300s");
         spec.clear();
@@ -222,16 +233,15 @@ class DashboardBrowserIT {
         args.clear();
         args.sendKeys("[40, 2]");
         browser.findElement(By.id("sched-save")).click();
-        waitUpTo(10).until(d -> d.findElement(row).getText().contains("crontab */10 * * * *"));
+        waitUpTo(10).until(d -> text(row) != null && text(row).contains("crontab */10 * * * *"));
         ScheduleEntry saved = f.schedules.entry("report").orElseThrow();
         assertThat(saved.schedule().spec()).startsWith("crontab */10 * * * *");
         assertThat(saved.args()).containsExactly(40, 2);
 
-        browser.findElement(row).findElement(By.cssSelector("button.toggle")).click();
+        click(row + " button.toggle");
         confirm();
         waitUpTo(10).until(d -> !f.schedules.entry("report").orElseThrow().enabled());
-        waitUpTo(10).until(d -> d.findElement(row).findElement(By.cssSelector("button.toggle")).getText()
-                .equals("Enable"));
+        waitUpTo(10).until(d -> "Enable".equals(text(row + " button.toggle")));
         shot("06-schedules");
     }
 
@@ -239,15 +249,14 @@ class DashboardBrowserIT {
     @Order(6)
     void showsWorkersQueuesAndCharts() throws Exception {
         browser.get(f.base() + "/workers");
-        By worker = By.cssSelector("#workers-body tr[data-worker='java@dash']");
-        waitUpTo(15).until(d -> !d.findElements(worker).isEmpty() && d.findElement(worker).getText().contains("online"));
-        assertThat(browser.findElement(worker).getText()).contains("celery");
+        String worker = "#workers-body tr[data-worker='java@dash']";
+        waitUpTo(15).until(d -> text(worker) != null && text(worker).contains("online"));
+        assertThat(text(worker)).contains("celery");
         shot("07-workers");
 
         browser.get(f.base() + "/queues");
-        waitUpTo(10).until(d -> !d.findElements(By.cssSelector("#queues-body tr[data-queue='celery']")).isEmpty());
-        assertThat(browser.findElement(By.cssSelector("#queues-body tr[data-queue='celery']")).getText())
-                .contains("java@dash");
+        waitUpTo(10).until(d -> text("#queues-body tr[data-queue='celery']") != null);
+        assertThat(text("#queues-body tr[data-queue='celery']")).contains("java@dash");
         shot("08-queues");
 
         browser.get(f.base() + "/charts");
@@ -265,8 +274,7 @@ class DashboardBrowserIT {
         r.get(Duration.ofSeconds(10));
         browser.get(f.base() + "/tasks?search=__xss");
         waitUpTo(15).until(d -> "SUCCESS".equals(stateOf(r.id())));
-        WebElement row = browser.findElement(By.cssSelector("#tasks-body tr[data-id='" + r.id() + "']"));
-        assertThat(row.findElement(By.cssSelector("td:nth-child(4)")).getText()).contains("<script>")
+        assertThat(text("#tasks-body tr[data-id='" + r.id() + "'] td:nth-child(4)")).contains("<script>")
                 .contains("onerror=");
         assertThat(browser.findElements(By.cssSelector("#tasks-body script, #tasks-body img"))).isEmpty();
         assertThat(js("return typeof window.__xss;")).isEqualTo("undefined");

@@ -93,6 +93,14 @@ function taskLink(id) { return h('a', { href: '/tasks/' + encodeURIComponent(id)
 function table(headers, rows, attrs) {
   return h('table', attrs || {}, h('thead', {}, h('tr', {}, headers.map(x => h('th', {}, x)))), h('tbody', {}, rows));
 }
+/** True if `data` is what `el` shows already; remembers it otherwise. Unchanged tables are not redrawn. */
+function unchanged(el, data) {
+  const key = JSON.stringify(data);
+  if (el.dataset.shown === key) return true;
+  el.dataset.shown = key;
+  return false;
+}
+
 /** Replaces the page's content; nested arrays and empty values are allowed, as in h(). */
 function render(...nodes) {
   main.replaceChildren(...nodes.flat(Infinity).filter(n => n !== null && n !== undefined && n !== false && n !== ''));
@@ -269,6 +277,7 @@ function queuesPage() {
   async function load() {
     const data = await api('/api/queues');
     dl.replaceChildren('Dead-lettered messages: ', h('a', { href: '/failed' }, String(data.deadLetters)));
+    if (unchanged(tbody, data.queues)) return;
     tbody.replaceChildren(...data.queues.map(q => h('tr', { 'data-queue': q.name },
       h('td', {}, q.name), h('td', {}, q.waiting), h('td', {}, q.consumers.join(', ') || 'none'),
       h('td', {}, q.receivedPerMinute), h('td', {}, q.finishedPerMinute),
@@ -432,6 +441,7 @@ function schedulesPage() {
         'No schedule store configured: start the dashboard with --store (or on a Redis broker).')));
       return;
     }
+    if (unchanged(tbody, data.entries)) return;
     tbody.replaceChildren(...data.entries.map(e => h('tr', { 'data-schedule': e.name },
       h('td', {}, e.name), h('td', {}, e.task), h('td', { class: 'mono' }, e.schedule),
       h('td', { class: 'mono clip' }, JSON.stringify(e.args)), h('td', { class: 'mono clip' }, JSON.stringify(e.kwargs)),
@@ -476,13 +486,13 @@ function failedPage() {
     if (search.value) q.set('search', search.value);
     const [failed, dead] = await Promise.all([api('/api/tasks?' + q), api('/api/dead-letters')]);
     count.textContent = `${failed.total} failed`;
-    failedBody.replaceChildren(...failed.items.map(t => h('tr', { 'data-id': t.id },
+    if (!unchanged(failedBody, failed.items)) failedBody.replaceChildren(...failed.items.map(t => h('tr', { 'data-id': t.id },
       h('td', {}, t.name || ''), h('td', {}, taskLink(t.id)), h('td', { class: 'mono clip' }, t.args || ''),
       h('td', { class: 'mono clip', title: t.exception || '' }, t.exception || ''), h('td', {}, fmtTime(t.finished)),
       h('td', {}, t.worker || ''), h('td', {}, t.retriedAs ? taskLink(t.retriedAs) : ''),
       h('td', {}, ADMIN ? h('button', { class: 'retry', onclick: () => act(`Send ${t.name} again with the same arguments?`,
         `/api/tasks/${encodeURIComponent(t.id)}/retry`, {}, r => 'Sent as ' + r.id) }, 'Retry') : ''))));
-    deadBody.replaceChildren(...dead.map(d => h('tr', { 'data-dead': d.id },
+    if (!unchanged(deadBody, dead)) deadBody.replaceChildren(...dead.map(d => h('tr', { 'data-dead': d.id },
       h('td', {}, d.time || ''), h('td', {}, d.queue), h('td', {}, d.task || '?'), h('td', {}, d.reason),
       h('td', {}, h('details', {}, h('summary', {}, d.taskId || 'payload'), h('pre', {}, d.payload))),
       h('td', {}, ADMIN ? h('div', { class: 'actions' },
