@@ -6,14 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TASKS=${TASKS:-100000}
-command -v redis-server >/dev/null || { echo "redis-server is needed (apt-get install redis-server)"; exit 2; }
-echo "Building..."
-mvn -q -B -ntp -DskipTests package -pl benchmarks -am
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-dir=$(mktemp -d)
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" >"$dir/redis.log" 2>&1 &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; rm -rf "$dir"' EXIT
-until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
-echo "Redis on port $port; $(nproc) cores; Java $(java -version 2>&1 | head -1)"
-java -cp benchmarks/target/celeriac-benchmarks.jar io.celeriac.benchmarks.DashboardLoad "redis://127.0.0.1:$port" "$TASKS"
+. benchmarks/lib.sh
+build_benchmarks
+start_redis
+echo "Redis on port $port; $(nproc) cores; Java $(java -version 2>&1 | sed -n 1p)"
+java -cp benchmarks/target/celeriac-benchmarks.jar io.celeriac.benchmarks.DashboardLoad "$url" "$TASKS"

@@ -18,22 +18,13 @@ PACE=${PACE:-50}                       # tasks/s during the latency phase (light
 CONCURRENCY=${CONCURRENCY:-8}
 CORES=$(nproc)
 
-command -v redis-server >/dev/null || { echo "redis-server is needed (apt-get install redis-server)"; exit 2; }
 /usr/bin/python3 -c 'import celery, redis' 2>/dev/null || { echo "python3-celery is needed (apt-get install python3-celery)"; exit 2; }
-
-echo "Building..."
-mvn -q -B -ntp -DskipTests package -pl benchmarks -am
-
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-dir=$(mktemp -d)
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" >"$dir/redis.log" 2>&1 &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; rm -rf "$dir"' EXIT
-until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
-url="redis://127.0.0.1:$port"
+. benchmarks/lib.sh
+build_benchmarks
+start_redis
 out="$dir/results.txt"
 
-echo "Redis $(redis-server --version | grep -o 'v=[^ ]*') on port $port; $CORES cores; Java $(java -version 2>&1 | head -1)"
+echo "Redis $(redis-server --version | grep -o 'v=[^ ]*') on port $port; $CORES cores; Java $(java -version 2>&1 | sed -n 1p)"
 echo "prod = acks-late + prefetch multiplier 1; default = acks early + prefetch multiplier 4"
 java -jar benchmarks/target/celeriac-benchmarks.jar "$url" "$TASKS" "$LATENCY_TASKS" "$CONCURRENCY" "$PACE" \
   prod default | tee -a "$out"

@@ -94,12 +94,6 @@ final class DashboardCommand implements Callable<Integer> {
         if (fromEnv != null && !fromEnv.isBlank()) {
             all.addAll(List.of(fromEnv.split(",")));
         }
-        for (String up : all) {
-            int colon = up.indexOf(':');
-            if (colon <= 0) {
-                throw new IllegalArgumentException("expected user:password, got '" + up + "'");
-            }
-            b.user(up.substring(0, colon), up.substring(colon + 1), role);
-        }
+        b.users(all, role);
     }
 }

@@ -473,6 +473,22 @@ public final class Dashboard implements AutoCloseable {
         /** Adds a user; with no admin among them, user {@code admin} gets a generated password. */
         public Builder user(String name, String password, Role role) { users.add(name, password, role); return this; }
 
+        /**
+         * Adds users given as {@code user:password} (the form the CLI, the environment and Spring properties use;
+         * the password may contain ':').
+         */
+        public Builder users(java.util.Collection<String> userColonPassword, Role role) {
+            for (String up : userColonPassword) {
+                int colon = up.indexOf(':');
+                if (colon <= 0) {
+                    throw new IllegalArgumentException("expected user:password, got '" + up.replaceAll(":.*", ":…")
+                            + "'");
+                }
+                users.add(up.substring(0, colon), up.substring(colon + 1), role);
+            }
+            return this;
+        }
+
         /** Queues to show even before a worker reports consuming them. */
         public Builder queues(String... v) { queues.addAll(List.of(v)); return this; }
 

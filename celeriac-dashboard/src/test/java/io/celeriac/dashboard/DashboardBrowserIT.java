@@ -288,4 +288,29 @@ class DashboardBrowserIT {
         assertThat(js("return typeof window.__xss;")).isEqualTo("undefined");
         shot("11-xss-detail");
     }
+
+    @Test
+    @Order(8)
+    void aReadOnlyUserGetsNoControls() throws Exception {
+        AsyncResult bad = f.app.delay("dash.flaky", "viewer-sees");
+        browser.get(f.base() + "/tasks");
+        click("form[action='/logout'] button");
+        waitUpTo(10).until(d -> d.getCurrentUrl().contains("/login"));
+        browser.findElement(By.id("username")).sendKeys(DashboardFixture.VIEWER);
+        browser.findElement(By.id("password")).sendKeys(DashboardFixture.VIEWER_PASSWORD);
+        browser.findElement(By.id("login")).click();
+        waitUpTo(10).until(d -> d.getCurrentUrl().endsWith("/tasks"));
+        assertThat(text(".user")).contains("viewer").contains("read-only");
+
+        browser.get(f.base() + "/failed");
+        waitUpTo(15).until(d -> text("#failed-body tr[data-id='" + bad.id() + "']") != null);
+        assertThat(browser.findElements(By.cssSelector("#failed-body button, #retry-all, #requeue-all"))).isEmpty();
+        browser.get(f.base() + "/schedules");
+        waitUpTo(10).until(d -> text("#schedules-body tr[data-schedule='report']") != null);
+        assertThat(browser.findElements(By.cssSelector("#schedule-form, #schedules-body button"))).isEmpty();
+        browser.get(f.base() + "/workers");
+        waitUpTo(10).until(d -> text("#workers-body tr[data-worker='java@dash']") != null);
+        assertThat(browser.findElements(By.cssSelector("#workers-body button, #rl-apply"))).isEmpty();
+        shot("12-read-only-workers");
+    }
 }

@@ -145,22 +145,11 @@ public class CeleriacAutoConfiguration {
                 b.historyStore(new io.celeriac.dashboard.RedisHistoryStore(broker))
                         .scheduleStore(new RedisScheduleStore(broker, app.config()));
             }
-            users(b, props.getAdminUsers(), io.celeriac.dashboard.Role.ADMIN);
-            users(b, props.getReadonlyUsers(), io.celeriac.dashboard.Role.READ_ONLY);
+            b.users(props.getAdminUsers(), io.celeriac.dashboard.Role.ADMIN)
+                    .users(props.getReadonlyUsers(), io.celeriac.dashboard.Role.READ_ONLY);
             dashboard = b.build().start();
             dashboard.generatedPassword().ifPresent(pw -> log.warn(
                     "Celeriac dashboard: no admin user configured; log in as admin with password {}", pw));
-        }
-
-        private static void users(io.celeriac.dashboard.Dashboard.Builder b, java.util.List<String> users,
-                                  io.celeriac.dashboard.Role role) {
-            for (String up : users) {
-                int colon = up.indexOf(':');
-                if (colon <= 0) {
-                    throw new IllegalArgumentException("celeriac.dashboard users are user:password");
-                }
-                b.user(up.substring(0, colon), up.substring(colon + 1), role);
-            }
         }
 
         /** The port it listens on (useful with port 0). */
