@@ -41,6 +41,8 @@ public final class Dashboard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Dashboard.class);
     /** How often workers are asked for {@code stats} and {@code active_queues}. */
     private static final double POLL_SECONDS = 5;
+    /** Events held while the dashboard catches up (a few hundred MB at most). */
+    private static final int MAX_WAITING = 500_000;
 
     private final Celeriac app;
     private final ScheduleStore schedules;
@@ -56,6 +58,9 @@ public final class Dashboard implements AutoCloseable {
     private final Clock clock;
     private final Set<String> queues = new CopyOnWriteArraySet<>();
     private final ConcurrentLinkedQueue<Map<String, Object>> inbox = new ConcurrentLinkedQueue<>();
+    /** Events waiting in {@link #inbox} (its size() is a walk of the queue). */
+    private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(3, r -> {
         Thread t = new Thread(r, "celeriac-dashboard");
         t.setDaemon(true);
@@ -79,7 +84,7 @@ public final class Dashboard implements AutoCloseable {
         } else {
             generatedPassword = null;
         }
-        this.metrics = new DashboardMetrics(() -> workers.onlineCount(now()));
+        this.metrics = new DashboardMetrics(() -> workers.onlineCount(now()), dropped::get);
         queues.add(app.config().defaultQueue());
         queues.addAll(b.queues);
         history.scan(r -> {
@@ -98,7 +103,7 @@ public final class Dashboard implements AutoCloseable {
         if (server != null) {
             return this;
         }
-        subscription = app.broker().subscribeEvents(inbox::add);
+        subscription = app.broker().subscribeEvents(this::receive);
         timers.scheduleWithFixedDelay(guard(this::drainEvents), 100, 100, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(guard(history::flush), 500, 500, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(guard(this::sampleQueues), 0, 5, TimeUnit.SECONDS);
@@ -150,14 +155,36 @@ public final class Dashboard implements AutoCloseable {
 
     // ------------------------------------------------------------------ watching
 
-    /** Folds queued events into the history, the worker list and the metrics. */
+    /**
+     * Takes an event from the broker's thread. Bounded: if the dashboard falls this far behind a burst, it drops
+     * events (and counts them) rather than the process.
+     */
+    private void receive(Map<String, Object> event) {
+        if (waiting.incrementAndGet() > MAX_WAITING) {
+            waiting.decrementAndGet();
+            if (dropped.incrementAndGet() % 10_000 == 1) {
+                log.warn("dashboard: {} events dropped so far: the event stream outruns the dashboard", dropped.get());
+            }
+            return;
+        }
+        inbox.add(event);
+    }
+
+    /** Folds queued events into the history, the worker list and the metrics, until none is waiting. */
     void drainEvents() {
+        while (drainBatch()) {
+            // a burst: keep going without waiting for the next tick
+        }
+    }
+
+    private boolean drainBatch() {
         List<Map<String, Object>> batch = new ArrayList<>();
         for (Map<String, Object> e; batch.size() < 10_000 && (e = inbox.poll()) != null; ) {
             batch.add(e);
         }
+        waiting.addAndGet(-batch.size());
         if (batch.isEmpty()) {
-            return;
+            return false;
         }
         double now = now();
         boolean workersChanged = false;
@@ -188,6 +215,7 @@ public final class Dashboard implements AutoCloseable {
         if (s != null) {
             s.push(changed, workersChanged);
         }
+        return batch.size() == 10_000;
     }
 
     private void sampleQueues() {

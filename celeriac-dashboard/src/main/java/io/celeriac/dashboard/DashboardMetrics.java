@@ -22,7 +22,9 @@ final class DashboardMetrics {
     private final Map<String, AtomicLong> queues = new ConcurrentHashMap<>();
     private final AtomicLong deadLetters = new AtomicLong();
 
-    DashboardMetrics(Supplier<Number> workersOnline) {
+    DashboardMetrics(Supplier<Number> workersOnline, Supplier<Number> droppedEvents) {
+        Gauge.builder("celeriac.dashboard.events.dropped", () -> droppedEvents.get().doubleValue())
+                .description("Events the dashboard dropped because it fell too far behind").register(registry);
         Gauge.builder("celeriac.workers.online", () -> workersOnline.get().doubleValue())
                 .description("Workers whose heartbeat is current").register(registry);
         Gauge.builder("celeriac.dead.letters", deadLetters, AtomicLong::get)
