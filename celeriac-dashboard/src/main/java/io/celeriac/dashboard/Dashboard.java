@@ -114,7 +114,18 @@ public final class Dashboard implements AutoCloseable {
         DashboardServer s = server;
         timers.scheduleWithFixedDelay(guard(s::housekeeping), 15, 15, TimeUnit.SECONDS);
         log.info("dashboard: http://{}:{}/", host, server.port());
+        if (!isLoopback(host)) {
+            log.warn("dashboard: listening on {} over plain HTTP; put a TLS proxy in front of it", host);
+        }
         return this;
+    }
+
+    private static boolean isLoopback(String host) {
+        try {
+            return java.net.InetAddress.getByName(host).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     private Runnable guard(Runnable r) {
