@@ -393,7 +393,29 @@ final class DashboardServer {
         String id = ctx.pathParam("id");
         TaskRecord r = dashboard.history().get(id).orElse(null);
         if (r == null) {
-            error(ctx, 404, "no task " + id + " in the history");
+            // Not in the history (its worker sends no events, or it was trimmed): what the result backend has.
+            var doc = dashboard.app().backend().get(id).orElse(null);
+            if (doc == null) {
+                error(ctx, 404, "no task " + id + " in the history or the result backend");
+                return;
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("id", id);
+            out.put("name", doc.extra().get("name"));
+            out.put("state", doc.status());
+            out.put("source", "result backend");
+            out.put("result", doc.status().equals("SUCCESS") ? io.celeriac.protocol.PythonRepr.value(doc.result())
+                    : null);
+            out.put("exception", doc.status().equals("FAILURE") ? io.celeriac.protocol.PythonRepr.value(doc.result())
+                    : null);
+            out.put("traceback", doc.traceback());
+            out.put("finished", doc.dateDone() == null ? null : doc.dateDone().toEpochMilli() / 1000.0);
+            out.put("parentId", doc.parentId());
+            out.put("retries", 0);
+            out.put("events", List.of());
+            out.put("children", List.of());
+            out.put("retriedFrom", List.of());
+            send(ctx, out);
             return;
         }
         Map<String, Object> out = new LinkedHashMap<>(json.convertValue(r, Map.class));

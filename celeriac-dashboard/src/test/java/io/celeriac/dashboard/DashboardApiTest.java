@@ -57,11 +57,12 @@ class DashboardApiTest {
         return json(f.adminGet("/api/tasks/" + id));
     }
 
+    /** Waits until the task is in the dashboard's history (not only in the result backend) in {@code state}. */
     JsonNode awaitState(String id, String state) {
         return await().atMost(Duration.ofSeconds(20)).until(() -> {
             HttpResponse<String> r = f.adminGet("/api/tasks/" + id);
             return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
-        }, t -> t != null && t.get("state").asText().equals(state));
+        }, t -> t != null && !t.has("source") && t.get("state").asText().equals(state));
     }
 
     @Test
@@ -163,6 +164,20 @@ class DashboardApiTest {
         assertThat(byState.get("items").findValuesAsText("id")).contains(r.id());
         assertThat(json(f.adminGet("/api/tasks?state=FAILURE&name=dash.add")).get("total").asInt()).isZero();
         assertThat(f.adminGet("/api/tasks/no-such-id").statusCode()).isEqualTo(404);
+
+        // A task whose worker sends no events is found in the result backend.
+        Worker quiet = f.app.worker().hostname("java@quiet").queues("quiet").sendEvents(false).start();
+        try {
+            AsyncResult q = f.app.applyAsync("dash.add", List.of(20, 22), Map.of(),
+                    SendOptions.builder().queue("quiet").build());
+            assertThat(q.get(Duration.ofSeconds(10))).isEqualTo(42);
+            JsonNode fromBackend = task(q.id());
+            assertThat(fromBackend.get("state").asText()).isEqualTo("SUCCESS");
+            assertThat(fromBackend.get("result").asText()).isEqualTo("42");
+            assertThat(fromBackend.get("source").asText()).isEqualTo("result backend");
+        } finally {
+            quiet.shutdown(Duration.ofSeconds(5));
+        }
     }
 
     @Test

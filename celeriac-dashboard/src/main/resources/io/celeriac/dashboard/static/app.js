@@ -215,6 +215,7 @@ function taskPage() {
       }
     }
     render(h('h1', {}, 'Task ', h('span', { class: 'mono' }, t.name || t.id)),
+      t.source ? h('p', { class: 'muted', id: 'task-source' }, 'Not in the event history; from the ' + t.source + '.') : '',
       h('div', { class: 'actions' }, actions),
       h('table', { class: 'kv', id: 'task-detail' }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))),
       t.result !== null ? [h('h2', {}, 'Result'), h('pre', { id: 'task-result' }, t.result)] : [],
