@@ -68,6 +68,44 @@ class CliIT {
     }
 
     @Test
+    void demoWithTheDashboardServesItUntilSigtermAndLeavesNoRedisBehind() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Process demo = CeleriacJar.start("demo-dashboard", "demo", "--dashboard", "--dashboard-port",
+                Integer.toString(port));
+        processes.add(demo);
+        await().atMost(Duration.ofSeconds(60)).until(() -> CeleriacJar.log("demo-dashboard")
+                .contains("the dashboard, worker and beat keep running"));
+        String log = CeleriacJar.log("demo-dashboard");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("user admin, password (\\S+)\\)").matcher(log);
+        assertThat(m.find()).isTrue();
+        java.util.regex.Matcher redis = java.util.regex.Pattern.compile("embedded Redis at redis://127.0.0.1:(\\d+)")
+                .matcher(log);
+        assertThat(redis.find()).isTrue();
+        java.net.http.HttpResponse<String> tasks = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+                        + "/api/tasks?name=demo.render_pdf")).header("Authorization", "Basic "
+                        + java.util.Base64.getEncoder().encodeToString(("admin:" + m.group(1))
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8))).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(tasks.statusCode()).isEqualTo(200);
+        assertThat(tasks.body()).contains("\"total\":2").contains("order-1001-render_pdf");
+
+        CeleriacJar.signal(demo, "TERM");
+        assertThat(demo.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        // The embedded redis-server went with it.
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", Integer.parseInt(redis.group(1)))) {
+                return false;
+            } catch (java.io.IOException e) {
+                return true;
+            }
+        });
+    }
+
+    @Test
     void eachSubcommandAgainstARunningWorker() throws Exception {
         worker("cli", 4, "-E");
 
