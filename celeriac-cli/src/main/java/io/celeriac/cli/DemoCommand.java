@@ -141,8 +141,10 @@ final class DemoCommand implements Callable<Integer> {
             }
             beat.close();
             worker.shutdown(Duration.ofSeconds(10));
-            say("All %d tasks finished:", results.size());
-            lines.forEach(System.out::println);
+            if (board == null) {
+                say("All %d tasks finished:", results.size());
+                lines.forEach(System.out::println);
+            }
             say("Beat sent the periodic entry demo.heartbeat (demo.add every 1 s) %d time(s)",
                     schedules.state("demo.heartbeat").totalRunCount());
             return failed == 0 ? 0 : 1;
