@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The dashboard's HTTP side: pages (a server-rendered shell that {@code app.js} fills from the JSON API), the API,
@@ -52,7 +51,15 @@ final class DashboardServer {
     private final Users users;
     private final ObjectMapper json = new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
-    private final List<SseClient> clients = new CopyOnWriteArrayList<>();
+    private final Map<String, FailedLogins> failedLogins = new ConcurrentHashMap<>();
+    private static final int MAX_FAILED_LOGINS = 10;
+    private static final long LOGIN_WINDOW_MS = 5 * 60_000L;
+
+    /** Failed logins from one address within a window; past the limit, logins from it are refused for a while. */
+    private record FailedLogins(long windowStart, int count) {
+    }
+    /** Open live streams, with the session each belongs to (null for basic auth). */
+    private final Map<SseClient, String> clients = new ConcurrentHashMap<>();
     private final String shell;
     private Javalin javalin;
 
@@ -186,7 +193,7 @@ final class DashboardServer {
     }
 
     void stop() {
-        clients.forEach(SseClient::close);
+        clients.keySet().forEach(SseClient::close);
         javalin.stop();
     }
 
@@ -198,6 +205,15 @@ final class DashboardServer {
         ctx.header("X-Frame-Options", "DENY");
         ctx.header("Referrer-Policy", "same-origin");
         String path = ctx.path();
+        if ((path.equals("/login") || path.equals("/logout")) && !ctx.method().name().equals("GET")) {
+            // Login CSRF: a foreign page must not log a browser in (or out) with credentials of its choosing.
+            String origin = ctx.header("Origin");
+            if (origin != null && !origin.equals("null") && !sameOrigin(origin, ctx)) {
+                error(ctx, 403, "cross-origin request from " + origin);
+                ctx.skipRemainingHandlers();
+                return;
+            }
+        }
         if (path.equals("/login") || path.equals("/healthz") || path.startsWith("/static/")) {
             return;
         }
@@ -245,10 +261,17 @@ final class DashboardServer {
         if (type == null || !type.toLowerCase().startsWith("application/json")) {
             return "changes need a JSON body (Content-Type: application/json)";
         }
-        if (p.session() != null && !p.session().csrf().equals(ctx.header("X-CSRF-Token"))) {
+        String token = ctx.header("X-CSRF-Token");
+        if (p.session() != null && (token == null || !java.security.MessageDigest.isEqual(
+                p.session().csrf().getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8)))) {
             return "missing or wrong CSRF token";
         }
         return null;
+    }
+
+    /** HTTPS to the dashboard, directly or through a proxy that says so. */
+    private static boolean secure(Context ctx) {
+        return "https".equalsIgnoreCase(ctx.scheme()) || "https".equalsIgnoreCase(ctx.header("X-Forwarded-Proto"));
     }
 
     private static boolean sameOrigin(String origin, Context ctx) {
@@ -293,21 +316,32 @@ final class DashboardServer {
     private void loginPage(Context ctx) {
         String next = safeNext(ctx.queryParam("next"));
         String failed = ctx.queryParam("failed") != null ? "<p class=\"error\">Wrong user name or password.</p>" : "";
-        ctx.html(resource("login.html").replace("{{next}}", Html.escape(next)).replace("{{failed}}", failed));
+        ctx.html(Html.fill(resource("login.html"), Map.of("next", Html.escape(next), "failed", failed)));
     }
 
     private void login(Context ctx) {
         String next = safeNext(ctx.formParam("next"));
         String user = ctx.formParam("username");
+        FailedLogins f = failedLogins.get(ctx.ip());
+        if (f != null && f.count >= MAX_FAILED_LOGINS && f.windowStart + LOGIN_WINDOW_MS > System.currentTimeMillis()) {
+            ctx.status(HttpStatus.TOO_MANY_REQUESTS).result("Too many failed logins from this address; wait a few "
+                    + "minutes.");
+            return;
+        }
         Role role = users.check(user, ctx.formParam("password")).orElse(null);
         if (role == null) {
+            failedLogins.compute(ctx.ip(), (ip, old) -> old == null
+                    || old.windowStart + LOGIN_WINDOW_MS < System.currentTimeMillis()
+                    ? new FailedLogins(System.currentTimeMillis(), 1) : new FailedLogins(old.windowStart, old.count + 1));
             log.warn("dashboard: failed login for '{}' from {}", user, ctx.ip());
             ctx.redirect("/login?failed=1&next=" + java.net.URLEncoder.encode(next, StandardCharsets.UTF_8));
             return;
         }
+        failedLogins.remove(ctx.ip());
         String sid = Users.randomToken(32);
         sessions.put(sid, new Session(user, role, Users.randomToken(24), System.currentTimeMillis() + 12 * 3600_000L));
-        ctx.header("Set-Cookie", SESSION_COOKIE + "=" + sid + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
+        ctx.header("Set-Cookie", SESSION_COOKIE + "=" + sid + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200"
+                + (secure(ctx) ? "; Secure" : ""));
         ctx.redirect(next);
     }
 
@@ -315,14 +349,39 @@ final class DashboardServer {
         String sid = ctx.cookie(SESSION_COOKIE);
         if (sid != null) {
             sessions.remove(sid);
+            clients.forEach((c, s) -> {
+                if (s.equals(sid)) {
+                    clients.remove(c);
+                    c.close();
+                }
+            });
         }
         ctx.header("Set-Cookie", SESSION_COOKIE + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
         ctx.redirect("/login");
     }
 
-    /** Only local paths, so the login form cannot bounce a user to another site. */
-    private static String safeNext(String next) {
-        return next != null && next.startsWith("/") && !next.startsWith("//") && !next.contains("\\") ? next : "/tasks";
+    /**
+     * Only local paths, so the login form cannot bounce a user to another site. Browsers drop tabs and newlines
+     * from URLs and read a backslash as a slash, so {@code /<TAB>/evil} and {@code /\\evil} would become
+     * {@code //evil}: any control character, space or backslash is refused, and what is left must parse as a path
+     * with no scheme and no host.
+     */
+    static String safeNext(String next) {
+        if (next == null || !next.startsWith("/") || next.startsWith("//")) {
+            return "/tasks";
+        }
+        for (int i = 0; i < next.length(); i++) {
+            char c = next.charAt(i);
+            if (c <= ' ' || c == '\\' || c == 0x7f) {
+                return "/tasks";
+            }
+        }
+        try {
+            URI u = new URI(next);
+            return u.getScheme() == null && u.getRawAuthority() == null ? next : "/tasks";
+        } catch (java.net.URISyntaxException e) {
+            return "/tasks";
+        }
     }
 
     // ------------------------------------------------------------------ pages
@@ -336,13 +395,14 @@ final class DashboardServer {
             nav.append("<a href=\"/").append(name).append('"').append(current).append('>')
                     .append(Character.toUpperCase(name.charAt(0))).append(name.substring(1)).append("</a>");
         }
-        ctx.html(shell.replace("{{title}}", Html.escape(page.equals("task") ? "Task " + id : capital(page)))
-                .replace("{{nav}}", nav.toString())
-                .replace("{{page}}", Html.escape(page))
-                .replace("{{id}}", Html.escape(id))
-                .replace("{{user}}", Html.escape(p.user()))
-                .replace("{{role}}", Html.escape(p.role() == Role.ADMIN ? "admin" : "read-only"))
-                .replace("{{csrf}}", Html.escape(csrf)));
+        ctx.html(Html.fill(shell, Map.of(
+                "title", Html.escape(page.equals("task") ? "Task " + id : capital(page)),
+                "nav", nav.toString(),
+                "page", Html.escape(page),
+                "id", Html.escape(id),
+                "user", Html.escape(p.user()),
+                "role", Html.escape(p.role() == Role.ADMIN ? "admin" : "read-only"),
+                "csrf", Html.escape(csrf))));
     }
 
     private static String capital(String s) {
@@ -511,9 +571,11 @@ final class DashboardServer {
     // ------------------------------------------------------------------ live stream
 
     private void stream(SseClient client) {
+        Principal p = principal(client.ctx());
+        String sid = p != null && p.session() != null ? client.ctx().cookie(SESSION_COOKIE) : null;
         client.keepAlive();
         client.onClose(() -> clients.remove(client));
-        clients.add(client);
+        clients.put(client, sid == null ? "" : sid);
         client.sendEvent("hello", "{}");
     }
 
@@ -524,7 +586,7 @@ final class DashboardServer {
         }
         String tasks = changed.isEmpty() ? null : write(changed.stream().limit(200).map(DashboardServer::summary)
                 .toList());
-        for (SseClient c : clients) {
+        for (SseClient c : clients.keySet()) {
             try {
                 if (tasks != null) {
                     c.sendEvent("tasks", tasks);
@@ -543,15 +605,21 @@ final class DashboardServer {
      * called every 15 s.
      */
     void housekeeping() {
-        for (SseClient c : clients) {
+        long now = System.currentTimeMillis();
+        sessions.values().removeIf(s -> s.expiresAtMillis() <= now);
+        clients.forEach((c, sid) -> {
+            if (!sid.isEmpty() && !sessions.containsKey(sid)) {
+                clients.remove(c);
+                c.close(); // logged out or expired: the stream ends with the session
+                return;
+            }
             try {
                 c.sendComment("ping");
             } catch (RuntimeException e) {
                 clients.remove(c);
             }
-        }
-        long now = System.currentTimeMillis();
-        sessions.values().removeIf(s -> s.expiresAtMillis() <= now);
+        });
+        failedLogins.values().removeIf(f -> f.windowStart + LOGIN_WINDOW_MS < now);
     }
 
     // ------------------------------------------------------------------ helpers

@@ -5,6 +5,23 @@ final class Html {
     private Html() {
     }
 
+    private static final java.util.regex.Pattern PLACEHOLDER = java.util.regex.Pattern.compile("\\{\\{(\\w+)}}");
+
+    /**
+     * Fills {@code {{name}}} placeholders in one pass, so a value that happens to contain a placeholder is left as
+     * it is rather than filled by a later step.
+     */
+    static String fill(String template, java.util.Map<String, String> values) {
+        java.util.regex.Matcher m = PLACEHOLDER.matcher(template);
+        StringBuilder sb = new StringBuilder(template.length() + 256);
+        while (m.find()) {
+            String v = values.get(m.group(1));
+            m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(v == null ? m.group() : v));
+        }
+        m.appendTail(sb);
+        return sb.toString();
+    }
+
     static String escape(String s) {
         if (s == null) {
             return "";

@@ -17,6 +17,7 @@ final class Users {
     }
 
     private final Map<String, Account> accounts = new LinkedHashMap<>();
+    private static final byte[] UNKNOWN_SALT = new byte[16];
 
     void add(String name, String password, Role role) {
         if (name == null || name.isBlank() || name.contains(":")) {
@@ -38,6 +39,7 @@ final class Users {
     Optional<Role> check(String name, String password) {
         Account a = name == null ? null : accounts.get(name);
         if (a == null || password == null) {
+            hash(UNKNOWN_SALT, password == null ? "" : password); // the same work as for a known user
             return Optional.empty();
         }
         return MessageDigest.isEqual(a.hash, hash(a.salt, password)) ? Optional.of(a.role) : Optional.empty();

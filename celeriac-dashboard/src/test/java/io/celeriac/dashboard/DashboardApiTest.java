@@ -141,6 +141,64 @@ class DashboardApiTest {
         HttpResponse<String> bad = f.post("/login", null, "application/x-www-form-urlencoded",
                 "username=" + ADMIN + "&password=nope&next=https://evil.example/");
         assertThat(bad.headers().firstValue("Location")).hasValue("/login?failed=1&next=%2Ftasks");
+
+        // A placeholder in a path is shown as it is, not filled with the page's secrets.
+        HttpResponse<String> odd = f.http.send(HttpRequest.newBuilder(URI.create(f.base() + "/tasks/%7B%7Bcsrf%7D%7D"))
+                .header("Cookie", session).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(odd.body()).contains("Task {{csrf}}").containsOnlyOnce(csrf);
+
+        // The live stream ends with the session.
+        java.util.concurrent.CompletableFuture<HttpResponse<java.util.stream.Stream<String>>> stream = f.http.sendAsync(
+                HttpRequest.newBuilder(URI.create(f.base() + "/api/stream")).header("Cookie", session)
+                        .header("Accept", "text/event-stream").build(),
+                HttpResponse.BodyHandlers.ofLines());
+        HttpResponse<java.util.stream.Stream<String>> open = stream.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(open.statusCode()).isEqualTo(200);
+        java.util.stream.Stream<String> lines = open.body();
+        java.util.concurrent.CompletableFuture<Long> ended = java.util.concurrent.CompletableFuture.supplyAsync(
+                lines::count);
+        Thread.sleep(500);
+        assertThat(ended).as("the stream is open").isNotDone();
+        HttpResponse<String> logout = f.http.send(HttpRequest.newBuilder(URI.create(f.base() + "/logout"))
+                .header("Cookie", session).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(logout.statusCode()).isEqualTo(302);
+        assertThat(ended.get(10, java.util.concurrent.TimeUnit.SECONDS)).isPositive();
+        assertThat(f.http.send(HttpRequest.newBuilder(URI.create(f.base() + "/api/me")).header("Cookie", session)
+                .build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void loginOnlyRedirectsHomeAndSlowsDownGuessing() throws Exception {
+        assertThat(DashboardServer.safeNext("/tasks?state=FAILURE")).isEqualTo("/tasks?state=FAILURE");
+        for (String evil : List.of("//evil.example", "/\t/evil.example", "/\n/evil.example", "/\\evil.example",
+                "https://evil.example", "/ /evil.example", "javascript:alert(1)", "")) {
+            assertThat(DashboardServer.safeNext(evil)).as(evil).isEqualTo("/tasks");
+        }
+        HttpResponse<String> crossSite = f.http.send(HttpRequest.newBuilder(URI.create(f.base() + "/login"))
+                .header("Content-Type", "application/x-www-form-urlencoded").header("Origin", "https://evil.example")
+                .POST(HttpRequest.BodyPublishers.ofString("username=" + ADMIN + "&password=" + ADMIN_PASSWORD))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(crossSite.statusCode()).isEqualTo(403);
+
+        // A dashboard of its own, so that the lock-out does not lock the other tests out.
+        try (Dashboard d = Dashboard.builder(f.app).port(0).user("u", "right", Role.ADMIN).build().start()) {
+            java.util.function.Function<String, Integer> login = pw -> {
+                try {
+                    return f.http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + d.port() + "/login"))
+                            .header("Content-Type", "application/x-www-form-urlencoded")
+                            .POST(HttpRequest.BodyPublishers.ofString("username=u&password=" + pw)).build(),
+                            HttpResponse.BodyHandlers.ofString()).statusCode();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            for (int i = 0; i < 10; i++) {
+                assertThat(login.apply("wrong")).isEqualTo(302);
+            }
+            assertThat(login.apply("wrong")).isEqualTo(429);
+            assertThat(login.apply("right")).isEqualTo(429);
+        }
     }
 
     @Test
