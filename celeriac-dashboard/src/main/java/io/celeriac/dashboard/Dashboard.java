@@ -383,6 +383,18 @@ public final class Dashboard implements AutoCloseable {
         return n;
     }
 
+    /** Drops failed tasks matching {@code q} from the history (they stay in the result backend); returns how many. */
+    public int discardFailed(TaskQuery q) {
+        List<String> ids = new ArrayList<>();
+        TaskQuery failed = new TaskQuery(Set.of("FAILURE"), q.name(), q.search(), q.worker(), 0, 500);
+        history.scan(r -> {
+            if (failed.matches(r)) {
+                ids.add(r.id());
+            }
+        });
+        return history.remove(ids);
+    }
+
     public void revoke(String taskId, boolean terminate) {
         app.revoke(taskId, terminate);
     }

@@ -118,6 +118,15 @@ final class DashboardServer {
                 TaskQuery q = new TaskQuery(Set.of("FAILURE"), str(b.get("name")), str(b.get("search")), null, 0, 1);
                 send(ctx, Map.of("retried", dashboard.retryAll(q)));
             });
+            config.routes.post("/api/tasks/discard-failed", ctx -> {
+                Map<String, Object> b = body(ctx);
+                TaskQuery q = new TaskQuery(Set.of("FAILURE"), str(b.get("name")), str(b.get("search")), null, 0, 1);
+                send(ctx, Map.of("discarded", dashboard.discardFailed(q)));
+            });
+            config.routes.post("/api/tasks/{id}/discard", ctx -> {
+                body(ctx);
+                found(ctx, dashboard.history().remove(List.of(ctx.pathParam("id"))) == 1);
+            });
             config.routes.post("/api/tasks/{id}/retry", ctx -> {
                 body(ctx);
                 send(ctx, Map.of("id", dashboard.retry(ctx.pathParam("id"))));

@@ -17,6 +17,9 @@ public interface HistoryStore extends AutoCloseable {
     /** Drops all but the newest {@code max} records. */
     void trim(int max);
 
+    /** Drops records by id (a dismissed failure). */
+    void remove(Collection<String> ids);
+
     @Override
     default void close() {
     }
@@ -35,6 +38,10 @@ public interface HistoryStore extends AutoCloseable {
 
             @Override
             public void trim(int max) {
+            }
+
+            @Override
+            public void remove(Collection<String> ids) {
             }
         };
     }

@@ -84,6 +84,16 @@ public final class RedisHistoryStore implements HistoryStore {
         }
     }
 
+    @Override
+    public void remove(Collection<String> ids) {
+        if (ids.isEmpty()) {
+            return;
+        }
+        String[] all = ids.toArray(String[]::new);
+        connection.sync().hdel(RECORDS, all);
+        connection.sync().zrem(ORDER, all);
+    }
+
     private String encode(TaskRecord t) {
         try {
             return json.writeValueAsString(t);

@@ -135,6 +135,28 @@ public final class TaskHistory {
         }
     }
 
+    /**
+     * Forgets tasks (the Failed page's "discard"): gone from the history here and in the store. Returns how many
+     * were there. Late events for them would bring them back, as for any task first heard of.
+     */
+    public int remove(Collection<String> ids) {
+        List<String> removed = new ArrayList<>();
+        lock.writeLock().lock();
+        try {
+            for (String id : ids) {
+                if (byId.remove(id) != null) {
+                    removed.add(id);
+                    dirty.remove(id);
+                }
+            }
+            order.removeAll(new java.util.HashSet<>(removed));
+        } finally {
+            lock.writeLock().unlock();
+        }
+        store.remove(removed);
+        return removed.size();
+    }
+
     public Optional<TaskRecord> get(String id) {
         lock.readLock().lock();
         try {

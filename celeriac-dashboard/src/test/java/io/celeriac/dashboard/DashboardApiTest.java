@@ -266,6 +266,15 @@ class DashboardApiTest {
         awaitState(task(b.id()).get("retriedAs").asText(), "SUCCESS");
         assertThat(json(f.adminPost("/api/tasks/retry-all", "{\"search\":\"bulk-\"}")).get("retried").asInt())
                 .isZero();
+
+        // Discarding takes failures off the Failed page (and out of the stored history), one or all matching.
+        assertThat(json(f.adminPost("/api/tasks/" + a.id() + "/discard", "{}")).get("ok").asBoolean()).isTrue();
+        assertThat(f.adminPost("/api/tasks/" + a.id() + "/discard", "{}").statusCode()).isEqualTo(404);
+        assertThat(json(f.adminPost("/api/tasks/discard-failed", "{\"search\":\"bulk-\"}")).get("discarded")
+                .asInt()).isEqualTo(1);
+        assertThat(json(f.adminGet("/api/tasks?state=FAILURE&search=bulk-")).get("total").asInt()).isZero();
+        f.dashboard.history().flush();
+        assertThat(f.redis.sync().hexists(RedisHistoryStore.RECORDS, b.id())).isFalse();
     }
 
     @Test

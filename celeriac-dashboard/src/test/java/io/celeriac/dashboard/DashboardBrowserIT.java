@@ -304,7 +304,7 @@ class DashboardBrowserIT {
 
         browser.get(f.base() + "/failed");
         waitUpTo(15).until(d -> text("#failed-body tr[data-id='" + bad.id() + "']") != null);
-        assertThat(browser.findElements(By.cssSelector("#failed-body button, #retry-all, #requeue-all"))).isEmpty();
+        assertThat(browser.findElements(By.cssSelector("#failed-body button, #retry-all, #discard-all, #requeue-all"))).isEmpty();
         browser.get(f.base() + "/schedules");
         waitUpTo(10).until(d -> text("#schedules-body tr[data-schedule='report']") != null);
         assertThat(browser.findElements(By.cssSelector("#schedule-form, #schedules-body button"))).isEmpty();

@@ -473,7 +473,10 @@ function failedPage() {
   render(h('h1', {}, 'Failed tasks'),
     h('div', { class: 'bar' }, search, count, ADMIN ? h('button', { id: 'retry-all', onclick: () => act(
       `Retry every failed task matching “${search.value || 'anything'}” that was not retried yet?`,
-      '/api/tasks/retry-all', { search: search.value }, r => `Retried ${r.retried}`) }, 'Retry all matching') : ''),
+      '/api/tasks/retry-all', { search: search.value }, r => `Retried ${r.retried}`) }, 'Retry all matching') : '',
+    ADMIN ? h('button', { id: 'discard-all', class: 'danger', onclick: () => act(
+      `Remove every failed task matching “${search.value || 'anything'}” from the history? Results stay in the result backend.`,
+      '/api/tasks/discard-failed', { search: search.value }, r => `Discarded ${r.discarded}`) }, 'Discard all matching') : ''),
     h('table', { id: 'failed' }, h('thead', {}, h('tr', {}, ['Task', 'Id', 'Args', 'Exception', 'Failed', 'Worker',
       'Retried as', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), failedBody),
     h('h2', {}, 'Dead-lettered messages'),
@@ -491,8 +494,11 @@ function failedPage() {
       h('td', {}, t.name || ''), h('td', {}, taskLink(t.id)), h('td', { class: 'mono clip' }, t.args || ''),
       h('td', { class: 'mono clip', title: t.exception || '' }, t.exception || ''), h('td', {}, fmtTime(t.finished)),
       h('td', {}, t.worker || ''), h('td', {}, t.retriedAs ? taskLink(t.retriedAs) : ''),
-      h('td', {}, ADMIN ? h('button', { class: 'retry', onclick: () => act(`Send ${t.name} again with the same arguments?`,
-        `/api/tasks/${encodeURIComponent(t.id)}/retry`, {}, r => 'Sent as ' + r.id) }, 'Retry') : ''))));
+      h('td', {}, ADMIN ? h('div', { class: 'actions' },
+        h('button', { class: 'retry', onclick: () => act(`Send ${t.name} again with the same arguments?`,
+          `/api/tasks/${encodeURIComponent(t.id)}/retry`, {}, r => 'Sent as ' + r.id) }, 'Retry'),
+        h('button', { class: 'danger discard', onclick: () => act(`Remove failed task ${t.id} from the history?`,
+          `/api/tasks/${encodeURIComponent(t.id)}/discard`, {}) }, 'Discard')) : ''))));
     if (!unchanged(deadBody, dead)) deadBody.replaceChildren(...dead.map(d => h('tr', { 'data-dead': d.id },
       h('td', {}, d.time || ''), h('td', {}, d.queue), h('td', {}, d.task || '?'), h('td', {}, d.reason),
       h('td', {}, h('details', {}, h('summary', {}, d.taskId || 'payload'), h('pre', {}, d.payload))),
