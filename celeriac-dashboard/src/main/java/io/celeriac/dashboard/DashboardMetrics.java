@@ -31,15 +31,23 @@ final class DashboardMetrics {
                 .description("Messages in the dead-letter queue").register(registry);
     }
 
+    // Meters by key, so the per-event path is a map lookup rather than a builder and a registry lookup.
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+
     void task(String name, String state) {
-        Counter.builder("celeriac.tasks").description("Task events by task name and resulting state")
-                .tag("task", name == null ? "unknown" : name).tag("state", state).register(registry).increment();
+        String task = name == null ? "unknown" : name;
+        counters.computeIfAbsent(task + '\0' + state, k -> Counter.builder("celeriac.tasks")
+                .description("Task events by task name and resulting state")
+                .tag("task", task).tag("state", state).register(registry)).increment();
     }
 
     void runtime(String name, double seconds) {
-        Timer.builder("celeriac.task.runtime").description("Task run time, from task-succeeded events")
-                .tag("task", name == null ? "unknown" : name).publishPercentileHistogram()
-                .register(registry).record(Duration.ofNanos((long) (seconds * 1e9)));
+        String task = name == null ? "unknown" : name;
+        timers.computeIfAbsent(task, k -> Timer.builder("celeriac.task.runtime")
+                .description("Task run time, from task-succeeded events")
+                .tag("task", task).publishPercentileHistogram().register(registry))
+                .record(Duration.ofNanos((long) (seconds * 1e9)));
     }
 
     void queueLength(String queue, long length) {

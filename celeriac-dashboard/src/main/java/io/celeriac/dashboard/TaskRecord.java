@@ -118,9 +118,12 @@ public record TaskRecord(String id, String name, String state, String args, Stri
         String root = str(e.get("root_id"), rootId);
         String et = str(e.get("eta"), eta);
         String ex = str(e.get("expires"), expires);
-        List<Event> evs = new ArrayList<>(events);
+        List<Event> evs = new ArrayList<>(events.size() + 1);
+        evs.addAll(events);
         evs.add(new Event(type, ts, host, detail(type, e)));
-        evs.sort((x, y) -> Double.compare(x.timestamp(), y.timestamp()));
+        if (evs.size() > 1 && evs.get(evs.size() - 2).timestamp() > ts) {
+            evs.sort((x, y) -> Double.compare(x.timestamp(), y.timestamp())); // arrived out of order: rare
+        }
         if (evs.size() > MAX_EVENTS) {
             evs = evs.subList(evs.size() - MAX_EVENTS, evs.size());
         }
