@@ -64,6 +64,11 @@ public interface Broker extends AutoCloseable {
     /** The dead-letter queue, newest first. */
     List<DeadLetter> deadLetters(int limit);
 
+    /** How many messages the dead-letter queue holds, without reading them. */
+    default long deadLetterCount() {
+        return deadLetters(Integer.MAX_VALUE).size();
+    }
+
     /** Puts a dead letter back on its queue; returns false if no such record. */
     boolean requeueDeadLetter(String id);
 

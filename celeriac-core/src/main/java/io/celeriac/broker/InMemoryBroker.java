@@ -240,6 +240,16 @@ public final class InMemoryBroker implements Broker {
     }
 
     @Override
+    public long deadLetterCount() {
+        lock.lock();
+        try {
+            return deadLetters.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
     public boolean requeueDeadLetter(String id) {
         lock.lock();
         try {

@@ -443,6 +443,7 @@ class WorkerTest {
 
         assertThat(after.get(WAIT)).isEqualTo(42);
         await().atMost(WAIT).until(() -> broker.deadLetters(10).size() == 5);
+        assertThat(broker.deadLetterCount()).isEqualTo(5);
         List<String> reasons = broker.deadLetters(10).stream().map(DeadLetter::reason).toList();
         assertThat(reasons).anySatisfy(r -> assertThat(r).containsIgnoringCase("json"));
         assertThat(reasons).anySatisfy(r -> assertThat(r).contains("unregistered task").contains("nobody.knows"));

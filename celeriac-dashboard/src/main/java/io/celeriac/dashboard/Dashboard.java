@@ -208,9 +208,11 @@ public final class Dashboard implements AutoCloseable {
             }
         }
         List<TaskRecord> changed = history.apply(taskEvents, now);
+        Map<String, String> names = new java.util.HashMap<>();
+        changed.forEach(r -> names.put(r.id(), r.name()));
         for (Map<String, Object> e : taskEvents) {
             Object id = e.get("uuid");
-            String name = id == null ? null : history.get(String.valueOf(id)).map(TaskRecord::name).orElse(null);
+            String name = id == null ? null : names.get(String.valueOf(id));
             String type = String.valueOf(e.get("type"));
             metrics.task(name, type.startsWith("task-") ? type.substring(5) : type);
             if (type.equals("task-succeeded") && e.get("runtime") instanceof Number rt) {
@@ -236,7 +238,7 @@ public final class Dashboard implements AutoCloseable {
             charts.sampleQueue(q, now, n);
             metrics.queueLength(q, n);
         }
-        metrics.deadLetters(app.broker().deadLetters(10_000).size());
+        metrics.deadLetters(app.broker().deadLetterCount());
     }
 
     /** Asks every worker for its pool size and queues: worker events don't carry them. */

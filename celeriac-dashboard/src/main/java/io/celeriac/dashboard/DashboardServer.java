@@ -107,7 +107,7 @@ final class DashboardServer {
             config.routes.get("/api/tasks/{id}", this::task);
             config.routes.get("/api/workers", ctx -> send(ctx, dashboard.workers()));
             config.routes.get("/api/queues", ctx -> send(ctx, Map.of("queues", dashboard.queues(),
-                    "deadLetters", dashboard.deadLetters(100_000).size())));
+                    "deadLetters", dashboard.app().broker().deadLetterCount())));
             config.routes.get("/api/charts", ctx -> send(ctx, dashboard.charts(ctx.queryParam("task"))));
             config.routes.get("/api/schedules", this::schedules);
             config.routes.get("/api/dead-letters", ctx -> send(ctx, deadLetters()));

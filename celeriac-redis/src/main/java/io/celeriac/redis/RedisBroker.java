@@ -413,6 +413,11 @@ public final class RedisBroker implements Broker {
         return out;
     }
 
+    @Override
+    public long deadLetterCount() {
+        return connection.sync().llen(deadLetterKey);
+    }
+
     private DeadLetter toDeadLetter(String raw) {
         Map<String, Object> m = codec.readJsonObject(raw);
         Object time = m.get("time");

@@ -154,10 +154,12 @@ class RedisBrokerIT {
         assertThat(b.unackedCount()).isZero();
         List<DeadLetter> dead = b.deadLetters(10);
         assertThat(dead).extracting(DeadLetter::reason).containsExactly("bad arguments", "unknown task");
+        assertThat(b.deadLetterCount()).isEqualTo(2);
         assertThat(b.requeueDeadLetter(dead.get(1).id())).isTrue();
         assertThat(b.discardDeadLetter(dead.get(0).id())).isTrue();
         assertThat(b.discardDeadLetter("no-such-id")).isFalse();
         assertThat(b.deadLetters(10)).isEmpty();
+        assertThat(b.deadLetterCount()).isZero();
         assertThat(b.reserve(List.of("q"), 5, Duration.ofSeconds(1))).extracting(d -> id(d, codec))
                 .containsExactly("x");
     }
