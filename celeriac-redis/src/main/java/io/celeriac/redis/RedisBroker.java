@@ -10,15 +10,12 @@ import io.celeriac.broker.PriorityLists;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.Envelope;
 import io.celeriac.protocol.MessageCodec;
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.LMoveArgs;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScoredValue;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -80,8 +77,7 @@ public final class RedisBroker implements Broker {
     private final CeleriacConfig config;
     private final MessageCodec codec;
     private final Clock clock;
-    private final RedisClient client;
-    private final StatefulRedisConnection<String, String> connection;
+    private final RedisConnector redis;
     private final String consumerId = UUID.randomUUID().toString();
     private final String mine = "celeriac.unacked." + consumerId;
     private final String deadLetterKey;
@@ -111,25 +107,15 @@ public final class RedisBroker implements Broker {
         this.deadLetterKey = config.deadLetterQueue();
         this.pidboxChannel = "/" + url.db() + ".celery.pidbox";
         this.eventPrefix = "/" + url.db() + ".celeryev/";
-        this.client = RedisClient.create(url.toRedisUri());
-        // Reject commands while disconnected instead of buffering them in memory: a send either reaches Redis or
-        // fails with a clear exception; it is never silently held by a process that may die.
-        this.client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(10)))
-                .build());
-        try {
-            this.connection = client.connect();
-        } catch (RuntimeException e) {
-            client.shutdown();
-            throw new BrokerUnavailableException("Cannot connect to Redis at " + url + ": " + e.getMessage()
-                    + ". Is redis-server running and is broker_url right?", e);
-        }
+        this.redis = new RedisConnector(url, "Redis broker");
+    }
+
+    private StatefulRedisConnection<String, String> connection() {
+        return redis.connection();
     }
 
     RedisCommands<String, String> sync() {
-        return connection.sync();
+        return connection().sync();
     }
 
     /** This consumer's id (its heartbeat key is {@code celeriac.consumer.<id>}). */
@@ -177,7 +163,7 @@ public final class RedisBroker implements Broker {
                 byList.computeIfAbsent(list, k -> new ArrayList<>()).add(m.payload());
             }
         }
-        RedisAsyncCommands<String, String> async = connection.async();
+        RedisAsyncCommands<String, String> async = connection().async();
         List<RedisFuture<?>> futures = new ArrayList<>();
         try {
             // All commands go out back to back on one connection: one round trip for the whole batch.
@@ -205,7 +191,7 @@ public final class RedisBroker implements Broker {
     @Override
     public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
         try {
-            Long n = PUBLISH_ONCE.run(connection.sync(), ScriptOutputType.INTEGER,
+            Long n = PUBLISH_ONCE.run(connection().sync(), ScriptOutputType.INTEGER,
                     new String[] {onceKey, listKey(message.queue(), step(message.priority()))},
                     Long.toString(keep.toMillis()), message.payload());
             return n != null && n == 1;
@@ -217,7 +203,7 @@ public final class RedisBroker implements Broker {
     @Override
     public void forgetOnce(String onceKey) {
         try {
-            connection.sync().del(onceKey);
+            connection().sync().del(onceKey);
         } catch (RuntimeException e) {
             throw unavailable("Releasing " + onceKey, e);
         }
@@ -233,7 +219,7 @@ public final class RedisBroker implements Broker {
         try {
             for (String q : queues) {
                 // kombu's binding for a queue on the default direct exchange: <routing key>\x06\x16<pattern>\x06\x16<queue>
-                connection.sync().sadd("_kombu.binding." + q, q + SEP + SEP + q);
+                connection().sync().sadd("_kombu.binding." + q, q + SEP + SEP + q);
             }
         } catch (RuntimeException e) {
             throw unavailable("Declaring queues " + queues, e);
@@ -276,7 +262,7 @@ public final class RedisBroker implements Broker {
         keys[lists.size() + 3] = deadLetterKey;
         List<Object> out;
         try {
-            out = RESERVE.run(connection.sync(), ScriptOutputType.MULTI, keys, Integer.toString(max),
+            out = RESERVE.run(connection().sync(), ScriptOutputType.MULTI, keys, Integer.toString(max),
                     Double.toString(now()), consumerId + "-" + deadSeq.incrementAndGet());
         } catch (RuntimeException e) {
             throw unavailable("Reserving from " + queues, e);
@@ -313,7 +299,7 @@ public final class RedisBroker implements Broker {
         for (String list : lists) {
             RedisFuture<String> f = pendingWaits.get(list);
             if (f == null || f.isDone()) {
-                StatefulRedisConnection<String, String> c = waiters.computeIfAbsent(list, k -> client.connect());
+                StatefulRedisConnection<String, String> c = waiters.computeIfAbsent(list, k -> redis.open());
                 f = c.async().blmove(list, list, LMoveArgs.Builder.rightRight(), 2.0);
                 pendingWaits.put(list, f);
             }
@@ -338,7 +324,7 @@ public final class RedisBroker implements Broker {
             return;
         }
         String[] tags = deliveries.stream().map(Delivery::ackToken).toArray(String[]::new);
-        RedisAsyncCommands<String, String> async = connection.async();
+        RedisAsyncCommands<String, String> async = connection().async();
         try {
             RedisFuture<Long> a = async.hdel(UNACKED, tags);
             RedisFuture<Long> b = async.zrem(UNACKED_INDEX, tags);
@@ -395,7 +381,7 @@ public final class RedisBroker implements Broker {
 
     private void settle(String target, List<String> args) {
         try {
-            SETTLE.run(connection.sync(), ScriptOutputType.INTEGER,
+            SETTLE.run(connection().sync(), ScriptOutputType.INTEGER,
                     new String[] {UNACKED, UNACKED_INDEX, mine, target}, args.toArray(String[]::new));
         } catch (RuntimeException e) {
             throw unavailable("Settling messages (" + args.get(0) + ")", e);
@@ -407,7 +393,7 @@ public final class RedisBroker implements Broker {
     @Override
     public List<DeadLetter> deadLetters(int limit) {
         List<DeadLetter> out = new ArrayList<>();
-        for (String raw : connection.sync().lrange(deadLetterKey, 0, limit - 1)) {
+        for (String raw : connection().sync().lrange(deadLetterKey, 0, limit - 1)) {
             out.add(toDeadLetter(raw));
         }
         return out;
@@ -415,7 +401,7 @@ public final class RedisBroker implements Broker {
 
     @Override
     public long deadLetterCount() {
-        return connection.sync().llen(deadLetterKey);
+        return connection().sync().llen(deadLetterKey);
     }
 
     private DeadLetter toDeadLetter(String raw) {
@@ -437,10 +423,10 @@ public final class RedisBroker implements Broker {
     }
 
     private boolean deadLetterOp(String id, String mode) {
-        for (String raw : connection.sync().lrange(deadLetterKey, 0, -1)) {
+        for (String raw : connection().sync().lrange(deadLetterKey, 0, -1)) {
             DeadLetter d = toDeadLetter(raw);
             if (d.id().equals(id)) {
-                Long n = DEAD_LETTER_OP.run(connection.sync(), ScriptOutputType.INTEGER,
+                Long n = DEAD_LETTER_OP.run(connection().sync(), ScriptOutputType.INTEGER,
                         new String[] {deadLetterKey, d.queue()}, raw, mode, d.payload());
                 return n != null && n == 1;
             }
@@ -452,7 +438,7 @@ public final class RedisBroker implements Broker {
 
     @Override
     public long queueLength(String queue) {
-        RedisAsyncCommands<String, String> async = connection.async();
+        RedisAsyncCommands<String, String> async = connection().async();
         try {
             List<RedisFuture<Long>> f = new ArrayList<>();
             for (int s : STEPS) {
@@ -478,24 +464,24 @@ public final class RedisBroker implements Broker {
         for (int i = 0; i < STEPS.length; i++) {
             keys[i] = listKey(queue, STEPS[i]);
         }
-        connection.sync().del(keys);
+        connection().sync().del(keys);
         return n;
     }
 
     /** Messages waiting for their ETA in {@code celeriac.scheduled}. */
     public long scheduledCount() {
-        return connection.sync().zcard(SCHEDULED);
+        return connection().sync().zcard(SCHEDULED);
     }
 
     /** Delivered, not yet acked messages (kombu's {@code unacked} hash, all consumers). */
     public long unackedCount() {
-        return connection.sync().hlen(UNACKED);
+        return connection().sync().hlen(UNACKED);
     }
 
     /** Unacked tags with their reservation time, oldest first (for operators). */
     public List<KeyValue<String, Double>> unacked(int limit) {
         List<KeyValue<String, Double>> out = new ArrayList<>();
-        for (ScoredValue<String> v : connection.sync().zrangeWithScores(UNACKED_INDEX, 0, limit - 1)) {
+        for (ScoredValue<String> v : connection().sync().zrangeWithScores(UNACKED_INDEX, 0, limit - 1)) {
             out.add(KeyValue.just(v.getValue(), v.getScore()));
         }
         return out;
@@ -509,7 +495,7 @@ public final class RedisBroker implements Broker {
         }
         consuming = true;
         beat();
-        connection.sync().sadd(CONSUMERS, consumerId);
+        connection().sync().sadd(CONSUMERS, consumerId);
         etaThread = daemon("celeriac-eta", this::etaLoop);
         heartbeatThread = daemon("celeriac-heartbeat", this::heartbeatLoop);
     }
@@ -522,7 +508,7 @@ public final class RedisBroker implements Broker {
     }
 
     private void beat() {
-        connection.sync().set("celeriac.consumer." + consumerId, Long.toString(System.currentTimeMillis()),
+        connection().sync().set("celeriac.consumer." + consumerId, Long.toString(System.currentTimeMillis()),
                 SetArgs.Builder.px(HEARTBEAT_TTL.toMillis()));
     }
 
@@ -531,12 +517,12 @@ public final class RedisBroker implements Broker {
         while (!closed) {
             long sleep = 250;
             try {
-                Long moved = MOVE_DUE.run(connection.sync(), ScriptOutputType.INTEGER, new String[] {SCHEDULED},
+                Long moved = MOVE_DUE.run(connection().sync(), ScriptOutputType.INTEGER, new String[] {SCHEDULED},
                         Double.toString(now()), "1000");
                 if (moved != null && moved == 1000) {
                     continue;
                 }
-                List<ScoredValue<String>> next = connection.sync().zrangeWithScores(SCHEDULED, 0, 0);
+                List<ScoredValue<String>> next = connection().sync().zrangeWithScores(SCHEDULED, 0, 0);
                 if (!next.isEmpty()) {
                     long until = (long) ((next.get(0).getScore() - now()) * 1000);
                     sleep = Math.max(1, Math.min(250, until));
@@ -582,7 +568,7 @@ public final class RedisBroker implements Broker {
      * visibility timeout whose owner is not a live Celeriac consumer. Returns {dead consumers, restored messages}.
      */
     public long[] recoverNow() {
-        List<Long> r = RECOVER.run(connection.sync(), ScriptOutputType.MULTI,
+        List<Long> r = RECOVER.run(connection().sync(), ScriptOutputType.MULTI,
                 new String[] {CONSUMERS, UNACKED, UNACKED_INDEX}, Double.toString(now()),
                 Long.toString(config.visibilityTimeout().toSeconds()), "1000");
         long dead = r.get(0);
@@ -597,7 +583,7 @@ public final class RedisBroker implements Broker {
 
     private synchronized StatefulRedisPubSubConnection<String, String> pubsub() {
         if (pubsub == null) {
-            StatefulRedisPubSubConnection<String, String> c = client.connectPubSub();
+            StatefulRedisPubSubConnection<String, String> c = redis.openPubSub();
             c.addListener(new RedisPubSubAdapter<>() {
                 @Override
                 public void message(String channel, String message) {
@@ -637,7 +623,7 @@ public final class RedisBroker implements Broker {
         String envelope = codec.encodeEnvelope(new Envelope(codec.writeJson(body), "application/json", "utf-8",
                 headers, properties(2, "celery.pidbox", "")));
         try {
-            connection.sync().publish(pidboxChannel, envelope);
+            connection().sync().publish(pidboxChannel, envelope);
         } catch (RuntimeException e) {
             throw unavailable("Broadcasting " + message.method(), e);
         }
@@ -703,7 +689,7 @@ public final class RedisBroker implements Broker {
         headers.put("clock", clockTick.incrementAndGet());
         String envelope = codec.encodeEnvelope(new Envelope(codec.writeJson(body), "application/json", "utf-8",
                 headers, properties(1, "reply.celery.pidbox", request.replyTo())));
-        connection.sync().lpush(request.replyTo() + ".reply.celery.pidbox", envelope);
+        connection().sync().lpush(request.replyTo() + ".reply.celery.pidbox", envelope);
     }
 
     @Override
@@ -713,9 +699,9 @@ public final class RedisBroker implements Broker {
         String replyQueue = replyId + ".reply.celery.pidbox";
         String binding = replyId + SEP + SEP + replyQueue;
         List<Map<String, Object>> replies = new ArrayList<>();
-        StatefulRedisConnection<String, String> blocking = client.connect();
+        StatefulRedisConnection<String, String> blocking = redis.open();
         try {
-            connection.sync().sadd("_kombu.binding.reply.celery.pidbox", binding);
+            connection().sync().sadd("_kombu.binding.reply.celery.pidbox", binding);
             broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,
                     replyId));
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -737,8 +723,8 @@ public final class RedisBroker implements Broker {
             throw unavailable("Collecting replies to " + message.method(), e);
         } finally {
             try {
-                connection.sync().srem("_kombu.binding.reply.celery.pidbox", binding);
-                connection.sync().del(replyQueue);
+                connection().sync().srem("_kombu.binding.reply.celery.pidbox", binding);
+                connection().sync().del(replyQueue);
             } catch (RuntimeException e) {
                 log.debug("cleanup of reply queue failed: {}", e.toString());
             }
@@ -753,7 +739,7 @@ public final class RedisBroker implements Broker {
         headers.put("hostname", hostname);
         String envelope = codec.encodeEnvelope(new Envelope(codec.writeJson(body), "application/json", "utf-8",
                 headers, properties(1, "celeryev", routingKey)));
-        connection.async().publish(eventPrefix + routingKey, envelope);
+        connection().async().publish(eventPrefix + routingKey, envelope);
     }
 
     @Override
@@ -804,7 +790,7 @@ public final class RedisBroker implements Broker {
         }
         if (consuming) {
             try {
-                RedisCommands<String, String> redis = connection.sync();
+                RedisCommands<String, String> redis = connection().sync();
                 redis.del("celeriac.consumer." + consumerId);
                 // With messages still unacked, stay registered without a heartbeat: the next recovery run by any
                 // consumer returns them at once. With none, leave cleanly.
@@ -819,7 +805,6 @@ public final class RedisBroker implements Broker {
         if (pubsub != null) {
             pubsub.close();
         }
-        connection.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        redis.close();
     }
 }

@@ -6,11 +6,8 @@ import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.ResultCodec;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
@@ -39,8 +36,7 @@ public final class RedisResultBackend implements ResultBackend {
     private final RedisUrl url;
     private final Duration expires;
     private final ResultCodec results;
-    private final RedisClient client;
-    private final StatefulRedisConnection<String, String> connection;
+    private final RedisConnector redis;
     private final Map<String, List<LinkedBlockingQueue<String>>> waiters = new ConcurrentHashMap<>();
     private volatile StatefulRedisPubSubConnection<String, String> pubsub;
 
@@ -52,17 +48,11 @@ public final class RedisResultBackend implements ResultBackend {
         this.url = url;
         this.expires = expires == null || expires.isZero() ? null : expires;
         this.results = new ResultCodec(codec);
-        this.client = RedisClient.create(url.toRedisUri());
-        this.client.setOptions(ClientOptions.builder().autoReconnect(true)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(10))).build());
-        try {
-            this.connection = client.connect();
-        } catch (RuntimeException e) {
-            client.shutdown();
-            throw new BrokerUnavailableException("Cannot connect to the Redis result backend at " + url + ": "
-                    + e.getMessage(), e);
-        }
+        this.redis = new RedisConnector(url, "Redis result backend");
+    }
+
+    private StatefulRedisConnection<String, String> connection() {
+        return redis.connection();
     }
 
     private BrokerUnavailableException unavailable(String what, Exception e) {
@@ -76,7 +66,7 @@ public final class RedisResultBackend implements ResultBackend {
         if (documents.isEmpty()) {
             return;
         }
-        RedisAsyncCommands<String, String> async = connection.async();
+        RedisAsyncCommands<String, String> async = connection().async();
         List<RedisFuture<?>> futures = new ArrayList<>(documents.size() * 2);
         try {
             for (ResultDocument d : documents) {
@@ -100,7 +90,7 @@ public final class RedisResultBackend implements ResultBackend {
     @Override
     public Optional<ResultDocument> get(String taskId) {
         try {
-            String json = connection.sync().get(PREFIX + taskId);
+            String json = connection().sync().get(PREFIX + taskId);
             return json == null ? Optional.empty() : Optional.of(results.decode(json));
         } catch (io.celeriac.CeleriacException e) {
             throw e;
@@ -111,7 +101,7 @@ public final class RedisResultBackend implements ResultBackend {
 
     private synchronized StatefulRedisPubSubConnection<String, String> pubsub() {
         if (pubsub == null) {
-            StatefulRedisPubSubConnection<String, String> c = client.connectPubSub();
+            StatefulRedisPubSubConnection<String, String> c = redis.openPubSub();
             c.addListener(new RedisPubSubAdapter<>() {
                 @Override
                 public void message(String channel, String message) {
@@ -174,7 +164,7 @@ public final class RedisResultBackend implements ResultBackend {
     @Override
     public void forget(Collection<String> taskIds) {
         if (!taskIds.isEmpty()) {
-            connection.sync().del(taskIds.stream().map(id -> PREFIX + id).toArray(String[]::new));
+            connection().sync().del(taskIds.stream().map(id -> PREFIX + id).toArray(String[]::new));
         }
     }
 
@@ -183,7 +173,6 @@ public final class RedisResultBackend implements ResultBackend {
         if (pubsub != null) {
             pubsub.close();
         }
-        connection.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        redis.close();
     }
 }

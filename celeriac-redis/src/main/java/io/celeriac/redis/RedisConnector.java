@@ -1,0 +1,120 @@
+package io.celeriac.redis;
+
+import io.celeriac.broker.BrokerUnavailableException;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One Redis client with the options every Celeriac component needs, and a main connection opened on first use.
+ *
+ * <p>Why lazily: a worker, beat or dashboard started while Redis is down must not die in its constructor; it retries
+ * with backoff (as Celery's {@code broker_connection_retry_on_startup}) and the first operation that needs Redis
+ * either gets a connection or a {@link BrokerUnavailableException}. Once connected, Lettuce reconnects by itself;
+ * its backoff is capped at one second so that operations work again within a second of Redis answering (Lettuce's
+ * default cap of 30 s kept producers failing long after an outage ended). Commands issued while disconnected are
+ * rejected, never buffered: a send either reaches Redis or fails with a clear exception.
+ */
+final class RedisConnector implements AutoCloseable {
+    static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+
+    private final RedisUrl url;
+    private final String what;
+    private final ClientResources resources;
+    private final RedisClient client;
+    private volatile StatefulRedisConnection<String, String> connection;
+    private volatile boolean closed;
+
+    /** @param what how errors name this server, e.g. "Redis broker" */
+    RedisConnector(RedisUrl url, String what) {
+        this.url = url;
+        this.what = what;
+        this.resources = ClientResources.builder()
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2,
+                        TimeUnit.MILLISECONDS))
+                .build();
+        this.client = RedisClient.create(resources, url.toRedisUri());
+        this.client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
+                .timeoutOptions(TimeoutOptions.enabled(COMMAND_TIMEOUT))
+                .build());
+    }
+
+    RedisUrl url() {
+        return url;
+    }
+
+    /** The shared connection, opened now if it is not yet. */
+    StatefulRedisConnection<String, String> connection() {
+        StatefulRedisConnection<String, String> c = connection;
+        if (c != null) {
+            return c;
+        }
+        synchronized (this) {
+            if (connection == null) {
+                connection = open();
+            }
+            return connection;
+        }
+    }
+
+    /** A further connection of its own (blocking waits must not hold up the shared one). */
+    StatefulRedisConnection<String, String> open() {
+        if (closed) {
+            throw new BrokerUnavailableException(what + " at " + url + " is closed");
+        }
+        try {
+            return client.connect();
+        } catch (RuntimeException e) {
+            throw new BrokerUnavailableException("Cannot connect to the " + what + " at " + url + ": "
+                    + rootMessage(e) + ". Is redis-server running and is the URL right?", e);
+        }
+    }
+
+    StatefulRedisPubSubConnection<String, String> openPubSub() {
+        if (closed) {
+            throw new BrokerUnavailableException(what + " at " + url + " is closed");
+        }
+        try {
+            return client.connectPubSub();
+        } catch (RuntimeException e) {
+            throw new BrokerUnavailableException("Cannot connect to the " + what + " at " + url + ": "
+                    + rootMessage(e), e);
+        }
+    }
+
+    /** True once the shared connection was opened (for close paths that must not connect). */
+    boolean connected() {
+        return connection != null;
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        StatefulRedisConnection<String, String> c = connection;
+        if (c != null) {
+            c.close();
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+}
