@@ -25,8 +25,12 @@ import java.util.function.Consumer;
 
 /**
  * A broker inside the JVM, for {@code celeriac demo}, single-process apps and users' unit tests. It follows the
- * same rules as the Redis broker (priority steps 0/3/6/9 served lowest first, ETA messages held until due,
- * unacked deliveries kept until acked) but keeps nothing when the process ends.
+ * same rules as the Redis broker (priority steps 0/3/6/9 served lowest first, queues served in turn, ETA messages
+ * held until due, unacked deliveries kept until acked) but keeps nothing when the process ends.
+ *
+ * <p>{@link #connect()} opens another handle on the same store, as a second process would open a second connection
+ * to one Redis: each handle is a consumer, and closing one gives its unacked deliveries back to their queues, as a
+ * dead consumer's messages come back on a real broker. That is what the broker contract suite's kills exercise.
  */
 public final class InMemoryBroker implements Broker {
     private static final int[] STEPS = PriorityLists.STEPS;
@@ -34,24 +38,51 @@ public final class InMemoryBroker implements Broker {
     private record Scheduled(Instant eta, String queue, int priority, String payload, long seq) {
     }
 
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition available = lock.newCondition();
-    private final Map<String, Deque<String>> lists = new HashMap<>();
-    private final Map<String, Delivery> unacked = new LinkedHashMap<>();
-    private final PriorityQueue<Scheduled> scheduled = new PriorityQueue<>(
-            (a, b) -> a.eta.equals(b.eta) ? Long.compare(a.seq, b.seq) : a.eta.compareTo(b.eta));
-    private final Deque<DeadLetter> deadLetters = new ArrayDeque<>();
-    private final List<Consumer<ControlMessage>> listeners = new CopyOnWriteArrayList<>();
-    private final List<Consumer<Map<String, Object>>> eventListeners = new CopyOnWriteArrayList<>();
-    private final Map<String, java.util.concurrent.BlockingQueue<Map<String, Object>>> replies =
-            new java.util.concurrent.ConcurrentHashMap<>();
-    private final ExecutorService broadcaster = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "celeriac-memory-broadcast");
-        t.setDaemon(true);
-        return t;
-    });
+    private record Held(Delivery delivery, InMemoryBroker owner) {
+    }
+
+    /** Everything the handles share: what one broker server holds. */
+    private static final class Store {
+        final ReentrantLock lock = new ReentrantLock();
+        final Condition available = lock.newCondition();
+        final Map<String, Deque<String>> lists = new HashMap<>();
+        final Map<String, Held> unacked = new LinkedHashMap<>();
+        final PriorityQueue<Scheduled> scheduled = new PriorityQueue<>(
+                (a, b) -> a.eta.equals(b.eta) ? Long.compare(a.seq, b.seq) : a.eta.compareTo(b.eta));
+        final Deque<DeadLetter> deadLetters = new ArrayDeque<>();
+        final Map<String, Instant> onceKeys = new HashMap<>();
+        final List<Consumer<ControlMessage>> listeners = new CopyOnWriteArrayList<>();
+        final List<Consumer<Map<String, Object>>> eventListeners = new CopyOnWriteArrayList<>();
+        final Map<String, java.util.concurrent.BlockingQueue<Map<String, Object>>> replies =
+                new java.util.concurrent.ConcurrentHashMap<>();
+        final ExecutorService broadcaster = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "celeriac-memory-broadcast");
+            t.setDaemon(true);
+            return t;
+        });
+        final Clock clock;
+        long seq;
+        int open;
+
+        Store(Clock clock) {
+            this.clock = clock;
+        }
+    }
+
+    private final Store store;
+    private final ReentrantLock lock;
+    private final Condition available;
+    private final Map<String, Deque<String>> lists;
+    private final Map<String, Held> unacked;
+    private final PriorityQueue<Scheduled> scheduled;
+    private final Deque<DeadLetter> deadLetters;
+    private final List<Consumer<ControlMessage>> listeners;
+    private final List<Consumer<Map<String, Object>>> eventListeners;
+    private final Map<String, java.util.concurrent.BlockingQueue<Map<String, Object>>> replies;
+    private final ExecutorService broadcaster;
     private final Clock clock;
-    private long seq;
+    /** kombu's queue cycle: the queue that delivered last goes to the end of the serving order. */
+    private final List<String> cycle = new ArrayList<>();
     private volatile boolean closed;
 
     public InMemoryBroker() {
@@ -59,7 +90,34 @@ public final class InMemoryBroker implements Broker {
     }
 
     public InMemoryBroker(Clock clock) {
-        this.clock = clock;
+        this(new Store(clock));
+    }
+
+    private InMemoryBroker(Store store) {
+        this.store = store;
+        this.lock = store.lock;
+        this.available = store.available;
+        this.lists = store.lists;
+        this.unacked = store.unacked;
+        this.scheduled = store.scheduled;
+        this.deadLetters = store.deadLetters;
+        this.listeners = store.listeners;
+        this.eventListeners = store.eventListeners;
+        this.replies = store.replies;
+        this.broadcaster = store.broadcaster;
+        this.clock = store.clock;
+        lock.lock();
+        try {
+            store.open++;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Another handle on the same store: a second consumer, as a second connection to one server. */
+    public InMemoryBroker connect() {
+        ensureOpen();
+        return new InMemoryBroker(store);
     }
 
     private static int step(int priority) {
@@ -78,7 +136,7 @@ public final class InMemoryBroker implements Broker {
             Instant now = clock.instant();
             for (OutboundMessage m : messages) {
                 if (m.eta() != null && m.eta().isAfter(now)) {
-                    scheduled.add(new Scheduled(m.eta(), m.queue(), m.priority(), m.payload(), seq++));
+                    scheduled.add(new Scheduled(m.eta(), m.queue(), m.priority(), m.payload(), store.seq++));
                 } else {
                     list(m.queue(), step(m.priority())).addFirst(m.payload());
                 }
@@ -89,18 +147,17 @@ public final class InMemoryBroker implements Broker {
         }
     }
 
-    private final Map<String, Instant> onceKeys = new HashMap<>();
-
     @Override
     public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
+        ensureOpen();
         lock.lock();
         try {
             Instant now = clock.instant();
-            Instant until = onceKeys.get(onceKey);
+            Instant until = store.onceKeys.get(onceKey);
             if (until != null && until.isAfter(now)) {
                 return false;
             }
-            onceKeys.put(onceKey, now.plus(keep));
+            store.onceKeys.put(onceKey, now.plus(keep));
             publish(List.of(message));
             return true;
         } finally {
@@ -112,7 +169,7 @@ public final class InMemoryBroker implements Broker {
     public void forgetOnce(String onceKey) {
         lock.lock();
         try {
-            onceKeys.remove(onceKey);
+            store.onceKeys.remove(onceKey);
         } finally {
             lock.unlock();
         }
@@ -130,17 +187,7 @@ public final class InMemoryBroker implements Broker {
             while (true) {
                 ensureOpen();
                 moveDue();
-                List<Delivery> out = new ArrayList<>();
-                for (String q : queues) {
-                    for (int step : STEPS) {
-                        Deque<String> l = lists.get(key(q, step));
-                        while (l != null && !l.isEmpty() && out.size() < max) {
-                            Delivery d = new Delivery(q, l.pollLast(), UUID.randomUUID().toString(), step);
-                            unacked.put(d.ackToken(), d);
-                            out.add(d);
-                        }
-                    }
-                }
+                List<Delivery> out = takeInTurn(queues, max);
                 long left = deadline - System.nanoTime();
                 if (!out.isEmpty() || left <= 0) {
                     return out;
@@ -155,6 +202,46 @@ public final class InMemoryBroker implements Broker {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * One message at a time, as kombu's Redis transport takes them: the lowest priority step of any queue first,
+     * and among queues with a message at that step the one that delivered longest ago (kombu's queue cycle), so a
+     * busy queue never starves the others.
+     */
+    private List<Delivery> takeInTurn(List<String> queues, int max) {
+        cycle.retainAll(queues);
+        for (String q : queues) {
+            if (!cycle.contains(q)) {
+                cycle.add(q);
+            }
+        }
+        List<Delivery> out = new ArrayList<>();
+        while (out.size() < max) {
+            Delivery d = takeOne();
+            if (d == null) {
+                break;
+            }
+            out.add(d);
+        }
+        return out;
+    }
+
+    private Delivery takeOne() {
+        for (int step : STEPS) {
+            for (int i = 0; i < cycle.size(); i++) {
+                String q = cycle.get(i);
+                Deque<String> l = lists.get(key(q, step));
+                if (l != null && !l.isEmpty()) {
+                    Delivery d = new Delivery(q, l.pollLast(), UUID.randomUUID().toString(), step);
+                    unacked.put(d.ackToken(), new Held(d, this));
+                    cycle.remove(i);
+                    cycle.add(q);
+                    return d;
+                }
+            }
+        }
+        return null;
     }
 
     private void moveDue() {
@@ -192,11 +279,11 @@ public final class InMemoryBroker implements Broker {
         }
     }
 
-    /** Returns every unacked delivery to its queue, as a restarted Redis consumer would after a crash. */
+    /** Returns every unacked delivery of every handle to its queue, as after a crash of all consumers. */
     public int restoreUnacked() {
         lock.lock();
         try {
-            List<Delivery> all = new ArrayList<>(unacked.values());
+            List<Delivery> all = unacked.values().stream().map(Held::delivery).toList();
             requeue(all);
             return all.size();
         } finally {
@@ -209,7 +296,8 @@ public final class InMemoryBroker implements Broker {
         lock.lock();
         try {
             if (unacked.remove(delivery.ackToken()) != null) {
-                scheduled.add(new Scheduled(eta, delivery.queue(), delivery.priority(), delivery.payload(), seq++));
+                scheduled.add(new Scheduled(eta, delivery.queue(), delivery.priority(), delivery.payload(),
+                        store.seq++));
                 available.signalAll();
             }
         } finally {
@@ -402,20 +490,41 @@ public final class InMemoryBroker implements Broker {
         }
     }
 
+    /**
+     * Closes this handle. Its unacked deliveries go back to the front of their queues, as a dead consumer's do on a
+     * real broker; the store lives on while other handles are open.
+     */
     @Override
     public void close() {
-        closed = true;
-        broadcaster.shutdown();
+        boolean last;
         lock.lock();
         try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            List<Delivery> mine = new ArrayList<>();
+            for (Held h : unacked.values()) {
+                if (h.owner() == this) {
+                    mine.add(h.delivery());
+                }
+            }
+            for (Delivery d : mine) {
+                unacked.remove(d.ackToken());
+                list(d.queue(), d.priority()).addLast(d.payload());
+            }
+            last = --store.open == 0;
             available.signalAll();
         } finally {
             lock.unlock();
         }
-        try {
-            broadcaster.awaitTermination(1, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (last) {
+            broadcaster.shutdown();
+            try {
+                broadcaster.awaitTermination(1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -1,0 +1,591 @@
+package io.celeriac.broker;
+
+import io.celeriac.protocol.MessageCodec;
+import io.celeriac.protocol.TaskMessage;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.state.Action;
+import net.jqwik.api.state.ActionChain;
+import net.jqwik.api.state.Transformer;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What every {@link Broker} must do, whatever carries the messages. A transport's test extends this class and says
+ * how to open a fresh store, connect consumers to it and kill one ({@link Transport}); the tests here then check the
+ * delivery promises the worker builds on: a message is delivered unchanged, never lost, never handed to two live
+ * consumers at once; an acked message never comes back; a dead consumer's messages do; queues are served in turn.
+ *
+ * <p>The property at the end runs random sequences of publish, reserve, ack, requeue, dead-letter, consumer kills and
+ * new consumers against a model and checks, after every step, that the broker holds exactly what the model says.
+ */
+public abstract class BrokerContract {
+    private static final Duration SHORT = Duration.ofMillis(200);
+    private static final Duration LONG = Duration.ofSeconds(20);
+    private static final List<String> QUEUES = List.of("contract.a", "contract.b");
+
+    private final MessageCodec codec = new MessageCodec();
+
+    /** A store (a broker server, a database) that consumers connect to, empty when opened. */
+    protected interface Transport extends AutoCloseable {
+        /** A new consumer (and producer) on the store, as a new worker process would open. */
+        Broker connect();
+
+        /** The consumer dies abruptly: it settles nothing, says goodbye to nobody. */
+        void crash(Broker consumer) throws Exception;
+
+        /**
+         * Whatever the transport does once a consumer died, done now or awaited: after this returns, the dead
+         * consumer's unacked messages are back in their queues.
+         */
+        void awaitRecovery(Broker survivor) throws Exception;
+
+        /** True where a lower priority number is served first (kombu on Redis); false where a higher one is (AMQP). */
+        default boolean lowerNumberFirst() {
+            return true;
+        }
+
+        @Override
+        void close() throws Exception;
+    }
+
+    /** Opens a fresh, empty store. */
+    protected abstract Transport open() throws Exception;
+
+    // ------------------------------------------------------------------ messages
+
+    /** A Celery protocol v2 task message whose task id names it. */
+    protected OutboundMessage message(String queue, int priority, String id) {
+        TaskMessage m = TaskMessage.builder("contract.task", id)
+                .args(List.of(id))
+                .kwargs(Map.of())
+                .routingKey(queue)
+                .priority(priority)
+                .deliveryTag(UUID.randomUUID().toString())
+                .build();
+        return new OutboundMessage(queue, priority, codec.encode(m), id, null);
+    }
+
+    protected String idOf(Delivery d) {
+        return codec.decode(d.payload()).id();
+    }
+
+    private static List<String> ids(BrokerContract c, Collection<Delivery> ds) {
+        return ds.stream().map(c::idOf).toList();
+    }
+
+    private static List<Delivery> reserveAll(Broker b, List<String> queues, int max) throws InterruptedException {
+        return b.reserve(queues, max, SHORT);
+    }
+
+    // ------------------------------------------------------------------ delivery
+
+    @Test
+    void aPublishedMessageIsDeliveredUnchanged() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            OutboundMessage m = message("contract.a", 0, "m1");
+            b.publish(m);
+            assertThat(b.queueLength("contract.a")).isEqualTo(1);
+            List<Delivery> got = b.reserve(QUEUES, 10, LONG);
+            assertThat(got).hasSize(1);
+            assertThat(got.get(0).payload()).isEqualTo(m.payload());
+            assertThat(got.get(0).queue()).isEqualTo("contract.a");
+            assertThat(b.queueLength("contract.a")).as("a reserved message is not waiting").isZero();
+            b.ack(got);
+        }
+    }
+
+    @Test
+    void reserveOnEmptyQueuesReturnsNothingAfterTheWait() throws Exception {
+        try (Transport t = open()) {
+            assertThat(t.connect().reserve(QUEUES, 5, SHORT)).isEmpty();
+        }
+    }
+
+    @Test
+    void aWaitingReserveReturnsAMessagePublishedMeanwhile() throws Exception {
+        try (Transport t = open()) {
+            Broker consumer = t.connect();
+            Broker producer = t.connect();
+            CompletableFuture<List<Delivery>> waiting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return consumer.reserve(QUEUES, 5, LONG);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(300); // let the reserve start waiting; the assertion holds either way
+            producer.publish(message("contract.b", 0, "late"));
+            List<Delivery> got = waiting.get(LONG.toSeconds() + 10, TimeUnit.SECONDS);
+            assertThat(ids(this, got)).containsExactly("late");
+        }
+    }
+
+    @Test
+    void reserveTakesAtMostMaxAndFirstInFirstOut() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            List<OutboundMessage> batch = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                batch.add(message("contract.a", 0, "m" + i));
+            }
+            b.publish(batch);
+            List<Delivery> first = b.reserve(QUEUES, 4, LONG);
+            assertThat(ids(this, first)).containsExactly("m0", "m1", "m2", "m3");
+            assertThat(b.queueLength("contract.a")).isEqualTo(6);
+            b.ack(first);
+        }
+    }
+
+    @Test
+    void queuesAreServedInTurn() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            List<OutboundMessage> batch = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                batch.add(message("contract.a", 0, "busy" + i));
+            }
+            for (int i = 0; i < 10; i++) {
+                batch.add(message("contract.b", 0, "quiet" + i));
+            }
+            b.publish(batch);
+            List<String> served = new ArrayList<>();
+            while (served.size() < 30) {
+                List<Delivery> got = b.reserve(QUEUES, 4, LONG);
+                served.addAll(ids(this, got));
+                b.ack(got);
+            }
+            // In turn: the quiet queue gets every other message while both have some, so its ten are all out
+            // within the first thirty; served in order, none of them would be.
+            assertThat(served.subList(0, 30)).filteredOn(id -> id.startsWith("quiet")).hasSize(10);
+        }
+    }
+
+    @Test
+    void priorityDecidesTheOrderWithinAQueue() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            b.publish(List.of(message("contract.a", 0, "p0"), message("contract.a", 9, "p9"),
+                    message("contract.a", 3, "p3"), message("contract.a", 6, "p6")));
+            List<String> served = new ArrayList<>();
+            while (served.size() < 4) {
+                List<Delivery> got = b.reserve(QUEUES, 1, LONG);
+                served.addAll(ids(this, got));
+                b.ack(got);
+            }
+            if (t.lowerNumberFirst()) {
+                assertThat(served).containsExactly("p0", "p3", "p6", "p9");
+            } else {
+                assertThat(served).containsExactly("p9", "p6", "p3", "p0");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ settling
+
+    @Test
+    void anAckedMessageNeverComesBackEvenAfterItsConsumerDies() throws Exception {
+        try (Transport t = open()) {
+            Broker victim = t.connect();
+            Broker survivor = t.connect();
+            victim.publish(List.of(message("contract.a", 0, "acked"), message("contract.a", 0, "held")));
+            List<Delivery> got = victim.reserve(QUEUES, 2, LONG);
+            assertThat(got).hasSize(2);
+            victim.ack(List.of(got.get(0)));
+            t.crash(victim);
+            t.awaitRecovery(survivor);
+            List<Delivery> back = survivor.reserve(QUEUES, 10, LONG);
+            assertThat(ids(this, back)).containsExactly("held");
+            assertThat(back.get(0).payload()).isEqualTo(got.get(1).payload());
+            survivor.ack(back);
+            assertThat(reserveAll(survivor, QUEUES, 10)).isEmpty();
+        }
+    }
+
+    @Test
+    void aDeadConsumersMessagesComeBackAndALiveOnesStayWithIt() throws Exception {
+        try (Transport t = open()) {
+            Broker victim = t.connect();
+            Broker alive = t.connect();
+            Broker survivor = t.connect();
+            List<OutboundMessage> batch = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                batch.add(message("contract.a", 0, "m" + i));
+            }
+            victim.publish(batch);
+            List<Delivery> victims = victim.reserve(QUEUES, 3, LONG);
+            List<Delivery> alives = alive.reserve(QUEUES, 3, LONG);
+            assertThat(victims).hasSize(3);
+            assertThat(alives).hasSize(3);
+            t.crash(victim);
+            t.awaitRecovery(survivor);
+            List<Delivery> back = new ArrayList<>();
+            List<Delivery> got;
+            while (!(got = survivor.reserve(QUEUES, 10, SHORT)).isEmpty()) {
+                back.addAll(got);
+            }
+            assertThat(ids(this, back)).containsExactlyInAnyOrderElementsOf(ids(this, victims));
+            alive.ack(alives);
+            survivor.ack(back);
+        }
+    }
+
+    @Test
+    void aRequeuedMessageIsServedNext() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            b.publish(List.of(message("contract.a", 0, "first"), message("contract.a", 0, "second")));
+            List<Delivery> got = b.reserve(QUEUES, 1, LONG);
+            assertThat(ids(this, got)).containsExactly("first");
+            b.requeue(got);
+            assertThat(b.queueLength("contract.a")).isEqualTo(2);
+            List<Delivery> again = b.reserve(QUEUES, 1, LONG);
+            assertThat(ids(this, again)).containsExactly("first");
+            b.ack(again);
+        }
+    }
+
+    @Test
+    void aDeferredMessageComesBackWhenDue() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            b.publish(message("contract.a", 0, "later"));
+            List<Delivery> got = b.reserve(QUEUES, 1, LONG);
+            b.defer(got.get(0), Instant.now().plusMillis(500));
+            assertThat(b.queueLength("contract.a")).as("held by the broker, not waiting").isZero();
+            List<Delivery> due = b.reserve(QUEUES, 1, LONG);
+            assertThat(ids(this, due)).containsExactly("later");
+            b.ack(due);
+        }
+    }
+
+    @Test
+    void aDeadLetterKeepsItsMessageAndReasonAndCanBeRequeuedOrDiscarded() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            long before = b.deadLetterCount();
+            b.publish(List.of(message("contract.a", 0, "bad1"), message("contract.a", 0, "bad2")));
+            List<Delivery> got = b.reserve(QUEUES, 2, LONG);
+            assertThat(got).hasSize(2);
+            b.deadLetter(got.get(0), "reason one");
+            b.deadLetter(got.get(1), "reason two");
+            assertThat(b.deadLetterCount()).isEqualTo(before + 2);
+            List<DeadLetter> letters = b.deadLetters(10);
+            DeadLetter one = letters.stream().filter(d -> d.reason().equals("reason one")).findFirst().orElseThrow();
+            assertThat(one.payload()).isEqualTo(got.get(0).payload());
+            assertThat(one.queue()).isEqualTo("contract.a");
+            assertThat(b.requeueDeadLetter(one.id())).isTrue();
+            assertThat(b.requeueDeadLetter(one.id())).as("only once").isFalse();
+            List<Delivery> back = b.reserve(QUEUES, 5, LONG);
+            assertThat(ids(this, back)).containsExactly("bad1");
+            b.ack(back);
+            DeadLetter two = b.deadLetters(10).stream().filter(d -> d.reason().equals("reason two")).findFirst()
+                    .orElseThrow();
+            assertThat(b.discardDeadLetter(two.id())).isTrue();
+            assertThat(b.deadLetterCount()).isEqualTo(before);
+            // Dead letters are settled: a dead consumer does not bring them back.
+            assertThat(reserveAll(b, QUEUES, 5)).isEmpty();
+        }
+    }
+
+    @Test
+    void publishOnceSendsOncePerKeyUntilForgotten() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            assertThat(b.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o1"))).isTrue();
+            assertThat(b.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o2")))
+                    .isFalse();
+            b.forgetOnce("contract.once");
+            assertThat(b.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o3"))).isTrue();
+            List<String> served = new ArrayList<>();
+            List<Delivery> got;
+            while (!(got = b.reserve(QUEUES, 10, SHORT)).isEmpty()) {
+                served.addAll(ids(this, got));
+                b.ack(got);
+            }
+            assertThat(served).containsExactly("o1", "o3");
+        }
+    }
+
+    @Test
+    void purgeEmptiesOneQueueOfAllPriorities() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            b.publish(List.of(message("contract.a", 0, "a0"), message("contract.a", 9, "a9"),
+                    message("contract.b", 0, "b0")));
+            assertThat(b.queueLength("contract.a")).isEqualTo(2);
+            assertThat(b.purge("contract.a")).isEqualTo(2);
+            assertThat(b.queueLength("contract.a")).isZero();
+            assertThat(ids(this, b.reserve(QUEUES, 10, LONG))).containsExactly("b0");
+        }
+    }
+
+    // ------------------------------------------------------------------ random sequences against a model
+
+    /** The model: where each message should be, and the consumers alive. */
+    final class Run {
+        final Transport transport;
+        final List<Broker> consumers = new ArrayList<>();
+        final Map<Broker, Map<String, Delivery>> inflight = new HashMap<>();
+        /** Per queue, per priority step: ids never delivered yet, oldest first. */
+        final Map<String, Deque<String>> fresh = new HashMap<>();
+        /** Ids waiting again after a requeue or a kill: served in an order the transport chooses. */
+        final Set<String> returned = new HashSet<>();
+        final Map<String, String> queueOf = new HashMap<>();
+        final Map<String, String> payloadOf = new HashMap<>();
+        final Map<String, Integer> stepOf = new HashMap<>();
+        final Set<String> acked = new HashSet<>();
+        final Set<String> dead = new HashSet<>();
+        final List<String> log = new ArrayList<>();
+        int next;
+
+        Run(Transport transport) {
+            this.transport = transport;
+            consumers.add(transport.connect());
+            inflight.put(consumers.get(0), new LinkedHashMap<>());
+        }
+
+        Broker any() {
+            return consumers.get(0);
+        }
+
+        void publish(String queue, int priority, int n) {
+            List<OutboundMessage> batch = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                String id = "r" + next++;
+                OutboundMessage m = message(queue, priority, id);
+                batch.add(m);
+                queueOf.put(id, queue);
+                payloadOf.put(id, m.payload());
+                int step = PriorityLists.step(priority);
+                stepOf.put(id, step);
+                fresh.computeIfAbsent(queue + "/" + step, k -> new ArrayDeque<>()).addLast(id);
+            }
+            any().publish(batch);
+        }
+
+        void reserve(int consumer, int max) throws InterruptedException {
+            Broker c = consumers.get(consumer % consumers.size());
+            long waiting = fresh.values().stream().mapToLong(Deque::size).sum() + returned.size();
+            List<Delivery> got = c.reserve(QUEUES, max, waiting > 0 ? LONG : Duration.ZERO);
+            if (waiting > 0) {
+                assertThat(got).as("messages are waiting, so a reserve gets some").isNotEmpty();
+            }
+            assertThat(got.size()).isLessThanOrEqualTo(max);
+            for (Delivery d : got) {
+                String id = idOf(d);
+                assertThat(d.payload()).as("payload of %s unchanged", id).isEqualTo(payloadOf.get(id));
+                assertThat(d.queue()).isEqualTo(queueOf.get(id));
+                for (Map<String, Delivery> held : inflight.values()) {
+                    assertThat(held).as("%s is not held by another consumer", id).doesNotContainKey(id);
+                }
+                assertThat(acked).as("%s was acked: it never comes back", id).doesNotContain(id);
+                assertThat(dead).as("%s was dead-lettered: it never comes back", id).doesNotContain(id);
+                // Requeued and restored messages come back in an order the transport chooses; never-delivered
+                // ones leave each (queue, priority) first in, first out.
+                if (!returned.remove(id)) {
+                    Deque<String> list = fresh.get(queueOf.get(id) + "/" + stepOf.get(id));
+                    assertThat(list).as("%s was waiting", id).isNotNull().contains(id);
+                    assertThat(list.peekFirst()).as("first in, first out among never-delivered messages")
+                            .isEqualTo(id);
+                    list.removeFirst();
+                }
+                inflight.get(c).put(id, d);
+            }
+        }
+
+        List<Delivery> pick(Broker c, int n) {
+            return inflight.get(c).values().stream().limit(n).toList();
+        }
+
+        void ack(int consumer, int n) {
+            Broker c = consumers.get(consumer % consumers.size());
+            List<Delivery> ds = pick(c, n);
+            c.ack(ds);
+            for (Delivery d : ds) {
+                String id = idOf(d);
+                inflight.get(c).remove(id);
+                acked.add(id);
+            }
+        }
+
+        void requeue(int consumer, int n) {
+            Broker c = consumers.get(consumer % consumers.size());
+            List<Delivery> ds = pick(c, n);
+            c.requeue(ds);
+            for (Delivery d : ds) {
+                String id = idOf(d);
+                inflight.get(c).remove(id);
+                returned.add(id);
+            }
+        }
+
+        void deadLetter(int consumer) {
+            Broker c = consumers.get(consumer % consumers.size());
+            List<Delivery> ds = pick(c, 1);
+            for (Delivery d : ds) {
+                c.deadLetter(d, "contract");
+                String id = idOf(d);
+                inflight.get(c).remove(id);
+                dead.add(id);
+            }
+        }
+
+        void kill(int consumer) throws Exception {
+            if (consumers.size() < 2) {
+                connect();
+            }
+            Broker c = consumers.remove(consumer % consumers.size());
+            transport.crash(c);
+            returned.addAll(inflight.remove(c).keySet());
+            transport.awaitRecovery(any());
+        }
+
+        void connect() {
+            Broker c = transport.connect();
+            consumers.add(c);
+            inflight.put(c, new LinkedHashMap<>());
+        }
+
+        /** The broker holds exactly what the model says is waiting, queue by queue. */
+        void check() {
+            for (String q : QUEUES) {
+                long expected = fresh.entrySet().stream().filter(e -> e.getKey().startsWith(q + "/"))
+                        .mapToLong(e -> e.getValue().size()).sum()
+                        + returned.stream().filter(id -> queueOf.get(id).equals(q)).count();
+                assertThat(any().queueLength(q)).as("messages waiting in %s after %s", q, log).isEqualTo(expected);
+            }
+        }
+
+        /** At the end every message is accounted for: drained from the queues, held, acked or dead, once. */
+        void drain() throws Exception {
+            for (Broker c : new ArrayList<>(consumers)) {
+                c.requeue(new ArrayList<>(inflight.get(c).values()));
+                returned.addAll(inflight.get(c).keySet());
+                inflight.get(c).clear();
+            }
+            Set<String> expected = new HashSet<>(returned);
+            fresh.values().forEach(expected::addAll);
+            List<String> drained = new ArrayList<>();
+            List<Delivery> got;
+            while (!(got = any().reserve(QUEUES, 100, SHORT)).isEmpty()) {
+                drained.addAll(ids(BrokerContract.this, got));
+                any().ack(got);
+            }
+            assertThat(drained).as("every waiting message delivered exactly once").doesNotHaveDuplicates()
+                    .containsExactlyInAnyOrderElementsOf(expected);
+            Set<String> all = new HashSet<>(drained);
+            all.addAll(acked);
+            all.addAll(dead);
+            assertThat(all).hasSize(next);
+        }
+    }
+
+    private Run current;
+
+    @Property(tries = 60)
+    void randomSequencesKeepEveryMessageExactlyOnce(@ForAll("chains") ActionChain<Run> chain) throws Exception {
+        try {
+            Run end = chain.withInvariant("queue lengths match the model", Run::check).run();
+            end.drain();
+        } finally {
+            if (current != null) {
+                for (Broker c : current.consumers) {
+                    c.close();
+                }
+                current.transport.close();
+                current = null;
+            }
+        }
+    }
+
+    @Provide
+    Arbitrary<ActionChain<Run>> chains() {
+        return ActionChain.<Run>startWith(() -> {
+            try {
+                current = new Run(open());
+                return current;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }).withAction(3, act(Combinators.combine(Arbitraries.of(QUEUES),
+                        Arbitraries.of(0, 3, 6, 9), Arbitraries.integers().between(1, 5))
+                .as((q, p, n) -> Transformer.<Run>mutate("publish " + n + " to " + q + " at " + p, (Run r) -> {
+                    r.log.add("publish " + n + " " + q + " " + p);
+                    r.publish(q, p, n);
+                }))))
+                .withAction(3, act(Combinators.combine(Arbitraries.integers().between(0, 3),
+                        Arbitraries.integers().between(1, 6)).as((c, n) -> Transformer.<Run>mutate(
+                        "consumer " + c + " reserves " + n, (Run r) -> {
+                            r.log.add("reserve " + c + " " + n);
+                            sneaky(() -> r.reserve(c, n));
+                        }))))
+                .withAction(2, act(Combinators.combine(Arbitraries.integers().between(0, 3),
+                        Arbitraries.integers().between(1, 4)).as((c, n) -> Transformer.<Run>mutate(
+                        "consumer " + c + " acks " + n, (Run r) -> {
+                            r.log.add("ack " + c + " " + n);
+                            r.ack(c, n);
+                        }))))
+                .withAction(1, act(Combinators.combine(Arbitraries.integers().between(0, 3),
+                        Arbitraries.integers().between(1, 3)).as((c, n) -> Transformer.<Run>mutate(
+                        "consumer " + c + " requeues " + n, (Run r) -> {
+                            r.log.add("requeue " + c + " " + n);
+                            r.requeue(c, n);
+                        }))))
+                .withAction(1, act(Arbitraries.integers().between(0, 3).map(c -> Transformer.<Run>mutate(
+                        "consumer " + c + " dead-letters one", (Run r) -> {
+                            r.log.add("dead " + c);
+                            r.deadLetter(c);
+                        }))))
+                .withAction(1, act(Arbitraries.integers().between(0, 3).map(c -> Transformer.<Run>mutate(
+                        "consumer " + c + " is killed", (Run r) -> {
+                            r.log.add("kill " + c);
+                            sneaky(() -> r.kill(c));
+                        }))))
+                .withAction(1, Action.just(Transformer.<Run>mutate("a consumer connects", (Run r) -> {
+                    r.log.add("connect");
+                    r.connect();
+                })))
+                .withMaxTransformations(25);
+    }
+
+    private static Action.Independent<Run> act(Arbitrary<Transformer<Run>> transformers) {
+        return () -> transformers;
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    private static void sneaky(Step s) {
+        try {
+            s.run();
+        } catch (RuntimeException | AssertionError e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
