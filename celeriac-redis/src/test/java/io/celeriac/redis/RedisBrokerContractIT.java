@@ -1,0 +1,69 @@
+package io.celeriac.redis;
+
+import io.celeriac.CeleriacConfig;
+import io.celeriac.broker.Broker;
+import io.celeriac.broker.BrokerContract;
+import io.celeriac.redis.testing.RedisServerExtension;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+
+/**
+ * The Redis broker keeps the broker contract against a private redis-server. Each consumer is its own
+ * {@link RedisBroker}, as each worker process has its own; a kill is a consumer that stops heartbeating with its
+ * messages unacked, and recovery is what any live consumer's reaper then does.
+ */
+class RedisBrokerContractIT extends BrokerContract {
+    // Started by hand, not as a JUnit extension: the contract's property runs on jqwik's engine, which does not run
+    // JUnit extensions, and both engines share the one server.
+    private static final RedisServerExtension REDIS = new RedisServerExtension();
+    private static boolean started;
+
+    private static synchronized String url() throws Exception {
+        if (!started) {
+            REDIS.beforeAll(null);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    REDIS.afterAll(null);
+                } catch (Exception ignored) {
+                    // the JVM is exiting
+                }
+            }));
+            started = true;
+        }
+        return REDIS.url(0);
+    }
+
+    @Override
+    protected Transport open() throws Exception {
+        String url = url();
+        RedisClient admin = RedisClient.create(url);
+        try (StatefulRedisConnection<String, String> c = admin.connect()) {
+            c.sync().flushall();
+        } finally {
+            admin.shutdown();
+        }
+        CeleriacConfig config = CeleriacConfig.builder().brokerUrl(url).build();
+        return new Transport() {
+            @Override
+            public Broker connect() {
+                return new RedisBroker(url, config);
+            }
+
+            @Override
+            public void crash(Broker consumer) {
+                // Closing with messages unacked leaves the consumer registered with no heartbeat: exactly what a
+                // killed process leaves once its heartbeat key has expired.
+                consumer.close();
+            }
+
+            @Override
+            public void awaitRecovery(Broker survivor) {
+                ((RedisBroker) survivor).recoverNow();
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+}
