@@ -55,6 +55,11 @@ final class LuaScript {
         }
     }
 
+    /** The SHA-1 Redis knows this script by (what SCRIPT LOAD returns), computed here. */
+    String digest() {
+        return UnackedRestorer.sha1(source.getBytes(StandardCharsets.UTF_8));
+    }
+
     @Override
     public String toString() {
         return name;
