@@ -9,25 +9,40 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
-/** A Lua script from this package's resources, run by SHA and reloaded when Redis restarted and forgot it. */
+/**
+ * A Lua script from this package's resources, run by SHA and reloaded when Redis restarted and forgot it. Shared
+ * functions live in prelude scripts whose source goes first (Redis has no includes).
+ *
+ * <p>Every key a script touches is passed in {@code KEYS}, never built inside the script, so that the scripts can run
+ * on Redis Cluster once queues' keys share a hash slot.
+ */
 final class LuaScript {
     private final String name;
     private final String source;
     private volatile String sha;
 
-    LuaScript(String name) {
+    LuaScript(String name, String... preludes) {
         this.name = name;
+        StringBuilder s = new StringBuilder();
+        for (String p : preludes) {
+            s.append(read(p)).append('\n');
+        }
+        this.source = s.append(read(name)).toString();
+    }
+
+    private static String read(String name) {
         try (InputStream in = LuaScript.class.getResourceAsStream(name + ".lua")) {
             if (in == null) {
                 throw new IllegalStateException("missing script " + name + ".lua");
             }
-            this.source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    <T> T run(RedisCommands<String, String> redis, ScriptOutputType type, String[] keys, String... args) {
+    @SafeVarargs
+    final <K, V, T> T run(RedisCommands<K, V> redis, ScriptOutputType type, K[] keys, V... args) {
         String s = sha;
         if (s == null) {
             s = sha = redis.scriptLoad(source);
@@ -38,6 +53,11 @@ final class LuaScript {
             sha = redis.scriptLoad(source);
             return redis.evalsha(sha, type, keys, args);
         }
+    }
+
+    /** The SHA-1 Redis knows this script by (what SCRIPT LOAD returns), computed here. */
+    String digest() {
+        return UnackedRestorer.sha1(source.getBytes(StandardCharsets.UTF_8));
     }
 
     @Override

@@ -12,10 +12,11 @@ import io.celeriac.protocol.Envelope;
 import io.celeriac.protocol.MessageCodec;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.LMoveArgs;
+import io.lettuce.core.Limit;
+import io.lettuce.core.Range;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScoredValue;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -24,6 +25,7 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,9 +35,11 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -50,9 +54,12 @@ import java.util.function.Consumer;
  * {@code /<db>.celery.pidbox} and events on {@code /<db>.celeryev/<key>}.
  *
  * <p>What we add: reserving a batch and recording it as unacked is one Lua script (kombu's pop-then-record has a
- * window that loses messages); every consumer keeps a heartbeat so its messages are recovered as soon as it dies
- * rather than after the one-hour visibility timeout; ETA messages wait in {@code celeriac.scheduled}, not in worker
- * memory; poison messages go to a dead-letter list. docs/redis.md has the full key layout.
+ * window that loses messages), serving the queues in turn as kombu does; every consumer keeps a heartbeat so its
+ * messages are recovered as soon as it dies rather than after the one-hour visibility timeout, judged on Redis's
+ * clock and held after Redis itself was away; ETA messages are published to their queue as Celery publishes them, and
+ * a Celeriac worker hands one it receives early back to {@code celeriac.scheduled} ({@link #defer}) rather than hold
+ * it in memory; poison messages, and messages that are not UTF-8, go to a dead-letter list. docs/redis.md has the
+ * full key layout.
  */
 public final class RedisBroker implements Broker {
     private static final Logger log = LoggerFactory.getLogger(RedisBroker.class);
@@ -61,15 +68,27 @@ public final class RedisBroker implements Broker {
     static final String UNACKED = "unacked";
     static final String UNACKED_INDEX = "unacked_index";
     static final String SCHEDULED = "celeriac.scheduled";
-    static final String CONSUMERS = "celeriac.consumers";
+    static final String CONSUMERS = UnackedRestorer.CONSUMERS;
+    /** A consumer whose heartbeat key is older than this is presumed dead (on Redis's clock). */
     static final Duration HEARTBEAT_TTL = Duration.ofSeconds(10);
-    private static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(2);
+    static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(1);
+    /**
+     * No heartbeat from anyone for this long means Redis was away (down, paused, restarted) and reaping is held.
+     * Why three beats: the TTL must outlast this gap plus a beat before it, a beat after and a reconnect (10 s >
+     * 3 + 1 + 1 + 1 s, with room for a loaded machine), or a consumer's key could expire in an outage too short to
+     * notice.
+     */
+    static final Duration HEARTBEAT_GAP = HEARTBEAT_EVERY.multipliedBy(3);
+    /** After a gap, nobody is reaped for the TTL plus this: time for every live consumer to beat again. */
+    static final Duration REAP_GRACE = Duration.ofSeconds(5);
     private static final Duration RECOVER_EVERY = Duration.ofSeconds(5);
+    private static final int MOVE_BATCH = 1000;
 
     private static final LuaScript RESERVE = new LuaScript("reserve");
+    private static final LuaScript ACK = new LuaScript("ack");
     private static final LuaScript SETTLE = new LuaScript("settle");
     private static final LuaScript MOVE_DUE = new LuaScript("move_due");
-    private static final LuaScript RECOVER = new LuaScript("recover");
+    private static final LuaScript HEARTBEAT = new LuaScript("heartbeat", "liveness");
     private static final LuaScript DEAD_LETTER_OP = new LuaScript("dead_letter_op");
     private static final LuaScript PUBLISH_ONCE = new LuaScript("publish_once");
 
@@ -79,12 +98,15 @@ public final class RedisBroker implements Broker {
     private final Clock clock;
     private final RedisConnector redis;
     private final String consumerId = UUID.randomUUID().toString();
-    private final String mine = "celeriac.unacked." + consumerId;
+    private final String mine = UnackedRestorer.UNACKED_PREFIX + consumerId;
     private final String deadLetterKey;
     private final String pidboxChannel;
     private final String eventPrefix;
     private final Map<String, StatefulRedisConnection<String, String>> waiters = new ConcurrentHashMap<>();
     private final Map<String, RedisFuture<String>> pendingWaits = new ConcurrentHashMap<>();
+    private final Map<List<String>, ReserveCycle> cycles = new ConcurrentHashMap<>();
+    private final Queue<byte[][]> undeliverable = new ConcurrentLinkedQueue<>();
+    private final UnackedRestorer restorer;
     private final List<Consumer<ControlMessage>> controlListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Map<String, Object>>> eventListeners = new CopyOnWriteArrayList<>();
     private final AtomicLong clockTick = new AtomicLong();
@@ -92,7 +114,10 @@ public final class RedisBroker implements Broker {
     private volatile StatefulRedisPubSubConnection<String, String> pubsub;
     private volatile Thread etaThread;
     private volatile Thread heartbeatThread;
+    private volatile Thread recoverThread;
     private volatile boolean consuming;
+    private volatile boolean registered;
+    private volatile long heldUntilLogged;
     private volatile boolean closed;
 
     public RedisBroker(String url, CeleriacConfig config) {
@@ -108,6 +133,8 @@ public final class RedisBroker implements Broker {
         this.pidboxChannel = "/" + url.db() + ".celery.pidbox";
         this.eventPrefix = "/" + url.db() + ".celeryev/";
         this.redis = new RedisConnector(url, "Redis broker");
+        this.restorer = new UnackedRestorer(redis, codec, this::now, config.visibilityTimeout(), deadLetterKey,
+                HEARTBEAT_GAP, HEARTBEAT_TTL.plus(REAP_GRACE));
     }
 
     private StatefulRedisConnection<String, String> connection() {
@@ -116,6 +143,14 @@ public final class RedisBroker implements Broker {
 
     RedisCommands<String, String> sync() {
         return connection().sync();
+    }
+
+    private RedisCommands<byte[], byte[]> bytes() {
+        return redis.bytesConnection().sync();
+    }
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
     }
 
     /** This consumer's id (its heartbeat key is {@code celeriac.consumer.<id>}). */
@@ -152,16 +187,12 @@ public final class RedisBroker implements Broker {
         if (messages.isEmpty()) {
             return;
         }
-        Instant now = clock.instant();
+        // A message with an ETA goes to its queue like any other, as Celery publishes it (the eta header carries the
+        // time), so that Python workers run it too: they hold it in memory until due, as Celery 5 does. A Celeriac
+        // worker that receives it early hands it back with defer() instead of holding it.
         Map<String, List<String>> byList = new LinkedHashMap<>();
-        List<ScoredValue<String>> scheduled = new ArrayList<>();
         for (OutboundMessage m : messages) {
-            String list = listKey(m.queue(), step(m.priority()));
-            if (m.eta() != null && m.eta().isAfter(now)) {
-                scheduled.add(ScoredValue.just(epochSeconds(m.eta()), scheduledMember(list, m.payload())));
-            } else {
-                byList.computeIfAbsent(list, k -> new ArrayList<>()).add(m.payload());
-            }
+            byList.computeIfAbsent(listKey(m.queue(), step(m.priority())), k -> new ArrayList<>()).add(m.payload());
         }
         RedisAsyncCommands<String, String> async = connection().async();
         List<RedisFuture<?>> futures = new ArrayList<>();
@@ -169,11 +200,6 @@ public final class RedisBroker implements Broker {
             // All commands go out back to back on one connection: one round trip for the whole batch.
             for (Map.Entry<String, List<String>> e : byList.entrySet()) {
                 futures.add(async.lpush(e.getKey(), e.getValue().toArray(String[]::new)));
-            }
-            if (!scheduled.isEmpty()) {
-                @SuppressWarnings("unchecked")
-                ScoredValue<String>[] values = scheduled.toArray(ScoredValue[]::new);
-                futures.add(async.zadd(SCHEDULED, values));
             }
             for (RedisFuture<?> f : futures) {
                 f.get(10, TimeUnit.SECONDS);
@@ -209,9 +235,12 @@ public final class RedisBroker implements Broker {
         }
     }
 
-    /** Member of {@code celeriac.scheduled}: {@code <length of list key>:<list key><payload>}, unambiguous. */
+    /**
+     * Member of {@code celeriac.scheduled}: {@code <length of list key in UTF-8 bytes>:<list key><payload>},
+     * unambiguous.
+     */
     static String scheduledMember(String list, String payload) {
-        return list.length() + ":" + list + payload;
+        return b(list).length + ":" + list + payload;
     }
 
     @Override
@@ -230,16 +259,14 @@ public final class RedisBroker implements Broker {
 
     @Override
     public List<Delivery> reserve(List<String> queues, int max, Duration wait) throws InterruptedException {
-        startConsuming();
-        List<String> lists = new ArrayList<>(queues.size() * 4);
-        for (String q : queues) {
-            for (int s : STEPS) {
-                lists.add(listKey(q, s));
-            }
+        if (queues.isEmpty()) {
+            throw new IllegalArgumentException("reserve needs at least one queue");
         }
+        startConsuming();
+        ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), ReserveCycle::new);
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            List<Delivery> got = reserveNow(queues, lists, max);
+            List<Delivery> got = reserveNow(cycle, max);
             if (!got.isEmpty()) {
                 return got;
             }
@@ -247,41 +274,142 @@ public final class RedisBroker implements Broker {
             if (left <= 0 || closed) {
                 return List.of();
             }
-            waitForAny(lists, left);
+            waitForAny(cycle.lists, left);
         }
     }
 
-    private List<Delivery> reserveNow(List<String> queues, List<String> lists, int max) {
-        String[] keys = new String[lists.size() + 4];
-        for (int i = 0; i < lists.size(); i++) {
-            keys[i] = lists.get(i);
+    /**
+     * The keys reserve.lua takes for one list of queues, and kombu's round-robin order of those queues (1-based),
+     * carried from one reserve call to the next as kombu's {@code _queue_cycle} is.
+     */
+    private final class ReserveCycle {
+        final List<String> queues;
+        final List<String> lists;
+        final byte[][] keys;
+        final int[] order;
+
+        ReserveCycle(List<String> queues) {
+            this.queues = queues;
+            this.lists = new ArrayList<>(queues.size() * STEPS.length);
+            for (String q : queues) {
+                for (int s : STEPS) {
+                    lists.add(listKey(q, s));
+                }
+            }
+            this.keys = new byte[lists.size() + 4][];
+            for (int i = 0; i < lists.size(); i++) {
+                keys[i] = b(lists.get(i));
+            }
+            keys[lists.size()] = b(UNACKED);
+            keys[lists.size() + 1] = b(UNACKED_INDEX);
+            keys[lists.size() + 2] = b(mine);
+            keys[lists.size() + 3] = b(deadLetterKey);
+            this.order = new int[queues.size()];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i + 1;
+            }
         }
-        keys[lists.size()] = UNACKED;
-        keys[lists.size() + 1] = UNACKED_INDEX;
-        keys[lists.size() + 2] = mine;
-        keys[lists.size() + 3] = deadLetterKey;
+    }
+
+    private List<Delivery> reserveNow(ReserveCycle cycle, int max) {
+        retryUndeliverable();
+        int q = cycle.queues.size();
         List<Object> out;
-        try {
-            out = RESERVE.run(connection().sync(), ScriptOutputType.MULTI, keys, Integer.toString(max),
-                    Double.toString(now()), consumerId + "-" + deadSeq.incrementAndGet());
-        } catch (RuntimeException e) {
-            throw unavailable("Reserving from " + queues, e);
+        // Raw bytes, not Lettuce's String codec: that would replace bytes that are not UTF-8 without a word.
+        synchronized (cycle) {
+            byte[][] args = new byte[3 + q][];
+            args[0] = b(Integer.toString(max));
+            args[1] = b(Double.toString(now()));
+            args[2] = b(consumerId + "-" + deadSeq.incrementAndGet());
+            for (int i = 0; i < q; i++) {
+                args[3 + i] = b(Integer.toString(cycle.order[i]));
+            }
+            try {
+                out = RESERVE.run(bytes(), ScriptOutputType.MULTI, cycle.keys, args);
+            } catch (RuntimeException e) {
+                throw unavailable("Reserving from " + cycle.queues, e);
+            }
+            for (int i = 0; i < q; i++) {
+                cycle.order[i] = ((Number) out.get(i)).intValue();
+            }
         }
-        List<Delivery> deliveries = new ArrayList<>(out.size() / 3);
-        for (int i = 0; i + 2 < out.size(); i += 3) {
+        List<Delivery> deliveries = new ArrayList<>((out.size() - q) / 3);
+        List<byte[][]> invalid = null;
+        for (int i = q; i + 2 < out.size(); i += 3) {
             int index = ((Number) out.get(i)).intValue();
-            String tag = (String) out.get(i + 1);
-            String raw = (String) out.get(i + 2);
+            byte[] tag = (byte[]) out.get(i + 1);
+            byte[] raw = (byte[]) out.get(i + 2);
             if (index < 0) {
                 log.error("Rejecting a malformed message from list '{}': not a JSON kombu envelope; moved to the "
-                        + "dead-letter queue '{}' as {}", printable(lists.get(-index - 1)), deadLetterKey, tag);
+                        + "dead-letter queue '{}' as {}", printable(cycle.lists.get(-index - 1)), deadLetterKey,
+                        new String(tag, StandardCharsets.UTF_8));
                 continue;
             }
             int listIndex = index - 1;
-            String queue = queues.get(listIndex / 4);
-            deliveries.add(new Delivery(queue, raw, tag, STEPS[listIndex % 4]));
+            String queue = cycle.queues.get(listIndex / STEPS.length);
+            String payload = StrictUtf8.decode(raw);
+            String token = payload == null ? null : StrictUtf8.decode(tag);
+            if (token == null) {
+                if (invalid == null) {
+                    invalid = new ArrayList<>();
+                }
+                invalid.add(new byte[][] {tag, invalidUtf8Record(queue, tag, raw)});
+                continue;
+            }
+            deliveries.add(new Delivery(queue, payload, token, STEPS[listIndex % STEPS.length]));
+        }
+        if (invalid != null) {
+            deadLetterUndeliverable(invalid);
         }
         return deliveries;
+    }
+
+    /**
+     * The dead-letter record of a reserved message that is not UTF-8: decoding it would change its text (and the
+     * task's arguments), so it is never delivered. The record keeps the exact bytes, base64-encoded.
+     */
+    private byte[] invalidUtf8Record(String queue, byte[] tag, byte[] raw) {
+        int at = StrictUtf8.invalidOffset(raw);
+        String reason = at >= 0
+                ? "invalid UTF-8 at byte offset " + at + " of " + raw.length + ": not delivered, since decoding would "
+                        + "alter the message; its bytes are kept base64-encoded"
+                : "invalid UTF-8 in the delivery_tag at byte offset " + StrictUtf8.invalidOffset(tag)
+                        + ": it could never be acked; the message's bytes are kept base64-encoded";
+        log.error("Rejecting a message from queue '{}': {}. It was moved to the dead-letter queue '{}'.", queue, reason,
+                deadLetterKey);
+        return DeadLetterRecords.binary(codec, UUID.randomUUID().toString(), queue, now(), reason, raw);
+    }
+
+    /** Dead-letters reserved messages that cannot be delivered, with their bookkeeping, in one settle.lua call. */
+    private void deadLetterUndeliverable(List<byte[][]> tagAndRecord) {
+        List<byte[]> args = new ArrayList<>(1 + tagAndRecord.size() * 3);
+        args.add(b("dead"));
+        for (byte[][] t : tagAndRecord) {
+            args.add(t[0]);
+            args.add(new byte[0]);
+            args.add(t[1]);
+        }
+        try {
+            SETTLE.run(bytes(), ScriptOutputType.INTEGER,
+                    new byte[][] {b(UNACKED), b(UNACKED_INDEX), b(mine), b(deadLetterKey)},
+                    args.toArray(byte[][]::new));
+        } catch (RuntimeException e) {
+            // Still recorded as ours in unacked: retried before the next reserve, recovered if we die first.
+            log.warn("Could not dead-letter {} undeliverable message(s) yet ({}); retrying", tagAndRecord.size(),
+                    e.toString());
+            undeliverable.addAll(tagAndRecord);
+        }
+    }
+
+    private void retryUndeliverable() {
+        if (undeliverable.isEmpty()) {
+            return;
+        }
+        List<byte[][]> again = new ArrayList<>();
+        for (byte[][] t; (t = undeliverable.poll()) != null; ) {
+            again.add(t);
+        }
+        deadLetterUndeliverable(again);
     }
 
     static String printable(String key) {
@@ -324,18 +452,10 @@ public final class RedisBroker implements Broker {
             return;
         }
         String[] tags = deliveries.stream().map(Delivery::ackToken).toArray(String[]::new);
-        RedisAsyncCommands<String, String> async = connection().async();
         try {
-            RedisFuture<Long> a = async.hdel(UNACKED, tags);
-            RedisFuture<Long> b = async.zrem(UNACKED_INDEX, tags);
-            RedisFuture<Long> c = async.srem(mine, tags);
-            a.get(10, TimeUnit.SECONDS);
-            b.get(10, TimeUnit.SECONDS);
-            c.get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BrokerUnavailableException("interrupted while acking", e);
-        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            // One round trip for the batch; only tags this consumer still holds are removed (ack.lua says why).
+            ACK.run(connection().sync(), ScriptOutputType.INTEGER, new String[] {UNACKED, UNACKED_INDEX, mine}, tags);
+        } catch (RuntimeException e) {
             throw unavailable("Acking " + tags.length + " message(s)", e);
         }
     }
@@ -405,11 +525,7 @@ public final class RedisBroker implements Broker {
     }
 
     private DeadLetter toDeadLetter(String raw) {
-        Map<String, Object> m = codec.readJsonObject(raw);
-        Object time = m.get("time");
-        Instant at = time instanceof Number n ? Instant.ofEpochMilli(Math.round(n.doubleValue() * 1000)) : null;
-        return new DeadLetter(String.valueOf(m.get("id")), String.valueOf(m.get("queue")),
-                String.valueOf(m.get("payload")), String.valueOf(m.get("reason")), at);
+        return DeadLetterRecords.read(codec, raw).letter();
     }
 
     @Override
@@ -424,10 +540,12 @@ public final class RedisBroker implements Broker {
 
     private boolean deadLetterOp(String id, String mode) {
         for (String raw : connection().sync().lrange(deadLetterKey, 0, -1)) {
-            DeadLetter d = toDeadLetter(raw);
-            if (d.id().equals(id)) {
-                Long n = DEAD_LETTER_OP.run(connection().sync(), ScriptOutputType.INTEGER,
-                        new String[] {deadLetterKey, d.queue()}, raw, mode, d.payload());
+            DeadLetterRecords.Read r = DeadLetterRecords.read(codec, raw);
+            if (r.letter().id().equals(id)) {
+                // Records are plain text (what may not be UTF-8 is base64 inside), so the record's bytes are its
+                // text's; the message goes back byte for byte.
+                Long n = DEAD_LETTER_OP.run(bytes(), ScriptOutputType.INTEGER,
+                        new byte[][] {b(deadLetterKey), b(r.letter().queue())}, b(raw), b(mode), r.payload());
                 return n != null && n == 1;
             }
         }
@@ -489,15 +607,22 @@ public final class RedisBroker implements Broker {
 
     // ------------------------------------------------------------------ background: ETA, heartbeat, recovery
 
-    private synchronized void startConsuming() {
-        if (consuming || closed) {
+    private void startConsuming() {
+        if (consuming) {
             return;
         }
-        consuming = true;
-        beat();
-        connection().sync().sadd(CONSUMERS, consumerId);
-        etaThread = daemon("celeriac-eta", this::etaLoop);
-        heartbeatThread = daemon("celeriac-heartbeat", this::heartbeatLoop);
+        synchronized (this) {
+            if (consuming || closed) {
+                return;
+            }
+            // Registered before the first reserve can record anything as ours, so that our messages are always
+            // recoverable; if Redis is down this throws and the worker's reserve retries.
+            beat();
+            consuming = true;
+            etaThread = daemon("celeriac-eta", this::etaLoop);
+            heartbeatThread = daemon("celeriac-heartbeat", this::heartbeatLoop);
+            recoverThread = daemon("celeriac-recover", this::recoverLoop);
+        }
     }
 
     private static Thread daemon(String name, Runnable r) {
@@ -507,25 +632,45 @@ public final class RedisBroker implements Broker {
         return t;
     }
 
+    /**
+     * One heartbeat (heartbeat.lua): registers this consumer again if it is not (reaped while cut off, or lost in a
+     * Redis restart) and refreshes its key, on Redis's clock.
+     */
     private void beat() {
-        connection().sync().set("celeriac.consumer." + consumerId, Long.toString(System.currentTimeMillis()),
-                SetArgs.Builder.px(HEARTBEAT_TTL.toMillis()));
+        List<Long> r = HEARTBEAT.run(sync(), ScriptOutputType.MULTI,
+                new String[] {CONSUMERS, UnackedRestorer.HEARTBEAT_PREFIX + consumerId, UnackedRestorer.HEARTBEAT_LAST,
+                        UnackedRestorer.REAP_AFTER},
+                consumerId, Long.toString(HEARTBEAT_TTL.toMillis()), Long.toString(HEARTBEAT_GAP.toMillis()),
+                Long.toString(HEARTBEAT_TTL.plus(REAP_GRACE).toMillis()));
+        if (r.get(0) == 1 && registered) {
+            log.warn("Consumer {} was presumed dead (no heartbeat reached Redis for {} s) and its unacked messages "
+                    + "were put back on their queues; registered again. Tasks it is still running may also run "
+                    + "elsewhere; its acks of them are ignored.", consumerId, HEARTBEAT_TTL.toSeconds());
+        }
+        registered = true;
     }
 
-    /** Moves due ETA messages to their lists; wakes at the next due time, at most 250 ms apart. */
+    /**
+     * Moves due messages from {@code celeriac.scheduled} to their lists (those a Celeriac worker deferred): reads
+     * the due members here, then move_due.lua moves each one it could remove. Wakes at the next due time, at most
+     * 250 ms apart.
+     */
     private void etaLoop() {
         while (!closed) {
             long sleep = 250;
             try {
-                Long moved = MOVE_DUE.run(connection().sync(), ScriptOutputType.INTEGER, new String[] {SCHEDULED},
-                        Double.toString(now()), "1000");
-                if (moved != null && moved == 1000) {
-                    continue;
-                }
-                List<ScoredValue<String>> next = connection().sync().zrangeWithScores(SCHEDULED, 0, 0);
+                double now = now();
+                List<ScoredValue<byte[]>> next = bytes().zrangeWithScores(b(SCHEDULED), 0, 0);
                 if (!next.isEmpty()) {
-                    long until = (long) ((next.get(0).getScore() - now()) * 1000);
-                    sleep = Math.max(1, Math.min(250, until));
+                    double at = next.get(0).getScore();
+                    if (at <= now) {
+                        if (moveDue(now) > 0) {
+                            continue;
+                        }
+                        sleep = 10;
+                    } else {
+                        sleep = Math.max(1, Math.min(250, (long) ((at - now) * 1000)));
+                    }
                 }
             } catch (RuntimeException e) {
                 if (!closed) {
@@ -541,15 +686,59 @@ public final class RedisBroker implements Broker {
         }
     }
 
+    private int moveDue(double now) {
+        RedisCommands<byte[], byte[]> bytes = bytes();
+        List<byte[]> due = bytes.zrangebyscore(b(SCHEDULED),
+                Range.from(Range.Boundary.unbounded(), Range.Boundary.including(now)), Limit.create(0, MOVE_BATCH));
+        if (due.isEmpty()) {
+            return 0;
+        }
+        UnackedRestorer.Targets targets = new UnackedRestorer.Targets(b(SCHEDULED), b(deadLetterKey));
+        List<byte[]> args = new ArrayList<>(1 + due.size() * 3);
+        args.add(b(Double.toString(now)));
+        for (byte[] member : due) {
+            args.add(member);
+            int[] at = parseScheduledMember(member);
+            if (at == null) {
+                args.add(b("0"));
+                args.add(DeadLetterRecords.binary(codec, UUID.randomUUID().toString(), "", now,
+                        "scheduled entry is not <length>:<list><message>; its value is kept (base64)", member));
+            } else {
+                byte[] list = java.util.Arrays.copyOfRange(member, at[0], at[0] + at[1]);
+                args.add(b(Integer.toString(targets.index(list))));
+                args.add(b(Integer.toString(at[0] + at[1])));
+            }
+        }
+        Long moved = MOVE_DUE.run(bytes, ScriptOutputType.INTEGER, targets.keys(), args.toArray(byte[][]::new));
+        return moved == null ? 0 : moved.intValue();
+    }
+
+    /** {start of the list key, its length} in a {@code celeriac.scheduled} member, or null if it does not parse. */
+    static int[] parseScheduledMember(byte[] member) {
+        int colon = -1;
+        for (int i = 0; i < Math.min(member.length, 11); i++) {
+            if (member[i] == ':') {
+                colon = i;
+                break;
+            }
+            if (member[i] < '0' || member[i] > '9') {
+                return null;
+            }
+        }
+        if (colon <= 0) {
+            return null;
+        }
+        long len = Long.parseLong(new String(member, 0, colon, StandardCharsets.US_ASCII));
+        if (len <= 0 || colon + 1 + len > member.length) {
+            return null;
+        }
+        return new int[] {colon + 1, (int) len};
+    }
+
     private void heartbeatLoop() {
-        long lastRecover = 0;
         while (!closed) {
             try {
                 beat();
-                if (System.nanoTime() - lastRecover > RECOVER_EVERY.toNanos()) {
-                    lastRecover = System.nanoTime();
-                    recoverNow();
-                }
             } catch (RuntimeException e) {
                 if (!closed) {
                     log.debug("heartbeat: {}", e.toString());
@@ -563,20 +752,49 @@ public final class RedisBroker implements Broker {
         }
     }
 
+    // Its own thread, so that a long recovery never delays a heartbeat.
+    private void recoverLoop() {
+        while (!closed) {
+            try {
+                Thread.sleep(RECOVER_EVERY.toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                recoverNow();
+            } catch (RuntimeException e) {
+                if (!closed) {
+                    log.debug("recovery: {}", e.toString());
+                }
+            }
+        }
+    }
+
     /**
      * Returns unacked messages of dead consumers to their queues, and any unacked message older than the
-     * visibility timeout whose owner is not a live Celeriac consumer. Returns {dead consumers, restored messages}.
+     * visibility timeout that no registered Celeriac consumer holds. A consumer is dead when its heartbeat key
+     * expired on Redis's clock, except while reaping is held after a gap in everyone's heartbeats (Redis was down,
+     * paused or restarted): then nobody is reaped until {@code celeriac.reap.after}. Returns {dead consumers,
+     * restored messages}.
      */
     public long[] recoverNow() {
-        List<Long> r = RECOVER.run(connection().sync(), ScriptOutputType.MULTI,
-                new String[] {CONSUMERS, UNACKED, UNACKED_INDEX}, Double.toString(now()),
-                Long.toString(config.visibilityTimeout().toSeconds()), "1000");
-        long dead = r.get(0);
-        long restored = r.get(1);
-        if (dead > 0 || restored > 0) {
-            log.warn("Recovered {} message(s) from {} consumer(s) that stopped without acking", restored, dead);
+        UnackedRestorer.Result r;
+        try {
+            r = restorer.recover();
+        } catch (RuntimeException e) {
+            throw unavailable("Recovering unacked messages", e);
         }
-        return new long[] {dead, restored};
+        if (r.reaped() > 0 || r.restored() > 0) {
+            log.warn("Recovered {} message(s) from {} consumer(s) that stopped without acking", r.restored(),
+                    r.reaped());
+        }
+        if (r.heldUntil() > 0 && r.heldUntil() != heldUntilLogged) {
+            heldUntilLogged = r.heldUntil();
+            log.info("No heartbeat reached Redis for over {} s (Redis down, paused or restarted?): no consumer is "
+                    + "presumed dead before {} (Redis's clock), time for live ones to beat again",
+                    HEARTBEAT_GAP.toSeconds(), Instant.ofEpochMilli(r.heldUntil()));
+        }
+        return new long[] {r.reaped(), r.restored()};
     }
 
     // ------------------------------------------------------------------ remote control and events
@@ -778,7 +996,7 @@ public final class RedisBroker implements Broker {
             }
             closed = true;
         }
-        for (Thread t : new Thread[] {etaThread, heartbeatThread}) {
+        for (Thread t : new Thread[] {etaThread, heartbeatThread, recoverThread}) {
             if (t != null) {
                 t.interrupt();
                 try {
@@ -791,7 +1009,7 @@ public final class RedisBroker implements Broker {
         if (consuming) {
             try {
                 RedisCommands<String, String> redis = connection().sync();
-                redis.del("celeriac.consumer." + consumerId);
+                redis.del(UnackedRestorer.HEARTBEAT_PREFIX + consumerId);
                 // With messages still unacked, stay registered without a heartbeat: the next recovery run by any
                 // consumer returns them at once. With none, leave cleanly.
                 if (redis.scard(mine) == 0) {

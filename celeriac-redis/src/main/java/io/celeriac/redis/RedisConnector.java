@@ -6,6 +6,7 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
@@ -32,6 +33,7 @@ final class RedisConnector implements AutoCloseable {
     private final ClientResources resources;
     private final RedisClient client;
     private volatile StatefulRedisConnection<String, String> connection;
+    private volatile StatefulRedisConnection<byte[], byte[]> bytesConnection;
     private volatile boolean closed;
 
     /** @param what how errors name this server, e.g. "Redis broker" */
@@ -66,6 +68,31 @@ final class RedisConnector implements AutoCloseable {
                 connection = open();
             }
             return connection;
+        }
+    }
+
+    /**
+     * A shared connection that reads and writes raw bytes, opened now if it is not yet: for messages, which may hold
+     * bytes that are not UTF-8 and must reach the caller unchanged (a String codec would replace them silently).
+     */
+    StatefulRedisConnection<byte[], byte[]> bytesConnection() {
+        StatefulRedisConnection<byte[], byte[]> c = bytesConnection;
+        if (c != null) {
+            return c;
+        }
+        synchronized (this) {
+            if (bytesConnection == null) {
+                if (closed) {
+                    throw new BrokerUnavailableException(what + " at " + url + " is closed");
+                }
+                try {
+                    bytesConnection = client.connect(ByteArrayCodec.INSTANCE);
+                } catch (RuntimeException e) {
+                    throw new BrokerUnavailableException("Cannot connect to the " + what + " at " + url + ": "
+                            + rootMessage(e) + ". Is redis-server running and is the URL right?", e);
+                }
+            }
+            return bytesConnection;
         }
     }
 
@@ -113,6 +140,10 @@ final class RedisConnector implements AutoCloseable {
         StatefulRedisConnection<String, String> c = connection;
         if (c != null) {
             c.close();
+        }
+        StatefulRedisConnection<byte[], byte[]> b = bytesConnection;
+        if (b != null) {
+            b.close();
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);

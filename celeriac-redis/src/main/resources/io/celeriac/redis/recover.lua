@@ -1,79 +1,55 @@
--- Puts unacked messages back on their queues, as kombu's restore does (RPUSH to the plain queue list, so they are
--- served next), in two cases:
---  1. every message of a Celeriac consumer whose heartbeat key has expired (it died): at once, no need to wait for
---     the visibility timeout;
---  2. kombu-compatible visibility timeout: any unacked entry older than ARGV[2] seconds whose owner is not a live
---     Celeriac consumer (Python workers' entries included), as kombu's restore_visible does for ours.
+-- Reaps one Celeriac consumer that stopped heartbeating: its unacked messages go back to their queues at once, as
+-- kombu's restore does (RPUSH to the plain queue list, so they are served next), without waiting for the visibility
+-- timeout. The caller read the consumer's tags and unacked entries and worked out each message's list; this script
+-- re-checks everything and acts only on what is unchanged, so it touches no key that is not in KEYS.
 --
--- KEYS: celeriac.consumers (set), unacked, unacked_index
--- ARGV: now, visibility timeout (s), batch limit
--- Returns {dead consumers recovered, messages restored}.
-local consumers, unacked, index = KEYS[1], KEYS[2], KEYS[3]
-local now = tonumber(ARGV[1])
-
-local function queue_of(exchange, routing_key)
-  if exchange == nil or exchange == '' then
-    return routing_key
-  end
-  -- A named exchange: find the bound queue as kombu's direct exchange does.
-  for _, member in ipairs(redis.call('SMEMBERS', '_kombu.binding.' .. exchange)) do
-    local rk, rest = string.match(member, '^(.-)\6\22(.*)$')
-    if rk == routing_key then
-      local _, q = string.match(rest, '^(.-)\6\22(.*)$')
-      return q
+-- Nothing is reaped while reaping is on hold after a gap in heartbeats (liveness.lua), nor while the consumer's
+-- heartbeat key exists, nor once it is no longer registered (another consumer reaped it first).
+--
+-- KEYS: celeriac.consumers, celeriac.consumer.<id>, celeriac.unacked.<id>, unacked, unacked_index,
+--       celeriac.heartbeat.last, celeriac.reap.after, dead-letter list, then the lists messages go back to
+-- ARGV: consumer id, gap (ms), hold (ms), then 5 values per entry: tag; SHA-1 of its unacked value as read ('' if
+--       it had none); target (index in KEYS of its list, or 0: dead-letter it); for a list, the first and last byte
+--       of the message inside the value; for the dead-letter list, the record and ''
+-- Returns {outcome, restored, reap after (ms), tags taken off the consumer's set}; outcome: -1 on hold, 0 alive (or
+-- already reaped), 1 reaped and unregistered, 2 entries left for another call.
+local now = redis_now_ms()
+local after = reap_after(KEYS[6], KEYS[7], now, tonumber(ARGV[2]), tonumber(ARGV[3]))
+if now < after then
+  return {-1, 0, after, 0}
+end
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
+  return {0, 0, after, 0}
+end
+local restored, removed = 0, 0
+for i = 4, #ARGV, 5 do
+  local tag, sha, target = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  if redis.call('SISMEMBER', KEYS[3], tag) == 1 then
+    local v = redis.call('HGET', KEYS[4], tag)
+    if not v then
+      -- Settled or restored by someone else since: nothing to bring back.
+      redis.call('SREM', KEYS[3], tag)
+      redis.call('ZREM', KEYS[5], tag)
+      removed = removed + 1
+    elseif redis.sha1hex(v) == sha then
+      if target == 0 then
+        redis.call('LPUSH', KEYS[8], ARGV[i + 3])
+      else
+        -- The message exactly as it was published, cut out of [message, exchange, routing_key]; re-encoding
+        -- would alter it.
+        redis.call('RPUSH', KEYS[target], string.sub(v, tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])))
+      end
+      redis.call('HDEL', KEYS[4], tag)
+      redis.call('ZREM', KEYS[5], tag)
+      redis.call('SREM', KEYS[3], tag)
+      restored = restored + 1
+      removed = removed + 1
     end
-  end
-  return routing_key
-end
-
-local function restore(tag)
-  local v = redis.call('HGET', unacked, tag)
-  redis.call('HDEL', unacked, tag)
-  redis.call('ZREM', index, tag)
-  if not v then return 0 end
-  local ok, triple = pcall(cjson.decode, v)
-  if not ok or type(triple) ~= 'table' then return 0 end
-  local ex, rk = triple[2], triple[3]
-  -- Recover the message text unchanged by cutting the known suffix off; re-encoding would alter it.
-  local suffix = ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']'
-  local payload
-  if string.sub(v, -#suffix) == suffix then
-    payload = string.sub(v, 2, #v - #suffix)
-  else
-    payload = cjson.encode(triple[1])
-  end
-  redis.call('RPUSH', queue_of(ex, rk), payload)
-  return 1
-end
-
-local dead, restored = 0, 0
-local live = {}
-for _, id in ipairs(redis.call('SMEMBERS', consumers)) do
-  local set = 'celeriac.unacked.' .. id
-  if redis.call('EXISTS', 'celeriac.consumer.' .. id) == 0 then
-    for _, tag in ipairs(redis.call('SMEMBERS', set)) do
-      restored = restored + restore(tag)
-    end
-    redis.call('DEL', set)
-    redis.call('SREM', consumers, id)
-    dead = dead + 1
-  else
-    live[#live + 1] = set
+    -- A value that changed since it was read is left for the next call.
   end
 end
-
-local ceiling = now - tonumber(ARGV[2])
-local old = redis.call('ZRANGEBYSCORE', index, 0, ceiling, 'LIMIT', 0, tonumber(ARGV[3]))
-for _, tag in ipairs(old) do
-  local owned = false
-  for _, set in ipairs(live) do
-    if redis.call('SISMEMBER', set, tag) == 1 then
-      owned = true
-      break
-    end
-  end
-  if not owned then
-    restored = restored + restore(tag)
-  end
+if redis.call('SCARD', KEYS[3]) == 0 then
+  redis.call('SREM', KEYS[1], ARGV[1])
+  return {1, restored, after, removed}
 end
-return {dead, restored}
+return {2, restored, after, removed}

@@ -1,21 +1,68 @@
--- Takes up to ARGV[1] messages from the lists in KEYS[1..n] (served in that order) and records each as unacked,
--- in one atomic step, so a consumer killed at any instant loses nothing: a message is either still in its list or
--- in kombu's `unacked` hash (and our consumer's set), never in neither.
+-- Takes up to ARGV[1] messages from the lists in KEYS and records each as unacked, in one atomic step, so a consumer
+-- killed at any instant loses nothing: a message is either still in its list or in kombu's `unacked` hash (and our
+-- consumer's set), never in neither.
 --
--- KEYS: lists..., unacked (hash), unacked_index (zset), celeriac.unacked.<consumer> (set), dead-letter list
--- ARGV: max, now (epoch seconds), dead-letter id prefix
--- Returns a flat array of triples: list index (negative = dead-lettered as malformed), delivery tag, raw message.
+-- Which list serves next is kombu's rule (kombu/transport/redis.py: _brpop_start builds BRPOP's keys priority-major,
+-- every queue's priority-0 list, then every queue's 3, 6 and 9 lists, each step with the queues in the current
+-- order; _brpop_read then moves the queue that delivered to the end of that order, round_robin_cycle.rotate). kombu
+-- pays a BRPOP per message for it; here every message is taken as if by its own BRPOP, inside the script, and the
+-- order is handed back so the next call carries on where this one stopped. A list found empty stays empty for the
+-- rest of the call (nothing else runs while a script does). So a busy queue cannot starve the others: with two
+-- queues, messages alternate between them.
+--
+-- KEYS: lists (queue by queue, each queue's steps 0, 3, 6, 9), unacked (hash), unacked_index (zset),
+--       celeriac.unacked.<consumer> (set), dead-letter list
+-- ARGV: max, now (epoch seconds), dead-letter id prefix, then the queue order: queue numbers from 1, next served first
+-- Returns the new queue order (one number per queue), then per message a triple: list index in KEYS (negative:
+-- dead-lettered as malformed), delivery tag, raw message.
+local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+local function base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = string.byte(s, i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local c1, c2 = math.floor(n / 262144), math.floor(n / 4096) % 64
+    local c3, c4 = math.floor(n / 64) % 64, n % 64
+    out[#out + 1] = string.sub(B64, c1 + 1, c1 + 1) .. string.sub(B64, c2 + 1, c2 + 1)
+      .. (b and string.sub(B64, c3 + 1, c3 + 1) or '=') .. (c and string.sub(B64, c4 + 1, c4 + 1) or '=')
+  end
+  return table.concat(out)
+end
+
 local n = #KEYS - 4
 local unacked, index, mine, dlq = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4]
 local max = tonumber(ARGV[1])
 local now = ARGV[2]
-local out = {}
-local taken = 0
-local dead = 0
-for i = 1, n do
-  while taken < max do
-    local raw = redis.call('RPOP', KEYS[i])
-    if not raw then break end
+local order = {}
+for i = 4, #ARGV do
+  order[#order + 1] = tonumber(ARGV[i])
+end
+local queues = #order
+local steps = n / queues
+local empty = {}
+local found = {}
+local popped, dead = 0, 0
+while popped < max do
+  -- The next list kombu's BRPOP would take from: lowest step first, queues in order, skipping lists found empty.
+  local li, pos
+  for s = 1, steps do
+    for p = 1, queues do
+      local k = (order[p] - 1) * steps + s
+      if not empty[k] then
+        li, pos = k, p
+        break
+      end
+    end
+    if li then break end
+  end
+  if not li then break end
+  local raw = redis.call('RPOP', KEYS[li])
+  if not raw then
+    empty[li] = true
+  else
+    popped = popped + 1
+    local served = table.remove(order, pos)
+    order[#order + 1] = served
     local ok, env = pcall(cjson.decode, raw)
     local tag, ex, rk
     if ok and type(env) == 'table' and type(env.properties) == 'table' then
@@ -28,13 +75,19 @@ for i = 1, n do
     end
     if type(tag) ~= 'string' then
       -- Not a kombu envelope: nothing could ever ack it. Keep it, with the reason, where an operator will look.
+      -- Bytes that may not be UTF-8 are kept as base64 so that reading the record as text cannot alter them.
       dead = dead + 1
       local id = ARGV[3] .. '-' .. dead
-      redis.call('LPUSH', dlq, cjson.encode({id = id, queue = KEYS[i], time = tonumber(now),
-        reason = 'malformed message: not a JSON kombu envelope with a delivery_tag', payload = raw}))
-      out[#out + 1] = -i
-      out[#out + 1] = id
-      out[#out + 1] = raw
+      local record = {id = id, queue = KEYS[li], time = tonumber(now),
+        reason = 'malformed message: not a JSON kombu envelope with a delivery_tag', payload = raw}
+      if string.find(raw, '[\128-\255]') then
+        record.payload = base64(raw)
+        record.payload_encoding = 'base64'
+      end
+      redis.call('LPUSH', dlq, cjson.encode(record))
+      found[#found + 1] = -li
+      found[#found + 1] = id
+      found[#found + 1] = raw
     else
       if type(ex) ~= 'string' then ex = '' end
       if type(rk) ~= 'string' then rk = '' end
@@ -42,12 +95,14 @@ for i = 1, n do
       redis.call('HSET', unacked, tag, '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']')
       redis.call('ZADD', index, now, tag)
       redis.call('SADD', mine, tag)
-      out[#out + 1] = i
-      out[#out + 1] = tag
-      out[#out + 1] = raw
-      taken = taken + 1
+      found[#found + 1] = li
+      found[#found + 1] = tag
+      found[#found + 1] = raw
     end
   end
-  if taken >= max then break end
+end
+local out = order
+for i = 1, #found do
+  out[queues + i] = found[i]
 end
 return out
