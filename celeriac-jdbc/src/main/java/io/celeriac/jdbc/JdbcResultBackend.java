@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientConnectionException;
 import java.sql.Types;
@@ -95,10 +96,11 @@ public final class JdbcResultBackend implements ResultBackend {
     }
 
     /**
-     * Connection trouble, on any driver: SQLState class 08 (connection exception), the JDBC transient and recoverable
-     * connection exceptions (HikariCP's "Connection is not available, request timed out" is a
-     * {@link SQLTransientConnectionException}), and PostgreSQL's 57P01-57P03 (the server shutting down or starting,
-     * as during a restart or failover). Causes and chained exceptions are looked at too.
+     * Connection trouble, on any driver: SQLState class 08 (connection exception), the JDBC connection exceptions
+     * ({@link SQLNonTransientConnectionException} is what H2 throws with its own codes, "non-transient" meaning
+     * only that the database has to come back first; HikariCP's "Connection is not available, request timed out" is
+     * a {@link SQLTransientConnectionException}), recoverable ones, and PostgreSQL's 57P01-57P03 (the server
+     * shutting down or starting, as during a restart or failover). Causes and chained exceptions count too.
      */
     static boolean unreachable(SQLException e) {
         java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -109,7 +111,8 @@ public final class JdbcResultBackend implements ResultBackend {
             if (!seen.add(t)) {
                 continue;
             }
-            if (t instanceof SQLTransientConnectionException || t instanceof SQLRecoverableException) {
+            if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
+                    || t instanceof SQLRecoverableException) {
                 return true;
             }
             if (t instanceof SQLException sql) {
