@@ -34,7 +34,15 @@ public final class CeleriacConfig {
             "task_always_eager", "task_eager_propagates", "task_ignore_result", "task_track_started",
             "task_default_rate_limit", "task_default_priority", "worker_hostname", "visibility_timeout",
             "dead_letter_queue", "worker_send_task_events", "worker_max_tasks_per_child",
-            "worker_max_memory_per_child");
+            "worker_max_memory_per_child",
+            // Worker: broker connection at startup, message size.
+            "broker_connection_retry_on_startup", "broker_connection_max_retries", "celeriac_max_message_bytes");
+
+    // Worker: broker connection at startup, message size.
+    /** Celery's default for {@code broker_connection_max_retries}. */
+    public static final int DEFAULT_BROKER_CONNECTION_MAX_RETRIES = 100;
+    /** Default {@code celeriac_max_message_bytes}: 20 MiB, about Jackson's default limit on one string. */
+    public static final long DEFAULT_MAX_MESSAGE_BYTES = io.celeriac.protocol.MessageCodec.DEFAULT_MAX_MESSAGE_BYTES;
 
     private final String brokerUrl;
     private final String resultBackend;
@@ -61,6 +69,10 @@ public final class CeleriacConfig {
     private final boolean sendTaskEvents;
     private final int maxTasksPerChild;
     private final long maxMemoryPerChildKb;
+    // Worker: broker connection at startup, message size.
+    private final boolean brokerConnectionRetryOnStartup;
+    private final Integer brokerConnectionMaxRetries;
+    private final long maxMessageBytes;
 
     private CeleriacConfig(Builder b) {
         this.brokerUrl = b.brokerUrl;
@@ -88,6 +100,10 @@ public final class CeleriacConfig {
         this.sendTaskEvents = b.sendTaskEvents;
         this.maxTasksPerChild = b.maxTasksPerChild;
         this.maxMemoryPerChildKb = b.maxMemoryPerChildKb;
+        // Worker: broker connection at startup, message size.
+        this.brokerConnectionRetryOnStartup = b.brokerConnectionRetryOnStartup;
+        this.brokerConnectionMaxRetries = b.brokerConnectionMaxRetries;
+        this.maxMessageBytes = b.maxMessageBytes;
     }
 
     public static Builder builder() {
@@ -180,6 +196,13 @@ public final class CeleriacConfig {
     public boolean sendTaskEvents() { return sendTaskEvents; }
     public int maxTasksPerChild() { return maxTasksPerChild; }
     public long maxMemoryPerChildKb() { return maxMemoryPerChildKb; }
+    // Worker: broker connection at startup, message size.
+    /** Whether a worker started while the broker is down retries (Celery's default: true). */
+    public boolean brokerConnectionRetryOnStartup() { return brokerConnectionRetryOnStartup; }
+    /** Retries before a worker's startup gives up; null retries for ever, 0 not at all (kombu's counting). */
+    public Integer brokerConnectionMaxRetries() { return brokerConnectionMaxRetries; }
+    /** The largest message a worker accepts; larger ones are dead-lettered without being parsed. */
+    public long maxMessageBytes() { return maxMessageBytes; }
 
     /** The queue for a task name from {@code task_routes}, if any route matches (first match wins). */
     public Optional<String> routeFor(String taskName) {
@@ -218,6 +241,10 @@ public final class CeleriacConfig {
         b.sendTaskEvents = sendTaskEvents;
         b.maxTasksPerChild = maxTasksPerChild;
         b.maxMemoryPerChildKb = maxMemoryPerChildKb;
+        // Worker: broker connection at startup, message size.
+        b.brokerConnectionRetryOnStartup = brokerConnectionRetryOnStartup;
+        b.brokerConnectionMaxRetries = brokerConnectionMaxRetries;
+        b.maxMessageBytes = maxMessageBytes;
         return b;
     }
 
@@ -256,6 +283,10 @@ public final class CeleriacConfig {
         private boolean sendTaskEvents;
         private int maxTasksPerChild;
         private long maxMemoryPerChildKb;
+        // Worker: broker connection at startup, message size.
+        private boolean brokerConnectionRetryOnStartup = true;
+        private Integer brokerConnectionMaxRetries = DEFAULT_BROKER_CONNECTION_MAX_RETRIES;
+        private long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
 
         private Builder() {
         }
@@ -304,6 +335,29 @@ public final class CeleriacConfig {
         public Builder sendTaskEvents(boolean v) { this.sendTaskEvents = v; return this; }
         public Builder maxTasksPerChild(int v) { this.maxTasksPerChild = v; return this; }
         public Builder maxMemoryPerChildKb(long v) { this.maxMemoryPerChildKb = v; return this; }
+        // Worker: broker connection at startup, message size.
+        /** Celery's {@code broker_connection_retry_on_startup}; default true. */
+        public Builder brokerConnectionRetryOnStartup(boolean v) { this.brokerConnectionRetryOnStartup = v; return this; }
+        /**
+         * Celery's {@code broker_connection_max_retries}; default {@value #DEFAULT_BROKER_CONNECTION_MAX_RETRIES}.
+         * Null retries for ever; 0 gives up at the first failure.
+         */
+        public Builder brokerConnectionMaxRetries(Integer v) {
+            if (v != null && v < 0) {
+                throw new IllegalArgumentException("broker_connection_max_retries must be 0 or more (or None), was "
+                        + v);
+            }
+            this.brokerConnectionMaxRetries = v;
+            return this;
+        }
+        /** {@code celeriac_max_message_bytes}; default {@link #DEFAULT_MAX_MESSAGE_BYTES} (20 MiB). */
+        public Builder maxMessageBytes(long v) {
+            if (v < 1024) {
+                throw new IllegalArgumentException("celeriac_max_message_bytes must be at least 1024, was " + v);
+            }
+            this.maxMessageBytes = v;
+            return this;
+        }
 
         /** Sets one setting by any accepted spelling of its key; unknown keys are refused with the list. */
         public Builder set(String key, String value) {
@@ -337,6 +391,11 @@ public final class CeleriacConfig {
                     case "worker_send_task_events" -> sendTaskEvents(bool(v));
                     case "worker_max_tasks_per_child" -> maxTasksPerChild(Integer.parseInt(v));
                     case "worker_max_memory_per_child" -> maxMemoryPerChildKb(Long.parseLong(v));
+                    // Worker: broker connection at startup, message size.
+                    case "broker_connection_retry_on_startup" -> brokerConnectionRetryOnStartup(bool(v));
+                    case "broker_connection_max_retries" -> brokerConnectionMaxRetries(
+                            v.isEmpty() || v.equals("None") ? null : Integer.valueOf(v));
+                    case "celeriac_max_message_bytes" -> maxMessageBytes(Long.parseLong(v));
                     default -> throw new IllegalStateException("unhandled setting " + k);
                 }
             } catch (RuntimeException e) {

@@ -11,7 +11,16 @@ import java.util.Optional;
  */
 public interface ResultBackend extends AutoCloseable {
 
-    /** Stores documents in order (a later document for the same id replaces the earlier one). */
+    /**
+     * Stores documents in order (a later document for the same id replaces the earlier one).
+     *
+     * <p>Failure tells the worker what to do next. A backend that cannot be reached throws
+     * {@link ResultBackendUnavailableException} (or {@code BrokerUnavailableException}, as the Redis backend does):
+     * the worker retries the batch until it goes through. Any other exception means the backend refused what it was
+     * given (a value too long for a column, say); the worker then stores the batch in parts to find the refused
+     * document and records a FAILURE in its place. Either way part of the batch may have been stored: storing a
+     * document again is harmless.
+     */
     void store(List<ResultDocument> documents);
 
     default void store(ResultDocument document) {

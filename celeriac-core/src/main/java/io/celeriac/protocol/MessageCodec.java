@@ -1,6 +1,8 @@
 package io.celeriac.protocol;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
@@ -10,6 +12,11 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
 import java.lang.reflect.Type;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -31,8 +38,16 @@ import java.util.Set;
  *
  * <p>Only {@code application/json} is ever decoded. Pickle and YAML are refused without looking at the body: both
  * can run code when deserialized. Polymorphic typing is never enabled, so no class name from the wire is loaded.
+ * A task message larger than {@link #maxMessageBytes()} is refused before it is parsed, and a body that is not
+ * valid UTF-8 is refused rather than read with replacement characters (the task would run with altered arguments).
  */
 public final class MessageCodec {
+    /**
+     * The default largest message, 20 MiB ({@code celeriac_max_message_bytes}): about Jackson's default limit on one
+     * string (20,000,000 characters), which the base64 body of every larger message would have hit anyway.
+     */
+    public static final long DEFAULT_MAX_MESSAGE_BYTES = 20L * 1024 * 1024;
+
     /** Headers Celery's producer writes for every task, in its order. */
     static final List<String> TASK_HEADERS = List.of("lang", "task", "id", "shadow", "eta", "expires", "group",
             "group_index", "retries", "timelimit", "root_id", "parent_id", "argsrepr", "kwargsrepr", "origin",
@@ -43,15 +58,43 @@ public final class MessageCodec {
     };
 
     private final ObjectMapper mapper;
+    private final long maxMessageBytes;
 
     public MessageCodec() {
-        this.mapper = JsonMapper.builder()
+        this(DEFAULT_MAX_MESSAGE_BYTES);
+    }
+
+    /**
+     * @param maxMessageBytes the largest task message {@link #decode} accepts; Jackson's limit on one string is set to
+     *     match, so that a message within the limit is never refused by the parser
+     */
+    public MessageCodec(long maxMessageBytes) {
+        if (maxMessageBytes < 1) {
+            throw new IllegalArgumentException("maxMessageBytes < 1: " + maxMessageBytes);
+        }
+        this.maxMessageBytes = maxMessageBytes;
+        JsonFactory factory = JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxStringLength((int) Math.min(Integer.MAX_VALUE, maxMessageBytes))
+                        .build())
+                .build();
+        this.mapper = JsonMapper.builder(factory)
                 .addModule(new JavaTimeModule())
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
                 .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
                 .build();
+    }
+
+    /** The largest task message {@link #decode} accepts, in bytes of UTF-8. */
+    public long maxMessageBytes() {
+        return maxMessageBytes;
+    }
+
+    /** A codec like this one with another message size limit. */
+    public MessageCodec withMaxMessageBytes(long max) {
+        return max == maxMessageBytes ? this : new MessageCodec(max);
     }
 
     // ------------------------------------------------------------------ task messages
@@ -103,6 +146,11 @@ public final class MessageCodec {
      * Reads a task message. Refuses, with a one-line reason, anything that is not a JSON protocol v2 task message.
      */
     public TaskMessage decode(String envelopeJson) {
+        long size = utf8Length(envelopeJson, maxMessageBytes);
+        if (size > maxMessageBytes) {
+            throw new MessageRejectedException("refused: message of " + size + " bytes exceeds the limit of "
+                    + maxMessageBytes + " bytes (celeriac_max_message_bytes); it was not parsed");
+        }
         Envelope e = decodeEnvelope(envelopeJson);
         requireJson(e.contentType());
         Map<String, Object> h = e.headers();
@@ -206,10 +254,21 @@ public final class MessageCodec {
         if (body == null) {
             throw new MessageRejectedException("refused: envelope has no body");
         } else if ("base64".equals(encoding)) {
+            byte[] bytes;
             try {
-                text = new String(Base64.getDecoder().decode(body.toString().trim()), StandardCharsets.UTF_8);
+                bytes = Base64.getDecoder().decode(body.toString().trim());
             } catch (IllegalArgumentException e) {
                 throw new MessageRejectedException("refused: body is not valid base64: " + e.getMessage(), e);
+            }
+            text = new String(bytes, StandardCharsets.UTF_8);
+            // The lenient decode above is the fast path; only a replacement character in its output (rare in real
+            // text) costs a strict second pass, which tells a malformed sequence from a genuine U+FFFD.
+            if (text.indexOf('\uFFFD') >= 0) {
+                int bad = malformedUtf8(bytes);
+                if (bad >= 0) {
+                    throw new MessageRejectedException("refused: body is not valid UTF-8 (malformed byte sequence at "
+                            + "byte offset " + bad + " of the decoded body); it would run with altered arguments");
+                }
             }
         } else if (encoding == null) {
             text = body instanceof String s ? s : writeJson(body);
@@ -308,6 +367,47 @@ public final class MessageCodec {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** Offset of the first malformed or truncated UTF-8 sequence, or -1 if there is none. */
+    static int malformedUtf8(byte[] bytes) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult r = decoder.decode(in, out, true);
+        if (r.isError()) {
+            return in.position();
+        }
+        r = decoder.flush(out);
+        return r.isError() ? in.position() : -1;
+    }
+
+    /**
+     * Bytes of {@code s} in UTF-8, counted only as far as needed to compare with {@code limit}: a string of at most
+     * {@code limit / 3} characters cannot exceed it, one of more than {@code limit} characters always does.
+     */
+    static long utf8Length(String s, long limit) {
+        int n = s.length();
+        if ((long) n * 3 <= limit) {
+            return n;
+        }
+        long bytes = 0;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                bytes++;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
+    }
 
     /** Python's {@code datetime.isoformat()} for an aware UTC time: microseconds only when non-zero. */
     static String isoformat(Instant t) {

@@ -1,45 +1,107 @@
 package io.celeriac.worker;
 
 import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultBackendUnavailableException;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.Broker;
+import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
+import io.celeriac.protocol.ResultCodec;
+import io.celeriac.task.TaskState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
- * Writes what finished tasks leave behind, in batches: retry messages, result documents, acks. One thread drains
- * whatever accumulated and does each kind in one broker/backend call, so at high rates many tasks share a round trip
- * while a lone task is written at once.
+ * Writes what finished tasks leave behind, in batches: retry messages, result documents, acks and dead letters. One
+ * thread drains whatever accumulated and does each kind in one broker/backend call, so at high rates many tasks share
+ * a round trip while a lone task is written at once.
  *
  * <p>Order within a batch is the guarantee acks-late rests on: a retry is published, then results are stored, and
- * only then are the original messages acked. A crash before the ack redelivers the message; it never loses it.
- * If the broker or backend is down, the batch is retried until it goes through.
+ * only then are the original messages acked (or dead-lettered). A crash before the ack redelivers the message; it
+ * never loses it. Acks that wait for nothing (acks early, sent as a task starts) go first, and are sent even while a
+ * store is being retried, so that a backend outage does not hold back the acks-early ack Celery sends at the start.
+ *
+ * <p>Errors are of two kinds. A broker or backend that cannot be reached ({@link BrokerUnavailableException},
+ * {@link ResultBackendUnavailableException}) is waited for: the step is retried with backoff until it goes through,
+ * and meanwhile the worker takes no new work, because each task holds its prefetch permit until its {@link Item} is
+ * written (the {@code settled} callback). Anything else is a refusal of something in the batch, which no retry would
+ * cure: the step is split in halves until the refused item is alone, the rest is written, and the refused item is
+ * dealt with on its own (a refused result becomes a FAILURE saying why; if that is refused too, the message goes to
+ * the dead-letter queue with the reason). One bad document never stops the acks of the others.
  */
 final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
     private static final int MAX_BATCH = 1000;
+    /**
+     * Queued items are bounded by the prefetch window (each task holds a permit until its last item is written) except
+     * progress updates a running task sends; the bound keeps those from growing the heap during a backend outage
+     * (the task waits in {@code update_state}, as it would in Celery, whose backend call is synchronous).
+     */
+    static final int CAPACITY = 10_000;
 
-    record Item(OutboundMessage publish, ResultDocument result, Delivery ack, String release) {
+    /**
+     * What one task leaves to write. Fields other than {@code publish}, {@code release} and {@code message} are
+     * changed by the completer thread alone when something is refused.
+     */
+    static final class Item {
+        final OutboundMessage publish;
+        ResultDocument result;
+        Delivery ack;
+        Delivery deadLetter;
+        String reason;
+        final String release;
+        /** The task's delivery when this is its last item (it settles the prefetch permit), else null. */
+        final Delivery message;
+        /** Acked in the batch's first step, ahead of the results. */
+        boolean ackedFirst;
+
+        Item(OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter, String reason,
+             String release, Delivery message) {
+            this.publish = publish;
+            this.result = result;
+            this.ack = ack;
+            this.deadLetter = deadLetter;
+            this.reason = reason;
+            this.release = release;
+            this.message = message;
+        }
+
+        String id() {
+            return result != null ? result.taskId() : publish != null ? publish.taskId() : "?";
+        }
     }
 
-    private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>(CAPACITY);
+    /** Items taken from the queue while a step waited for the broker or backend; they open the next batch. */
+    private final ArrayDeque<Item> carried = new ArrayDeque<>();
     private final Broker broker;
     private final ResultBackend backend;
+    private final Clock clock;
+    private final IntConsumer settled;
     private final Thread thread;
     private final AtomicLong pending = new AtomicLong();
     private volatile boolean stopping;
 
-    Completer(Broker broker, ResultBackend backend, String name) {
+    /** @param settled told, on the completer thread, how many tasks' last items were just written */
+    Completer(Broker broker, ResultBackend backend, Clock clock, IntConsumer settled, String name) {
         this.broker = broker;
         this.backend = backend;
+        this.clock = clock;
+        this.settled = settled;
         this.thread = new Thread(this::loop, name);
         this.thread.setDaemon(true);
     }
@@ -48,17 +110,51 @@ final class Completer {
         thread.start();
     }
 
+    /** An intermediate write (an early ack, a STARTED or progress state): settles nothing. */
     void add(OutboundMessage publish, ResultDocument result, Delivery ack) {
-        add(publish, result, ack, null);
-    }
-
-    /** @param release a unique task's key to delete once the rest is written, or null */
-    void add(OutboundMessage publish, ResultDocument result, Delivery ack, String release) {
-        if (publish == null && result == null && ack == null && release == null) {
+        if (publish == null && result == null && ack == null) {
             return;
         }
-        pending.incrementAndGet();
-        queue.add(new Item(publish, result, ack, release));
+        enqueue(new Item(publish, result, ack, null, null, null, null));
+    }
+
+    /**
+     * A task's last write; once it is written the task's prefetch permit is given back. {@code ack} and
+     * {@code deadLetter} are the delivery to settle (at most one of them; both null when it was acked early).
+     */
+    void finish(Delivery message, OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter,
+                String reason, String release) {
+        enqueue(new Item(publish, result, ack, deadLetter, reason, release, message));
+    }
+
+    private void enqueue(Item item) {
+        if (queue.offer(item)) {
+            pending.incrementAndGet();
+            return;
+        }
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    if (queue.offer(item, 100, TimeUnit.MILLISECONDS)) {
+                        pending.incrementAndGet();
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    // A soft time limit interrupts the task's thread; the write must not be lost for it.
+                    interrupted = true;
+                }
+                if (stopping) {
+                    log.warn("Result of {} not written: the worker is stopping; its message stays unacked and will "
+                            + "be redelivered", item.id());
+                    return;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Items accepted but not yet written. */
@@ -70,15 +166,20 @@ final class Completer {
         List<Item> batch = new ArrayList<>();
         while (true) {
             try {
-                Item first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    if (stopping) {
-                        return;
+                if (carried.isEmpty()) {
+                    Item first = queue.poll(100, TimeUnit.MILLISECONDS);
+                    if (first == null) {
+                        if (stopping) {
+                            return;
+                        }
+                        continue;
                     }
-                    continue;
+                    batch.add(first);
+                } else {
+                    batch.addAll(carried);
+                    carried.clear();
                 }
-                batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
+                queue.drainTo(batch, Math.max(0, MAX_BATCH - batch.size()));
                 write(batch);
                 pending.addAndGet(-batch.size());
                 batch.clear();
@@ -88,61 +189,242 @@ final class Completer {
         }
     }
 
+    /** An item that is only an ack: nothing has to be written before it. */
+    private static boolean ackOnly(Item i) {
+        return i.ack != null && i.publish == null && i.result == null && i.deadLetter == null && i.release == null;
+    }
+
     private void write(List<Item> batch) throws InterruptedException {
-        List<OutboundMessage> publishes = new ArrayList<>();
-        List<ResultDocument> results = new ArrayList<>();
-        List<Delivery> acks = new ArrayList<>();
-        List<String> releases = new ArrayList<>();
+        List<Item> early = new ArrayList<>();
+        List<Item> publishes = new ArrayList<>();
         for (Item i : batch) {
-            if (i.release != null) {
-                releases.add(i.release);
+            if (ackOnly(i)) {
+                i.ackedFirst = true;
+                early.add(i);
             }
             if (i.publish != null) {
-                publishes.add(i.publish);
-            }
-            if (i.result != null) {
-                results.add(i.result);
-            }
-            if (i.ack != null) {
-                acks.add(i.ack);
+                publishes.add(i);
             }
         }
-        int step = 0;
+        step(early, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
+        step(publishes, l -> broker.publish(map(l, i -> i.publish)), this::publishRefused, "publishing retries");
+        // Collected after the publishes: a refused retry turns into a FAILURE to store.
+        List<Item> results = new ArrayList<>();
+        for (Item i : batch) {
+            if (i.result != null) {
+                results.add(i);
+            }
+        }
+        step(results, l -> backend.store(map(l, i -> i.result)), this::resultRefused, "storing results");
+
+        List<Item> acks = new ArrayList<>();
+        List<Item> deadLetters = new ArrayList<>();
+        int settles = 0;
+        for (Item i : batch) {
+            if (i.deadLetter != null) {
+                deadLetters.add(i);
+            } else if (i.ack != null && !i.ackedFirst) {
+                acks.add(i);
+            }
+            if (i.message != null) {
+                settles++;
+            }
+        }
+        step(acks, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
+        for (Item i : deadLetters) {
+            step(List.of(i), l -> broker.deadLetter(i.deadLetter, i.reason), this::deadLetterRefused,
+                    "dead-lettering");
+        }
+        // A unique task's key goes last: until its result is stored, a second send is still dropped.
+        for (Item i : batch) {
+            if (i.release != null) {
+                step(List.of(i), l -> broker.forgetOnce(i.release), (x, e) -> log.error("Could not release the "
+                        + "unique key of {} ({}); it expires by itself", x.id(), e.toString()),
+                        "releasing unique keys");
+            }
+        }
+        if (settles > 0) {
+            settled.accept(settles);
+        }
+    }
+
+    /**
+     * Runs {@code op} on {@code items}: retried while the broker or backend is unreachable; on a refusal split in
+     * halves until the refused item is alone, which goes to {@code refused}.
+     */
+    private void step(List<Item> items, Consumer<List<Item>> op, BiConsumer<Item, RuntimeException> refused,
+                      String what) throws InterruptedException {
+        if (items.isEmpty()) {
+            return;
+        }
         long backoff = 100;
         while (true) {
             try {
-                if (step == 0) {
-                    if (!publishes.isEmpty()) {
-                        broker.publish(publishes);
-                    }
-                    step = 1;
-                }
-                if (step == 1) {
-                    if (!results.isEmpty()) {
-                        backend.store(results);
-                    }
-                    step = 2;
-                }
-                if (step == 2) {
-                    if (!acks.isEmpty()) {
-                        broker.ack(acks);
-                    }
-                    step = 3;
-                }
-                // A unique task's key goes last: until its result is stored, a second send is still dropped.
-                for (String key : releases) {
-                    broker.forgetOnce(key);
-                }
+                op.accept(items);
                 return;
             } catch (RuntimeException e) {
-                log.warn("Could not write {} finished task(s) ({}), retrying in {} ms: {}", batch.size(),
-                        step == 0 ? "publishing retries" : step == 1 ? "storing results" : step == 2 ? "acking"
-                                : "releasing unique keys", backoff,
-                        e.toString());
-                Thread.sleep(backoff);
+                if (!isUnavailable(e)) {
+                    if (items.size() == 1) {
+                        refused.accept(items.get(0), e);
+                        return;
+                    }
+                    int half = items.size() / 2;
+                    step(items.subList(0, half), op, refused, what);
+                    step(items.subList(half, items.size()), op, refused, what);
+                    return;
+                }
+                log.warn("Could not write {} finished task(s) ({}), retrying in {} ms: {}", items.size(), what,
+                        backoff, e.toString());
+                pause(backoff);
                 backoff = Math.min(5000, backoff * 2);
             }
         }
+    }
+
+    /**
+     * Waits before a retry, meanwhile sending acks that wait for nothing as they come in (they settle their tasks
+     * at once when they are final). Other items taken on the way are carried to the next batch, at most one batch
+     * of them, so the queue's bound still holds.
+     */
+    private void pause(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        List<Item> acks = new ArrayList<>();
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            Item i;
+            if (carried.size() < MAX_BATCH) {
+                i = queue.poll(left, TimeUnit.NANOSECONDS);
+            } else {
+                Item head = queue.peek();
+                i = head != null && ackOnly(head) ? queue.poll() : null;
+                if (i == null) {
+                    Thread.sleep(Math.min(50, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))));
+                    continue;
+                }
+            }
+            if (i == null) {
+                return;
+            }
+            if (!ackOnly(i)) {
+                carried.add(i);
+                continue;
+            }
+            acks.add(i);
+            Item next = queue.peek();
+            if (next == null || !ackOnly(next)) {
+                ackWhileWaiting(acks);
+                acks.clear();
+            }
+        }
+    }
+
+    private void ackWhileWaiting(List<Item> acks) {
+        try {
+            broker.ack(map(acks, i -> i.ack));
+        } catch (RuntimeException e) {
+            // Written with the next batch, as any other item.
+            carried.addAll(acks);
+            return;
+        }
+        pending.addAndGet(-acks.size());
+        int settles = 0;
+        for (Item i : acks) {
+            if (i.message != null) {
+                settles++;
+            }
+        }
+        if (settles > 0) {
+            settled.accept(settles);
+        }
+    }
+
+    private void ackRefused(Item i, RuntimeException e) {
+        log.error("The broker refused the ack of {} ({}); its message stays unacked and will be redelivered", i.id(),
+                e.toString());
+    }
+
+    /** Conditions that pass by themselves: worth waiting for. Everything else is a refusal. */
+    static boolean isUnavailable(Throwable e) {
+        return e instanceof BrokerUnavailableException || e instanceof ResultBackendUnavailableException;
+    }
+
+    private void publishRefused(Item i, RuntimeException e) {
+        String why = "the retry message could not be published (" + oneLine(e) + ")";
+        log.error("The broker refused the retry of {}: {}; the task is marked FAILURE instead", i.id(), oneLine(e));
+        if (i.result != null || i.message != null) {
+            i.result = notStored(i.publish.taskId(), why);
+        }
+    }
+
+    private void resultRefused(Item i, RuntimeException e) {
+        if (i.message == null) {
+            // A STARTED or progress state: the task's final state follows and is what the caller waits for.
+            log.error("The result backend refused the {} state of {} ({}); it was dropped", i.result.status(),
+                    i.id(), oneLine(e));
+            i.result = null;
+            return;
+        }
+        String why = "the " + i.result.status() + " result could not be stored (" + oneLine(e) + ")";
+        log.error("The result backend refused the {} result of {}: {}; storing a FAILURE that says so",
+                i.result.status(), i.id(), oneLine(e));
+        i.result = notStored(i.result.taskId(), why);
+        try {
+            step(List.of(i), l -> backend.store(List.of(i.result)), (x, e2) -> {
+                String reason = why + "; nor could a FAILURE in its place (" + oneLine(e2) + ")";
+                log.error("The result backend refused the FAILURE of {} too ({}); its message goes to the dead-letter "
+                        + "queue", x.id(), oneLine(e2));
+                x.result = null;
+                x.reason = x.reason == null ? reason : x.reason + "; " + reason;
+                if (x.deadLetter == null) {
+                    // Acks-late: dead-letter the delivery itself (that settles it); acked early: keep a copy.
+                    x.deadLetter = x.ack != null ? x.ack : copy(x.message);
+                    x.ack = null;
+                }
+            }, "storing a FAILURE in place of a refused result");
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void deadLetterRefused(Item i, RuntimeException e) {
+        // Nothing more can be done for this message: ack it rather than have it come back and loop.
+        log.error("The broker refused to dead-letter {} ({}); reason was: {}. The message is acked and dropped",
+                i.id(), oneLine(e), i.reason);
+        try {
+            step(List.of(i), l -> broker.ack(List.of(i.deadLetter)), (x, e2) -> log.error("Could not ack {} either "
+                    + "({}); it will be redelivered", x.id(), oneLine(e2)), "acking");
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The FAILURE stored in place of a result the backend refused: only what any backend can hold. */
+    private ResultDocument notStored(String taskId, String why) {
+        return new ResultDocument(taskId, TaskState.FAILURE,
+                ResultCodec.exceptionResult("ResultNotStoredError", "io.celeriac.backend", why), null, List.of(),
+                clock.instant(), null, Map.of());
+    }
+
+    /** A dead-letter copy of a message acked earlier (the broker keeps the record; the ack token is unknown). */
+    static Delivery copy(Delivery d) {
+        return new Delivery(d.queue(), d.payload(), "copy-" + UUID.randomUUID(), d.priority());
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    private static <T> List<T> map(List<Item> items, java.util.function.Function<Item, T> f) {
+        List<T> out = new ArrayList<>(items.size());
+        for (Item i : items) {
+            out.add(f.apply(i));
+        }
+        return out;
     }
 
     /** Writes what is queued, waiting up to the deadline, then stops the thread. */

@@ -5,6 +5,7 @@ import io.celeriac.CeleriacConfig;
 import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.Broker;
+import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.control.ControlMessage;
@@ -38,6 +39,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -87,6 +89,8 @@ public final class Worker implements AutoCloseable {
         final AtomicInteger state = new AtomicInteger(RESERVED);
         final Instant receivedAt;
         volatile Thread thread;
+        /** Set once the request's last write is queued (it then settles its prefetch permit). */
+        volatile boolean finished;
         volatile boolean softExceeded;
         volatile long startNanos;
         volatile Instant startedAt;
@@ -124,6 +128,115 @@ public final class Worker implements AutoCloseable {
         }
     }
 
+    /**
+     * A listener that cannot hurt the worker: whatever it throws is logged (the first time for each callback, then
+     * counted at debug level) and otherwise ignored, so a faulty listener never holds a pool slot or a prefetch
+     * permit. Fatal VM errors still propagate.
+     */
+    private static final class Guarded implements WorkerListener {
+        private final WorkerListener delegate;
+        private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
+
+        Guarded(WorkerListener delegate) {
+            this.delegate = delegate;
+        }
+
+        private void failed(String callback, Throwable t) {
+            if (t instanceof VirtualMachineError e) {
+                throw e;
+            }
+            long n = failures.computeIfAbsent(callback, k -> new AtomicLong()).incrementAndGet();
+            if (n == 1) {
+                log.error("Listener {} threw in {}; ignored (further failures of this callback are logged at debug "
+                        + "level)", delegate.getClass().getName(), callback, t);
+            } else {
+                log.debug("Listener {} threw in {} ({} times so far): {}", delegate.getClass().getName(), callback, n,
+                        t.toString());
+            }
+        }
+
+        @Override
+        public void workerReady(Worker worker) {
+            try {
+                delegate.workerReady(worker);
+            } catch (Throwable t) {
+                failed("workerReady", t);
+            }
+        }
+
+        @Override
+        public void workerStopped(Worker worker) {
+            try {
+                delegate.workerStopped(worker);
+            } catch (Throwable t) {
+                failed("workerStopped", t);
+            }
+        }
+
+        @Override
+        public void taskReceived(TaskRequest request) {
+            try {
+                delegate.taskReceived(request);
+            } catch (Throwable t) {
+                failed("taskReceived", t);
+            }
+        }
+
+        @Override
+        public void taskStarted(TaskRequest request) {
+            try {
+                delegate.taskStarted(request);
+            } catch (Throwable t) {
+                failed("taskStarted", t);
+            }
+        }
+
+        @Override
+        public void taskSucceeded(TaskRequest request, Object result, Duration runtime) {
+            try {
+                delegate.taskSucceeded(request, result, runtime);
+            } catch (Throwable t) {
+                failed("taskSucceeded", t);
+            }
+        }
+
+        @Override
+        public void taskFailed(TaskRequest request, Throwable error, Duration runtime) {
+            try {
+                delegate.taskFailed(request, error, runtime);
+            } catch (Throwable t) {
+                failed("taskFailed", t);
+            }
+        }
+
+        @Override
+        public void taskRetried(TaskRequest request, Throwable reason, Duration countdown) {
+            try {
+                delegate.taskRetried(request, reason, countdown);
+            } catch (Throwable t) {
+                failed("taskRetried", t);
+            }
+        }
+
+        @Override
+        public void taskRevoked(TaskRequest request, boolean terminated, boolean expired) {
+            try {
+                delegate.taskRevoked(request, terminated, expired);
+            } catch (Throwable t) {
+                failed("taskRevoked", t);
+            }
+        }
+
+        @Override
+        public void taskRejected(String queue, String taskName, String taskId, String reason) {
+            try {
+                delegate.taskRejected(queue, taskName, taskId, reason);
+            } catch (Throwable t) {
+                failed("taskRejected", t);
+            }
+        }
+    }
+
     private final Celeriac app;
     private final CeleriacConfig config;
     private final Broker broker;
@@ -145,6 +258,15 @@ public final class Worker implements AutoCloseable {
     private final Map<String, TokenBucket> buckets = new ConcurrentHashMap<>();
     private final Map<String, Optional<RateLimit>> rateLimits = new ConcurrentHashMap<>();
     private final RevokedIds revoked = new RevokedIds();
+    /**
+     * Messages taken from the broker whose outcome is not written yet (reserved, running, or waiting in the
+     * completer). Each holds a prefetch permit, given back only when its result is stored and its message settled.
+     */
+    private final AtomicInteger held = new AtomicInteger();
+    /** Messages to hand back to the broker because deferring or dead-lettering them failed; the consumer retries. */
+    private final ConcurrentLinkedQueue<Delivery> giveBack = new ConcurrentLinkedQueue<>();
+    private long giveBackAt;
+    private long giveBackBackoff = 100;
     private final Map<String, LongAdder> processed = new ConcurrentHashMap<>();
     private final AtomicLong processedTotal = new AtomicLong();
     private final AtomicInteger abandoned = new AtomicInteger();
@@ -154,10 +276,14 @@ public final class Worker implements AutoCloseable {
     private final Thread consumer;
     private final Thread dispatcher;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    /** Counted down when a shutdown is asked for: ends a startup that is still waiting for the broker. */
+    private final CountDownLatch closing = new CountDownLatch(1);
     private final Instant createdAt;
     private volatile boolean consuming;
     private volatile boolean dispatching;
     private volatile boolean started;
+    /** Set once workerReady was announced, so that workerStopped pairs with it. */
+    private volatile boolean announced;
     private volatile boolean closed;
     private volatile boolean coldRequested;
     /** Set when the worker is being recycled: take and start nothing more. */
@@ -165,14 +291,18 @@ public final class Worker implements AutoCloseable {
     private final int maxTasksPerChild;
     private final long maxMemoryPerChildKb;
     private final java.util.concurrent.atomic.AtomicBoolean recycling = new java.util.concurrent.atomic.AtomicBoolean();
-    private AutoCloseable controlSubscription;
+    private volatile AutoCloseable controlSubscription;
+    /** The subscription attempt whose listener handles control commands (see {@link #subscribeControl}). */
+    private volatile int liveControl;
 
     private Worker(Builder b) {
         this.app = b.app;
         this.config = app.config();
         this.broker = app.broker();
         this.backend = app.backend();
-        this.codec = app.codec();
+        // The size limit applies to what this worker accepts; the app's codec keeps the default unless it matches.
+        this.codec = app.codec().maxMessageBytes() == config.maxMessageBytes() ? app.codec()
+                : app.codec().withMaxMessageBytes(config.maxMessageBytes());
         this.clock = app.clock();
         this.hostname = expandHostname(b.hostname == null ? config.hostname() : b.hostname);
         this.queues = new CopyOnWriteArrayList<>(b.queues.isEmpty() ? List.of(config.defaultQueue()) : b.queues);
@@ -189,9 +319,10 @@ public final class Worker implements AutoCloseable {
         if (b.sendEvents != null ? b.sendEvents : config.sendTaskEvents()) {
             all.add(new io.celeriac.events.EventDispatcher(broker, hostname, clock));
         }
-        this.listeners = List.copyOf(all);
+        // Each listener is isolated: one that throws must not hold a pool slot or a prefetch permit.
+        this.listeners = all.stream().<WorkerListener>map(Guarded::new).toList();
         this.tracer = new TaskTracer(codec, app.interceptors());
-        this.completer = new Completer(broker, backend, "celeriac-results");
+        this.completer = new Completer(broker, backend, clock, this::settle, "celeriac-results");
         this.consumer = new Thread(this::consumeLoop, "celeriac-consumer");
         this.dispatcher = new Thread(this::dispatchLoop, "celeriac-dispatch");
         this.createdAt = clock.instant();
@@ -257,19 +388,49 @@ public final class Worker implements AutoCloseable {
         return concurrency.get();
     }
 
-    /** Starts consuming; returns at once. */
-    public synchronized Worker start() {
-        if (started) {
-            return this;
+    /**
+     * Connects to the broker (declares the queues, subscribes to remote control) and starts consuming. Like Celery's
+     * worker, it blocks until the broker answers: while it does not, it logs {@code Cannot reach the broker at <url>
+     * (<reason>); retrying in N s} and tries again, 2 s later at first and 2 s more each time (at most 30 s), up to
+     * {@code broker_connection_max_retries} times ({@code broker_connection_retry_on_startup}). Returns once the
+     * worker is consuming, or at once if it is already started; a {@link #shutdown} meanwhile ends the wait and
+     * {@code start} returns with the worker stopped.
+     *
+     * @throws BrokerUnavailableException if the broker cannot be reached and retrying is off or exhausted; the
+     *     worker is then stopped, nothing of it keeps running
+     */
+    public Worker start() {
+        synchronized (this) {
+            if (started) {
+                return this;
+            }
+            started = true;
         }
-        started = true;
-        broker.declare(queues);
-        controlSubscription = broker.subscribeBroadcast(this::onControl);
-        completer.start();
-        consuming = true;
-        dispatching = true;
-        dispatcher.start();
-        consumer.start();
+        try {
+            connectAtStartup();
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                closed = true;
+            }
+            closing.countDown();
+            timer.shutdownNow();
+            pool.shutdownNow();
+            stopped.countDown();
+            throw e;
+        }
+        synchronized (this) {
+            if (closed) {
+                // Shut down while waiting for the broker; shutdown() has stopped the rest.
+                closeQuietly(controlSubscription);
+                return this;
+            }
+            completer.start();
+            consuming = true;
+            dispatching = true;
+            dispatcher.start();
+            consumer.start();
+            announced = true;
+        }
         for (WorkerListener l : listeners) {
             l.workerReady(this);
         }
@@ -279,14 +440,115 @@ public final class Worker implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Celery's {@code broker_connection_retry_on_startup}: kombu's {@code retry_over_time} waits 2 s, then 2 s more
+     * each time up to 30 s, and gives up after {@code broker_connection_max_retries} retries (null: never; 0: no
+     * retry at all, as kombu counts, although older Celery docs said 0 meant forever).
+     */
+    private void connectAtStartup() {
+        int retries = 0;
+        while (true) {
+            try {
+                broker.declare(queues);
+                if (controlSubscription == null) {
+                    controlSubscription = subscribeControl();
+                }
+                if (retries > 0) {
+                    log.info("Connected to the broker at {} after {} retr{}", redact(config.brokerUrl()), retries,
+                            retries == 1 ? "y" : "ies");
+                }
+                return;
+            } catch (RuntimeException e) {
+                String url = redact(config.brokerUrl());
+                Integer max = config.brokerConnectionMaxRetries();
+                if (!config.brokerConnectionRetryOnStartup() || (max != null && retries >= max)) {
+                    String why = !config.brokerConnectionRetryOnStartup() ? "broker_connection_retry_on_startup is off"
+                            : "gave up after " + retries + " retr" + (retries == 1 ? "y" : "ies")
+                            + " (broker_connection_max_retries=" + max + ")";
+                    throw new BrokerUnavailableException("Cannot reach the broker at " + url + " (" + rootMessage(e)
+                            + "); " + why + ". Is the broker running, and is broker_url right?", e);
+                }
+                retries++;
+                long seconds = Math.min(30, 2L * retries);
+                log.error("Cannot reach the broker at {} ({}); retrying in {} s ({}/{})", url, rootMessage(e), seconds,
+                        retries, max == null ? "forever" : max);
+                try {
+                    if (closing.await(seconds, TimeUnit.SECONDS)) {
+                        return;
+                    }
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new BrokerUnavailableException("interrupted while waiting for the broker at " + url, ie);
+                }
+            }
+        }
+    }
+
+    /**
+     * Subscribes to remote control. A broker may register the listener before its subscribe fails (RedisBroker
+     * does), so a retried subscription could leave an earlier listener behind: each attempt's listener acts only
+     * while it is the live one, so no command is handled twice.
+     */
+    private AutoCloseable subscribeControl() {
+        int attempt = liveControl + 1;
+        liveControl = attempt;
+        return broker.subscribeBroadcast(m -> {
+            if (liveControl == attempt) {
+                onControl(m);
+            }
+        });
+    }
+
+    /** A URL fit for logs: the password replaced. */
+    static String redact(String url) {
+        return url == null ? "?" : url.replaceAll("(://[^:/@]*:)[^@/]*@", "$1***@");
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            log.debug("closing control subscription", e);
+        }
+    }
+
+    /** Messages taken from the broker whose outcome is not written yet: never more than the prefetch window. */
+    public int inFlight() {
+        return held.get();
+    }
+
+    /** The task behind {@code n} messages is done with: its outcome is written, its message settled. */
+    private void settle(int n) {
+        held.addAndGet(-n);
+        prefetch.release(n);
+    }
+
     // ------------------------------------------------------------------ consuming
 
     private void consumeLoop() {
         long backoff = 100;
         while (consuming && !draining) {
+            if (!giveBack.isEmpty()) {
+                giveBackNow();
+            }
             int n;
             try {
-                prefetch.acquire();
+                // Not acquire(): with every permit held (the result backend down, say) the loop still wakes up to
+                // hand back messages it could not settle.
+                if (!prefetch.tryAcquire(200, TimeUnit.MILLISECONDS)) {
+                    continue;
+                }
                 n = 1 + prefetch.drainPermits();
             } catch (InterruptedException e) {
                 break;
@@ -308,16 +570,64 @@ public final class Worker implements AutoCloseable {
                 backoff = Math.min(5000, backoff * 2);
                 continue;
             }
+            held.addAndGet(got.size());
             prefetch.release(n - got.size());
             for (Delivery d : got) {
                 try {
                     receive(d);
                 } catch (RuntimeException e) {
-                    // Never let one message stop the consumer; the message stays unacked and comes back later.
+                    // Never let one message stop the consumer, nor stay reserved here for ever (receive() hands a
+                    // message on only as its last step, so it is still ours): broker trouble sends it back to its
+                    // queue; anything else would fail again, so it is dead-lettered rather than looped.
                     log.error("Unexpected error receiving a message from {}: {}", d.queue(), e.toString(), e);
-                    prefetch.release();
+                    if (Completer.isUnavailable(e)) {
+                        giveBack(d);
+                    } else {
+                        reject(d, null, null, "refused: the worker failed to receive it: " + e);
+                    }
                 }
             }
+        }
+    }
+
+    /**
+     * A message we could not settle (consumer thread). It keeps its permit and goes back to its queue after a pause
+     * that doubles while settling keeps failing (up to 5 s), so a broker in trouble is not hammered by the same
+     * message coming straight back; {@link #giveBackNow} retries the requeue itself while the broker is down.
+     */
+    private void giveBack(Delivery d) {
+        if (giveBack.isEmpty()) {
+            giveBackAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(giveBackBackoff);
+        }
+        giveBack.add(d);
+    }
+
+    /** Settling worked again: messages given back from now on return at once. */
+    private void settledFine() {
+        giveBackBackoff = 100;
+    }
+
+    private void giveBackNow() {
+        if (System.nanoTime() - giveBackAt < 0) {
+            return;
+        }
+        List<Delivery> list = new ArrayList<>();
+        for (Delivery d; (d = giveBack.poll()) != null; ) {
+            list.add(d);
+        }
+        if (list.isEmpty()) {
+            return;
+        }
+        giveBackBackoff = Math.min(5000, giveBackBackoff * 2);
+        try {
+            broker.requeue(list);
+            settle(list.size());
+            log.info("Gave {} message(s) back to the broker", list.size());
+        } catch (RuntimeException e) {
+            giveBack.addAll(list);
+            log.warn("Cannot give {} message(s) back to the broker ({}); retrying in {} ms", list.size(),
+                    e.toString(), giveBackBackoff);
+            giveBackAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(giveBackBackoff);
         }
     }
 
@@ -327,14 +637,12 @@ public final class Worker implements AutoCloseable {
             m = codec.decode(d.payload());
         } catch (MessageRejectedException e) {
             reject(d, null, null, e.reason());
-            prefetch.release();
             return;
         }
         TaskDefinition def = app.registry().find(m.task()).orElse(null);
         if (def == null) {
             reject(d, m.task(), m.id(), "Received unregistered task of type '" + m.task()
                     + "': no task of that name is registered on " + hostname);
-            prefetch.release();
             return;
         }
         TaskRequest tr = new TaskRequest(m.id(), m.task(), m.args(), m.kwargs(), m.retries(), m.eta(),
@@ -344,21 +652,27 @@ public final class Worker implements AutoCloseable {
         if (revoked.contains(m.id())) {
             log.info("Discarding revoked task: {}[{}]", m.task(), m.id());
             finishRevoked(d, m, tr, def, false, false, true);
-            prefetch.release();
             return;
         }
         if (m.expires() != null && now.isAfter(m.expires())) {
             log.info("Discarding expired task: {}[{}] (expired {})", m.task(), m.id(), m.expires());
             revoked.add(m.id());
             finishRevoked(d, m, tr, def, false, true, true);
-            prefetch.release();
             return;
         }
         if (m.eta() != null && m.eta().isAfter(now)) {
             // The broker holds scheduled tasks (a sorted set on Redis), so a worker never hoards them in memory.
             log.info("Task {}[{}] received, ETA {}: held by the broker until due", m.task(), m.id(), m.eta());
-            broker.defer(d, m.eta());
-            prefetch.release();
+            try {
+                broker.defer(d, m.eta());
+            } catch (RuntimeException e) {
+                log.warn("Could not hand {}[{}] to the broker's schedule ({}); it goes back to its queue", m.task(),
+                        m.id(), e.toString());
+                giveBack(d);
+                return;
+            }
+            settledFine();
+            settle(1);
             return;
         }
         TaskOptions o = def.options();
@@ -384,15 +698,25 @@ public final class Worker implements AutoCloseable {
         return fromTask.or(() -> fromConfig).orElse(null);
     }
 
-    /** Sends a message that cannot run to the dead-letter queue and keeps going. */
+    /** Sends a message that cannot run to the dead-letter queue and keeps going (consumer thread). */
     private void reject(Delivery d, String task, String id, String reason) {
-        log.error("Rejecting message from queue '{}'{}: {}. It was moved to the dead-letter queue.", d.queue(),
-                id == null ? "" : " " + task + "[" + id + "]", reason);
         try {
             broker.deadLetter(d, reason);
         } catch (RuntimeException e) {
-            log.error("Could not dead-letter the message ({}); it stays unacked and will be redelivered", e.toString());
+            log.error("Could not move a message from queue '{}'{} to the dead-letter queue ({}); it goes back to its "
+                    + "queue and is tried again", d.queue(), id == null ? "" : " " + task + "[" + id + "]",
+                    e.toString());
+            giveBack(d);
+            return;
         }
+        settledFine();
+        settle(1);
+        logRejected(d, task, id, reason);
+    }
+
+    private void logRejected(Delivery d, String task, String id, String reason) {
+        log.error("Rejecting message from queue '{}'{}: {}. It was moved to the dead-letter queue.", d.queue(),
+                id == null ? "" : " " + task + "[" + id + "]", reason);
         for (WorkerListener l : listeners) {
             l.taskRejected(d.queue(), task, id, reason);
         }
@@ -431,7 +755,7 @@ public final class Worker implements AutoCloseable {
                 break;
             }
             try {
-                pool.execute(() -> execute(r));
+                pool.execute(() -> run(r));
             } catch (RuntimeException e) {
                 slots.release();
                 ready.addFirst(r);
@@ -454,6 +778,30 @@ public final class Worker implements AutoCloseable {
 
     // ------------------------------------------------------------------ executing
 
+    /**
+     * A pool thread's job. Task code cannot get here (the tracer catches whatever it throws); this catches a fault of
+     * the worker itself, so that it fails the one task and never keeps a pool slot or a prefetch permit.
+     */
+    private void run(Request r) {
+        try {
+            execute(r);
+        } catch (Throwable t) {
+            log.error("Internal error running {}: {}", r.label(), t.toString(), t);
+            if (r.state.compareAndSet(RUNNING, DONE) || r.state.compareAndSet(RESERVED, DONE)) {
+                active.remove(r.message.id());
+                reserved.remove(r.message.id());
+                slots.release();
+            }
+            if (!r.finished) {
+                finishItem(r, null, failureDocument(r, t), null, r.acksLate ? r.delivery : null,
+                        "refused: the worker failed while running it: " + t);
+            }
+            if (t instanceof VirtualMachineError e) {
+                throw e;
+            }
+        }
+    }
+
     private void execute(Request r) {
         if (!r.state.compareAndSet(RESERVED, RUNNING)) {
             slots.release();
@@ -461,10 +809,27 @@ public final class Worker implements AutoCloseable {
         }
         String id = r.message.id();
         reserved.remove(id);
+        Instant now = clock.instant();
+        // Checked again right before the task starts, as Celery does (Request.execute_using_pool): a request can wait
+        // a long time for a slot or a rate-limit token after it was received.
+        boolean expired = r.message.expires() != null && now.isAfter(r.message.expires());
+        if (expired || revoked.contains(id)) {
+            r.state.set(DONE);
+            slots.release();
+            if (expired) {
+                log.info("Discarding expired task: {} (expired {})", r.label(), r.message.expires());
+                revoked.add(id);
+            } else {
+                log.info("Discarding revoked task: {}", r.label());
+            }
+            finishRevoked(r.delivery, r.message, r.request, r.definition, false, expired, true);
+            r.finished = true;
+            return;
+        }
         active.put(id, r);
         r.thread = Thread.currentThread();
         r.startNanos = System.nanoTime();
-        r.startedAt = clock.instant();
+        r.startedAt = now;
         if (!r.acksLate) {
             completer.add(null, null, r.delivery);
         }
@@ -510,7 +875,6 @@ public final class Worker implements AutoCloseable {
         // starts after this task's result is queued for writing.
         String recycle = recycleReason();
         slots.release();
-        prefetch.release();
         finish(r, outcome, runtime);
         if (recycle != null) {
             log.warn("{}: {}; shutting down so the supervisor starts a fresh worker", hostname, recycle);
@@ -577,7 +941,6 @@ public final class Worker implements AutoCloseable {
         }
         countProcessed(r);
         slots.release();
-        prefetch.release();
         TimeLimitExceeded e = new TimeLimitExceeded("TimeLimitExceeded(" + seconds(r.hardLimit) + ")");
         finish(r, new Outcome.Failure(e), Duration.ofNanos(System.nanoTime() - r.startNanos));
     }
@@ -587,13 +950,23 @@ public final class Worker implements AutoCloseable {
         return s == Math.rint(s) ? Long.toString((long) s) : Double.toString(s);
     }
 
+    /**
+     * Queues the request's last write (result, then ack or dead letter); its prefetch permit comes back once that is
+     * written. Exactly one per request.
+     */
+    private void finishItem(Request r, OutboundMessage publish, ResultDocument result, Delivery ack,
+                            Delivery deadLetter, String reason) {
+        completer.finish(r.delivery, publish, result, ack, deadLetter, reason, uniqueKey(r.message));
+        r.finished = true;
+    }
+
     private void finish(Request r, Outcome outcome, Duration runtime) {
         Delivery ack = r.acksLate ? r.delivery : null;
         if (outcome instanceof Outcome.Success s) {
             trace.info("Task {} succeeded in {}s: {}", r.label(), String.format("%.6f", runtime.toNanos() / 1e9),
                     abbreviate(PythonRepr.value(s.value())));
-            completer.add(null, r.ignoreResult ? null : document(r, TaskState.SUCCESS, s.value(), null), ack,
-                    uniqueKey(r.message));
+            finishItem(r, null, r.ignoreResult ? null : document(r, TaskState.SUCCESS, s.value(), null), ack, null,
+                    null);
             for (WorkerListener l : listeners) {
                 l.taskSucceeded(r.request, s.value(), runtime);
             }
@@ -602,24 +975,29 @@ public final class Worker implements AutoCloseable {
         } else if (outcome instanceof Outcome.Failure f) {
             Throwable e = f.error();
             trace.error("Task {} raised unexpected: {}", r.label(), pythonStyle(e), e);
-            Delivery failureAck = ack != null && !config.acksOnFailureOrTimeout() ? null : ack;
-            completer.add(null, failureDocument(r, e), failureAck, uniqueKey(r.message));
-            if (ack != null && failureAck == null) {
-                broker.requeue(List.of(ack));
+            if (ack != null && !config.acksOnFailureOrTimeout()) {
+                // Celery's Request.on_failure: acks late without acks_on_failure_or_timeout rejects the message
+                // without requeue (reject(requeue=False)), so it does not run again in a loop. Our reject without
+                // requeue is the dead-letter queue, where it can be looked at and requeued after a fix.
+                String reason = "Task " + r.label() + " failed and task_acks_on_failure_or_timeout is off: rejected "
+                        + "without requeue: " + pythonStyle(e);
+                finishItem(r, null, failureDocument(r, e), null, r.delivery, reason);
+                for (WorkerListener l : listeners) {
+                    l.taskFailed(r.request, e, runtime);
+                }
+                logRejected(r.delivery, r.message.task(), r.message.id(), reason);
+                return;
             }
+            finishItem(r, null, failureDocument(r, e), ack, null, null);
             for (WorkerListener l : listeners) {
                 l.taskFailed(r.request, e, runtime);
             }
         } else if (outcome instanceof Outcome.Rejected rejected) {
             Throwable e = rejected.error();
-            completer.add(null, failureDocument(r, e), null, uniqueKey(r.message));
-            if (!r.acksLate) {
-                // Already acked on start: keep a copy in the dead-letter queue all the same.
-                reject(new Delivery(r.delivery.queue(), r.delivery.payload(), "copy-" + UUID.randomUUID(),
-                        r.delivery.priority()), r.message.task(), r.message.id(), e.getMessage());
-            } else {
-                reject(r.delivery, r.message.task(), r.message.id(), e.getMessage());
-            }
+            // Already acked on start (acks early): keep a copy in the dead-letter queue all the same.
+            finishItem(r, null, failureDocument(r, e), null, r.acksLate ? r.delivery : Completer.copy(r.delivery),
+                    e.getMessage());
+            logRejected(r.delivery, r.message.task(), r.message.id(), e.getMessage());
             for (WorkerListener l : listeners) {
                 l.taskFailed(r.request, e, runtime);
             }
@@ -646,7 +1024,7 @@ public final class Worker implements AutoCloseable {
                 r.message.parentId(), Map.of());
         // Published before the original is acked (Completer keeps that order): a crash in between runs it twice,
         // never zero times.
-        completer.add(out, doc, ack != null ? ack : null);
+        finishItem(r, out, doc, ack, null, null);
         for (WorkerListener l : listeners) {
             l.taskRetried(r.request, reason, retry.countdown());
         }
@@ -675,7 +1053,7 @@ public final class Worker implements AutoCloseable {
                 ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions",
                         expired ? "expired" : terminated ? "terminated" : "revoked"),
                 null, List.of(), clock.instant(), tr.parentId(), Map.of());
-        completer.add(null, doc, ack ? d : null, uniqueKey(m));
+        completer.finish(d, null, doc, ack ? d : null, null, null, uniqueKey(m));
         for (WorkerListener l : listeners) {
             l.taskRevoked(tr, terminated, expired);
         }
@@ -709,7 +1087,7 @@ public final class Worker implements AutoCloseable {
                 reserved.remove(id);
                 log.info("Discarding revoked task: {}", r.label());
                 finishRevoked(r.delivery, r.message, r.request, r.definition, false, false, true);
-                prefetch.release();
+                r.finished = true;
             }
             Request running = active.get(id);
             if (terminate && running != null && running.state.compareAndSet(RUNNING, DONE)) {
@@ -723,9 +1101,9 @@ public final class Worker implements AutoCloseable {
                 }
                 countProcessed(running);
                 slots.release();
-                prefetch.release();
                 finishRevoked(running.delivery, running.message, running.request, running.definition, true, false,
                         running.acksLate);
+                running.finished = true;
             }
         }
     }
@@ -953,6 +1331,7 @@ public final class Worker implements AutoCloseable {
             }
             closed = true;
         }
+        closing.countDown();
         long deadline = System.nanoTime() + grace.toNanos();
         log.info("{}: warm shutdown, {} running task(s) may finish within {} s", hostname, active.size(),
                 grace.toSeconds());
@@ -981,6 +1360,7 @@ public final class Worker implements AutoCloseable {
             }
             closed = true;
         }
+        closing.countDown();
         log.warn("{}: cold shutdown", hostname);
         stopConsuming();
         terminateRunning();
@@ -994,34 +1374,32 @@ public final class Worker implements AutoCloseable {
         dispatching = false;
         dispatcher.interrupt();
         joinQuietly(dispatcher);
-        List<Delivery> giveBack = new ArrayList<>();
+        List<Delivery> back = new ArrayList<>();
         for (Request r : new ArrayList<>(reserved.values())) {
             if (r.state.compareAndSet(RESERVED, DONE)) {
                 reserved.remove(r.message.id());
-                giveBack.add(r.delivery);
+                back.add(r.delivery);
             }
         }
         ready.clear();
-        if (!giveBack.isEmpty()) {
+        for (Delivery d; (d = this.giveBack.poll()) != null; ) {
+            back.add(d);
+        }
+        if (!back.isEmpty()) {
             try {
-                broker.requeue(giveBack);
-                log.info("{}: gave {} reserved message(s) back to the broker", hostname, giveBack.size());
+                broker.requeue(back);
+                log.info("{}: gave {} reserved message(s) back to the broker", hostname, back.size());
             } catch (RuntimeException e) {
                 log.error("{}: could not requeue {} reserved message(s) ({}); they return after the visibility "
-                        + "timeout", hostname, giveBack.size(), e.toString());
+                        + "timeout", hostname, back.size(), e.toString());
             }
+            settle(back.size());
         }
-        if (controlSubscription != null) {
-            try {
-                controlSubscription.close();
-            } catch (Exception e) {
-                log.debug("closing control subscription", e);
-            }
-        }
+        closeQuietly(controlSubscription);
     }
 
     private void terminateRunning() {
-        List<Delivery> giveBack = new ArrayList<>();
+        List<Delivery> back = new ArrayList<>();
         for (Request r : new ArrayList<>(active.values())) {
             if (r.state.compareAndSet(RUNNING, DONE)) {
                 active.remove(r.message.id());
@@ -1030,14 +1408,14 @@ public final class Worker implements AutoCloseable {
                     r.thread.interrupt();
                 }
                 if (r.acksLate) {
-                    giveBack.add(r.delivery);
+                    back.add(r.delivery);
                 }
             }
         }
-        if (!giveBack.isEmpty()) {
+        if (!back.isEmpty()) {
             try {
-                broker.requeue(giveBack);
-                log.warn("{}: {} running acks-late task(s) returned to the queue", hostname, giveBack.size());
+                broker.requeue(back);
+                log.warn("{}: {} running acks-late task(s) returned to the queue", hostname, back.size());
             } catch (RuntimeException e) {
                 log.error("{}: could not requeue running tasks ({}); they return after the visibility timeout",
                         hostname, e.toString());
@@ -1049,11 +1427,9 @@ public final class Worker implements AutoCloseable {
         completer.stop(deadlineNanos);
         timer.shutdownNow();
         pool.shutdownNow();
-        for (WorkerListener l : listeners) {
-            try {
+        if (announced) {
+            for (WorkerListener l : listeners) {
                 l.workerStopped(this);
-            } catch (RuntimeException e) {
-                log.warn("listener failed at stop: {}", e.toString());
             }
         }
         stopped.countDown();

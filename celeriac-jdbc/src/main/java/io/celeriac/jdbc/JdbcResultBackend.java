@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.celeriac.CeleriacException;
 import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultBackendUnavailableException;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.protocol.MessageCodec;
 
@@ -12,6 +13,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Types;
 import java.time.Clock;
 import java.time.Duration;
@@ -77,8 +81,58 @@ public final class JdbcResultBackend implements ResultBackend {
         return new JdbcResultBackend(ds, expires, Clock.systemUTC(), ds);
     }
 
-    private static CeleriacException failed(String what, SQLException e) {
+    /**
+     * Our exception for a JDBC failure, by kind: the database out of reach becomes
+     * {@link ResultBackendUnavailableException} (the worker waits and retries), anything else a plain
+     * {@link CeleriacException} (the database refused what it was given, e.g. a value too long for its column; the
+     * worker stores a FAILURE in its place instead of retrying).
+     */
+    static CeleriacException failed(String what, SQLException e) {
+        if (unreachable(e)) {
+            return new ResultBackendUnavailableException(what + " failed: the result database cannot be reached ("
+                    + e.getMessage() + ")", e);
+        }
         return new CeleriacException(what + " failed in the result database: " + e.getMessage(), e);
+    }
+
+    /**
+     * Connection trouble, on any driver: SQLState class 08 (connection exception), the JDBC connection exceptions
+     * ({@link SQLNonTransientConnectionException} is what H2 throws with its own codes, "non-transient" meaning
+     * only that the database has to come back first; HikariCP's "Connection is not available, request timed out" is
+     * a {@link SQLTransientConnectionException}), recoverable ones, and PostgreSQL's 57P01-57P03 (the server
+     * shutting down or starting, as during a restart or failover). Causes and chained exceptions count too.
+     */
+    static boolean unreachable(SQLException e) {
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>();
+        todo.add(e);
+        while (!todo.isEmpty()) {
+            Throwable t = todo.poll();
+            if (!seen.add(t)) {
+                continue;
+            }
+            if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
+                    || t instanceof SQLRecoverableException) {
+                return true;
+            }
+            if (t instanceof SQLException sql) {
+                String state = sql.getSQLState();
+                if (state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
+                        || state.equals("57P03"))) {
+                    return true;
+                }
+                if (sql.getNextException() != null) {
+                    todo.add(sql.getNextException());
+                }
+            }
+            if (t instanceof java.net.ConnectException || t instanceof java.net.SocketException) {
+                return true;
+            }
+            if (t.getCause() != null) {
+                todo.add(t.getCause());
+            }
+        }
+        return false;
     }
 
     @Override
@@ -120,7 +174,12 @@ public final class JdbcResultBackend implements ResultBackend {
                 ins.executeBatch();
                 c.commit();
             } catch (SQLException e) {
-                c.rollback();
+                // The first error says what went wrong; a rollback failing on a lost connection must not hide it.
+                try {
+                    c.rollback();
+                } catch (SQLException rollback) {
+                    e.addSuppressed(rollback);
+                }
                 throw e;
             }
         } catch (SQLException e) {

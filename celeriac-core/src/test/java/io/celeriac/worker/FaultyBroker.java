@@ -1,0 +1,166 @@
+package io.celeriac.worker;
+
+import io.celeriac.broker.Broker;
+import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.Delivery;
+import io.celeriac.broker.InMemoryBroker;
+import io.celeriac.broker.OutboundMessage;
+import io.celeriac.control.ControlMessage;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * The real {@link InMemoryBroker} with outages the tests switch on: an in-memory broker cannot be unplugged, so the
+ * operations named here throw {@link BrokerUnavailableException} while their switch is on, as a broker out of reach
+ * does. Everything else goes through unchanged. Attempts are counted.
+ */
+final class FaultyBroker implements Broker {
+    final InMemoryBroker inner;
+    volatile boolean startupDown;
+    volatile boolean deadLetterDown;
+    final AtomicInteger deferFailures = new AtomicInteger();
+    final AtomicInteger declareAttempts = new AtomicInteger();
+    final AtomicInteger deadLetterAttempts = new AtomicInteger();
+    final AtomicInteger deferAttempts = new AtomicInteger();
+
+    FaultyBroker(InMemoryBroker inner) {
+        this.inner = inner;
+    }
+
+    private static BrokerUnavailableException down(String what) {
+        return new BrokerUnavailableException(what + " failed: broker at memory:// did not answer",
+                new java.net.ConnectException("Connection refused"));
+    }
+
+    @Override
+    public void declare(Collection<String> queues) {
+        declareAttempts.incrementAndGet();
+        if (startupDown) {
+            throw down("Declaring queues " + queues);
+        }
+        inner.declare(queues);
+    }
+
+    @Override
+    public AutoCloseable subscribeBroadcast(Consumer<ControlMessage> listener) {
+        if (startupDown) {
+            throw down("Subscribing");
+        }
+        return inner.subscribeBroadcast(listener);
+    }
+
+    @Override
+    public void deadLetter(Delivery delivery, String reason) {
+        deadLetterAttempts.incrementAndGet();
+        if (deadLetterDown) {
+            throw down("Dead-lettering");
+        }
+        inner.deadLetter(delivery, reason);
+    }
+
+    @Override
+    public void defer(Delivery delivery, Instant eta) {
+        deferAttempts.incrementAndGet();
+        if (deferFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw down("Deferring");
+        }
+        inner.defer(delivery, eta);
+    }
+
+    @Override
+    public void publish(List<OutboundMessage> messages) {
+        inner.publish(messages);
+    }
+
+    @Override
+    public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
+        return inner.publishOnce(onceKey, keep, message);
+    }
+
+    @Override
+    public void forgetOnce(String onceKey) {
+        inner.forgetOnce(onceKey);
+    }
+
+    @Override
+    public List<Delivery> reserve(List<String> queues, int max, Duration wait) throws InterruptedException {
+        return inner.reserve(queues, max, wait);
+    }
+
+    @Override
+    public void ack(Collection<Delivery> deliveries) {
+        inner.ack(deliveries);
+    }
+
+    @Override
+    public void requeue(Collection<Delivery> deliveries) {
+        inner.requeue(deliveries);
+    }
+
+    @Override
+    public List<DeadLetter> deadLetters(int limit) {
+        return inner.deadLetters(limit);
+    }
+
+    @Override
+    public long deadLetterCount() {
+        return inner.deadLetterCount();
+    }
+
+    @Override
+    public boolean requeueDeadLetter(String id) {
+        return inner.requeueDeadLetter(id);
+    }
+
+    @Override
+    public boolean discardDeadLetter(String id) {
+        return inner.discardDeadLetter(id);
+    }
+
+    @Override
+    public long queueLength(String queue) {
+        return inner.queueLength(queue);
+    }
+
+    @Override
+    public long purge(String queue) {
+        return inner.purge(queue);
+    }
+
+    @Override
+    public void broadcast(ControlMessage message) {
+        inner.broadcast(message);
+    }
+
+    @Override
+    public void publishEvent(String routingKey, String hostname, Object body) {
+        inner.publishEvent(routingKey, hostname, body);
+    }
+
+    @Override
+    public AutoCloseable subscribeEvents(Consumer<Map<String, Object>> listener) {
+        return inner.subscribeEvents(listener);
+    }
+
+    @Override
+    public void reply(ControlMessage request, String hostname, Object answer) {
+        inner.reply(request, hostname, answer);
+    }
+
+    @Override
+    public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
+        return inner.broadcastAndCollect(message, timeout);
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+}
