@@ -30,6 +30,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -704,7 +705,7 @@ public final class RedisBroker implements Broker {
                 args.add(DeadLetterRecords.binary(codec, UUID.randomUUID().toString(), "", now,
                         "scheduled entry is not <length>:<list><message>; its value is kept (base64)", member));
             } else {
-                byte[] list = java.util.Arrays.copyOfRange(member, at[0], at[0] + at[1]);
+                byte[] list = Arrays.copyOfRange(member, at[0], at[0] + at[1]);
                 args.add(b(Integer.toString(targets.index(list))));
                 args.add(b(Integer.toString(at[0] + at[1])));
             }

@@ -14,6 +14,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -24,6 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.DoubleSupplier;
+import java.util.function.Function;
 
 /**
  * Puts unacked messages back on their queues: every message of a Celeriac consumer that stopped heartbeating
@@ -226,7 +228,7 @@ final class UnackedRestorer {
         }
     }
 
-    private static <I, T> List<T> await(List<I> items, java.util.function.Function<I, RedisFuture<T>> call) {
+    private static <I, T> List<T> await(List<I> items, Function<I, RedisFuture<T>> call) {
         List<RedisFuture<T>> futures = new ArrayList<>(items.size());
         for (I item : items) {
             futures.add(call.apply(item));
@@ -345,7 +347,7 @@ final class UnackedRestorer {
         }
 
         private static String jsonString(byte[] v, int from, int to, MessageCodec codec) {
-            String token = StrictUtf8.decode(java.util.Arrays.copyOfRange(v, from, to + 1));
+            String token = StrictUtf8.decode(Arrays.copyOfRange(v, from, to + 1));
             if (token == null) {
                 return null;
             }
