@@ -337,7 +337,10 @@ public final class CeleriacConfig {
         public Builder maxMemoryPerChildKb(long v) { this.maxMemoryPerChildKb = v; return this; }
         // Worker: broker connection at startup, message size.
         /** Celery's {@code broker_connection_retry_on_startup}; default true. */
-        public Builder brokerConnectionRetryOnStartup(boolean v) { this.brokerConnectionRetryOnStartup = v; return this; }
+        public Builder brokerConnectionRetryOnStartup(boolean v) {
+            this.brokerConnectionRetryOnStartup = v;
+            return this;
+        }
         /**
          * Celery's {@code broker_connection_max_retries}; default {@value #DEFAULT_BROKER_CONNECTION_MAX_RETRIES}.
          * Null retries for ever; 0 gives up at the first failure.

@@ -300,9 +300,8 @@ public final class Worker implements AutoCloseable {
         this.config = app.config();
         this.broker = app.broker();
         this.backend = app.backend();
-        // The size limit applies to what this worker accepts; the app's codec keeps the default unless it matches.
-        this.codec = app.codec().maxMessageBytes() == config.maxMessageBytes() ? app.codec()
-                : app.codec().withMaxMessageBytes(config.maxMessageBytes());
+        // The size limit is the worker's (celeriac_max_message_bytes); the app's codec is used as is when it matches.
+        this.codec = app.codec().withMaxMessageBytes(config.maxMessageBytes());
         this.clock = app.clock();
         this.hostname = expandHostname(b.hostname == null ? config.hostname() : b.hostname);
         this.queues = new CopyOnWriteArrayList<>(b.queues.isEmpty() ? List.of(config.defaultQueue()) : b.queues);
@@ -471,7 +470,7 @@ public final class Worker implements AutoCloseable {
                 retries++;
                 long seconds = Math.min(30, 2L * retries);
                 log.error("Cannot reach the broker at {} ({}); retrying in {} s ({}/{})", url, rootMessage(e), seconds,
-                        retries, max == null ? "forever" : max);
+                        retries, max == null ? "None" : max);
                 try {
                     if (closing.await(seconds, TimeUnit.SECONDS)) {
                         return;
@@ -793,7 +792,7 @@ public final class Worker implements AutoCloseable {
                 slots.release();
             }
             if (!r.finished) {
-                finishItem(r, null, failureDocument(r, t), null, r.acksLate ? r.delivery : null,
+                finishItem(r, null, failureDocument(r, t), null, r.acksLate ? r.delivery : Completer.copy(r.delivery),
                         "refused: the worker failed while running it: " + t);
             }
             if (t instanceof VirtualMachineError e) {

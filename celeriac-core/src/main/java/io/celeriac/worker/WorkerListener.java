@@ -6,7 +6,9 @@ import java.time.Duration;
 
 /**
  * Receives a worker's task lifecycle: the hook for events, metrics and error reporting. Called on worker threads;
- * implementations must be quick and must not throw.
+ * implementations must be quick and should not throw. One that throws anyway is isolated: the worker logs the first
+ * failure of each callback and carries on as if the call had returned, so a faulty listener never holds a pool slot
+ * or a prefetch permit.
  */
 public interface WorkerListener {
     /** The worker has started consuming. */

@@ -43,7 +43,8 @@ class MessageCodecLimitsTest {
 
     @Test
     void invalidUtf8IsRefusedWithTheOffsetOfTheBadSequence() {
-        // 'a', then C3 28: a two-byte lead followed by '(' instead of a continuation byte. The body starts [[" (3 bytes).
+        // 'a', then C3 28: a two-byte lead followed by '(' instead of a continuation byte. The body starts with the
+        // three bytes [[" so the bad sequence is at offset 4.
         String bad = envelope(body(bytes('a', 0xC3, 0x28, 'b')));
         assertThatThrownBy(() -> codec.decode(bad)).isInstanceOfSatisfying(MessageRejectedException.class,
                 e -> assertThat(e.reason()).contains("not valid UTF-8").contains("byte offset 4"));
