@@ -1,6 +1,8 @@
 package io.celeriac;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.celeriac.protocol.PythonLiteral;
+import io.celeriac.task.PublishRetryPolicy;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,7 +36,9 @@ public final class CeleriacConfig {
             "task_always_eager", "task_eager_propagates", "task_ignore_result", "task_track_started",
             "task_default_rate_limit", "task_default_priority", "worker_hostname", "visibility_timeout",
             "dead_letter_queue", "worker_send_task_events", "worker_max_tasks_per_child",
-            "worker_max_memory_per_child");
+            "worker_max_memory_per_child",
+            // Sending while the broker is unavailable.
+            "task_publish_retry", "task_publish_retry_policy");
 
     private final String brokerUrl;
     private final String resultBackend;
@@ -61,6 +65,9 @@ public final class CeleriacConfig {
     private final boolean sendTaskEvents;
     private final int maxTasksPerChild;
     private final long maxMemoryPerChildKb;
+    // Sending while the broker is unavailable.
+    private final boolean publishRetry;
+    private final PublishRetryPolicy publishRetryPolicy;
 
     private CeleriacConfig(Builder b) {
         this.brokerUrl = b.brokerUrl;
@@ -88,6 +95,9 @@ public final class CeleriacConfig {
         this.sendTaskEvents = b.sendTaskEvents;
         this.maxTasksPerChild = b.maxTasksPerChild;
         this.maxMemoryPerChildKb = b.maxMemoryPerChildKb;
+        // Sending while the broker is unavailable.
+        this.publishRetry = b.publishRetry;
+        this.publishRetryPolicy = b.publishRetryPolicy;
     }
 
     public static Builder builder() {
@@ -180,6 +190,11 @@ public final class CeleriacConfig {
     public boolean sendTaskEvents() { return sendTaskEvents; }
     public int maxTasksPerChild() { return maxTasksPerChild; }
     public long maxMemoryPerChildKb() { return maxMemoryPerChildKb; }
+    // Sending while the broker is unavailable.
+    /** Whether a send retries while the broker is unavailable ({@code task_publish_retry}, default true). */
+    public boolean publishRetry() { return publishRetry; }
+    /** How a send retries ({@code task_publish_retry_policy}); every key is set. */
+    public PublishRetryPolicy publishRetryPolicy() { return publishRetryPolicy; }
 
     /** The queue for a task name from {@code task_routes}, if any route matches (first match wins). */
     public Optional<String> routeFor(String taskName) {
@@ -218,6 +233,9 @@ public final class CeleriacConfig {
         b.sendTaskEvents = sendTaskEvents;
         b.maxTasksPerChild = maxTasksPerChild;
         b.maxMemoryPerChildKb = maxMemoryPerChildKb;
+        // Sending while the broker is unavailable.
+        b.publishRetry = publishRetry;
+        b.publishRetryPolicy = publishRetryPolicy;
         return b;
     }
 
@@ -256,6 +274,9 @@ public final class CeleriacConfig {
         private boolean sendTaskEvents;
         private int maxTasksPerChild;
         private long maxMemoryPerChildKb;
+        // Sending while the broker is unavailable.
+        private boolean publishRetry = true;
+        private PublishRetryPolicy publishRetryPolicy = PublishRetryPolicy.CELERY_DEFAULT;
 
         private Builder() {
         }
@@ -304,6 +325,13 @@ public final class CeleriacConfig {
         public Builder sendTaskEvents(boolean v) { this.sendTaskEvents = v; return this; }
         public Builder maxTasksPerChild(int v) { this.maxTasksPerChild = v; return this; }
         public Builder maxMemoryPerChildKb(long v) { this.maxMemoryPerChildKb = v; return this; }
+        // Sending while the broker is unavailable.
+        public Builder publishRetry(boolean v) { this.publishRetry = v; return this; }
+        /** Keys the policy leaves out keep Celery's default ({@link PublishRetryPolicy#CELERY_DEFAULT}). */
+        public Builder publishRetryPolicy(PublishRetryPolicy v) {
+            this.publishRetryPolicy = v.orElse(PublishRetryPolicy.CELERY_DEFAULT);
+            return this;
+        }
 
         /** Sets one setting by any accepted spelling of its key; unknown keys are refused with the list. */
         public Builder set(String key, String value) {
@@ -337,6 +365,9 @@ public final class CeleriacConfig {
                     case "worker_send_task_events" -> sendTaskEvents(bool(v));
                     case "worker_max_tasks_per_child" -> maxTasksPerChild(Integer.parseInt(v));
                     case "worker_max_memory_per_child" -> maxMemoryPerChildKb(Long.parseLong(v));
+                    // Sending while the broker is unavailable.
+                    case "task_publish_retry" -> publishRetry(bool(v));
+                    case "task_publish_retry_policy" -> publishRetryPolicy(parseRetryPolicy(v));
                     default -> throw new IllegalStateException("unhandled setting " + k);
                 }
             } catch (RuntimeException e) {
@@ -400,6 +431,26 @@ public final class CeleriacConfig {
 
         private static Duration seconds(String v) {
             return Duration.ofNanos(Math.round(Double.parseDouble(v) * 1e9));
+        }
+
+        /** Celery's dict as JSON ({@code {"max_retries": 5}}) or as Python writes it ({@code {'max_retries': None}}). */
+        static PublishRetryPolicy parseRetryPolicy(String v) {
+            if (v.isEmpty()) {
+                return PublishRetryPolicy.CELERY_DEFAULT;
+            }
+            Object parsed;
+            try {
+                parsed = new ObjectMapper().readValue(v, Object.class);
+            } catch (IOException notJson) {
+                parsed = PythonLiteral.parse(v);
+            }
+            if (!(parsed instanceof Map<?, ?> m)) {
+                throw new IllegalArgumentException("task_publish_retry_policy must be a dict such as "
+                        + "{\"max_retries\": 3, \"interval_start\": 0, \"interval_step\": 0.2, \"interval_max\": 1}");
+            }
+            Map<String, Object> policy = new LinkedHashMap<>();
+            m.forEach((k, x) -> policy.put(String.valueOf(k), x));
+            return PublishRetryPolicy.parse(policy);
         }
 
         /**
