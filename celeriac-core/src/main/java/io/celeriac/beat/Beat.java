@@ -107,23 +107,18 @@ public final class Beat implements AutoCloseable {
     }
 
     private void loop() {
-        String unreachable = null;
         while (running) {
             Duration sleep;
             try {
                 sleep = tick();
-                if (unreachable != null) {
-                    backoff.succeeded(unreachable);
-                    unreachable = null;
-                }
+                backoff.succeeded();
             } catch (RuntimeException e) {
                 if (failedOn == FailedOn.NOTHING) {
                     // Not an outage (an entry that cannot be sent, say): nothing to back off from.
                     log.warn("beat tick failed ({}); retrying", e.toString());
                     sleep = MAX_SLEEP;
                 } else {
-                    unreachable = failedOn == FailedOn.BROKER ? brokerName() : "the schedule store";
-                    sleep = backoff.failed(unreachable, e);
+                    sleep = backoff.failed(failedOn == FailedOn.BROKER ? brokerName() : "the schedule store", e);
                 }
             }
             try {

@@ -21,6 +21,7 @@ public final class ReconnectBackoff {
     private final Logger log;
     private int failures;
     private long failingSince;
+    private String lastFailed;
 
     /** @param log where the lines go: the component's own logger, so they read as that component's */
     public ReconnectBackoff(Logger log) {
@@ -39,15 +40,16 @@ public final class ReconnectBackoff {
         }
         Duration wait = delay(failures);
         failures++;
+        lastFailed = what;
         log.warn("Cannot reach {} ({}); retrying in {} s", what, reason(e), wait.toSeconds());
         return wait;
     }
 
-    /** Records a successful attempt; after failures, logs that {@code what} answers again. */
-    public synchronized void succeeded(String what) {
+    /** Records a successful attempt; after failures, logs that what failed last answers now. */
+    public synchronized void succeeded() {
         if (failures > 0) {
             long seconds = Math.round((System.nanoTime() - failingSince) / 1e9);
-            log.info("Reached {} after {} failed attempt{} ({} s)", what, failures, failures == 1 ? "" : "s",
+            log.info("Reached {} after {} failed attempt{} ({} s)", lastFailed, failures, failures == 1 ? "" : "s",
                     seconds);
             failures = 0;
         }
@@ -69,7 +71,7 @@ public final class ReconnectBackoff {
         while (true) {
             try {
                 T v = step.get();
-                succeeded(what);
+                succeeded();
                 return v;
             } catch (RuntimeException e) {
                 Thread.sleep(failed(what, e).toMillis());
