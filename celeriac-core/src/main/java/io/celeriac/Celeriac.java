@@ -5,6 +5,7 @@ import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerProvider;
+import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.InMemoryBroker;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.control.ControlMessage;
@@ -13,6 +14,7 @@ import io.celeriac.protocol.PythonRepr;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.CurrentTask;
+import io.celeriac.task.PublishRetryPolicy;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Signature;
 import io.celeriac.task.TaskArgumentException;
@@ -29,10 +31,15 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * A Celeriac application: configuration, the task registry, the broker and the result backend. It sends tasks and
@@ -173,7 +180,14 @@ public final class Celeriac implements AutoCloseable {
      * Sends a task. Arguments must be JSON-able (primitives, strings, lists, maps, records/POJOs); anything else is
      * refused here with {@link TaskArgumentException}, before anything is sent.
      *
-     * @throws io.celeriac.broker.BrokerUnavailableException if the broker did not take the message
+     * <p>If the broker is unavailable, the send is retried following {@code task_publish_retry_policy} (or the
+     * send's own {@link SendOptions.Builder#retry retry} and {@link SendOptions.Builder#retryPolicy retryPolicy}),
+     * blocking the caller meanwhile: by default 3 retries over 0.6 s.
+     *
+     * @throws BrokerUnavailableException if the broker did not confirm the message: at once with retry off, else
+     *     once the policy's retries are used up. The message may still have reached the broker (a connection lost
+     *     or a reply timed out after the command was written): docs/tasks.md says how a caller-chosen id and
+     *     {@code unique} make a resend harmless.
      */
     public AsyncResult applyAsync(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
         if (config.alwaysEager()) {
@@ -183,19 +197,31 @@ public final class Celeriac implements AutoCloseable {
         if (p.unique) {
             publishUnique(p);
         } else {
-            broker.publish(List.of(p.outbound));
+            OutboundMessage out = p.outbound;
+            publishing(p.retry, () -> p.message.task() + "[" + p.message.id() + "]", () -> {
+                broker.publish(List.of(out));
+                return null;
+            });
         }
         return result(p.message.id());
     }
 
     /**
      * A unique task is published only if no task with its id is pending or running: the key is taken and the
-     * message published in one atomic step, and the worker deletes the key when the task is done.
+     * message published in one atomic step, and the worker deletes the key when the task is done. That also makes
+     * retrying it safe: if an attempt reached Redis but its answer was lost, the next attempt finds the key taken
+     * and publishes nothing.
      */
     private void publishUnique(Prepared p) {
-        if (!broker.publishOnce(UNIQUE_KEY_PREFIX + p.message.id(), UNIQUE_KEY_TTL, p.outbound)) {
-            log.info("Dropped a send of {}[{}]: a task with this id is already pending or running",
-                    p.message.task(), p.message.id());
+        int[] attempts = {0};
+        boolean published = publishing(p.retry, () -> p.message.task() + "[" + p.message.id() + "]", () -> {
+            attempts[0]++;
+            return broker.publishOnce(UNIQUE_KEY_PREFIX + p.message.id(), UNIQUE_KEY_TTL, p.outbound);
+        });
+        if (!published) {
+            log.info("Dropped a send of {}[{}]: a task with this id is already pending or running{}",
+                    p.message.task(), p.message.id(), attempts[0] > 1
+                            ? " (perhaps queued by an earlier attempt of this send whose answer was lost)" : "");
         }
     }
 
@@ -204,29 +230,93 @@ public final class Celeriac implements AutoCloseable {
         if (config.alwaysEager()) {
             return signatures.stream().map(this::send).toList();
         }
-        List<OutboundMessage> out = new ArrayList<>(signatures.size());
+        // One batch per retry policy: usually all signatures share the configured one, so still one round trip.
+        Map<Optional<PublishRetryPolicy>, List<OutboundMessage>> batches = new LinkedHashMap<>();
         List<AsyncResult> results = new ArrayList<>(signatures.size());
         for (Signature s : signatures) {
             Prepared p = prepare(s.task(), s.args(), s.kwargs(), s.options());
             if (p.unique) {
                 publishUnique(p);
             } else {
-                out.add(p.outbound);
+                batches.computeIfAbsent(Optional.ofNullable(p.retry), k -> new ArrayList<>()).add(p.outbound);
             }
             results.add(result(p.message.id()));
         }
-        broker.publish(out);
+        for (Map.Entry<Optional<PublishRetryPolicy>, List<OutboundMessage>> b : batches.entrySet()) {
+            List<OutboundMessage> out = b.getValue();
+            publishing(b.getKey().orElse(null), () -> out.size() + " message(s)", () -> {
+                broker.publish(out);
+                return null;
+            });
+        }
         return results;
     }
 
-    private record Prepared(TaskMessage message, OutboundMessage outbound, boolean unique) {
+    /** @param retry the complete policy to follow if the broker is unavailable, or null not to retry */
+    private record Prepared(TaskMessage message, OutboundMessage outbound, boolean unique, PublishRetryPolicy retry) {
     }
 
     private Prepared prepare(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
         TaskMessage m = buildMessage(task, jsonArgs(task, args), jsonKwargs(task, kwargs), options);
         String payload = codec.encode(m);
         return new Prepared(m, new OutboundMessage(m.routingKey(), m.priority(), payload, m.id(), m.eta()),
-                Boolean.TRUE.equals(m.extraHeaders().get(UNIQUE_HEADER)));
+                Boolean.TRUE.equals(m.extraHeaders().get(UNIQUE_HEADER)), retryPolicy(options));
+    }
+
+    /** The policy a send follows, Celery's way: its own retry/retry_policy over task_publish_retry(_policy). */
+    private PublishRetryPolicy retryPolicy(SendOptions o) {
+        if (!o.retry().orElse(config.publishRetry())) {
+            return null;
+        }
+        return o.retryPolicy().map(p -> p.orElse(config.publishRetryPolicy())).orElse(config.publishRetryPolicy());
+    }
+
+    /**
+     * Runs a publish; if the broker is unavailable, retries it as kombu's {@code retry_over_time} does. Only
+     * {@link BrokerUnavailableException} is retried: anything else is not a matter of waiting. The first attempt
+     * costs nothing extra, so a healthy broker sees exactly the round trips it saw before.
+     */
+    private <T> T publishing(PublishRetryPolicy policy, Supplier<String> what, Supplier<T> publish) {
+        try {
+            return publish.get();
+        } catch (BrokerUnavailableException first) {
+            if (policy == null) {
+                throw first;
+            }
+            return retryPublishing(policy, what.get(), publish, first);
+        }
+    }
+
+    private <T> T retryPublishing(PublishRetryPolicy policy, String what, Supplier<T> publish,
+            BrokerUnavailableException first) {
+        int maxRetries = policy.maxRetries().getAsInt();
+        Iterator<java.time.Duration> intervals = policy.intervals();
+        long started = System.nanoTime();
+        BrokerUnavailableException last = first;
+        int retries = 0;
+        while (maxRetries < 0 || retries < maxRetries) {
+            java.time.Duration wait = intervals.next();
+            retries++;
+            log.debug("Publishing {} failed ({}); retry {} in {} ms", what, last.getMessage(), retries,
+                    wait.toMillis());
+            try {
+                Thread.sleep(wait.toMillis(), wait.toNanosPart() % 1_000_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                BrokerUnavailableException ex = new BrokerUnavailableException("Interrupted while waiting to retry "
+                        + "publishing " + what + " (after " + retries + " attempt(s)): " + last.getMessage(), e);
+                ex.addSuppressed(last);
+                throw ex;
+            }
+            try {
+                return publish.get();
+            } catch (BrokerUnavailableException e) {
+                last = e;
+            }
+        }
+        throw new BrokerUnavailableException(String.format(Locale.ROOT, "Gave up publishing %s after %d attempt%s "
+                + "in %.1f s (task_publish_retry_policy %s): %s", what, retries + 1, retries == 0 ? "" : "s",
+                (System.nanoTime() - started) / 1e9, policy, last.getMessage()), last);
     }
 
     /** Builds the protocol v2 message for a send, resolving queue, priority, ETA and expiry as Celery does. */

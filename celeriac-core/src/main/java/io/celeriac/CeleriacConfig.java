@@ -1,6 +1,8 @@
 package io.celeriac;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.celeriac.protocol.PythonLiteral;
+import io.celeriac.task.PublishRetryPolicy;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -36,7 +38,9 @@ public final class CeleriacConfig {
             "dead_letter_queue", "worker_send_task_events", "worker_max_tasks_per_child",
             "worker_max_memory_per_child",
             // Worker: broker connection at startup, message size.
-            "broker_connection_retry_on_startup", "broker_connection_max_retries", "celeriac_max_message_bytes");
+            "broker_connection_retry_on_startup", "broker_connection_max_retries", "celeriac_max_message_bytes",
+            // Sending while the broker is unavailable.
+            "task_publish_retry", "task_publish_retry_policy");
 
     // Worker: broker connection at startup, message size.
     /** Celery's default for {@code broker_connection_max_retries}. */
@@ -73,6 +77,9 @@ public final class CeleriacConfig {
     private final boolean brokerConnectionRetryOnStartup;
     private final Integer brokerConnectionMaxRetries;
     private final long maxMessageBytes;
+    // Sending while the broker is unavailable.
+    private final boolean publishRetry;
+    private final PublishRetryPolicy publishRetryPolicy;
 
     private CeleriacConfig(Builder b) {
         this.brokerUrl = b.brokerUrl;
@@ -104,6 +111,9 @@ public final class CeleriacConfig {
         this.brokerConnectionRetryOnStartup = b.brokerConnectionRetryOnStartup;
         this.brokerConnectionMaxRetries = b.brokerConnectionMaxRetries;
         this.maxMessageBytes = b.maxMessageBytes;
+        // Sending while the broker is unavailable.
+        this.publishRetry = b.publishRetry;
+        this.publishRetryPolicy = b.publishRetryPolicy;
     }
 
     public static Builder builder() {
@@ -203,6 +213,11 @@ public final class CeleriacConfig {
     public Integer brokerConnectionMaxRetries() { return brokerConnectionMaxRetries; }
     /** The largest message a worker accepts; larger ones are dead-lettered without being parsed. */
     public long maxMessageBytes() { return maxMessageBytes; }
+    // Sending while the broker is unavailable.
+    /** Whether a send retries while the broker is unavailable ({@code task_publish_retry}, default true). */
+    public boolean publishRetry() { return publishRetry; }
+    /** How a send retries ({@code task_publish_retry_policy}); every key is set. */
+    public PublishRetryPolicy publishRetryPolicy() { return publishRetryPolicy; }
 
     /** The queue for a task name from {@code task_routes}, if any route matches (first match wins). */
     public Optional<String> routeFor(String taskName) {
@@ -245,6 +260,9 @@ public final class CeleriacConfig {
         b.brokerConnectionRetryOnStartup = brokerConnectionRetryOnStartup;
         b.brokerConnectionMaxRetries = brokerConnectionMaxRetries;
         b.maxMessageBytes = maxMessageBytes;
+        // Sending while the broker is unavailable.
+        b.publishRetry = publishRetry;
+        b.publishRetryPolicy = publishRetryPolicy;
         return b;
     }
 
@@ -287,6 +305,9 @@ public final class CeleriacConfig {
         private boolean brokerConnectionRetryOnStartup = true;
         private Integer brokerConnectionMaxRetries = DEFAULT_BROKER_CONNECTION_MAX_RETRIES;
         private long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+        // Sending while the broker is unavailable.
+        private boolean publishRetry = true;
+        private PublishRetryPolicy publishRetryPolicy = PublishRetryPolicy.CELERY_DEFAULT;
 
         private Builder() {
         }
@@ -361,6 +382,13 @@ public final class CeleriacConfig {
             this.maxMessageBytes = v;
             return this;
         }
+        // Sending while the broker is unavailable.
+        public Builder publishRetry(boolean v) { this.publishRetry = v; return this; }
+        /** Keys the policy leaves out keep Celery's default ({@link PublishRetryPolicy#CELERY_DEFAULT}). */
+        public Builder publishRetryPolicy(PublishRetryPolicy v) {
+            this.publishRetryPolicy = v.orElse(PublishRetryPolicy.CELERY_DEFAULT);
+            return this;
+        }
 
         /** Sets one setting by any accepted spelling of its key; unknown keys are refused with the list. */
         public Builder set(String key, String value) {
@@ -399,6 +427,9 @@ public final class CeleriacConfig {
                     case "broker_connection_max_retries" -> brokerConnectionMaxRetries(
                             v.isEmpty() || v.equals("None") ? null : Integer.valueOf(v));
                     case "celeriac_max_message_bytes" -> maxMessageBytes(Long.parseLong(v));
+                    // Sending while the broker is unavailable.
+                    case "task_publish_retry" -> publishRetry(bool(v));
+                    case "task_publish_retry_policy" -> publishRetryPolicy(parseRetryPolicy(v));
                     default -> throw new IllegalStateException("unhandled setting " + k);
                 }
             } catch (RuntimeException e) {
@@ -462,6 +493,26 @@ public final class CeleriacConfig {
 
         private static Duration seconds(String v) {
             return Duration.ofNanos(Math.round(Double.parseDouble(v) * 1e9));
+        }
+
+        /** Celery's dict as JSON ({@code {"max_retries": 5}}) or as Python writes it ({@code {'max_retries': None}}). */
+        static PublishRetryPolicy parseRetryPolicy(String v) {
+            if (v.isEmpty()) {
+                return PublishRetryPolicy.CELERY_DEFAULT;
+            }
+            Object parsed;
+            try {
+                parsed = new ObjectMapper().readValue(v, Object.class);
+            } catch (IOException notJson) {
+                parsed = PythonLiteral.parse(v);
+            }
+            if (!(parsed instanceof Map<?, ?> m)) {
+                throw new IllegalArgumentException("task_publish_retry_policy must be a dict such as "
+                        + "{\"max_retries\": 3, \"interval_start\": 0, \"interval_step\": 0.2, \"interval_max\": 1}");
+            }
+            Map<String, Object> policy = new LinkedHashMap<>();
+            m.forEach((k, x) -> policy.put(String.valueOf(k), x));
+            return PublishRetryPolicy.parse(policy);
         }
 
         /**

@@ -4,6 +4,8 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.beat.Beat;
 import io.celeriac.beat.ScheduleStore;
+import io.celeriac.broker.ReconnectBackoff;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -16,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code celeriac beat}: send periodic tasks. Run as many as you like: one holds the lease and sends, the others
- * stand by, and each due time is sent exactly once.
+ * stand by, and each due time is sent exactly once. It starts while the broker or the store is down, and retries until
+ * they answer.
  */
 @Command(name = "beat", mixinStandardHelpOptions = true, description = "Run the periodic task scheduler.")
 final class BeatCommand implements Callable<Integer> {
@@ -53,7 +56,12 @@ final class BeatCommand implements Callable<Integer> {
         try (Celeriac app = Celeriac.builder().config(config).build()) {
             ScheduleStore s = Stores.open(store, config);
             if (scheduleFile != null) {
-                declare(app, s, config);
+                // A bad file fails the command at once; reaching the store is retried until it answers.
+                java.util.List<io.celeriac.beat.ScheduleEntry> entries = read(app, config);
+                new ReconnectBackoff(LoggerFactory.getLogger("celeriac.beat")).retry("the schedule store", () -> {
+                    declare(s, entries);
+                    return null;
+                });
             }
             Beat beat = new Beat(app, s, Clock.systemUTC(), holder,
                     Duration.ofMillis(Math.round(leaseSeconds * 1000))).start();
@@ -67,24 +75,32 @@ final class BeatCommand implements Callable<Integer> {
     }
 
     @SuppressWarnings("unchecked")
-    private void declare(Celeriac app, ScheduleStore s, CeleriacConfig config) throws java.io.IOException {
+    private java.util.List<io.celeriac.beat.ScheduleEntry> read(Celeriac app, CeleriacConfig config)
+            throws java.io.IOException {
         java.util.Properties p = new java.util.Properties();
         try (java.io.Reader r = java.nio.file.Files.newBufferedReader(scheduleFile)) {
             p.load(r);
         }
+        java.util.List<io.celeriac.beat.ScheduleEntry> entries = new java.util.ArrayList<>();
         for (String name : new java.util.TreeSet<>(p.stringPropertyNames())) {
-            if (s.entry(name).isPresent()) {
-                continue; // the store wins: edits made at run time are not undone by a restart
-            }
             String[] parts = p.getProperty(name).split(";", 3);
             if (parts.length < 2) {
                 throw new IllegalArgumentException("entry " + name + ": expected 'task; schedule; [args JSON]'");
             }
             java.util.List<Object> args = parts.length == 3 && !parts[2].isBlank()
                     ? (java.util.List<Object>) app.codec().readJson(parts[2].trim()) : java.util.List.of();
-            s.save(new io.celeriac.beat.ScheduleEntry(name, parts[0].trim(), args, java.util.Map.of(),
+            entries.add(new io.celeriac.beat.ScheduleEntry(name, parts[0].trim(), args, java.util.Map.of(),
                     io.celeriac.beat.Schedules.parse(parts[1].trim(), config.timezone()), null, null, null, true,
                     false, null, null, true));
+        }
+        return entries;
+    }
+
+    private static void declare(ScheduleStore s, java.util.List<io.celeriac.beat.ScheduleEntry> entries) {
+        for (io.celeriac.beat.ScheduleEntry e : entries) {
+            if (s.entry(e.name()).isEmpty()) {
+                s.save(e); // entries already there win: edits made at run time are not undone by a restart
+            }
         }
     }
 }

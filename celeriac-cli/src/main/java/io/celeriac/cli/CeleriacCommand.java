@@ -19,8 +19,25 @@ public final class CeleriacCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /** Exit status when the broker cannot be reached (sysexits' EX_UNAVAILABLE), so scripts can tell it apart. */
+    static final int BROKER_UNAVAILABLE = 69;
+
     public static void main(String[] args) {
-        System.exit(new CommandLine(new CeleriacCommand()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new CeleriacCommand());
+        // A command that needs the broker and cannot reach it says so in one line, not with a stack trace.
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof io.celeriac.broker.BrokerUnavailableException) {
+                cmd.getErr().println("celeriac " + cmd.getCommandName() + ": " + e.getMessage());
+                cmd.getErr().flush();
+                return BROKER_UNAVAILABLE;
+            }
+            throw e;
+        });
+        return cli;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -1,6 +1,8 @@
 package io.celeriac.cli;
 
 import io.celeriac.Celeriac;
+import io.celeriac.broker.ReconnectBackoff;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -10,7 +12,11 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-/** {@code celeriac events}: a live text view of the event stream, like {@code celery events --dump}. */
+/**
+ * {@code celeriac events}: a live text view of the event stream, like {@code celery events --dump}. Started while the
+ * broker is down, it retries until it can subscribe; once subscribed, the broker's client resubscribes by itself
+ * after a reconnect.
+ */
 @Command(name = "events", mixinStandardHelpOptions = true, description = "Print the live event stream.")
 final class EventsCommand implements Callable<Integer> {
     @Mixin
@@ -27,7 +33,20 @@ final class EventsCommand implements Callable<Integer> {
             done.countDown();
             app.close();
         }, "celeriac-events-stop"));
-        try (AutoCloseable sub = app.broker().subscribeEvents(e -> print(e))) {
+        // Each attempt has its own listener, and only the one in force prints: a broker may keep the listener of an
+        // attempt that failed (RedisBroker registers it before subscribing), which would print every event twice.
+        java.util.concurrent.atomic.AtomicReference<Object> current = new java.util.concurrent.atomic.AtomicReference<>();
+        AutoCloseable subscription = new ReconnectBackoff(LoggerFactory.getLogger("celeriac.events")).retry(
+                "the broker at " + ReconnectBackoff.redact(app.config().brokerUrl()), () -> {
+                    Object token = new Object();
+                    current.set(token);
+                    return app.broker().subscribeEvents(e -> {
+                        if (current.get() == token) {
+                            print(e);
+                        }
+                    });
+                });
+        try (AutoCloseable sub = subscription) {
             System.out.println("-> celeriac events: listening (Ctrl-C to stop)");
             done.await();
         }

@@ -2,6 +2,7 @@ package io.celeriac.beat;
 
 import io.celeriac.Celeriac;
 import io.celeriac.broker.OutboundMessage;
+import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.task.SendOptions;
 import org.slf4j.Logger;
@@ -26,6 +27,11 @@ import java.util.UUID;
  * <p>The store is re-read every tick (at most a second apart), so entries added, edited, disabled or removed while
  * beat runs take effect within a second. After downtime, an entry with {@code catchUp} sends its latest missed run
  * once; without, missed runs are skipped. Never a burst.
+ *
+ * <p>Beat starts and keeps running while the broker or the store is unreachable: it retries with backoff
+ * ({@link ReconnectBackoff}), one log line per attempt. Runs that come due while it cannot send are owed, not
+ * missed: once it can, it sends the latest of them, once, whatever {@code catchUp} says (a broker outage is not
+ * beat's downtime).
  */
 public final class Beat implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("celeriac.beat");
@@ -44,6 +50,13 @@ public final class Beat implements AutoCloseable {
     private volatile boolean leader;
     private volatile boolean running;
     private Thread thread;
+    private final ReconnectBackoff backoff = new ReconnectBackoff(log);
+    /** When the current run of failed ticks began (null while ticks succeed): runs due since are owed. */
+    private volatile Instant failingSince;
+    /** What the current round failed on, to say so in the log. */
+    private volatile FailedOn failedOn = FailedOn.NOTHING;
+
+    private enum FailedOn { NOTHING, STORE, BROKER }
 
     public Beat(Celeriac app, ScheduleStore store) {
         this(app, store, app.clock(), "beat-" + UUID.randomUUID());
@@ -75,11 +88,21 @@ public final class Beat implements AutoCloseable {
             return this;
         }
         running = true;
+        int entries;
+        try {
+            entries = store.entries().size();
+        } catch (RuntimeException e) {
+            // The store (often the broker's Redis) may be down: beat starts anyway and its loop retries.
+            entries = -1;
+        }
         thread = new Thread(this::loop, "celeriac-beat");
         thread.setDaemon(true);
         thread.start();
-        log.info("beat {} started: {} entr{} in the store", holder, store.entries().size(),
-                store.entries().size() == 1 ? "y" : "ies");
+        if (entries >= 0) {
+            log.info("beat {} started: {} entr{} in the store", holder, entries, entries == 1 ? "y" : "ies");
+        } else {
+            log.info("beat {} started; its schedule store does not answer yet", holder);
+        }
         return this;
     }
 
@@ -88,9 +111,15 @@ public final class Beat implements AutoCloseable {
             Duration sleep;
             try {
                 sleep = tick();
+                backoff.succeeded();
             } catch (RuntimeException e) {
-                log.warn("beat tick failed ({}); retrying", e.toString());
-                sleep = MAX_SLEEP;
+                if (failedOn == FailedOn.NOTHING) {
+                    // Not an outage (an entry that cannot be sent, say): nothing to back off from.
+                    log.warn("beat tick failed ({}); retrying", e.toString());
+                    sleep = MAX_SLEEP;
+                } else {
+                    sleep = backoff.failed(failedOn == FailedOn.BROKER ? brokerName() : "the schedule store", e);
+                }
             }
             try {
                 Thread.sleep(Math.max(10, sleep.toMillis()));
@@ -100,9 +129,50 @@ public final class Beat implements AutoCloseable {
         }
     }
 
-    /** One round: renew or take the lease, send what is due. Returns how long to wait before the next round. */
+    private String brokerName() {
+        return "the broker at " + ReconnectBackoff.redact(app.config().brokerUrl());
+    }
+
+    /**
+     * One round: renew or take the lease, send what is due. Returns how long to wait before the next round.
+     *
+     * @throws RuntimeException if the store or the broker failed; the runs left unsent are owed, and the next
+     *     round that succeeds sends them
+     */
     public Duration tick() {
-        Optional<Long> token = store.lease(holder, lease);
+        Instant started = clock.instant();
+        try {
+            Duration next = round();
+            failingSince = null;
+            return next;
+        } catch (RuntimeException e) {
+            if (failingSince == null) {
+                failingSince = started;
+            }
+            throw e;
+        }
+    }
+
+    /** Runs a store call, noting that the round failed on the store if it throws. */
+    private <T> T inStore(java.util.function.Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (RuntimeException e) {
+            failedOn = FailedOn.STORE;
+            throw e;
+        }
+    }
+
+    private void inStore(Runnable call) {
+        inStore(() -> {
+            call.run();
+            return null;
+        });
+    }
+
+    private Duration round() {
+        failedOn = FailedOn.NOTHING;
+        Optional<Long> token = inStore(() -> store.lease(holder, lease));
         if (token.isEmpty()) {
             if (leader) {
                 log.warn("beat {} lost the lease; standing by", holder);
@@ -116,7 +186,7 @@ public final class Beat implements AutoCloseable {
         }
         Instant now = clock.instant();
         Instant next = now.plus(MAX_SLEEP);
-        for (ScheduleEntry e : store.entries()) {
+        for (ScheduleEntry e : inStore(store::entries)) {
             if (!e.enabled()) {
                 continue;
             }
@@ -130,7 +200,7 @@ public final class Beat implements AutoCloseable {
 
     /** Sends the entry if due; returns its next due time. */
     private Optional<Instant> process(ScheduleEntry e, Instant now) {
-        EntryState state = store.state(e.name());
+        EntryState state = inStore(() -> store.state(e.name()));
         Schedule s = e.schedule();
         if (state.lastDue() == null) {
             // First sight: runs due before now (or before the entry's start) are not owed, as with Celery's fresh
@@ -139,7 +209,8 @@ public final class Beat implements AutoCloseable {
             if (s instanceof ClockedSchedule c && c.at().isBefore(baseline)) {
                 baseline = c.at().minusMillis(1);
             }
-            store.recordRun(e.name(), baseline, now, false);
+            Instant first = baseline;
+            inStore(() -> store.recordRun(e.name(), first, now, false));
             state = new EntryState(baseline, null, 0);
         }
         Optional<Instant> due = s.nextAfter(state.lastDue());
@@ -156,23 +227,27 @@ public final class Beat implements AutoCloseable {
             }
             latest = after.get();
         }
-        boolean missed = !latest.equals(due.get()) || latest.isBefore(now.minus(MISSED_AFTER));
+        // A run that came due while beat was running but could not send (broker or store down) is late, not missed.
+        Instant since = failingSince;
+        boolean late = since != null && !latest.isBefore(since.minus(MISSED_AFTER));
+        boolean missed = !late && (!latest.equals(due.get()) || latest.isBefore(now.minus(MISSED_AFTER)));
         boolean inWindow = (e.startTime() == null || !latest.isBefore(e.startTime()))
                 && (e.endTime() == null || !latest.isAfter(e.endTime()));
         if (inWindow && (!missed || e.catchUp())) {
-            send(e, latest, now, missed);
+            send(e, latest, now, missed, late);
             if (e.oneOff()) {
-                store.save(e.withEnabled(false));
+                inStore(() -> store.save(e.withEnabled(false)));
                 return Optional.empty();
             }
         } else {
             log.info("Scheduler: skipping missed run of {} due {}", e.name(), latest);
-            store.recordRun(e.name(), latest, now, false);
+            Instant skipped = latest;
+            inStore(() -> store.recordRun(e.name(), skipped, now, false));
         }
         return s.nextAfter(latest);
     }
 
-    private void send(ScheduleEntry e, Instant due, Instant now, boolean catchingUp) {
+    private void send(ScheduleEntry e, Instant due, Instant now, boolean catchingUp, boolean late) {
         String id = UUID.nameUUIDFromBytes((e.name() + "@" + due.toEpochMilli()).getBytes(StandardCharsets.UTF_8))
                 .toString();
         SendOptions.Builder o = SendOptions.builder().taskId(id);
@@ -187,14 +262,23 @@ public final class Beat implements AutoCloseable {
         }
         TaskMessage m = app.buildMessage(e.task(), e.args(), e.kwargs(), o.build());
         OutboundMessage out = new OutboundMessage(m.routingKey(), m.priority(), app.codec().encode(m), id, null);
-        boolean first = app.broker().publishOnce("celeriac.beat.sent:" + e.name() + ":" + due.toEpochMilli(),
-                KEEP_RECORDS, out);
-        store.recordRun(e.name(), due, now, first);
+        boolean first;
+        try {
+            // Once-only: if this fails after Redis took it, the retry next round finds the record and sends nothing.
+            first = app.broker().publishOnce("celeriac.beat.sent:" + e.name() + ":" + due.toEpochMilli(),
+                    KEEP_RECORDS, out);
+        } catch (RuntimeException ex) {
+            failedOn = FailedOn.BROKER;
+            throw ex;
+        }
+        inStore(() -> store.recordRun(e.name(), due, now, first));
         if (first) {
             log.info("Scheduler: Sending due task {} ({}){}", e.name(), e.task(),
-                    catchingUp ? " (catching up a run missed at " + due + ")" : "");
+                    catchingUp ? " (catching up a run missed at " + due + ")"
+                            : late ? " (late: due at " + due + " while the broker or store was unreachable)" : "");
         } else {
-            log.info("Scheduler: {} due {} was already sent by another beat", e.name(), due);
+            log.info("Scheduler: {} due {} was already sent (by another beat, or by this one before a failure)",
+                    e.name(), due);
         }
     }
 

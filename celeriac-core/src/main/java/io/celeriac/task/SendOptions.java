@@ -8,7 +8,8 @@ import java.util.Optional;
 
 /**
  * Options of one send, Celery's {@code apply_async} keywords: countdown, eta, expires, queue, routing key,
- * priority, task id, extra headers, time limits.
+ * priority, task id, extra headers, time limits, and whether and how to retry publishing while the broker is
+ * unavailable ({@code retry}, {@code retry_policy}).
  *
  * <pre>{@code
  * app.applyAsync("orders.render_pdf", List.of(orderId), Map.of(),
@@ -32,6 +33,8 @@ public final class SendOptions {
     private final Boolean ignoreResult;
     private final String shadow;
     private final Boolean unique;
+    private final Boolean retry;
+    private final PublishRetryPolicy retryPolicy;
 
     private SendOptions(Builder b) {
         this.countdown = b.countdown;
@@ -48,6 +51,8 @@ public final class SendOptions {
         this.ignoreResult = b.ignoreResult;
         this.shadow = b.shadow;
         this.unique = b.unique;
+        this.retry = b.retry;
+        this.retryPolicy = b.retryPolicy;
     }
 
     public static SendOptions none() {
@@ -72,6 +77,8 @@ public final class SendOptions {
     public Optional<Boolean> ignoreResult() { return Optional.ofNullable(ignoreResult); }
     public Optional<String> shadow() { return Optional.ofNullable(shadow); }
     public Optional<Boolean> unique() { return Optional.ofNullable(unique); }
+    public Optional<Boolean> retry() { return Optional.ofNullable(retry); }
+    public Optional<PublishRetryPolicy> retryPolicy() { return Optional.ofNullable(retryPolicy); }
 
     public Builder toBuilder() {
         Builder b = new Builder();
@@ -89,6 +96,8 @@ public final class SendOptions {
         b.ignoreResult = ignoreResult;
         b.shadow = shadow;
         b.unique = unique;
+        b.retry = retry;
+        b.retryPolicy = retryPolicy;
         return b;
     }
 
@@ -107,6 +116,8 @@ public final class SendOptions {
         private Boolean ignoreResult;
         private String shadow;
         private Boolean unique;
+        private Boolean retry;
+        private PublishRetryPolicy retryPolicy;
 
         private Builder() {
         }
@@ -136,6 +147,16 @@ public final class SendOptions {
         public Builder shadow(String v) { this.shadow = v; return this; }
         /** Drop this send if a task with the same id is pending or running (overrides the task's option). */
         public Builder unique(boolean v) { this.unique = v; return this; }
+        /**
+         * Retry publishing if the broker is unavailable (Celery's {@code retry}; default {@code task_publish_retry},
+         * true). Off, a send that the broker did not take throws at once.
+         */
+        public Builder retry(boolean v) { this.retry = v; return this; }
+        /**
+         * How to retry (Celery's {@code retry_policy}): the keys this policy sets replace those of
+         * {@code task_publish_retry_policy} for this send, the others are kept.
+         */
+        public Builder retryPolicy(PublishRetryPolicy v) { this.retryPolicy = v; return this; }
 
         public SendOptions build() {
             if (countdown != null && eta != null) {

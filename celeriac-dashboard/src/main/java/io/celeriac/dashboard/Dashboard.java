@@ -4,7 +4,9 @@ import io.celeriac.Celeriac;
 import io.celeriac.beat.EntryState;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.beat.ScheduleStore;
+import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.PythonLiteral;
 import io.celeriac.task.SendOptions;
@@ -31,6 +33,10 @@ import java.util.concurrent.TimeUnit;
  * Flower's job for Celeriac: watches the event stream, the broker and the result backend, keeps a bounded task
  * history that survives restarts, and serves a web UI, a JSON API and Prometheus metrics. Workers of Celeriac and of
  * Python Celery on the same broker show alike.
+ *
+ * <p>It starts whether or not the broker answers: the web server comes up at once, and loading the saved history and
+ * subscribing to events are retried in the background with backoff ({@link ReconnectBackoff}) until Redis answers;
+ * meanwhile pages load, and API calls that need the broker answer {@code 503}.
  *
  * <pre>{@code
  * Dashboard d = Dashboard.builder(app).scheduleStore(store).user("ops", "s3cret", Role.ADMIN).port(5555).build();
@@ -68,13 +74,22 @@ public final class Dashboard implements AutoCloseable {
     });
     private volatile DashboardServer server;
     private AutoCloseable subscription;
+    private final ReconnectBackoff backoff = new ReconnectBackoff(log);
+    private volatile boolean historyLoaded;
+    private volatile boolean closed;
+    /** True once events are subscribed to; until then the broker polls are skipped rather than failing every time. */
+    private volatile boolean connected;
+    /** The listener of the subscription attempt in force; listeners of attempts that failed ignore events. */
+    private final java.util.concurrent.atomic.AtomicReference<Object> currentListener =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private Dashboard(Builder b) {
         this.app = b.app;
         this.schedules = b.schedules;
         this.historyStore = b.historyStore;
         this.clock = b.app.clock();
-        this.history = new TaskHistory(b.historySize, b.historyStore);
+        // Loaded in start()'s connect step, which retries while the store (the broker's Redis) is down.
+        this.history = new TaskHistory(b.historySize, b.historyStore, false);
         this.host = b.host;
         this.requestedPort = b.port;
         this.users = b.users;
@@ -87,27 +102,25 @@ public final class Dashboard implements AutoCloseable {
         this.metrics = new DashboardMetrics(() -> workers.onlineCount(now()), dropped::get);
         queues.add(app.config().defaultQueue());
         queues.addAll(b.queues);
-        history.scan(r -> {
-            if (r.queue() != null) {
-                queues.add(r.queue());
-            }
-        });
     }
 
     public static Builder builder(Celeriac app) {
         return new Builder(app);
     }
 
-    /** Subscribes to events, starts the background work and the web server. */
+    /**
+     * Starts the web server and the background work, and connects: loads the saved history and subscribes to
+     * events, now if the broker answers, else retrying in the background. Returns once the server listens.
+     */
     public synchronized Dashboard start() {
         if (server != null) {
             return this;
         }
-        subscription = app.broker().subscribeEvents(this::receive);
+        connect();
         timers.scheduleWithFixedDelay(guard(this::drainEvents), 100, 100, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(guard(history::flush), 500, 500, TimeUnit.MILLISECONDS);
-        timers.scheduleWithFixedDelay(guard(this::sampleQueues), 0, 5, TimeUnit.SECONDS);
-        timers.scheduleWithFixedDelay(guard(this::pollWorkers), 200, (long) (POLL_SECONDS * 1000),
+        timers.scheduleWithFixedDelay(whenConnected(this::sampleQueues), 0, 5, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(whenConnected(this::pollWorkers), 200, (long) (POLL_SECONDS * 1000),
                 TimeUnit.MILLISECONDS);
         server = new DashboardServer(this, users);
         server.start(host, requestedPort);
@@ -126,6 +139,87 @@ public final class Dashboard implements AutoCloseable {
         } catch (java.net.UnknownHostException e) {
             return false;
         }
+    }
+
+    /**
+     * One connection attempt: the saved history first (so that events land on top of it), then the event
+     * subscription. On failure, logs why and tries again after a backoff.
+     */
+    private synchronized void connect() {
+        if (closed) {
+            return;
+        }
+        String step = historyLoaded ? brokerName() : "the task history store";
+        try {
+            if (!historyLoaded) {
+                history.loadSaved();
+                historyLoaded = true;
+                history.scan(r -> {
+                    if (r.queue() != null) {
+                        queues.add(r.queue());
+                    }
+                });
+            }
+            step = brokerName();
+            subscription = subscribe();
+            connected = true;
+            backoff.succeeded();
+        } catch (RuntimeException e) {
+            Duration wait = backoff.failed(step, e);
+            try {
+                timers.schedule(this::connect, wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                // close() ran meanwhile: nothing more to connect.
+            }
+        }
+    }
+
+    /**
+     * Subscribes with a listener of this attempt's own. A broker may keep the listener of a subscription that
+     * failed (RedisBroker registers it before it subscribes); such leftovers must not deliver every event again
+     * once a later attempt succeeds, so each listener checks that it is the one in force.
+     */
+    private AutoCloseable subscribe() {
+        Object token = new Object();
+        currentListener.set(token);
+        return app.broker().subscribeEvents(e -> {
+            if (currentListener.get() == token) {
+                receive(e);
+            }
+        });
+    }
+
+    private String brokerName() {
+        return "the broker at " + ReconnectBackoff.redact(app.config().brokerUrl());
+    }
+
+    /** True once the dashboard has its saved history and receives events. */
+    public boolean connected() {
+        return connected;
+    }
+
+    /**
+     * A broker poll that waits for the connection; after that, a broker outage is logged once when it starts, not
+     * every few seconds while it lasts (the event subscription and the API calls say the rest).
+     */
+    private Runnable whenConnected(Runnable r) {
+        boolean[] failing = {false};
+        return () -> {
+            if (!connected) {
+                return;
+            }
+            try {
+                r.run();
+                failing[0] = false;
+            } catch (BrokerUnavailableException e) {
+                if (!failing[0]) {
+                    log.warn("dashboard: {}", e.getMessage());
+                }
+                failing[0] = true;
+            } catch (RuntimeException e) {
+                log.warn("dashboard: {}", e.toString());
+            }
+        };
     }
 
     private Runnable guard(Runnable r) {
@@ -468,6 +562,7 @@ public final class Dashboard implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         timers.shutdownNow();
         try {
             if (subscription != null) {

@@ -6,6 +6,8 @@ import io.celeriac.beat.EntryState;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.beat.Schedules;
+import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.broker.DeadLetter;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -193,6 +195,10 @@ final class DashboardServer {
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> error(ctx, 400, e.getMessage()));
             config.routes.exception(IllegalStateException.class, (e, ctx) -> error(ctx, 409, e.getMessage()));
             config.routes.exception(ClassCastException.class, (e, ctx) -> error(ctx, 400, "wrong type in request"));
+            // Redis down or restarting: the page stays up and says so; the call works again once Redis answers.
+            config.routes.exception(BrokerUnavailableException.class, (e, ctx) -> error(ctx, 503, e.getMessage()));
+            config.routes.exception(io.lettuce.core.RedisException.class, (e, ctx) -> error(ctx, 503,
+                    "Redis did not answer (" + ReconnectBackoff.reason(e) + "); try again in a moment"));
         });
         javalin.start(host, port);
     }

@@ -2,23 +2,36 @@ package io.celeriac.dashboard;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.redis.RedisUrl;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The task history in Redis: a hash of records by id and a sorted set of ids by first-seen time, so a restart
  * reloads the newest N and trimming drops the oldest.
+ *
+ * <p>It connects on first use, not in the constructor, so that a dashboard starts while Redis is down; then, as the
+ * broker's connection does, it rejects commands while disconnected (the history keeps unsaved records for the next
+ * flush) and reconnects with a backoff capped at one second.
  */
 public final class RedisHistoryStore implements HistoryStore {
     static final String RECORDS = "celeriac.dashboard.tasks";
@@ -27,17 +40,47 @@ public final class RedisHistoryStore implements HistoryStore {
 
     private final ObjectMapper json = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private final RedisUrl url;
+    private final ClientResources resources;
     private final RedisClient client;
-    private final StatefulRedisConnection<String, String> connection;
+    private volatile StatefulRedisConnection<String, String> connection;
 
     public RedisHistoryStore(String url) {
-        this.client = RedisClient.create(RedisUrl.parse(url).toRedisUri());
-        this.connection = client.connect();
+        this.url = RedisUrl.parse(url);
+        this.resources = ClientResources.builder()
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2,
+                        TimeUnit.MILLISECONDS))
+                .build();
+        this.client = RedisClient.create(resources, this.url.toRedisUri());
+        this.client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(2)).keepAlive(true).build())
+                .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(10)))
+                .build());
+    }
+
+    private RedisCommands<String, String> redis() {
+        StatefulRedisConnection<String, String> c = connection;
+        if (c == null) {
+            synchronized (this) {
+                if (connection == null) {
+                    try {
+                        connection = client.connect();
+                    } catch (RuntimeException e) {
+                        throw new BrokerUnavailableException("Cannot connect to the dashboard's history store at "
+                                + url + " (" + ReconnectBackoff.reason(e) + ")", e);
+                    }
+                }
+                c = connection;
+            }
+        }
+        return c.sync();
     }
 
     @Override
     public List<TaskRecord> load(int max) {
-        RedisCommands<String, String> r = connection.sync();
+        RedisCommands<String, String> r = redis();
         List<String> ids = r.zrevrange(ORDER, 0, max - 1);
         List<TaskRecord> out = new ArrayList<>(ids.size());
         for (int i = 0; i < ids.size(); i += CHUNK) {
@@ -53,7 +96,7 @@ public final class RedisHistoryStore implements HistoryStore {
 
     @Override
     public void save(Collection<TaskRecord> records) {
-        RedisCommands<String, String> r = connection.sync();
+        RedisCommands<String, String> r = redis();
         List<TaskRecord> all = List.copyOf(records);
         for (int i = 0; i < all.size(); i += CHUNK) {
             Map<String, String> values = new LinkedHashMap<>();
@@ -71,7 +114,7 @@ public final class RedisHistoryStore implements HistoryStore {
 
     @Override
     public void trim(int max) {
-        RedisCommands<String, String> r = connection.sync();
+        RedisCommands<String, String> r = redis();
         long size = r.zcard(ORDER);
         if (size <= max) {
             return;
@@ -90,8 +133,9 @@ public final class RedisHistoryStore implements HistoryStore {
             return;
         }
         String[] all = ids.toArray(String[]::new);
-        connection.sync().hdel(RECORDS, all);
-        connection.sync().zrem(ORDER, all);
+        RedisCommands<String, String> r = redis();
+        r.hdel(RECORDS, all);
+        r.zrem(ORDER, all);
     }
 
     private String encode(TaskRecord t) {
@@ -112,7 +156,11 @@ public final class RedisHistoryStore implements HistoryStore {
 
     @Override
     public void close() {
-        connection.close();
-        client.shutdown();
+        StatefulRedisConnection<String, String> c = connection;
+        if (c != null) {
+            c.close();
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 }

@@ -35,25 +35,57 @@ public final class TaskHistory {
     private final List<Consumer<List<TaskRecord>>> listeners = new CopyOnWriteArrayList<>();
     private final TreeSet<String> names = new TreeSet<>();
 
+    /** A history with what the store holds loaded now (the store must answer). */
     public TaskHistory(int capacity, HistoryStore store) {
+        this(capacity, store, true);
+    }
+
+    /**
+     * @param loadNow false to start empty and {@link #loadSaved()} later, when the store answers (a dashboard
+     *     started while Redis is down)
+     */
+    public TaskHistory(int capacity, HistoryStore store, boolean loadNow) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be positive");
         }
         this.capacity = capacity;
         this.store = store;
+        if (loadNow) {
+            loadSaved();
+        }
+    }
+
+    /**
+     * Loads the newest records the store holds. Records already here win (they are newer news of the same task) and
+     * stay the newest; saved ones go behind them, as far as the capacity allows.
+     *
+     * @return how many records were added
+     */
+    public int loadSaved() {
         List<TaskRecord> saved = store.load(capacity);
-        for (int i = saved.size() - 1; i >= 0; i--) {
-            TaskRecord r = saved.get(i);
-            if (byId.put(r.id(), r) == null) {
-                order.addLast(r.id());
+        int added = 0;
+        lock.writeLock().lock();
+        try {
+            // saved is newest first: each one goes behind (older than) everything already placed.
+            for (TaskRecord r : saved) {
+                if (order.size() >= capacity) {
+                    break;
+                }
+                if (byId.putIfAbsent(r.id(), r) == null) {
+                    order.addFirst(r.id());
+                    added++;
+                    if (r.name() != null) {
+                        names.add(r.name());
+                    }
+                }
             }
-            if (r.name() != null) {
-                names.add(r.name());
-            }
+        } finally {
+            lock.writeLock().unlock();
         }
-        if (!saved.isEmpty()) {
-            log.info("task history: loaded {} tasks", saved.size());
+        if (added > 0) {
+            log.info("task history: loaded {} tasks", added);
         }
+        return added;
     }
 
     public int capacity() {
