@@ -22,6 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -68,8 +69,8 @@ import static org.assertj.core.api.Assertions.fail;
  * <p>All random choices (task durations, kill victims, gaps, outage order) come from one seed, printed first and in
  * any failure; {@code -Dfleet.seed=<n>} replays the same plan (timing still varies). {@code -Dfleet.tasks=<n>} sets
  * how many tasks are queued before the workers start (1,500); while the chaos lasts the queue is kept topped up, so
- * the total depends on the machine's pace (4,000 to 6,000 on two busy cores). Run logs, worker output and the server's log
- * stay in {@code target/fleet-fault/} and the server's directory.
+ * the total depends on the machine's pace (4,000 to 6,000 on two busy cores). Run logs and worker output stay in
+ * {@code target/fleet-fault/}, the server's log in its directory (named in a failure).
  */
 class FleetFaultIT {
     private static final int WORKERS = 3;
@@ -157,7 +158,10 @@ class FleetFaultIT {
         }
     }
 
-    /** SIGKILL redis-server, keep it down for {@code length}, start it on the same port and data; maybe kill a worker meanwhile. */
+    /**
+     * SIGKILL redis-server, keep it down for {@code length}, start it on the same port and data; if
+     * {@code killSlotMidway} is not -1, SIGKILL that slot's worker halfway through.
+     */
     private record Outage(long gapMillis, Duration length, int killSlotMidway) implements Step {
         public long plannedMillis() {
             return gapMillis + length.toMillis();
@@ -182,8 +186,9 @@ class FleetFaultIT {
         at.sort(Collections.reverseOrder());
         for (int i = 0; i < at.size(); i++) {
             Duration length = outages.get(i);
-            // A worker also dies while Redis is down, in the longest outage always: it cannot say goodbye, and its
-            // replacement starts while the server is still away.
+            // A worker also dies while Redis is down, always in the longest outage. Its replacement starts during the
+            // outage, waits for the server and is the first consumer back: it finds every other consumer's heartbeat
+            // expired, the moment a broker must still tell live consumers from dead ones.
             int midway = length.toSeconds() >= 15 || (length.toSeconds() >= 5 && random.nextBoolean())
                     ? random.nextInt(WORKERS) : -1;
             steps.add(at.get(i), new Outage(gap(random), length, midway));
@@ -224,8 +229,8 @@ class FleetFaultIT {
     /**
      * The worker processes: {@link #WORKERS} slots, each holding the latest worker started in it. Like a process
      * supervisor (systemd, Kubernetes) it starts a new worker in a slot whose worker exited by itself, and keeps
-     * each such exit for the verdict: a worker must not exit on its own, not even when started while Redis is down
-     * (Celery's {@code broker_connection_retry_on_startup} keeps retrying).
+     * each such exit for the verdict: a worker must not exit on its own, not even when Redis goes away while it
+     * starts (Celery's worker keeps retrying then: {@code broker_connection_retry_on_startup}).
      */
     private static final class Fleet implements AutoCloseable {
         private final Path dir;
@@ -285,11 +290,14 @@ class FleetFaultIT {
             while (!closed) {
                 try {
                     restartExited();
+                } catch (IOException e) {
+                    exits.add("could not start a worker: " + e);
+                }
+                try {
+                    // Restarted no faster than systemd's or Kubernetes' restart delays would.
                     Thread.sleep(1000);
                 } catch (InterruptedException e) {
                     return;
-                } catch (IOException e) {
-                    exits.add("could not start a worker: " + e);
                 }
             }
         }
@@ -314,7 +322,7 @@ class FleetFaultIT {
             try (Stream<String> lines = Files.lines(out)) {
                 return lines.filter(l -> l.startsWith("Exception in thread")).findFirst()
                         .orElse("no exception in " + out);
-            } catch (IOException | java.io.UncheckedIOException e) {
+            } catch (IOException | UncheckedIOException e) {
                 return "see " + out;
             }
         }
@@ -486,8 +494,9 @@ class FleetFaultIT {
 
     private record Verdict(long seed, Path dir, String summary, List<String> problems, Timeline timeline) {
         String report() {
-            StringBuilder b = new StringBuilder("Fleet fault test failed with seed " + seed + " (replay with -Dfleet.seed="
-                    + seed + "; run logs and worker output in " + dir + ", server log " + REDIS.log() + ")\n");
+            StringBuilder b = new StringBuilder("Fleet fault test failed with seed " + seed
+                    + " (replay with -Dfleet.seed=" + seed + "; run logs and worker output in " + dir
+                    + ", server log " + REDIS.log() + ")\n");
             for (int i = 0; i < problems.size(); i++) {
                 b.append(i + 1).append(". ").append(problems.get(i)).append('\n');
             }
@@ -501,6 +510,7 @@ class FleetFaultIT {
         FleetRuns runs = FleetRuns.read(dir);
         Map<Integer, Long> killedAt = fleet.killedAt();
         List<String> problems = new ArrayList<>();
+        List<Unexplained> unexplained = runs.unexplainedRepeats(killedAt);
         Set<String> sent = new TreeSet<>(publisher.sent);
         Set<String> maybe = new TreeSet<>(publisher.maybe);
 
@@ -512,7 +522,6 @@ class FleetFaultIT {
                         + describeRuns(runs.runs(id), fleet, timeline) + "; message now " + redis.whereIs(id)));
             }
 
-            List<Unexplained> unexplained = runs.unexplainedRepeats(killedAt);
             if (!unexplained.isEmpty()) {
                 problems.add(unexplained.size() + " repeated run(s) not explained by a kill: the task ran again "
                         + "while the process of its previous run was alive (or was killed only later), e.g.:"
@@ -575,16 +584,12 @@ class FleetFaultIT {
 
         long maybeRan = maybe.stream().filter(id -> !runs.runs(id).isEmpty()).count();
         String summary = "FleetFaultIT seed=" + seed + ": tasks=" + sent.size() + " runs=" + runs.runCount()
-                + " duplicates=" + runs.repeats() + " (explained by kills " + (runs.repeats() - unexplainedCount(runs,
-                killedAt)) + ") interrupted=" + runs.interrupted() + " kills=" + killedAt.size() + " workers="
-                + fleet.count() + " exits=" + fleet.exits().size() + " outages=" + timeline.outages() + " failed-sends=" + publisher.failedSends.get()
-                + " (" + maybe.size() + " ids, " + maybeRan + " ran anyway) duration=" + timeline.elapsed()
-                + " problems=" + problems.size();
+                + " duplicates=" + runs.repeats() + " (explained by kills " + (runs.repeats() - unexplained.size())
+                + ") interrupted=" + runs.interrupted() + " kills=" + killedAt.size() + " workers=" + fleet.count()
+                + " exits=" + fleet.exits().size() + " outages=" + timeline.outages() + " failed-sends="
+                + publisher.failedSends.get() + " (" + maybe.size() + " ids, " + maybeRan + " ran anyway) duration="
+                + timeline.elapsed() + " problems=" + problems.size();
         return new Verdict(seed, dir, summary, problems, timeline);
-    }
-
-    private static int unexplainedCount(FleetRuns runs, Map<Integer, Long> killedAt) {
-        return runs.unexplainedRepeats(killedAt).size();
     }
 
     private static String describeRuns(List<Run> runs, Fleet fleet, Timeline timeline) {
