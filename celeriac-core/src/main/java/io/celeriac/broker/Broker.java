@@ -18,7 +18,12 @@ import java.util.function.Consumer;
  */
 public interface Broker extends AutoCloseable {
 
-    /** Queues messages; messages with a future ETA are held and queued when due. Throws if any was not stored. */
+    /**
+     * Queues messages. A message with a future ETA is either queued at once (Redis, as Celery does, so Python
+     * workers on the same queue run it when due) or held until due (in memory); a Celeriac worker that receives one
+     * early hands it back with {@link #defer}, so no worker hoards scheduled tasks.
+     * Throws {@link BrokerUnavailableException} if any may not have been stored.
+     */
     void publish(List<OutboundMessage> messages);
 
     default void publish(OutboundMessage message) {

@@ -10,7 +10,8 @@ import java.util.Objects;
  * @param priority 0-9, already clamped; kombu's Redis transport turns it into a priority sub-queue
  * @param payload the encoded kombu envelope (see {@code MessageCodec})
  * @param taskId the task id, for errors and bookkeeping
- * @param eta when set and in the future, the broker holds the message until then instead of queueing it
+ * @param eta the task's ETA (also in the message's {@code eta} header); see {@link Broker#publish} for what a
+ *     broker does with a future one
  */
 public record OutboundMessage(String queue, int priority, String payload, String taskId, Instant eta) {
     public OutboundMessage {

@@ -863,8 +863,10 @@ public final class RedisBroker implements Broker {
 
     @Override
     public AutoCloseable subscribeBroadcast(Consumer<ControlMessage> listener) {
-        controlListeners.add(listener);
+        // Listener added only once the subscription holds: a subscribe that fails (Redis down) and is retried must
+        // not leave a second copy of the listener behind.
         pubsub().sync().subscribe(pidboxChannel);
+        controlListeners.add(listener);
         return () -> controlListeners.remove(listener);
     }
 
@@ -963,8 +965,8 @@ public final class RedisBroker implements Broker {
 
     @Override
     public AutoCloseable subscribeEvents(Consumer<Map<String, Object>> listener) {
-        eventListeners.add(listener);
         pubsub().sync().psubscribe(eventPrefix + "*");
+        eventListeners.add(listener);
         return () -> eventListeners.remove(listener);
     }
 

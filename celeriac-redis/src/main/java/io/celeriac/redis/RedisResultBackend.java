@@ -1,11 +1,13 @@
 package io.celeriac.redis;
 
 import io.celeriac.CeleriacConfig;
+import io.celeriac.CeleriacException;
 import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.ResultCodec;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -55,6 +57,18 @@ public final class RedisResultBackend implements ResultBackend {
         return redis.connection();
     }
 
+    /** Errors Redis gives while it cannot take writes for now: out of memory, a replica, loading, a busy script. */
+    private static boolean passes(RedisCommandExecutionException e) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        for (String code : new String[] {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN",
+                "CLUSTERDOWN", "NOREPLICAS"}) {
+            if (m.startsWith(code)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private BrokerUnavailableException unavailable(String what, Exception e) {
         Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
         return new BrokerUnavailableException(what + " failed: Redis result backend at " + url
@@ -66,12 +80,17 @@ public final class RedisResultBackend implements ResultBackend {
         if (documents.isEmpty()) {
             return;
         }
+        // Encoded first: a document that cannot be written as JSON is refused for what it is, not an outage.
+        List<String> encoded = new ArrayList<>(documents.size());
+        for (ResultDocument d : documents) {
+            encoded.add(results.encode(d));
+        }
         RedisAsyncCommands<String, String> async = connection().async();
         List<RedisFuture<?>> futures = new ArrayList<>(documents.size() * 2);
         try {
-            for (ResultDocument d : documents) {
-                String key = PREFIX + d.taskId();
-                String json = results.encode(d);
+            for (int i = 0; i < documents.size(); i++) {
+                String key = PREFIX + documents.get(i).taskId();
+                String json = encoded.get(i);
                 futures.add(expires == null ? async.set(key, json)
                         : async.set(key, json, SetArgs.Builder.px(expires.toMillis())));
                 futures.add(async.publish(key, json));
@@ -83,6 +102,13 @@ public final class RedisResultBackend implements ResultBackend {
             Thread.currentThread().interrupt();
             throw new BrokerUnavailableException("interrupted while storing results", e);
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof RedisCommandExecutionException refused && !passes(refused)) {
+                // Redis answered and refused (a key of another type, say): retrying would never succeed, so the
+                // worker stores a FAILURE for the task instead of retrying this batch for ever.
+                throw new CeleriacException("Redis result backend at " + url + " refused a result: "
+                        + refused.getMessage(), refused);
+            }
             throw unavailable("Storing " + documents.size() + " result(s)", e);
         }
     }
