@@ -229,7 +229,20 @@ public class CeleriacAutoConfiguration {
             }
             // Any WorkerListener bean (Sentry's, the application's own) hears the worker too.
             listeners.orderedStream().forEach(b::listener);
-            worker = b.start();
+            Worker w = b.build();
+            worker = w;
+            // Worker.start waits for the broker (broker_connection_retry_on_startup). Started on its own thread so
+            // that the application itself comes up while the broker is down; stop() ends that wait.
+            Thread starter = new Thread(() -> {
+                try {
+                    w.start();
+                } catch (RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger(WorkerLifecycle.class).error("Celeriac worker did not start: {}",
+                            e.getMessage(), e);
+                }
+            }, "celeriac-worker-start");
+            starter.setDaemon(true);
+            starter.start();
         }
 
         @Override
