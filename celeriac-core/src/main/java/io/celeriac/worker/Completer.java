@@ -68,6 +68,8 @@ final class Completer {
         final Delivery message;
         /** Acked in the batch's first step, ahead of the results. */
         boolean ackedFirst;
+        /** Its permit went back after the early acks of its batch (it was acked when it started). */
+        boolean settledEarly;
 
         Item(OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter, String reason,
              String release, Delivery message) {
@@ -94,6 +96,12 @@ final class Completer {
     private final IntConsumer settled;
     private final Thread thread;
     private final AtomicLong pending = new AtomicLong();
+    /**
+     * Deliveries whose early ack (acks early: sent as the task starts) is written while their task still runs. The
+     * task's end finds its delivery here and gives its permit back at once; a task that ends first is settled when
+     * its last item is written. Each entry is removed by one of the two, so the set holds at most the running tasks.
+     */
+    private final java.util.Set<Delivery> ackedEarly = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean stopping;
 
     /** @param settled told, on the completer thread, how many tasks' last items were just written */
@@ -124,6 +132,14 @@ final class Completer {
      */
     void finish(Delivery message, OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter,
                 String reason, String release) {
+        // Removed whatever the outcome, so a task that ends otherwise (a dead-lettered copy, say) leaves no entry.
+        boolean ackWritten = message != null && ackedEarly.remove(message);
+        if (ackWritten && ack == null && deadLetter == null) {
+            // Acked when it started and that ack is written: the message left the window then (Celery's prefetch
+            // counts unacked messages), so its permit goes back now, as its task ends; only its result is left.
+            settled.accept(1);
+            message = null;
+        }
         enqueue(new Item(publish, result, ack, deadLetter, reason, release, message));
     }
 
@@ -189,6 +205,16 @@ final class Completer {
         }
     }
 
+    /** A task's last item whose message was acked when it started and is not yet given back to the window. */
+    private boolean leftWithItsAck(Item i) {
+        if (i.message != null && i.ack == null && i.deadLetter == null && !i.settledEarly) {
+            // Its early ack was written by now (queued before it); forget that record, the task settles here.
+            ackedEarly.remove(i.message);
+            return true;
+        }
+        return false;
+    }
+
     /** An item that is only an ack: nothing has to be written before it. */
     private static boolean ackOnly(Item i) {
         return i.ack != null && i.publish == null && i.result == null && i.deadLetter == null && i.release == null;
@@ -207,6 +233,24 @@ final class Completer {
             }
         }
         step(early, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
+        for (Item i : early) {
+            ackedEarly.add(i.ack);
+        }
+        // A task acked early (Celery's default) left the window when its ack was written: that ack was queued
+        // when the task started, so it was written by now (in an earlier batch or just above). Its permit goes back
+        // here, before its result is stored, as Celery's prefetch counts only unacked messages; holding it until the
+        // result is stored cost the acks-early drain a third of its rate. The results still wait in this bounded
+        // queue, so a backend outage stops the worker once the queue is full.
+        int ackedEarly = 0;
+        for (Item i : batch) {
+            if (leftWithItsAck(i)) {
+                i.settledEarly = true;
+                ackedEarly++;
+            }
+        }
+        if (ackedEarly > 0) {
+            settled.accept(ackedEarly);
+        }
         step(publishes, l -> broker.publish(map(l, i -> i.publish)), this::publishRefused, "publishing retries");
         // Collected after the publishes: a refused retry turns into a FAILURE to store.
         List<Item> results = new ArrayList<>();
@@ -226,7 +270,7 @@ final class Completer {
             } else if (i.ack != null && !i.ackedFirst) {
                 acks.add(i);
             }
-            if (i.message != null) {
+            if (i.message != null && !i.settledEarly) {
                 settles++;
             }
         }
@@ -309,6 +353,12 @@ final class Completer {
                 return;
             }
             if (!ackOnly(i)) {
+                // While results wait for the backend, a task acked early still leaves the window once its ack is
+                // written (queued before it, so sent by ackWhileWaiting unless that failed and was carried).
+                if (carried.stream().noneMatch(Completer::ackOnly) && leftWithItsAck(i)) {
+                    i.settledEarly = true;
+                    settled.accept(1);
+                }
                 carried.add(i);
                 continue;
             }
@@ -324,6 +374,9 @@ final class Completer {
     private void ackWhileWaiting(List<Item> acks) {
         try {
             broker.ack(map(acks, i -> i.ack));
+            for (Item i : acks) {
+                ackedEarly.add(i.ack);
+            }
         } catch (RuntimeException e) {
             // Written with the next batch, as any other item.
             carried.addAll(acks);
@@ -332,7 +385,7 @@ final class Completer {
         pending.addAndGet(-acks.size());
         int settles = 0;
         for (Item i : acks) {
-            if (i.message != null) {
+            if (i.message != null && !i.settledEarly) {
                 settles++;
             }
         }
