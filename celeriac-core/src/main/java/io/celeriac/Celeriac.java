@@ -24,6 +24,7 @@ import io.celeriac.task.TaskRequest;
 import io.celeriac.task.TaskStub;
 import io.celeriac.worker.EagerExecutor;
 import io.celeriac.worker.Worker;
+import io.celeriac.worker.WorkerEnvironment;
 
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -52,9 +53,9 @@ import java.util.function.Supplier;
  */
 public final class Celeriac implements AutoCloseable {
     /** Broker key that holds a unique task's id while it is pending or running. */
-    public static final String UNIQUE_KEY_PREFIX = "celeriac.unique:";
+    public static final String UNIQUE_KEY_PREFIX = io.celeriac.protocol.UniqueTask.KEY_PREFIX;
     /** Header marking a unique task, so the worker releases its key when the task is done. */
-    public static final String UNIQUE_HEADER = "celeriac_unique";
+    public static final String UNIQUE_HEADER = io.celeriac.protocol.UniqueTask.HEADER;
     /** Upper bound on how long a unique key lives if its task is lost (e.g. acks-early and a crash). */
     static final java.time.Duration UNIQUE_KEY_TTL = java.time.Duration.ofDays(1);
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Celeriac.class);
@@ -93,7 +94,7 @@ public final class Celeriac implements AutoCloseable {
         this.origin = "gen" + ProcessHandle.current().pid() + "@" + host();
         this.headerProviders = List.copyOf(b.headerProviders);
         this.interceptors = List.copyOf(b.interceptors);
-        this.eager = new EagerExecutor(this);
+        this.eager = new EagerExecutor(workerEnvironment(), this::buildMessage);
     }
 
     public static Builder builder() {
@@ -441,7 +442,12 @@ public final class Celeriac implements AutoCloseable {
 
     /** A worker builder bound to this app. */
     public Worker.Builder worker() {
-        return Worker.builder(this);
+        return Worker.builder(workerEnvironment());
+    }
+
+    /** What a worker (or eager mode) of this app needs from it. */
+    public WorkerEnvironment workerEnvironment() {
+        return new WorkerEnvironment(config, broker, backend, codec, clock, registry, interceptors, Celeriac::pid);
     }
 
     /** The process id, for logs and events. */

@@ -1,6 +1,5 @@
 package io.celeriac.events;
 
-import io.celeriac.Celeriac;
 import io.celeriac.broker.Broker;
 import io.celeriac.protocol.PythonRepr;
 import io.celeriac.task.TaskRequest;
@@ -145,7 +144,7 @@ public final class EventDispatcher implements WorkerListener {
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("hostname", hostname);
         e.put("utcoffset", utcoffset());
-        e.put("pid", Celeriac.pid());
+        e.put("pid", ProcessHandle.current().pid());
         e.put("clock", 0L); // stamped when sent, see send()
         e.put("type", type);
         return e;

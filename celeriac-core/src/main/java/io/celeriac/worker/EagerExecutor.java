@@ -1,6 +1,5 @@
 package io.celeriac.worker;
 
-import io.celeriac.Celeriac;
 import io.celeriac.CeleriacException;
 import io.celeriac.backend.InMemoryResultBackend;
 import io.celeriac.backend.ResultDocument;
@@ -23,21 +22,29 @@ import java.util.Map;
  * users' unit tests.
  */
 public final class EagerExecutor {
-    private final Celeriac app;
+    /** Builds the message a send would publish (the app's routing and headers), so eager runs see the same request. */
+    @FunctionalInterface
+    public interface MessageBuilder {
+        TaskMessage build(String task, List<Object> args, Map<String, Object> kwargs, SendOptions options);
+    }
 
-    public EagerExecutor(Celeriac app) {
-        this.app = app;
+    private final WorkerEnvironment env;
+    private final MessageBuilder messages;
+
+    public EagerExecutor(WorkerEnvironment env, MessageBuilder messages) {
+        this.env = env;
+        this.messages = messages;
     }
 
     public AsyncResult apply(String task, List<Object> args, Map<String, Object> kwargs, SendOptions options) {
-        TaskDefinition def = app.registry().get(task);
-        TaskMessage m = app.buildMessage(task, args, kwargs, options);
-        InMemoryResultBackend results = new InMemoryResultBackend(null, app.clock());
-        TaskTracer tracer = new TaskTracer(app.codec(), app.interceptors());
+        TaskDefinition def = env.registry().get(task);
+        TaskMessage m = messages.build(task, args, kwargs, options);
+        InMemoryResultBackend results = new InMemoryResultBackend(null, env.clock());
+        TaskTracer tracer = new TaskTracer(env.codec(), env.interceptors());
         int retries = 0;
         while (true) {
             TaskRequest req = new TaskRequest(m.id(), task, m.args(), m.kwargs(), retries, m.eta(), m.expires(),
-                    m.parentId(), m.rootId(), m.group(), "eager@" + app.config().hostname(), m.exchange(),
+                    m.parentId(), m.rootId(), m.group(), "eager@" + env.config().hostname(), m.exchange(),
                     m.routingKey(), m.routingKey(), m.extraHeaders());
             TaskContext ctx = new TaskContext(req, def.options(),
                     (state, meta) -> results.store(ResultDocument.of(m.id(), state, meta)), () -> false);
@@ -54,19 +61,19 @@ public final class EagerExecutor {
             }
             if (outcome instanceof Outcome.Success s) {
                 results.store(new ResultDocument(m.id(), TaskState.SUCCESS, s.value(), null, List.of(),
-                        Instant.now(app.clock()), m.parentId(), Map.of()));
+                        Instant.now(env.clock()), m.parentId(), Map.of()));
             } else {
                 Throwable error = outcome instanceof Outcome.Failure f ? f.error() : ((Outcome.Rejected) outcome).error();
-                if (app.config().eagerPropagates()) {
+                if (env.config().eagerPropagates()) {
                     if (error instanceof RuntimeException re) {
                         throw re;
                     }
                     throw new CeleriacException("task " + task + " failed: " + error, error);
                 }
                 results.store(new ResultDocument(m.id(), TaskState.FAILURE, TaskTracer.exceptionResult(error),
-                        TaskTracer.traceback(error), List.of(), Instant.now(app.clock()), m.parentId(), Map.of()));
+                        TaskTracer.traceback(error), List.of(), Instant.now(env.clock()), m.parentId(), Map.of()));
             }
-            return new AsyncResult(m.id(), results, null, app.codec());
+            return new AsyncResult(m.id(), results, null, env.codec());
         }
     }
 }

@@ -1,0 +1,268 @@
+package io.celeriac.worker;
+
+import io.celeriac.CeleriacConfig;
+import io.celeriac.broker.Broker;
+import io.celeriac.broker.Delivery;
+import io.celeriac.protocol.MessageCodec;
+import io.celeriac.protocol.MessageRejectedException;
+import io.celeriac.protocol.TaskMessage;
+import io.celeriac.task.TaskDefinition;
+import io.celeriac.task.TaskOptions;
+import io.celeriac.task.TaskRegistry;
+import io.celeriac.task.TaskRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Thread {@code celeriac-consumer}: reserves as many messages as the {@link PrefetchWindow} has room for, decodes
+ * each one and either turns it into a {@link Request} for the {@link Dispatcher}, stores it as REVOKED (revoked or
+ * expired), hands it to the broker's schedule (ETA ahead) or dead-letters it (cannot run). What it could not settle
+ * because the broker failed meanwhile goes back to its queue, after a pause.
+ */
+final class Consumer {
+    private static final Logger log = LoggerFactory.getLogger("celeriac.worker");
+
+    private final CeleriacConfig config;
+    private final Broker broker;
+    private final MessageCodec codec;
+    private final Clock clock;
+    private final TaskRegistry registry;
+    private final String hostname;
+    private final List<String> queues;
+    private final PrefetchWindow window;
+    private final RevokedIds revoked;
+    private final Dispatcher dispatcher;
+    private final Outcomes outcomes;
+    private final List<WorkerListener> listeners;
+    private final AtomicBoolean draining;
+    /** Messages to hand back to the broker because deferring or dead-lettering them failed; the consumer retries. */
+    private final ConcurrentLinkedQueue<Delivery> giveBack = new ConcurrentLinkedQueue<>();
+    private long giveBackAt;
+    private long giveBackBackoff = 100;
+    private final Thread thread;
+    private volatile boolean consuming;
+
+    Consumer(CeleriacConfig config, Broker broker, MessageCodec codec, Clock clock, TaskRegistry registry,
+             String hostname, List<String> queues, PrefetchWindow window, RevokedIds revoked, Dispatcher dispatcher,
+             Outcomes outcomes, List<WorkerListener> listeners, AtomicBoolean draining) {
+        this.config = config;
+        this.broker = broker;
+        this.codec = codec;
+        this.clock = clock;
+        this.registry = registry;
+        this.hostname = hostname;
+        this.queues = queues;
+        this.window = window;
+        this.revoked = revoked;
+        this.dispatcher = dispatcher;
+        this.outcomes = outcomes;
+        this.listeners = listeners;
+        this.draining = draining;
+        this.thread = new Thread(this::consumeLoop, "celeriac-consumer");
+    }
+
+    void start() {
+        consuming = true;
+        thread.start();
+    }
+
+    /** Stops reserving and waits for the loop to end. */
+    void stop() {
+        consuming = false;
+        thread.interrupt();
+        Worker.joinQuietly(thread);
+    }
+
+    /** Takes the messages still waiting to be given back (once the loop has stopped, for the shutdown to return). */
+    List<Delivery> drainGiveBack() {
+        List<Delivery> out = new ArrayList<>();
+        for (Delivery d; (d = giveBack.poll()) != null; ) {
+            out.add(d);
+        }
+        return out;
+    }
+
+    private void consumeLoop() {
+        long backoff = 100;
+        while (consuming && !draining.get()) {
+            if (!giveBack.isEmpty()) {
+                giveBackNow();
+            }
+            int n;
+            try {
+                // Not a blocking acquire: with every permit held (the result backend down, say) the loop still wakes
+                // up to hand back messages it could not settle.
+                n = window.takeAll(200);
+                if (n == 0) {
+                    continue;
+                }
+            } catch (InterruptedException e) {
+                break;
+            }
+            List<Delivery> got;
+            try {
+                got = broker.reserve(queues, n, Duration.ofSeconds(1));
+                backoff = 100;
+            } catch (InterruptedException e) {
+                window.release(n);
+                break;
+            } catch (RuntimeException e) {
+                window.release(n);
+                if (!consuming) {
+                    break;
+                }
+                log.warn("Cannot reserve from the broker ({}); retrying in {} ms", e.toString(), backoff);
+                Worker.sleepQuietly(backoff);
+                backoff = Math.min(5000, backoff * 2);
+                continue;
+            }
+            window.reserved(n, got.size());
+            for (Delivery d : got) {
+                try {
+                    receive(d);
+                } catch (RuntimeException e) {
+                    // Never let one message stop the consumer, nor stay reserved here for ever (receive() hands a
+                    // message on only as its last step, so it is still ours): broker trouble sends it back to its
+                    // queue; anything else would fail again, so it is dead-lettered rather than looped.
+                    log.error("Unexpected error receiving a message from {}: {}", d.queue(), e.toString(), e);
+                    if (Completer.isUnavailable(e)) {
+                        giveBack(d);
+                    } else {
+                        reject(d, null, null, "refused: the worker failed to receive it: " + e);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A message we could not settle (consumer thread). It keeps its permit and goes back to its queue after a pause
+     * that doubles while settling keeps failing (up to 5 s), so a broker in trouble is not hammered by the same
+     * message coming straight back; {@link #giveBackNow} retries the requeue itself while the broker is down.
+     */
+    private void giveBack(Delivery d) {
+        if (giveBack.isEmpty()) {
+            giveBackAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(giveBackBackoff);
+        }
+        giveBack.add(d);
+    }
+
+    /** Settling worked again: messages given back from now on return at once. */
+    private void settledFine() {
+        giveBackBackoff = 100;
+    }
+
+    private void giveBackNow() {
+        if (System.nanoTime() - giveBackAt < 0) {
+            return;
+        }
+        List<Delivery> list = drainGiveBack();
+        if (list.isEmpty()) {
+            return;
+        }
+        giveBackBackoff = Math.min(5000, giveBackBackoff * 2);
+        try {
+            broker.requeue(list);
+            window.settle(list.size());
+            log.info("Gave {} message(s) back to the broker", list.size());
+        } catch (RuntimeException e) {
+            giveBack.addAll(list);
+            log.warn("Cannot give {} message(s) back to the broker ({}); retrying in {} ms", list.size(),
+                    e.toString(), giveBackBackoff);
+            giveBackAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(giveBackBackoff);
+        }
+    }
+
+    private void receive(Delivery d) {
+        TaskMessage m;
+        try {
+            m = codec.decode(d.payload());
+        } catch (MessageRejectedException e) {
+            reject(d, null, null, e.reason());
+            return;
+        }
+        TaskDefinition def = registry.find(m.task()).orElse(null);
+        if (def == null) {
+            reject(d, m.task(), m.id(), "Received unregistered task of type '" + m.task()
+                    + "': no task of that name is registered on " + hostname);
+            return;
+        }
+        TaskRequest tr = new TaskRequest(m.id(), m.task(), m.args(), m.kwargs(), m.retries(), m.eta(),
+                m.expires(), m.parentId(), m.rootId(), m.group(), hostname, m.exchange(), m.routingKey(), d.queue(),
+                m.extraHeaders());
+        Instant now = clock.instant();
+        if (revoked.contains(m.id())) {
+            log.info("Discarding revoked task: {}[{}]", m.task(), m.id());
+            outcomes.finishRevoked(d, m, tr, def, false, false, true);
+            return;
+        }
+        if (m.expires() != null && now.isAfter(m.expires())) {
+            log.info("Discarding expired task: {}[{}] (expired {})", m.task(), m.id(), m.expires());
+            revoked.add(m.id());
+            outcomes.finishRevoked(d, m, tr, def, false, true, true);
+            return;
+        }
+        if (m.eta() != null && m.eta().isAfter(now)) {
+            // The broker holds scheduled tasks (a sorted set on Redis), so a worker never hoards them in memory.
+            log.info("Task {}[{}] received, ETA {}: held by the broker until due", m.task(), m.id(), m.eta());
+            try {
+                broker.defer(d, m.eta());
+            } catch (RuntimeException e) {
+                log.warn("Could not hand {}[{}] to the broker's schedule ({}); it goes back to its queue", m.task(),
+                        m.id(), e.toString());
+                giveBack(d);
+                return;
+            }
+            settledFine();
+            window.settle(1);
+            return;
+        }
+        TaskOptions o = def.options();
+        Request r = new Request(d, m, def, tr,
+                o.acksLate().orElse(config.acksLate()),
+                m.ignoreResult() || o.ignoreResult().orElse(config.ignoreResult()),
+                o.trackStarted().orElse(config.trackStarted()),
+                limit(m.softTimeLimit(), o.softTimeLimit(), config.softTimeLimit()),
+                limit(m.timeLimit(), o.timeLimit(), config.timeLimit()),
+                now);
+        dispatcher.reserve(r);
+        log.info("Task {} received", r.label());
+        for (WorkerListener l : listeners) {
+            l.taskReceived(tr);
+        }
+        dispatcher.offer(r);
+    }
+
+    private static Duration limit(Double fromMessage, Optional<Duration> fromTask, Optional<Duration> fromConfig) {
+        if (fromMessage != null) {
+            return Duration.ofNanos(Math.round(fromMessage * 1e9));
+        }
+        return fromTask.or(() -> fromConfig).orElse(null);
+    }
+
+    /** Sends a message that cannot run to the dead-letter queue and keeps going (consumer thread). */
+    private void reject(Delivery d, String task, String id, String reason) {
+        try {
+            broker.deadLetter(d, reason);
+        } catch (RuntimeException e) {
+            log.error("Could not move a message from queue '{}'{} to the dead-letter queue ({}); it goes back to its "
+                    + "queue and is tried again", d.queue(), id == null ? "" : " " + task + "[" + id + "]",
+                    e.toString());
+            giveBack(d);
+            return;
+        }
+        settledFine();
+        window.settle(1);
+        outcomes.logRejected(d, task, id, reason);
+    }
+}

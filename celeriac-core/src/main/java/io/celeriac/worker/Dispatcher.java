@@ -1,0 +1,148 @@
+package io.celeriac.worker;
+
+import io.celeriac.CeleriacConfig;
+import io.celeriac.task.RateLimit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * Thread {@code celeriac-dispatch}: takes received requests in order, waits for a rate-limit token (a
+ * {@link TokenBucket} per task name, per worker, as Celery does) and for a free pool slot, and hands the request to
+ * the pool. A request waiting here holds no pool slot.
+ */
+final class Dispatcher {
+    private static final Logger log = LoggerFactory.getLogger("celeriac.worker");
+
+    private final CeleriacConfig config;
+    private final Slots slots;
+    private final ExecutorService pool;
+    private final ScheduledExecutorService timer;
+    private final AtomicBoolean draining;
+    private final Consumer<Request> run;
+    private final LinkedBlockingDeque<Request> ready = new LinkedBlockingDeque<>();
+    private final Map<String, Request> reserved = new ConcurrentHashMap<>();
+    private final Map<String, TokenBucket> buckets = new ConcurrentHashMap<>();
+    private final Map<String, Optional<RateLimit>> rateLimits = new ConcurrentHashMap<>();
+    private final Thread thread;
+    private volatile boolean dispatching;
+
+    Dispatcher(CeleriacConfig config, Slots slots, ExecutorService pool, ScheduledExecutorService timer,
+               AtomicBoolean draining, Consumer<Request> run) {
+        this.config = config;
+        this.slots = slots;
+        this.pool = pool;
+        this.timer = timer;
+        this.draining = draining;
+        this.run = run;
+        this.thread = new Thread(this::dispatchLoop, "celeriac-dispatch");
+    }
+
+    void start() {
+        dispatching = true;
+        thread.start();
+    }
+
+    /** Stops handing out requests; those still waiting stay reserved, for the shutdown to give back. */
+    void stop() {
+        dispatching = false;
+        thread.interrupt();
+        Worker.joinQuietly(thread);
+    }
+
+    /** A received request, now counted as reserved (inspect reserved, revoke). */
+    void reserve(Request r) {
+        reserved.put(r.message.id(), r);
+    }
+
+    /** Queues a reserved request for a slot. */
+    void offer(Request r) {
+        ready.add(r);
+    }
+
+    Request reserved(String id) {
+        return reserved.get(id);
+    }
+
+    void unreserve(String id) {
+        reserved.remove(id);
+    }
+
+    Collection<Request> reservedRequests() {
+        return reserved.values();
+    }
+
+    void clearReady() {
+        ready.clear();
+    }
+
+    private void dispatchLoop() {
+        while (dispatching) {
+            Request r;
+            try {
+                r = ready.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                break;
+            }
+            if (r == null || r.state.get() != Request.RESERVED) {
+                continue;
+            }
+            long wait = rateLimitWait(r);
+            if (wait > 0) {
+                timer.schedule(() -> ready.add(r), wait, TimeUnit.NANOSECONDS);
+                continue;
+            }
+            try {
+                slots.acquire();
+            } catch (InterruptedException e) {
+                ready.addFirst(r);
+                break;
+            }
+            if (!dispatching || draining.get()) {
+                slots.release();
+                ready.addFirst(r);
+                if (draining.get()) {
+                    continue;
+                }
+                break;
+            }
+            try {
+                pool.execute(() -> run.accept(r));
+            } catch (RuntimeException e) {
+                slots.release();
+                ready.addFirst(r);
+                log.error("Pool refused a task: {}", e.toString());
+            }
+        }
+    }
+
+    private long rateLimitWait(Request r) {
+        String name = r.message.task();
+        Optional<RateLimit> limit = rateLimits.computeIfAbsent(name, n -> r.definition.options().rateLimit()
+                .or(() -> config.defaultRateLimit().map(RateLimit::parse)));
+        if (limit.isEmpty()) {
+            return 0;
+        }
+        long now = System.nanoTime();
+        TokenBucket bucket = buckets.computeIfAbsent(name, n -> new TokenBucket(limit.get(), now));
+        return bucket.tryTake(now);
+    }
+
+    /** Changes a task's rate limit at run time; null or "0" removes it. */
+    void setRateLimit(String task, String rate) {
+        Optional<RateLimit> limit = rate == null || rate.isBlank() || rate.equals("0")
+                ? Optional.empty() : Optional.of(RateLimit.parse(rate));
+        rateLimits.put(task, limit);
+        buckets.remove(task);
+    }
+}

@@ -1,0 +1,191 @@
+package io.celeriac.worker;
+
+import io.celeriac.CeleriacConfig;
+import io.celeriac.backend.ResultDocument;
+import io.celeriac.broker.Delivery;
+import io.celeriac.broker.OutboundMessage;
+import io.celeriac.protocol.MessageCodec;
+import io.celeriac.protocol.PythonRepr;
+import io.celeriac.protocol.ResultCodec;
+import io.celeriac.protocol.TaskMessage;
+import io.celeriac.protocol.UniqueTask;
+import io.celeriac.task.RetryException;
+import io.celeriac.task.TaskDefinition;
+import io.celeriac.task.TaskRequest;
+import io.celeriac.task.TaskState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Turns what happened to a request into the writes it leaves (retry message, result document, ack or dead letter),
+ * hands them to the {@link Completer}, logs the outcome as Celery does and tells the listeners. Every request's
+ * last write goes through here exactly once, which is what gives its prefetch permit back.
+ */
+final class Outcomes {
+    private static final Logger log = LoggerFactory.getLogger("celeriac.worker");
+    private static final Logger trace = LoggerFactory.getLogger("celeriac.app.trace");
+
+    private final CeleriacConfig config;
+    private final MessageCodec codec;
+    private final Clock clock;
+    private final Completer completer;
+    private final List<WorkerListener> listeners;
+
+    Outcomes(CeleriacConfig config, MessageCodec codec, Clock clock, Completer completer,
+             List<WorkerListener> listeners) {
+        this.config = config;
+        this.codec = codec;
+        this.clock = clock;
+        this.completer = completer;
+        this.listeners = listeners;
+    }
+
+    /** An ack sent as the task starts (acks early): it waits for no result. */
+    void ackNow(Delivery d) {
+        completer.add(null, null, d);
+    }
+
+    /** A state that is not the last (STARTED, progress): written, but it settles nothing. */
+    void progress(Request r, String state, Object meta) {
+        completer.add(null, document(r, state, meta, null), null);
+    }
+
+    /**
+     * Queues the request's last write (result, then ack or dead letter); its prefetch permit comes back once that is
+     * written. Exactly one per request.
+     */
+    void finishItem(Request r, OutboundMessage publish, ResultDocument result, Delivery ack,
+                    Delivery deadLetter, String reason) {
+        completer.finish(r.delivery, publish, result, ack, deadLetter, reason, UniqueTask.keyOf(r.message));
+        r.finished = true;
+    }
+
+    /** A fault of the worker itself while running the request: failed, and a copy dead-lettered. */
+    void internalError(Request r, Throwable t) {
+        finishItem(r, null, failureDocument(r, t), null, r.acksLate ? r.delivery : Completer.copy(r.delivery),
+                "refused: the worker failed while running it: " + t);
+    }
+
+    void finish(Request r, Outcome outcome, Duration runtime) {
+        Delivery ack = r.acksLate ? r.delivery : null;
+        if (outcome instanceof Outcome.Success s) {
+            trace.info("Task {} succeeded in {}s: {}", r.label(), String.format("%.6f", runtime.toNanos() / 1e9),
+                    abbreviate(PythonRepr.value(s.value())));
+            finishItem(r, null, r.ignoreResult ? null : document(r, TaskState.SUCCESS, s.value(), null), ack, null,
+                    null);
+            for (WorkerListener l : listeners) {
+                l.taskSucceeded(r.request, s.value(), runtime);
+            }
+        } else if (outcome instanceof Outcome.Retry retry) {
+            retryTask(r, retry, ack);
+        } else if (outcome instanceof Outcome.Failure f) {
+            Throwable e = f.error();
+            trace.error("Task {} raised unexpected: {}", r.label(), pythonStyle(e), e);
+            if (ack != null && !config.acksOnFailureOrTimeout()) {
+                // Celery's Request.on_failure: acks late without acks_on_failure_or_timeout rejects the message
+                // without requeue (reject(requeue=False)), so it does not run again in a loop. Our reject without
+                // requeue is the dead-letter queue, where it can be looked at and requeued after a fix.
+                String reason = "Task " + r.label() + " failed and task_acks_on_failure_or_timeout is off: rejected "
+                        + "without requeue: " + pythonStyle(e);
+                finishItem(r, null, failureDocument(r, e), null, r.delivery, reason);
+                for (WorkerListener l : listeners) {
+                    l.taskFailed(r.request, e, runtime);
+                }
+                logRejected(r.delivery, r.message.task(), r.message.id(), reason);
+                return;
+            }
+            finishItem(r, null, failureDocument(r, e), ack, null, null);
+            for (WorkerListener l : listeners) {
+                l.taskFailed(r.request, e, runtime);
+            }
+        } else if (outcome instanceof Outcome.Rejected rejected) {
+            Throwable e = rejected.error();
+            // Already acked on start (acks early): keep a copy in the dead-letter queue all the same.
+            finishItem(r, null, failureDocument(r, e), null, r.acksLate ? r.delivery : Completer.copy(r.delivery),
+                    e.getMessage());
+            logRejected(r.delivery, r.message.task(), r.message.id(), e.getMessage());
+            for (WorkerListener l : listeners) {
+                l.taskFailed(r.request, e, runtime);
+            }
+        }
+    }
+
+    private void retryTask(Request r, Outcome.Retry retry, Delivery ack) {
+        Instant eta = clock.instant().plus(retry.countdown());
+        TaskMessage next = r.message.toBuilder()
+                .retries(r.message.retries() + 1)
+                .eta(eta)
+                .deliveryTag(UUID.randomUUID().toString())
+                .build();
+        OutboundMessage out = new OutboundMessage(r.delivery.queue(), r.delivery.priority(), codec.encode(next),
+                next.id(), eta);
+        Throwable reason = retry.reason();
+        String why = "Retry in " + RetryException.formatSeconds(retry.countdown())
+                + (reason == null ? "" : ": " + pythonStyle(reason));
+        trace.info("Task {} retry: {}", r.label(), why);
+        ResultDocument doc = r.ignoreResult ? null : new ResultDocument(r.message.id(), TaskState.RETRY,
+                reason == null ? ResultCodec.exceptionResult("Retry", "celery.exceptions", why)
+                        : TaskTracer.exceptionResult(reason),
+                reason == null ? null : TaskTracer.traceback(reason), List.of(), clock.instant(),
+                r.message.parentId(), Map.of());
+        // Published before the original is acked (Completer keeps that order): a crash in between runs it twice,
+        // never zero times.
+        finishItem(r, out, doc, ack, null, null);
+        for (WorkerListener l : listeners) {
+            l.taskRetried(r.request, reason, retry.countdown());
+        }
+    }
+
+    private ResultDocument failureDocument(Request r, Throwable e) {
+        return new ResultDocument(r.message.id(), TaskState.FAILURE, TaskTracer.exceptionResult(e),
+                TaskTracer.traceback(e), List.of(), clock.instant(), r.message.parentId(), Map.of());
+    }
+
+    private ResultDocument document(Request r, String state, Object result, String traceback) {
+        return new ResultDocument(r.message.id(), state, result, traceback, List.of(), clock.instant(),
+                r.message.parentId(), Map.of());
+    }
+
+    /** A request that was revoked, expired or terminated before it could finish: stored as REVOKED. */
+    void finishRevoked(Request r, boolean terminated, boolean expired, boolean ack) {
+        finishRevoked(r.delivery, r.message, r.request, r.definition, terminated, expired, ack);
+        r.finished = true;
+    }
+
+    void finishRevoked(Delivery d, TaskMessage m, TaskRequest tr, TaskDefinition def, boolean terminated,
+                       boolean expired, boolean ack) {
+        boolean ignore = def != null && def.options().ignoreResult().orElse(config.ignoreResult());
+        ResultDocument doc = ignore ? null : new ResultDocument(tr.id(), TaskState.REVOKED,
+                ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions",
+                        expired ? "expired" : terminated ? "terminated" : "revoked"),
+                null, List.of(), clock.instant(), tr.parentId(), Map.of());
+        completer.finish(d, null, doc, ack ? d : null, null, null, UniqueTask.keyOf(m));
+        for (WorkerListener l : listeners) {
+            l.taskRevoked(tr, terminated, expired);
+        }
+    }
+
+    void logRejected(Delivery d, String task, String id, String reason) {
+        log.error("Rejecting message from queue '{}'{}: {}. It was moved to the dead-letter queue.", d.queue(),
+                id == null ? "" : " " + task + "[" + id + "]", reason);
+        for (WorkerListener l : listeners) {
+            l.taskRejected(d.queue(), task, id, reason);
+        }
+    }
+
+    static String pythonStyle(Throwable e) {
+        String msg = e.getMessage();
+        return e.getClass().getSimpleName() + "(" + (msg == null ? "" : PythonRepr.value(msg)) + ")";
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 200 ? s.substring(0, 197) + "..." : s;
+    }
+}

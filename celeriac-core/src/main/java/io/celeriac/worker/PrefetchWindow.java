@@ -1,0 +1,62 @@
+package io.celeriac.worker;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The prefetch window ({@code worker_prefetch_multiplier x concurrency}): a permit per message taken from the
+ * broker, held until its outcome is written (result stored, message settled), not merely until its task returns.
+ * So reserved, running and completing messages together never exceed it.
+ */
+final class PrefetchWindow {
+    private final Slots permits;
+    /**
+     * Messages taken from the broker whose outcome is not written yet (reserved, running, or waiting in the
+     * completer). Each holds a permit, given back only when its result is stored and its message settled.
+     */
+    private final AtomicInteger held = new AtomicInteger();
+
+    PrefetchWindow(int size) {
+        this.permits = new Slots(size);
+    }
+
+    /**
+     * Waits up to {@code timeoutMs} for room and takes all of it; returns how many permits were taken (0: none free).
+     * Not a blocking acquire: with every permit held (the result backend down, say) the caller still wakes up.
+     */
+    int takeAll(long timeoutMs) throws InterruptedException {
+        if (!permits.tryAcquire(timeoutMs, TimeUnit.MILLISECONDS)) {
+            return 0;
+        }
+        return 1 + permits.drainPermits();
+    }
+
+    /** Of {@code taken} permits, {@code got} became messages; the rest go back. */
+    void reserved(int taken, int got) {
+        held.addAndGet(got);
+        permits.release(taken - got);
+    }
+
+    /** Permits taken but not used (the reserve failed). */
+    void release(int n) {
+        permits.release(n);
+    }
+
+    /** The task behind {@code n} messages is done with: its outcome is written, its message settled. */
+    void settle(int n) {
+        held.addAndGet(-n);
+        permits.release(n);
+    }
+
+    int inFlight() {
+        return held.get();
+    }
+
+    void grow(int n) {
+        permits.release(n);
+    }
+
+    void shrink(int n) {
+        permits.shrink(n);
+    }
+}
