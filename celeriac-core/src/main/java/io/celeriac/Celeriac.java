@@ -6,7 +6,9 @@ import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerProvider;
 import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.broker.ControlBus;
 import io.celeriac.broker.InMemoryBroker;
+import io.celeriac.broker.OnceDispatch;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.MessageCodec;
@@ -217,7 +219,8 @@ public final class Celeriac implements AutoCloseable {
         int[] attempts = {0};
         boolean published = publishing(p.retry, () -> p.message.task() + "[" + p.message.id() + "]", () -> {
             attempts[0]++;
-            return broker.publishOnce(UNIQUE_KEY_PREFIX + p.message.id(), UNIQUE_KEY_TTL, p.outbound);
+            return onceDispatch("unique tasks").publishOnce(UNIQUE_KEY_PREFIX + p.message.id(), UNIQUE_KEY_TTL,
+                    p.outbound);
         });
         if (!published) {
             log.info("Dropped a send of {}[{}]: a task with this id is already pending or running{}",
@@ -259,8 +262,7 @@ public final class Celeriac implements AutoCloseable {
 
     private Prepared prepare(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
         TaskMessage m = buildMessage(task, jsonArgs(task, args), jsonKwargs(task, kwargs), options);
-        String payload = codec.encode(m);
-        return new Prepared(m, new OutboundMessage(m.routingKey(), m.priority(), payload, m.id(), m.eta()),
+        return new Prepared(m, new OutboundMessage(m.routingKey(), m.priority(), codec.encode(m), m.id(), m.eta()),
                 Boolean.TRUE.equals(m.extraHeaders().get(UNIQUE_HEADER)), retryPolicy(options));
     }
 
@@ -423,9 +425,22 @@ public final class Celeriac implements AutoCloseable {
         return new AsyncResult(taskId, backend, this::revoke, codec);
     }
 
+    /** The broker's once-only dispatch, or a clear error naming what needed it. */
+    public OnceDispatch onceDispatch(String forWhat) {
+        return broker.onceDispatch().orElseThrow(() -> new UnsupportedOperationException(forWhat + " need(s) a broker "
+                + "that can publish once per key (Redis, in memory); " + broker.getClass().getSimpleName()
+                + " cannot"));
+    }
+
+    /** The broker's remote control, or a clear error naming what needed it. */
+    public ControlBus controlBus(String forWhat) {
+        return broker.controlBus().orElseThrow(() -> new UnsupportedOperationException(forWhat + " needs a broker "
+                + "that carries Celery's remote control; " + broker.getClass().getSimpleName() + " does not"));
+    }
+
     /** Broadcasts a revoke to every worker (Celery's {@code app.control.revoke}). */
     public void revoke(String taskId, boolean terminate) {
-        broker.broadcast(new ControlMessage("revoke",
+        controlBus("revoking a task").broadcast(new ControlMessage("revoke",
                 Map.of("task_id", List.of(taskId), "terminate", terminate, "signal", "SIGTERM"),
                 List.of(), null, null));
     }

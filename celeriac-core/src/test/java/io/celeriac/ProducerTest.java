@@ -36,7 +36,7 @@ class ProducerTest {
     private TaskMessage take(String queue) throws InterruptedException {
         List<Delivery> got = broker.reserve(List.of(queue), 1, Duration.ofSeconds(1));
         assertThat(got).as("a message on queue " + queue).hasSize(1);
-        return app.codec().decode(got.get(0).payload());
+        return app.codec().decode(got.get(0).message());
     }
 
     @Test

@@ -70,7 +70,7 @@ final class ControlCommand implements Callable<Integer> {
             }
         }
         try (Celeriac app = connection.app()) {
-            List<Map<String, Object>> answers = app.broker().broadcastAndCollect(
+            List<Map<String, Object>> answers = app.controlBus("celeriac control").broadcastAndCollect(
                     new ControlMessage(method, args, replies.destination, null, null), replies.timeout());
             return print(app, answers, replies.json);
         }

@@ -40,7 +40,8 @@ final class EventsCommand implements Callable<Integer> {
                 "the broker at " + ReconnectBackoff.redact(app.config().brokerUrl()), () -> {
                     Object token = new Object();
                     current.set(token);
-                    return app.broker().subscribeEvents(e -> {
+                    return app.broker().eventBus().orElseThrow(() -> new UnsupportedOperationException(
+                            "celeriac events needs a broker that carries Celery's events")).subscribe(e -> {
                         if (current.get() == token) {
                             print(e);
                         }

@@ -45,7 +45,7 @@ final class InspectCommand implements Callable<Integer> {
         try (Celeriac app = connection.app()) {
             Map<String, Object> args = method.equals("active") ? java.util.Collections.singletonMap("safe", null)
                     : Map.of();
-            List<Map<String, Object>> answers = app.broker().broadcastAndCollect(
+            List<Map<String, Object>> answers = app.controlBus("celeriac inspect").broadcastAndCollect(
                     new ControlMessage(method, args, replies.destination, null, null), replies.timeout());
             return ControlCommand.print(app, answers, replies.json);
         }

@@ -26,7 +26,7 @@ final class QueuesCommand implements Callable<Integer> {
             for (String q : qs) {
                 System.out.printf("%-30s %10d%n", q, app.broker().queueLength(q));
             }
-            System.out.printf("%-30s %10d%n", "(dead letters)", app.broker().deadLetterCount());
+            System.out.printf("%-30s %10d%n", "(dead letters)", app.broker().deadLetterQueue().map(d -> d.count()).orElse(0L));
             return 0;
         }
     }

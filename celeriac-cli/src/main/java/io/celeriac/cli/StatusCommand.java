@@ -24,7 +24,7 @@ final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (Celeriac app = connection.app()) {
-            List<Map<String, Object>> replies = app.broker().broadcastAndCollect(
+            List<Map<String, Object>> replies = app.controlBus("celeriac status").broadcastAndCollect(
                     ControlMessage.of("ping", Map.of()), Duration.ofMillis(Math.round(timeout * 1000)));
             Map<String, Object> nodes = new TreeMap<>();
             replies.forEach(nodes::putAll);

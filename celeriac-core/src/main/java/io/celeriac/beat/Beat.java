@@ -20,7 +20,7 @@ import java.util.UUID;
  *
  * <p>A lease in the store elects one active beat; if it dies another takes over within the lease time. The lease
  * alone is not what prevents duplicates (a paused leader may still act after losing it): every (entry, due time) is
- * published through {@link io.celeriac.broker.Broker#publishOnce}, which records the dispatch and publishes in one
+ * published through {@link io.celeriac.broker.OnceDispatch#publishOnce}, which records the dispatch and publishes in one
  * atomic step, and the task id is derived from the entry and the due time. So each tick is sent exactly once,
  * across failovers.
  *
@@ -265,7 +265,7 @@ public final class Beat implements AutoCloseable {
         boolean first;
         try {
             // Once-only: if this fails after Redis took it, the retry next round finds the record and sends nothing.
-            first = app.broker().publishOnce("celeriac.beat.sent:" + e.name() + ":" + due.toEpochMilli(),
+            first = app.onceDispatch("beat").publishOnce("celeriac.beat.sent:" + e.name() + ":" + due.toEpochMilli(),
                     KEEP_RECORDS, out);
         } catch (RuntimeException ex) {
             failedOn = FailedOn.BROKER;

@@ -1,5 +1,7 @@
 package io.celeriac.broker;
 
+import io.celeriac.protocol.BrokerMessage;
+
 import java.time.Instant;
 
 /**
@@ -7,9 +9,12 @@ import java.time.Instant;
  *
  * @param id the dead-letter record's id
  * @param queue the queue the message came from
- * @param payload the raw envelope, unchanged, so it can be requeued after a fix
  * @param reason one line saying why
  * @param time when it was dead-lettered
+ * @param message the message, unchanged, so it can be requeued after a fix; null when the stored bytes do not read as
+ *     a message (not an envelope, not UTF-8), which only {@code raw} then shows
+ * @param raw the message as the broker stores it, for display (kombu's JSON envelope on Redis; bytes that are not
+ *     UTF-8 base64-encoded)
  */
-public record DeadLetter(String id, String queue, String payload, String reason, Instant time) {
+public record DeadLetter(String id, String queue, String reason, Instant time, BrokerMessage message, String raw) {
 }

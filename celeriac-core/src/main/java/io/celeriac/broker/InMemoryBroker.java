@@ -1,6 +1,7 @@
 package io.celeriac.broker;
 
 import io.celeriac.control.ControlMessage;
+import io.celeriac.protocol.BrokerMessage;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -35,7 +37,7 @@ import java.util.function.Consumer;
 public final class InMemoryBroker implements Broker {
     private static final int[] STEPS = PriorityLists.STEPS;
 
-    private record Scheduled(Instant eta, String queue, int priority, String payload, long seq) {
+    private record Scheduled(Instant eta, String queue, int priority, BrokerMessage message, long seq) {
     }
 
     private record Held(Delivery delivery, InMemoryBroker owner) {
@@ -45,7 +47,7 @@ public final class InMemoryBroker implements Broker {
     private static final class Store {
         final ReentrantLock lock = new ReentrantLock();
         final Condition available = lock.newCondition();
-        final Map<String, Deque<String>> lists = new HashMap<>();
+        final Map<String, Deque<BrokerMessage>> lists = new HashMap<>();
         final Map<String, Held> unacked = new LinkedHashMap<>();
         final PriorityQueue<Scheduled> scheduled = new PriorityQueue<>(
                 (a, b) -> a.eta.equals(b.eta) ? Long.compare(a.seq, b.seq) : a.eta.compareTo(b.eta));
@@ -72,7 +74,7 @@ public final class InMemoryBroker implements Broker {
     private final Store store;
     private final ReentrantLock lock;
     private final Condition available;
-    private final Map<String, Deque<String>> lists;
+    private final Map<String, Deque<BrokerMessage>> lists;
     private final Map<String, Held> unacked;
     private final PriorityQueue<Scheduled> scheduled;
     private final Deque<DeadLetter> deadLetters;
@@ -136,9 +138,9 @@ public final class InMemoryBroker implements Broker {
             Instant now = clock.instant();
             for (OutboundMessage m : messages) {
                 if (m.eta() != null && m.eta().isAfter(now)) {
-                    scheduled.add(new Scheduled(m.eta(), m.queue(), m.priority(), m.payload(), store.seq++));
+                    scheduled.add(new Scheduled(m.eta(), m.queue(), m.priority(), m.message(), store.seq++));
                 } else {
-                    list(m.queue(), step(m.priority())).addFirst(m.payload());
+                    list(m.queue(), step(m.priority())).addFirst(m.message());
                 }
             }
             available.signalAll();
@@ -147,35 +149,37 @@ public final class InMemoryBroker implements Broker {
         }
     }
 
-    @Override
-    public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
-        ensureOpen();
-        lock.lock();
-        try {
-            Instant now = clock.instant();
-            Instant until = store.onceKeys.get(onceKey);
-            if (until != null && until.isAfter(now)) {
-                return false;
+    private final class Once implements OnceDispatch {
+        @Override
+        public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
+            ensureOpen();
+            lock.lock();
+            try {
+                Instant now = clock.instant();
+                Instant until = store.onceKeys.get(onceKey);
+                if (until != null && until.isAfter(now)) {
+                    return false;
+                }
+                store.onceKeys.put(onceKey, now.plus(keep));
+                publish(List.of(message));
+                return true;
+            } finally {
+                lock.unlock();
             }
-            store.onceKeys.put(onceKey, now.plus(keep));
-            publish(List.of(message));
-            return true;
-        } finally {
-            lock.unlock();
+        }
+
+        @Override
+        public void forget(String onceKey) {
+            lock.lock();
+            try {
+                store.onceKeys.remove(onceKey);
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
-    @Override
-    public void forgetOnce(String onceKey) {
-        lock.lock();
-        try {
-            store.onceKeys.remove(onceKey);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private Deque<String> list(String queue, int step) {
+    private Deque<BrokerMessage> list(String queue, int step) {
         return lists.computeIfAbsent(key(queue, step), k -> new ArrayDeque<>());
     }
 
@@ -231,9 +235,9 @@ public final class InMemoryBroker implements Broker {
         for (int step : STEPS) {
             for (int i = 0; i < cycle.size(); i++) {
                 String q = cycle.get(i);
-                Deque<String> l = lists.get(key(q, step));
+                Deque<BrokerMessage> l = lists.get(key(q, step));
                 if (l != null && !l.isEmpty()) {
-                    Delivery d = new Delivery(q, l.pollLast(), UUID.randomUUID().toString(), step);
+                    Delivery d = Delivery.of(q, l.pollLast(), UUID.randomUUID().toString(), step);
                     unacked.put(d.ackToken(), new Held(d, this));
                     cycle.remove(i);
                     cycle.add(q);
@@ -248,7 +252,7 @@ public final class InMemoryBroker implements Broker {
         Instant now = clock.instant();
         while (!scheduled.isEmpty() && !scheduled.peek().eta.isAfter(now)) {
             Scheduled s = scheduled.poll();
-            list(s.queue, step(s.priority)).addFirst(s.payload);
+            list(s.queue, step(s.priority)).addFirst(s.message);
         }
     }
 
@@ -270,7 +274,7 @@ public final class InMemoryBroker implements Broker {
         try {
             for (Delivery d : deliveries) {
                 if (unacked.remove(d.ackToken()) != null) {
-                    list(d.queue(), d.priority()).addLast(d.payload());
+                    list(d.queue(), d.priority()).addLast(d.message());
                 }
             }
             available.signalAll();
@@ -296,7 +300,7 @@ public final class InMemoryBroker implements Broker {
         lock.lock();
         try {
             if (unacked.remove(delivery.ackToken()) != null) {
-                scheduled.add(new Scheduled(eta, delivery.queue(), delivery.priority(), delivery.payload(),
+                scheduled.add(new Scheduled(eta, delivery.queue(), delivery.priority(), delivery.message(),
                         store.seq++));
                 available.signalAll();
             }
@@ -310,58 +314,60 @@ public final class InMemoryBroker implements Broker {
         lock.lock();
         try {
             unacked.remove(delivery.ackToken());
-            deadLetters.addFirst(new DeadLetter(UUID.randomUUID().toString(), delivery.queue(), delivery.payload(),
-                    reason, clock.instant()));
+            deadLetters.addFirst(new DeadLetter(UUID.randomUUID().toString(), delivery.queue(), reason,
+                    clock.instant(), delivery.message(), delivery.message().bodyText()));
         } finally {
             lock.unlock();
         }
     }
 
-    @Override
-    public List<DeadLetter> deadLetters(int limit) {
-        lock.lock();
-        try {
-            return deadLetters.stream().limit(limit).toList();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    @Override
-    public long deadLetterCount() {
-        lock.lock();
-        try {
-            return deadLetters.size();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    @Override
-    public boolean requeueDeadLetter(String id) {
-        lock.lock();
-        try {
-            for (DeadLetter d : deadLetters) {
-                if (d.id().equals(id)) {
-                    deadLetters.remove(d);
-                    list(d.queue(), 0).addFirst(d.payload());
-                    available.signalAll();
-                    return true;
-                }
+    private final class Dead implements DeadLetterQueue {
+        @Override
+        public List<DeadLetter> list(int limit) {
+            lock.lock();
+            try {
+                return deadLetters.stream().limit(limit).toList();
+            } finally {
+                lock.unlock();
             }
-            return false;
-        } finally {
-            lock.unlock();
         }
-    }
 
-    @Override
-    public boolean discardDeadLetter(String id) {
-        lock.lock();
-        try {
-            return deadLetters.removeIf(d -> d.id().equals(id));
-        } finally {
-            lock.unlock();
+        @Override
+        public long count() {
+            lock.lock();
+            try {
+                return deadLetters.size();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public boolean requeue(String id) {
+            lock.lock();
+            try {
+                for (DeadLetter d : deadLetters) {
+                    if (d.id().equals(id)) {
+                        deadLetters.remove(d);
+                        InMemoryBroker.this.list(d.queue(), 0).addFirst(d.message());
+                        available.signalAll();
+                        return true;
+                    }
+                }
+                return false;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public boolean discard(String id) {
+            lock.lock();
+            try {
+                return deadLetters.removeIf(d -> d.id().equals(id));
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
@@ -371,7 +377,7 @@ public final class InMemoryBroker implements Broker {
         try {
             long n = 0;
             for (int step : STEPS) {
-                Deque<String> l = lists.get(key(queue, step));
+                Deque<BrokerMessage> l = lists.get(key(queue, step));
                 n += l == null ? 0 : l.size();
             }
             return n;
@@ -414,74 +420,103 @@ public final class InMemoryBroker implements Broker {
         }
     }
 
-    @Override
-    public void broadcast(ControlMessage message) {
-        ensureOpen();
-        for (Consumer<ControlMessage> l : listeners) {
-            broadcaster.execute(() -> l.accept(message));
+    private final class Control implements ControlBus {
+        @Override
+        public void broadcast(ControlMessage message) {
+            ensureOpen();
+            for (Consumer<ControlMessage> l : listeners) {
+                broadcaster.execute(() -> l.accept(message));
+            }
         }
-    }
 
-    @Override
-    public AutoCloseable subscribeBroadcast(Consumer<ControlMessage> listener) {
-        listeners.add(listener);
-        return () -> listeners.remove(listener);
-    }
+        @Override
+        public AutoCloseable subscribe(Consumer<ControlMessage> listener) {
+            listeners.add(listener);
+            return () -> listeners.remove(listener);
+        }
 
-    @Override
-    @SuppressWarnings("unchecked")
-    public void publishEvent(String routingKey, String hostname, Object body) {
-        List<Object> events = body instanceof List<?> l ? (List<Object>) l : List.of(body);
-        for (Object e : events) {
-            for (Consumer<Map<String, Object>> l : eventListeners) {
-                l.accept((Map<String, Object>) e);
+        @Override
+        public void reply(ControlMessage request, String hostname, Object answer) {
+            java.util.concurrent.BlockingQueue<Map<String, Object>> q = request.ticket() == null ? null
+                    : replies.get(request.ticket());
+            if (q != null) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put(hostname, answer);
+                q.add(m);
+            }
+        }
+
+        @Override
+        public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
+            String ticket = UUID.randomUUID().toString();
+            java.util.concurrent.BlockingQueue<Map<String, Object>> q = new java.util.concurrent.LinkedBlockingQueue<>();
+            replies.put(ticket, q);
+            try {
+                broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,
+                        ticket));
+                List<Map<String, Object>> out = new ArrayList<>();
+                long deadline = System.nanoTime() + timeout.toNanos();
+                while (true) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return out;
+                    }
+                    Map<String, Object> r = q.poll(left, TimeUnit.NANOSECONDS);
+                    if (r != null) {
+                        out.add(r);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return List.of();
+            } finally {
+                replies.remove(ticket);
             }
         }
     }
 
-    @Override
-    public AutoCloseable subscribeEvents(Consumer<Map<String, Object>> listener) {
-        eventListeners.add(listener);
-        return () -> eventListeners.remove(listener);
-    }
-
-    @Override
-    public void reply(ControlMessage request, String hostname, Object answer) {
-        java.util.concurrent.BlockingQueue<Map<String, Object>> q = request.ticket() == null ? null
-                : replies.get(request.ticket());
-        if (q != null) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put(hostname, answer);
-            q.add(m);
-        }
-    }
-
-    @Override
-    public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
-        String ticket = UUID.randomUUID().toString();
-        java.util.concurrent.BlockingQueue<Map<String, Object>> q = new java.util.concurrent.LinkedBlockingQueue<>();
-        replies.put(ticket, q);
-        try {
-            broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,
-                    ticket));
-            List<Map<String, Object>> out = new ArrayList<>();
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return out;
-                }
-                Map<String, Object> r = q.poll(left, TimeUnit.NANOSECONDS);
-                if (r != null) {
-                    out.add(r);
+    private final class Events implements EventBus {
+        @Override
+        @SuppressWarnings("unchecked")
+        public void publish(String routingKey, String hostname, Object body) {
+            List<Object> events = body instanceof List<?> l ? (List<Object>) l : List.of(body);
+            for (Object e : events) {
+                for (Consumer<Map<String, Object>> l : eventListeners) {
+                    l.accept((Map<String, Object>) e);
                 }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return List.of();
-        } finally {
-            replies.remove(ticket);
         }
+
+        @Override
+        public AutoCloseable subscribe(Consumer<Map<String, Object>> listener) {
+            eventListeners.add(listener);
+            return () -> eventListeners.remove(listener);
+        }
+    }
+
+    private final Once once = new Once();
+    private final Dead dead = new Dead();
+    private final Control control = new Control();
+    private final Events events = new Events();
+
+    @Override
+    public Optional<DeadLetterQueue> deadLetterQueue() {
+        return Optional.of(dead);
+    }
+
+    @Override
+    public Optional<ControlBus> controlBus() {
+        return Optional.of(control);
+    }
+
+    @Override
+    public Optional<EventBus> eventBus() {
+        return Optional.of(events);
+    }
+
+    @Override
+    public Optional<OnceDispatch> onceDispatch() {
+        return Optional.of(once);
     }
 
     private void ensureOpen() {
@@ -511,7 +546,7 @@ public final class InMemoryBroker implements Broker {
             }
             for (Delivery d : mine) {
                 unacked.remove(d.ackToken());
-                list(d.queue(), d.priority()).addLast(d.payload());
+                list(d.queue(), d.priority()).addLast(d.message());
             }
             last = --store.open == 0;
             available.signalAll();

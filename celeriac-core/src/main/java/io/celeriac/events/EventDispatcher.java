@@ -1,6 +1,7 @@
 package io.celeriac.events;
 
 import io.celeriac.broker.Broker;
+import io.celeriac.broker.EventBus;
 import io.celeriac.protocol.PythonRepr;
 import io.celeriac.task.TaskRequest;
 import io.celeriac.worker.TaskTracer;
@@ -34,7 +35,7 @@ public final class EventDispatcher implements WorkerListener {
     /** Heartbeat period, Celery's {@code freq}. */
     static final double FREQ = 2.0;
 
-    private final Broker broker;
+    private final EventBus bus;
     private final String hostname;
     private final Clock clock;
     private final AtomicLong lamport = new AtomicLong();
@@ -47,7 +48,20 @@ public final class EventDispatcher implements WorkerListener {
     private volatile Worker worker;
 
     public EventDispatcher(Broker broker, String hostname, Clock clock) {
-        this.broker = broker;
+        this.bus = broker.eventBus().orElseGet(() -> {
+            log.warn("The broker ({}) carries no monitoring events: this worker sends none",
+                    broker.getClass().getSimpleName());
+            return new EventBus() {
+                @Override
+                public void publish(String routingKey, String hostname, Object body) {
+                }
+
+                @Override
+                public AutoCloseable subscribe(java.util.function.Consumer<Map<String, Object>> listener) {
+                    return () -> { };
+                }
+            };
+        });
         this.hostname = hostname;
         this.clock = clock;
     }
@@ -206,7 +220,7 @@ public final class EventDispatcher implements WorkerListener {
                 } else {
                     ((Map<String, Object>) body).put("clock", lamport.incrementAndGet());
                 }
-                broker.publishEvent(routingKey, hostname, body);
+                bus.publish(routingKey, hostname, body);
             }
         } catch (RuntimeException ex) {
             // Events are best effort, as in Celery: a monitoring outage must not stop the worker.

@@ -26,14 +26,13 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Celery's message protocol v2 in kombu's Redis envelope, and JSON values in general. The only class that knows how
+ * Celery's message protocol v2 as a {@link BrokerMessage}, and JSON values in general. The only class that knows how
  * messages look on the wire; thread-safe and meant to be shared.
  *
  * <p>Only {@code application/json} is ever decoded. Pickle and YAML are refused without looking at the body: both
@@ -99,8 +98,12 @@ public final class MessageCodec {
 
     // ------------------------------------------------------------------ task messages
 
-    /** The kombu envelope for a task message, as Celery's producer writes it. */
-    public String encode(TaskMessage m) {
+    /**
+     * A task message as Celery's producer writes it: the protocol v2 headers, the JSON body
+     * {@code [args, kwargs, embed]} and kombu's properties (with {@code delivery_info} and {@code delivery_tag} when
+     * the message has them; a transport that assigns its own replaces them).
+     */
+    public BrokerMessage encode(TaskMessage m) {
         Map<String, Object> headers = new LinkedHashMap<>();
         headers.put("lang", m.lang());
         headers.put("task", m.task());
@@ -136,25 +139,24 @@ public final class MessageCodec {
         info.put("routing_key", m.routingKey());
         properties.put("delivery_info", info);
         properties.put("priority", m.priority());
-        properties.put("body_encoding", "base64");
         properties.put("delivery_tag", m.deliveryTag());
         m.extraProperties().forEach(properties::putIfAbsent);
-        return envelope(body, "application/json", "utf-8", headers, properties);
+        return BrokerMessage.json(body, headers, properties);
     }
 
     /**
-     * Reads a task message. Refuses, with a one-line reason, anything that is not a JSON protocol v2 task message.
+     * Reads a task message. Refuses, with a one-line reason, anything that is not a JSON protocol v2 task message:
+     * another content type, a body over {@link #maxMessageBytes()} (not parsed), a body that is not UTF-8.
      */
-    public TaskMessage decode(String envelopeJson) {
-        long size = utf8Length(envelopeJson, maxMessageBytes);
+    public TaskMessage decode(BrokerMessage e) {
+        long size = e.body().length;
         if (size > maxMessageBytes) {
             throw new MessageRejectedException("refused: message of " + size + " bytes exceeds the limit of "
                     + maxMessageBytes + " bytes (celeriac_max_message_bytes); it was not parsed");
         }
-        Envelope e = decodeEnvelope(envelopeJson);
         requireJson(e.contentType());
         Map<String, Object> h = e.headers();
-        Object bodyValue = readJson(e.body());
+        Object bodyValue = readJson(strictUtf8(e.body()));
         if (!h.containsKey("task") || h.get("task") == null) {
             if (bodyValue instanceof Map<?, ?> m && m.containsKey("task")) {
                 throw new MessageRejectedException("refused: Celery protocol v1 message (task name in the body, "
@@ -237,64 +239,26 @@ public final class MessageCodec {
                 + "application/json is accepted");
     }
 
-    // ------------------------------------------------------------------ envelopes
-
-    /** Reads any kombu envelope (task, event, control); the body is returned decoded from base64. */
-    public Envelope decodeEnvelope(String json) {
-        Object parsed = readJson(json);
-        if (!(parsed instanceof Map<?, ?> raw)) {
-            throw new MessageRejectedException("refused: message is not a JSON object (not a kombu envelope)");
-        }
-        Map<String, Object> env = castMap(raw);
-        Object body = env.get("body");
-        Map<String, Object> properties = env.get("properties") instanceof Map<?, ?> p ? castMap(p) : Map.of();
-        Map<String, Object> headers = env.get("headers") instanceof Map<?, ?> h ? castMap(h) : Map.of();
-        String encoding = string(properties.get("body_encoding"));
-        String text;
-        if (body == null) {
-            throw new MessageRejectedException("refused: envelope has no body");
-        } else if ("base64".equals(encoding)) {
-            byte[] bytes;
-            try {
-                bytes = Base64.getDecoder().decode(body.toString().trim());
-            } catch (IllegalArgumentException e) {
-                throw new MessageRejectedException("refused: body is not valid base64: " + e.getMessage(), e);
+    /**
+     * The body's text, refusing bytes that are not UTF-8: read with replacement characters, the task would run with
+     * altered arguments. The lenient decode is the fast path; only a replacement character in its output (rare in
+     * real text) costs a strict second pass, which tells a malformed sequence from a genuine U+FFFD.
+     */
+    public static String strictUtf8(byte[] bytes) {
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        if (text.indexOf('\uFFFD') >= 0) {
+            int bad = malformedUtf8(bytes);
+            if (bad >= 0) {
+                throw new MessageRejectedException("refused: body is not valid UTF-8 (malformed byte sequence at "
+                        + "byte offset " + bad + " of the decoded body); it would run with altered arguments");
             }
-            text = new String(bytes, StandardCharsets.UTF_8);
-            // The lenient decode above is the fast path; only a replacement character in its output (rare in real
-            // text) costs a strict second pass, which tells a malformed sequence from a genuine U+FFFD.
-            if (text.indexOf('\uFFFD') >= 0) {
-                int bad = malformedUtf8(bytes);
-                if (bad >= 0) {
-                    throw new MessageRejectedException("refused: body is not valid UTF-8 (malformed byte sequence at "
-                            + "byte offset " + bad + " of the decoded body); it would run with altered arguments");
-                }
-            }
-        } else if (encoding == null) {
-            text = body instanceof String s ? s : writeJson(body);
-        } else {
-            throw new MessageRejectedException("refused: unsupported body_encoding '" + encoding + "'");
         }
-        return new Envelope(text, string(env.get("content-type")), string(env.get("content-encoding")), headers,
-                properties);
+        return text;
     }
 
-    /** Writes an envelope with its body base64-encoded, as kombu's Redis transport does. */
-    public String encodeEnvelope(Envelope e) {
-        Map<String, Object> properties = new LinkedHashMap<>(e.properties());
-        properties.put("body_encoding", "base64");
-        return envelope(e.body(), e.contentType(), e.contentEncoding(), e.headers(), properties);
-    }
-
-    private String envelope(String body, String contentType, String contentEncoding, Map<String, Object> headers,
-                            Map<String, Object> properties) {
-        Map<String, Object> env = new LinkedHashMap<>();
-        env.put("body", Base64.getEncoder().encodeToString(body.getBytes(StandardCharsets.UTF_8)));
-        env.put("content-encoding", contentEncoding);
-        env.put("content-type", contentType);
-        env.put("headers", headers);
-        env.put("properties", properties);
-        return writeJson(env);
+    /** A JSON body (event, control message, reply) read strictly as UTF-8 and parsed. */
+    public Object readJsonBody(BrokerMessage m) {
+        return readJson(strictUtf8(m.body()));
     }
 
     // ------------------------------------------------------------------ JSON values
@@ -383,32 +347,6 @@ public final class MessageCodec {
         return r.isError() ? in.position() : -1;
     }
 
-    /**
-     * Bytes of {@code s} in UTF-8, counted only as far as needed to compare with {@code limit}: a string of at most
-     * {@code limit / 3} characters cannot exceed it, one of more than {@code limit} characters always does.
-     */
-    static long utf8Length(String s, long limit) {
-        int n = s.length();
-        if ((long) n * 3 <= limit) {
-            return n;
-        }
-        long bytes = 0;
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                bytes++;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
-                bytes += 4;
-                i++;
-            } else {
-                bytes += 3;
-            }
-        }
-        return bytes;
-    }
-
     /** Python's {@code datetime.isoformat()} for an aware UTC time: microseconds only when non-zero. */
     static String isoformat(Instant t) {
         if (t == null) {
@@ -441,7 +379,12 @@ public final class MessageCodec {
         if (d == null) {
             return null;
         }
-        return d == Math.rint(d) && Math.abs(d) < 1e15 ? (Object) (long) d.doubleValue() : d;
+        if (d != Math.rint(d) || Math.abs(d) >= 1e15) {
+            return d;
+        }
+        // The type JSON reading gives back (Integer when it fits), so a message equals itself after a round trip.
+        long l = (long) d.doubleValue();
+        return l == (int) l ? (Object) (int) l : (Object) l;
     }
 
     private static Double toDouble(Object v) {

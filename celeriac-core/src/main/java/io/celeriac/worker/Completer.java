@@ -17,7 +17,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -132,7 +131,8 @@ final class Completer {
      */
     void finish(Delivery message, OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter,
                 String reason, String release) {
-        // Removed whatever the outcome, so a task that ends otherwise (a dead-lettered copy, say) leaves no entry.
+        // Removed whatever the outcome, so a task that ends otherwise (dead-lettered after its early ack, say) leaves
+        // no entry.
         boolean ackWritten = message != null && ackedEarly.remove(message);
         if (ackWritten && ack == null && deadLetter == null) {
             // Acked when it started and that ack is written: the message left the window then (Celery's prefetch
@@ -282,8 +282,9 @@ final class Completer {
         // A unique task's key goes last: until its result is stored, a second send is still dropped.
         for (Item i : batch) {
             if (i.release != null) {
-                step(List.of(i), l -> broker.forgetOnce(i.release), (x, e) -> log.error("Could not release the "
-                        + "unique key of {} ({}); it expires by itself", x.id(), e.toString()),
+                step(List.of(i), l -> broker.onceDispatch().ifPresent(once -> once.forget(i.release)),
+                        (x, e) -> log.error("Could not release the unique key of {} ({}); it expires by itself",
+                                x.id(), e.toString()),
                         "releasing unique keys");
             }
         }
@@ -432,8 +433,9 @@ final class Completer {
                 x.result = null;
                 x.reason = x.reason == null ? reason : x.reason + "; " + reason;
                 if (x.deadLetter == null) {
-                    // Acks-late: dead-letter the delivery itself (that settles it); acked early: keep a copy.
-                    x.deadLetter = x.ack != null ? x.ack : copy(x.message);
+                    // Acks-late: dead-letter the delivery itself (that settles it); acked early: the broker keeps a
+                    // record of it all the same.
+                    x.deadLetter = x.ack != null ? x.ack : x.message;
                     x.ack = null;
                 }
             }, "storing a FAILURE in place of a refused result");
@@ -459,11 +461,6 @@ final class Completer {
         return new ResultDocument(taskId, TaskState.FAILURE,
                 ResultCodec.exceptionResult("ResultNotStoredError", "io.celeriac.backend", why), null, List.of(),
                 clock.instant(), null, Map.of());
-    }
-
-    /** A dead-letter copy of a message acked earlier (the broker keeps the record; the ack token is unknown). */
-    static Delivery copy(Delivery d) {
-        return new Delivery(d.queue(), d.payload(), "copy-" + UUID.randomUUID(), d.priority());
     }
 
     private static String oneLine(Throwable e) {

@@ -186,7 +186,7 @@ final class Consumer {
     private void receive(Delivery d) {
         TaskMessage m;
         try {
-            m = codec.decode(d.payload());
+            m = codec.decode(d.message());
         } catch (MessageRejectedException e) {
             reject(d, null, null, e.reason());
             return;

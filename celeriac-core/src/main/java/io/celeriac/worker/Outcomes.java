@@ -67,9 +67,9 @@ final class Outcomes {
         r.finished = true;
     }
 
-    /** A fault of the worker itself while running the request: failed, and a copy dead-lettered. */
+    /** A fault of the worker itself while running the request: failed, and dead-lettered (also when acked early). */
     void internalError(Request r, Throwable t) {
-        finishItem(r, null, failureDocument(r, t), null, r.acksLate ? r.delivery : Completer.copy(r.delivery),
+        finishItem(r, null, failureDocument(r, t), null, r.delivery,
                 "refused: the worker failed while running it: " + t);
     }
 
@@ -107,8 +107,8 @@ final class Outcomes {
             }
         } else if (outcome instanceof Outcome.Rejected rejected) {
             Throwable e = rejected.error();
-            // Already acked on start (acks early): keep a copy in the dead-letter queue all the same.
-            finishItem(r, null, failureDocument(r, e), null, r.acksLate ? r.delivery : Completer.copy(r.delivery),
+            // Already acked on start (acks early): the broker keeps a dead-letter record all the same.
+            finishItem(r, null, failureDocument(r, e), null, r.delivery,
                     e.getMessage());
             logRejected(r.delivery, r.message.task(), r.message.id(), e.getMessage());
             for (WorkerListener l : listeners) {

@@ -1,6 +1,7 @@
 package io.celeriac.worker;
 
 import io.celeriac.broker.Broker;
+import io.celeriac.broker.ControlBus;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.task.TaskRegistry;
 import org.slf4j.Logger;
@@ -52,9 +53,15 @@ final class RemoteControl {
     AutoCloseable subscribe() {
         int attempt = live + 1;
         live = attempt;
-        return broker.subscribeBroadcast(m -> {
+        ControlBus bus = broker.controlBus().orElse(null);
+        if (bus == null) {
+            log.info("The broker ({}) carries no remote control: this worker answers no inspect or control "
+                    + "commands", broker.getClass().getSimpleName());
+            return () -> { };
+        }
+        return bus.subscribe(m -> {
             if (live == attempt) {
-                onControl(m);
+                onControl(bus, m);
             }
         });
     }
@@ -144,17 +151,17 @@ final class RemoteControl {
         return v == null ? 1 : ((Number) (v instanceof Number ? v : Integer.parseInt(v.toString()))).intValue();
     }
 
-    private void onControl(ControlMessage m) {
+    private void onControl(ControlBus bus, ControlMessage m) {
         String hostname = worker.hostname();
         try {
             Object answer = control(m);
             if (answer != null && m.replyTo() != null) {
-                broker.reply(m, hostname, answer);
+                bus.reply(m, hostname, answer);
             }
         } catch (RuntimeException e) {
             log.warn("Control command {} failed: {}", m.method(), e.toString());
             if (m.replyTo() != null && m.isFor(hostname)) {
-                broker.reply(m, hostname, Map.of("error", e.toString()));
+                bus.reply(m, hostname, Map.of("error", e.toString()));
             }
         }
     }

@@ -27,7 +27,7 @@ class BeatTest {
 
     private List<TaskMessage> sent() throws InterruptedException {
         List<Delivery> got = broker.reserve(List.of("celery", "reports"), 10_000, Duration.ZERO);
-        return got.stream().map(d -> app.codec().decode(d.payload())).toList();
+        return got.stream().map(d -> app.codec().decode(d.message())).toList();
     }
 
     private void run(Beat beat, Duration total, Duration step) {

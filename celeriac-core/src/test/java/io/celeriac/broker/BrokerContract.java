@@ -1,5 +1,6 @@
 package io.celeriac.broker;
 
+import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
 import net.jqwik.api.Arbitraries;
@@ -30,12 +31,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * What every {@link Broker} must do, whatever carries the messages. A transport's test extends this class and says
  * how to open a fresh store, connect consumers to it and kill one ({@link Transport}); the tests here then check the
  * delivery promises the worker builds on: a message is delivered unchanged, never lost, never handed to two live
  * consumers at once; an acked message never comes back; a dead consumer's messages do; queues are served in turn.
+ *
+ * <p>What a broker offers only optionally ({@link Broker#deadLetterQueue()}, {@link Broker#onceDispatch()}) is
+ * tested where it is offered; a broker without it skips those tests.
  *
  * <p>The property at the end runs random sequences of publish, reserve, ack, requeue, dead-letter, consumer kills and
  * new consumers against a model and checks, after every step, that the broker holds exactly what the model says.
@@ -88,7 +93,32 @@ public abstract class BrokerContract {
     }
 
     protected String idOf(Delivery d) {
-        return codec.decode(d.payload()).id();
+        return codec.decode(d.message()).id();
+    }
+
+    /**
+     * The message arrived as it was sent: the same body bytes, content type and headers, and every property sent
+     * (except {@code delivery_tag} and {@code delivery_info}, which a transport may assign its own).
+     */
+    private static void assertUnchanged(BrokerMessage got, BrokerMessage sent, String what) {
+        assertThat(got).as("%s: a message", what).isNotNull();
+        assertThat(got.body()).as("%s: body", what).isEqualTo(sent.body());
+        assertThat(got.contentType()).as("%s: content type", what).isEqualTo(sent.contentType());
+        assertThat(got.headers()).as("%s: headers", what).isEqualTo(sent.headers());
+        Map<String, Object> properties = new LinkedHashMap<>(sent.properties());
+        properties.remove("delivery_tag");
+        properties.remove("delivery_info");
+        assertThat(got.properties()).as("%s: properties", what).containsAllEntriesOf(properties);
+    }
+
+    private static DeadLetterQueue deadLetterQueue(Broker b) {
+        assumeTrue(b.deadLetterQueue().isPresent(), "this broker keeps no dead-letter queue to read back");
+        return b.deadLetterQueue().orElseThrow();
+    }
+
+    private static OnceDispatch onceDispatch(Broker b) {
+        assumeTrue(b.onceDispatch().isPresent(), "this broker cannot publish once per key");
+        return b.onceDispatch().orElseThrow();
     }
 
     private static List<String> ids(BrokerContract c, Collection<Delivery> ds) {
@@ -110,7 +140,7 @@ public abstract class BrokerContract {
             assertThat(b.queueLength("contract.a")).isEqualTo(1);
             List<Delivery> got = b.reserve(QUEUES, 10, LONG);
             assertThat(got).hasSize(1);
-            assertThat(got.get(0).payload()).isEqualTo(m.payload());
+            assertUnchanged(got.get(0).message(), m.message(), "m1");
             assertThat(got.get(0).queue()).isEqualTo("contract.a");
             assertThat(b.queueLength("contract.a")).as("a reserved message is not waiting").isZero();
             b.ack(got);
@@ -218,7 +248,7 @@ public abstract class BrokerContract {
             t.awaitRecovery(survivor);
             List<Delivery> back = survivor.reserve(QUEUES, 10, LONG);
             assertThat(ids(this, back)).containsExactly("held");
-            assertThat(back.get(0).payload()).isEqualTo(got.get(1).payload());
+            assertUnchanged(back.get(0).message(), got.get(1).message(), "held, delivered again");
             survivor.ack(back);
             assertThat(reserveAll(survivor, QUEUES, 10)).isEmpty();
         }
@@ -285,28 +315,52 @@ public abstract class BrokerContract {
     void aDeadLetterKeepsItsMessageAndReasonAndCanBeRequeuedOrDiscarded() throws Exception {
         try (Transport t = open()) {
             Broker b = t.connect();
-            long before = b.deadLetterCount();
+            DeadLetterQueue dlq = deadLetterQueue(b);
+            long before = dlq.count();
             b.publish(List.of(message("contract.a", 0, "bad1"), message("contract.a", 0, "bad2")));
             List<Delivery> got = b.reserve(QUEUES, 2, LONG);
             assertThat(got).hasSize(2);
             b.deadLetter(got.get(0), "reason one");
             b.deadLetter(got.get(1), "reason two");
-            assertThat(b.deadLetterCount()).isEqualTo(before + 2);
-            List<DeadLetter> letters = b.deadLetters(10);
+            assertThat(dlq.count()).isEqualTo(before + 2);
+            List<DeadLetter> letters = dlq.list(10);
             DeadLetter one = letters.stream().filter(d -> d.reason().equals("reason one")).findFirst().orElseThrow();
-            assertThat(one.payload()).isEqualTo(got.get(0).payload());
+            assertUnchanged(one.message(), got.get(0).message(), "dead letter bad1");
             assertThat(one.queue()).isEqualTo("contract.a");
-            assertThat(b.requeueDeadLetter(one.id())).isTrue();
-            assertThat(b.requeueDeadLetter(one.id())).as("only once").isFalse();
+            assertThat(dlq.requeue(one.id())).isTrue();
+            assertThat(dlq.requeue(one.id())).as("only once").isFalse();
             List<Delivery> back = b.reserve(QUEUES, 5, LONG);
             assertThat(ids(this, back)).containsExactly("bad1");
+            assertUnchanged(back.get(0).message(), got.get(0).message(), "bad1, requeued from the dead letters");
             b.ack(back);
-            DeadLetter two = b.deadLetters(10).stream().filter(d -> d.reason().equals("reason two")).findFirst()
+            DeadLetter two = dlq.list(10).stream().filter(d -> d.reason().equals("reason two")).findFirst()
                     .orElseThrow();
-            assertThat(b.discardDeadLetter(two.id())).isTrue();
-            assertThat(b.deadLetterCount()).isEqualTo(before);
+            assertThat(dlq.discard(two.id())).isTrue();
+            assertThat(dlq.discard(two.id())).as("only once").isFalse();
+            assertThat(dlq.count()).isEqualTo(before);
             // Dead letters are settled: a dead consumer does not bring them back.
             assertThat(reserveAll(b, QUEUES, 5)).isEmpty();
+        }
+    }
+
+    @Test
+    void aDeliveryAlreadyAckedCanStillBeDeadLettered() throws Exception {
+        try (Transport t = open()) {
+            Broker b = t.connect();
+            DeadLetterQueue dlq = deadLetterQueue(b);
+            long before = dlq.count();
+            b.publish(message("contract.a", 0, "early"));
+            List<Delivery> got = b.reserve(QUEUES, 1, LONG);
+            assertThat(got).hasSize(1);
+            // Acked on start, then found unable to run (acks early): the record is written all the same.
+            b.ack(got);
+            b.deadLetter(got.get(0), "acked, then refused");
+            assertThat(dlq.count()).isEqualTo(before + 1);
+            DeadLetter letter = dlq.list(10).stream().filter(d -> d.reason().equals("acked, then refused"))
+                    .findFirst().orElseThrow();
+            assertUnchanged(letter.message(), got.get(0).message(), "dead letter of an acked delivery");
+            assertThat(letter.queue()).isEqualTo("contract.a");
+            assertThat(reserveAll(b, QUEUES, 5)).as("nothing comes back").isEmpty();
         }
     }
 
@@ -314,11 +368,14 @@ public abstract class BrokerContract {
     void publishOnceSendsOncePerKeyUntilForgotten() throws Exception {
         try (Transport t = open()) {
             Broker b = t.connect();
-            assertThat(b.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o1"))).isTrue();
-            assertThat(b.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o2")))
+            OnceDispatch once = onceDispatch(b);
+            assertThat(once.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o1")))
+                    .isTrue();
+            assertThat(once.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o2")))
                     .isFalse();
-            b.forgetOnce("contract.once");
-            assertThat(b.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o3"))).isTrue();
+            once.forget("contract.once");
+            assertThat(once.publishOnce("contract.once", Duration.ofMinutes(1), message("contract.a", 0, "o3")))
+                    .isTrue();
             List<String> served = new ArrayList<>();
             List<Delivery> got;
             while (!(got = b.reserve(QUEUES, 10, SHORT)).isEmpty()) {
@@ -354,7 +411,7 @@ public abstract class BrokerContract {
         /** Ids waiting again after a requeue or a kill: served in an order the transport chooses. */
         final Set<String> returned = new HashSet<>();
         final Map<String, String> queueOf = new HashMap<>();
-        final Map<String, String> payloadOf = new HashMap<>();
+        final Map<String, BrokerMessage> messageOf = new HashMap<>();
         final Map<String, Integer> stepOf = new HashMap<>();
         final Set<String> acked = new HashSet<>();
         final Set<String> dead = new HashSet<>();
@@ -378,7 +435,7 @@ public abstract class BrokerContract {
                 OutboundMessage m = message(queue, priority, id);
                 batch.add(m);
                 queueOf.put(id, queue);
-                payloadOf.put(id, m.payload());
+                messageOf.put(id, m.message());
                 int step = PriorityLists.step(priority);
                 stepOf.put(id, step);
                 fresh.computeIfAbsent(queue + "/" + step, k -> new ArrayDeque<>()).addLast(id);
@@ -396,7 +453,7 @@ public abstract class BrokerContract {
             assertThat(got.size()).isLessThanOrEqualTo(max);
             for (Delivery d : got) {
                 String id = idOf(d);
-                assertThat(d.payload()).as("payload of %s unchanged", id).isEqualTo(payloadOf.get(id));
+                assertUnchanged(d.message(), messageOf.get(id), "message " + id);
                 assertThat(d.queue()).isEqualTo(queueOf.get(id));
                 for (Map<String, Delivery> held : inflight.values()) {
                     assertThat(held).as("%s is not held by another consumer", id).doesNotContainKey(id);

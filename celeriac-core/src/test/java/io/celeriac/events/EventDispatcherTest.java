@@ -22,7 +22,7 @@ class EventDispatcherTest {
         TestTasks.reset();
         try (InMemoryBroker broker = new InMemoryBroker()) {
             List<Map<String, Object>> events = new CopyOnWriteArrayList<>();
-            broker.subscribeEvents(events::add);
+            broker.eventBus().orElseThrow().subscribe(events::add);
             Celeriac app = Celeriac.builder().config(CeleriacConfig.builder().hostname("ev@test").build())
                     .broker(broker).register(new TestTasks()).build();
             Worker worker = app.worker().sendEvents(true).start();

@@ -25,6 +25,18 @@ class MessageCodecProperties {
     }
 
     @Property(tries = 300)
+    void anyMessageSurvivesKombusEnvelope(@ForAll("messages") TaskMessage m) {
+        KombuEnvelope kombu = new KombuEnvelope(codec);
+        BrokerMessage encoded = codec.encode(m);
+        // Headers and properties as JSON values: encode writes a whole time limit as a Long, JSON reads an Integer.
+        BrokerMessage asJson = new BrokerMessage(encoded.body(), encoded.contentType(), encoded.contentEncoding(),
+                codec.readJsonObject(codec.writeJson(encoded.headers())),
+                codec.readJsonObject(codec.writeJson(encoded.properties())));
+        assertThat(kombu.decode(kombu.encode(encoded))).isEqualTo(asJson);
+        assertThat(codec.decode(kombu.decode(kombu.encode(encoded)))).isEqualTo(m);
+    }
+
+    @Property(tries = 300)
     void pythonReprNeverFails(@ForAll("jsonValues") Object value) {
         assertThat(PythonRepr.value(value)).isNotNull();
     }

@@ -2,9 +2,12 @@ package io.celeriac.worker;
 
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerUnavailableException;
-import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.ControlBus;
+import io.celeriac.broker.DeadLetterQueue;
 import io.celeriac.broker.Delivery;
+import io.celeriac.broker.EventBus;
 import io.celeriac.broker.InMemoryBroker;
+import io.celeriac.broker.OnceDispatch;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.control.ControlMessage;
 
@@ -13,13 +16,14 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
  * The real {@link InMemoryBroker} with outages the tests switch on: an in-memory broker cannot be unplugged, so the
  * operations named here throw {@link BrokerUnavailableException} while their switch is on, as a broker out of reach
- * does. Everything else goes through unchanged. Attempts are counted.
+ * does. Everything else goes through unchanged, capabilities included. Attempts are counted.
  */
 final class FaultyBroker implements Broker {
     final InMemoryBroker inner;
@@ -49,14 +53,6 @@ final class FaultyBroker implements Broker {
     }
 
     @Override
-    public AutoCloseable subscribeBroadcast(Consumer<ControlMessage> listener) {
-        if (startupDown) {
-            throw down("Subscribing");
-        }
-        return inner.subscribeBroadcast(listener);
-    }
-
-    @Override
     public void deadLetter(Delivery delivery, String reason) {
         deadLetterAttempts.incrementAndGet();
         if (deadLetterDown) {
@@ -80,16 +76,6 @@ final class FaultyBroker implements Broker {
     }
 
     @Override
-    public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
-        return inner.publishOnce(onceKey, keep, message);
-    }
-
-    @Override
-    public void forgetOnce(String onceKey) {
-        inner.forgetOnce(onceKey);
-    }
-
-    @Override
     public List<Delivery> reserve(List<String> queues, int max, Duration wait) throws InterruptedException {
         return inner.reserve(queues, max, wait);
     }
@@ -105,26 +91,6 @@ final class FaultyBroker implements Broker {
     }
 
     @Override
-    public List<DeadLetter> deadLetters(int limit) {
-        return inner.deadLetters(limit);
-    }
-
-    @Override
-    public long deadLetterCount() {
-        return inner.deadLetterCount();
-    }
-
-    @Override
-    public boolean requeueDeadLetter(String id) {
-        return inner.requeueDeadLetter(id);
-    }
-
-    @Override
-    public boolean discardDeadLetter(String id) {
-        return inner.discardDeadLetter(id);
-    }
-
-    @Override
     public long queueLength(String queue) {
         return inner.queueLength(queue);
     }
@@ -135,28 +101,47 @@ final class FaultyBroker implements Broker {
     }
 
     @Override
-    public void broadcast(ControlMessage message) {
-        inner.broadcast(message);
+    public Optional<DeadLetterQueue> deadLetterQueue() {
+        return inner.deadLetterQueue();
+    }
+
+    /** The inner broker's remote control, whose subscribing fails while {@link #startupDown} is on. */
+    @Override
+    public Optional<ControlBus> controlBus() {
+        return inner.controlBus().map(bus -> new ControlBus() {
+            @Override
+            public void broadcast(ControlMessage message) {
+                bus.broadcast(message);
+            }
+
+            @Override
+            public AutoCloseable subscribe(Consumer<ControlMessage> listener) {
+                if (startupDown) {
+                    throw down("Subscribing");
+                }
+                return bus.subscribe(listener);
+            }
+
+            @Override
+            public void reply(ControlMessage request, String hostname, Object answer) {
+                bus.reply(request, hostname, answer);
+            }
+
+            @Override
+            public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
+                return bus.broadcastAndCollect(message, timeout);
+            }
+        });
     }
 
     @Override
-    public void publishEvent(String routingKey, String hostname, Object body) {
-        inner.publishEvent(routingKey, hostname, body);
+    public Optional<EventBus> eventBus() {
+        return inner.eventBus();
     }
 
     @Override
-    public AutoCloseable subscribeEvents(Consumer<Map<String, Object>> listener) {
-        return inner.subscribeEvents(listener);
-    }
-
-    @Override
-    public void reply(ControlMessage request, String hostname, Object answer) {
-        inner.reply(request, hostname, answer);
-    }
-
-    @Override
-    public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
-        return inner.broadcastAndCollect(message, timeout);
+    public Optional<OnceDispatch> onceDispatch() {
+        return inner.onceDispatch();
     }
 
     @Override

@@ -34,8 +34,8 @@ class RemoteControlTest {
     }
 
     private List<Map<String, Object>> ask(String method, Map<String, Object> args, List<String> destination) {
-        return broker.broadcastAndCollect(new ControlMessage(method, args, destination, null, null),
-                Duration.ofMillis(500));
+        return broker.controlBus().orElseThrow().broadcastAndCollect(
+                new ControlMessage(method, args, destination, null, null), Duration.ofMillis(500));
     }
 
     @Test
@@ -90,8 +90,8 @@ class RemoteControlTest {
     void celeryStyleRevokeWithAStringId() {
         a = app.worker().hostname("a@test").start();
         b = app.worker().hostname("b@test").start();
-        broker.broadcast(ControlMessage.of("revoke", Map.of("task_id", "abc-123", "terminate", false,
-                "signal", "SIGTERM")));
+        broker.controlBus().orElseThrow().broadcast(ControlMessage.of("revoke", Map.of("task_id", "abc-123",
+                "terminate", false, "signal", "SIGTERM")));
         await().atMost(Duration.ofSeconds(5)).until(() -> a.revokedIds().contains("abc-123")
                 && b.revokedIds().contains("abc-123"));
     }

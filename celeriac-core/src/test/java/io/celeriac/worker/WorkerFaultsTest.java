@@ -10,10 +10,12 @@ import io.celeriac.backend.ResultBackend;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.DeadLetterQueue;
 import io.celeriac.broker.InMemoryBroker;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.fixtures.MutableClock;
 import io.celeriac.fixtures.TestTasks;
+import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.TaskDefinition;
@@ -32,7 +34,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -79,6 +80,18 @@ class WorkerFaultsTest {
 
     private Celeriac app(CeleriacConfig config, Broker b, ResultBackend backend) {
         return Celeriac.builder().config(config).broker(b).resultBackend(backend).register(new TestTasks()).build();
+    }
+
+    private DeadLetterQueue deadLetters() {
+        return broker.deadLetterQueue().orElseThrow();
+    }
+
+    /**
+     * A message the worker cannot read: it names a task and an id, but its body is not JSON. It is dead-lettered
+     * with a reason; the worker goes on.
+     */
+    private static BrokerMessage poison() {
+        return BrokerMessage.json("{not json", Map.of("lang", "py", "task", "t.add", "id", "poison"), Map.of());
     }
 
     private Worker start(Worker.Builder b) {
@@ -146,7 +159,7 @@ class WorkerFaultsTest {
         AsyncResult retried = app.task("t.flaky").delay(1);
         AsyncResult expired = app.applyAsync("t.add", List.of(0, 0), Map.of(),
                 SendOptions.builder().expires(Instant.now().minusSeconds(5)).build());
-        broker.publish(new OutboundMessage("celery", 0, "{not json", "poison", null));
+        broker.publish(new OutboundMessage("celery", 0, poison(), "poison", null));
         AsyncResult last = app.task("t.add").delay(20, 22);
 
         for (int i = 0; i < 5; i++) {
@@ -156,7 +169,7 @@ class WorkerFaultsTest {
         assertThat(retried.get(WAIT)).isEqualTo("ok after 1 retries");
         assertThatThrownBy(() -> expired.get(WAIT)).isInstanceOf(TaskRevokedException.class);
         assertThat(last.get(WAIT)).isEqualTo(42);
-        await().atMost(WAIT).until(() -> broker.deadLetterCount() == 1);
+        await().atMost(WAIT).until(() -> deadLetters().count() == 1);
         await().atMost(WAIT).until(() -> worker.inFlight() == 0 && broker.unackedCount() == 0);
         assertThat(calls.get()).as("the listener was called, and threw, all along").isGreaterThan(20);
     }
@@ -176,11 +189,11 @@ class WorkerFaultsTest {
         AsyncResult r = app.task("t.always_fails").delay();
         assertThatThrownBy(() -> r.get(WAIT)).isInstanceOfSatisfying(TaskFailedException.class,
                 e -> assertThat(e.excMessage()).isEqualTo("cannot do it"));
-        await().atMost(WAIT).until(() -> broker.deadLetterCount() == 1);
-        DeadLetter dead = broker.deadLetters(1).get(0);
+        await().atMost(WAIT).until(() -> deadLetters().count() == 1);
+        DeadLetter dead = deadLetters().list(1).get(0);
         assertThat(dead.reason()).contains(r.id()).contains("task_acks_on_failure_or_timeout")
                 .contains("without requeue").contains("cannot do it");
-        assertThat(app.codec().decode(dead.payload()).id()).isEqualTo(r.id());
+        assertThat(app.codec().decode(dead.message()).id()).isEqualTo(r.id());
 
         // Later work runs, and the failed one never came back.
         assertThat(app.task("t.add").delay(1, 1).get(WAIT)).isEqualTo(2);
@@ -234,13 +247,13 @@ class WorkerFaultsTest {
         faulty.deadLetterDown = true;
         app = app(config().build(), faulty, new InMemoryResultBackend());
         start(app.worker().concurrency(1).prefetchMultiplier(1));
-        broker.publish(new OutboundMessage("celery", 0, "{not json", "poison", null));
+        broker.publish(new OutboundMessage("celery", 0, poison(), "poison", null));
 
         // Not left reserved in the worker: it is handed back and tried again.
         await().atMost(WAIT).until(() -> faulty.deadLetterAttempts.get() >= 2);
         faulty.deadLetterDown = false;
-        await().atMost(WAIT).until(() -> broker.deadLetterCount() == 1);
-        assertThat(broker.deadLetters(1).get(0).reason()).containsIgnoringCase("json");
+        await().atMost(WAIT).until(() -> deadLetters().count() == 1);
+        assertThat(deadLetters().list(1).get(0).reason()).containsIgnoringCase("json");
 
         // The one permit came back: the next task runs.
         assertThat(app.task("t.add").delay(2, 3).get(WAIT)).isEqualTo(5);
@@ -255,7 +268,7 @@ class WorkerFaultsTest {
         start(app.worker().concurrency(1).prefetchMultiplier(1));
         // Queued at once with its ETA still ahead (as a producer without broker-side ETA sends it), so the worker
         // has to hand it to the broker's schedule.
-        String payload = app.codec().encode(app.buildMessage("t.add", List.of(4, 5), Map.of(),
+        BrokerMessage payload = app.codec().encode(app.buildMessage("t.add", List.of(4, 5), Map.of(),
                 SendOptions.builder().taskId("deferred").countdown(Duration.ofMillis(300)).build()));
         broker.publish(new OutboundMessage("celery", 0, payload, "deferred", null));
         AsyncResult later = app.result("deferred");
@@ -356,20 +369,20 @@ class WorkerFaultsTest {
     void invalidUtf8InAnArgumentIsDeadLetteredWithItsOffsetNotRunWithReplacementCharacters() {
         app = app(config().build(), broker, new InMemoryResultBackend());
         start(app.worker().concurrency(1).prefetchMultiplier(1));
-        String good = app.codec().encode(app.buildMessage("t.block", List.of("caf\u00e9!"), Map.of(),
+        BrokerMessage good = app.codec().encode(app.buildMessage("t.block", List.of("caf\u00e9!"), Map.of(),
                 SendOptions.builder().taskId("bad-utf8").build()));
-        Map<String, Object> envelope = app.codec().readJsonObject(good);
-        byte[] body = Base64.getDecoder().decode((String) envelope.get("body"));
+        byte[] body = good.body().clone();
         // "café!" is 63 61 66 C3 A9 21: make it 63 61 66 C3 28 21, a lead byte followed by no continuation byte.
         int at = indexOf(body, new byte[] {(byte) 0xC3, (byte) 0xA9});
         body[at + 1] = '(';
-        envelope.put("body", Base64.getEncoder().encodeToString(body));
-        broker.publish(new OutboundMessage("celery", 0, app.codec().writeJson(envelope), "bad-utf8", null));
+        BrokerMessage bad = new BrokerMessage(body, good.contentType(), good.contentEncoding(), good.headers(),
+                good.properties());
+        broker.publish(new OutboundMessage("celery", 0, bad, "bad-utf8", null));
         AsyncResult after = app.task("t.add").delay(1, 2);
 
         assertThat(after.get(WAIT)).isEqualTo(3);
-        await().atMost(WAIT).until(() -> broker.deadLetterCount() == 1);
-        assertThat(broker.deadLetters(1).get(0).reason()).contains("not valid UTF-8")
+        await().atMost(WAIT).until(() -> deadLetters().count() == 1);
+        assertThat(deadLetters().list(1).get(0).reason()).contains("not valid UTF-8")
                 .contains("byte offset " + at);
         assertThat(TestTasks.CALLS).doesNotContainKey("t.block");
         await().atMost(WAIT).until(() -> worker.inFlight() == 0 && broker.unackedCount() == 0);
@@ -383,11 +396,13 @@ class WorkerFaultsTest {
         AsyncResult small = app.task("t.add").delay(3, 4);
 
         assertThat(small.get(WAIT)).isEqualTo(7);
-        await().atMost(WAIT).until(() -> broker.deadLetterCount() == 1);
-        DeadLetter dead = broker.deadLetters(1).get(0);
+        await().atMost(WAIT).until(() -> deadLetters().count() == 1);
+        DeadLetter dead = deadLetters().list(1).get(0);
         assertThat(dead.reason()).contains("exceeds the limit of 4096 bytes").contains("celeriac_max_message_bytes")
                 .contains("not parsed");
-        assertThat(dead.payload()).as("the raw message is kept").contains(big.id()).hasSizeGreaterThan(4096);
+        assertThat(dead.message()).as("the message is kept").isNotNull();
+        assertThat(dead.message().headers()).as("the message is kept").containsEntry("id", big.id());
+        assertThat(dead.message().body()).as("the message is kept whole").hasSizeGreaterThan(4096);
         assertThat(TestTasks.CALLS).doesNotContainKey("t.block");
         await().atMost(WAIT).until(() -> worker.inFlight() == 0 && broker.unackedCount() == 0);
     }

@@ -6,9 +6,11 @@ import io.celeriac.backend.InMemoryResultBackend;
 import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.DeadLetterQueue;
 import io.celeriac.broker.InMemoryBroker;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.fixtures.TestTasks;
+import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.TaskFailedException;
@@ -21,7 +23,6 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -422,29 +423,32 @@ class WorkerTest {
     @Test
     void poisonedMessagesGoToTheDeadLetterQueueAndTheWorkerKeepsGoing() {
         start(app.worker());
-        String good = app.codec().encode(app.buildMessage("t.add", List.of(1, 2), Map.of(), SendOptions.none()));
+        DeadLetterQueue dlq = broker.deadLetterQueue().orElseThrow();
+        BrokerMessage good = app.codec().encode(app.buildMessage("t.add", List.of(1, 2), Map.of(),
+                SendOptions.none()));
         // Malformed JSON, an unknown task, a wrong argument count, a pickled body, a protocol v1 body.
-        broker.publish(new OutboundMessage("celery", 0, "{not json", "bad-json", null));
-        String unknownTask = app.codec().encode(
+        BrokerMessage badJson = BrokerMessage.json("{not json",
+                Map.of("lang", "py", "task", "t.add", "id", "bad-json"), Map.of());
+        broker.publish(new OutboundMessage("celery", 0, badJson, "bad-json", null));
+        BrokerMessage unknownTask = app.codec().encode(
                 app.buildMessage("nobody.knows", List.of(), Map.of(), SendOptions.none()));
         broker.publish(new OutboundMessage("celery", 0, unknownTask, "unknown", null));
-        String wrongArgs = app.codec().encode(io.celeriac.protocol.TaskMessage.builder("t.add", "wrong-args")
+        BrokerMessage wrongArgs = app.codec().encode(io.celeriac.protocol.TaskMessage.builder("t.add", "wrong-args")
                 .args(List.of(1, 2, 3)).routingKey("celery").deliveryTag("dt-1").build());
         broker.publish(new OutboundMessage("celery", 0, wrongArgs, "wrong-args", null));
-        String pickle = good.replace("application/json", "application/x-python-serialize");
+        BrokerMessage pickle = new BrokerMessage(good.body(), "application/x-python-serialize",
+                good.contentEncoding(), good.headers(), good.properties());
         broker.publish(new OutboundMessage("celery", 0, pickle, "pickle", null));
-        String v1Body = Base64.getEncoder().encodeToString(
-                "{\"task\": \"t.add\", \"id\": \"v1\", \"args\": [1, 2], \"kwargs\": {}}".getBytes());
-        String v1 = "{\"body\": \"" + v1Body + "\", \"content-type\": \"application/json\", \"content-encoding\": "
-                + "\"utf-8\", \"headers\": {}, \"properties\": {\"body_encoding\": \"base64\", \"delivery_tag\": "
-                + "\"v1-tag\", \"delivery_info\": {\"exchange\": \"\", \"routing_key\": \"celery\"}}}";
+        BrokerMessage v1 = BrokerMessage.json("{\"task\": \"t.add\", \"id\": \"v1\", \"args\": [1, 2], \"kwargs\": {}}",
+                Map.of(), Map.of("delivery_tag", "v1-tag", "delivery_info",
+                        Map.of("exchange", "", "routing_key", "celery")));
         broker.publish(new OutboundMessage("celery", 0, v1, "v1", null));
         AsyncResult after = app.task("t.add").delay(20, 22);
 
         assertThat(after.get(WAIT)).isEqualTo(42);
-        await().atMost(WAIT).until(() -> broker.deadLetters(10).size() == 5);
-        assertThat(broker.deadLetterCount()).isEqualTo(5);
-        List<String> reasons = broker.deadLetters(10).stream().map(DeadLetter::reason).toList();
+        await().atMost(WAIT).until(() -> dlq.list(10).size() == 5);
+        assertThat(dlq.count()).isEqualTo(5);
+        List<String> reasons = dlq.list(10).stream().map(DeadLetter::reason).toList();
         assertThat(reasons).anySatisfy(r -> assertThat(r).containsIgnoringCase("json"));
         assertThat(reasons).anySatisfy(r -> assertThat(r).contains("unregistered task").contains("nobody.knows"));
         assertThat(reasons).anySatisfy(r -> assertThat(r).contains("takes 2 argument(s) but 3 positional"));
@@ -452,14 +456,14 @@ class WorkerTest {
         assertThat(reasons).anySatisfy(r -> assertThat(r).containsIgnoringCase("protocol v1"));
         // The wrong-arguments task also fails visibly for its caller.
         assertThat(app.result("wrong-args").state()).isEqualTo(TaskState.FAILURE);
-        // Dead letters keep the raw message so it can be requeued after a fix.
-        DeadLetter unknown = broker.deadLetters(10).stream().filter(d -> d.reason().contains("nobody.knows"))
+        // Dead letters keep the message unchanged so it can be requeued after a fix.
+        DeadLetter unknown = dlq.list(10).stream().filter(d -> d.reason().contains("nobody.knows"))
                 .findFirst().orElseThrow();
-        assertThat(unknown.payload()).isEqualTo(unknownTask);
+        assertThat(unknown.message()).isEqualTo(unknownTask);
         assertThat(unknown.queue()).isEqualTo("celery");
         worker.shutdown(Duration.ofSeconds(5));
-        assertThat(broker.requeueDeadLetter(unknown.id())).isTrue();
-        assertThat(broker.deadLetters(10)).hasSize(4);
+        assertThat(dlq.requeue(unknown.id())).isTrue();
+        assertThat(dlq.list(10)).hasSize(4);
         assertThat(broker.queueLength("celery")).isEqualTo(1);
     }
 

@@ -182,7 +182,8 @@ public final class Dashboard implements AutoCloseable {
     private AutoCloseable subscribe() {
         Object token = new Object();
         currentListener.set(token);
-        return app.broker().subscribeEvents(e -> {
+        return app.broker().eventBus().orElseThrow(() -> new UnsupportedOperationException("the dashboard needs a "
+                + "broker that carries Celery's events")).subscribe(e -> {
             if (currentListener.get() == token) {
                 receive(e);
             }
@@ -332,14 +333,14 @@ public final class Dashboard implements AutoCloseable {
             charts.sampleQueue(q, now, n);
             metrics.queueLength(q, n);
         }
-        metrics.deadLetters(app.broker().deadLetterCount());
+        metrics.deadLetters(deadLetterCount());
     }
 
     /** Asks every worker for its pool size and queues: worker events don't carry them. */
     private void pollWorkers() {
         Duration wait = Duration.ofSeconds(1);
         double now = now();
-        for (Map<String, Object> reply : app.broker().broadcastAndCollect(
+        for (Map<String, Object> reply : app.controlBus("the dashboard's worker list").broadcastAndCollect(
                 new ControlMessage("stats", Map.of(), List.of(), null, null), wait)) {
             reply.forEach((h, v) -> {
                 if (v instanceof Map<?, ?> m) {
@@ -347,7 +348,7 @@ public final class Dashboard implements AutoCloseable {
                 }
             });
         }
-        for (Map<String, Object> reply : app.broker().broadcastAndCollect(
+        for (Map<String, Object> reply : app.controlBus("the dashboard's worker list").broadcastAndCollect(
                 new ControlMessage("active_queues", Map.of(), List.of(), null, null), wait)) {
             reply.forEach((h, v) -> {
                 if (v instanceof List<?> l) {
@@ -412,8 +413,13 @@ public final class Dashboard implements AutoCloseable {
         return metrics.registry();
     }
 
+    /** How many dead letters the broker holds (0 when it keeps none that can be read back). */
+    public long deadLetterCount() {
+        return app.broker().deadLetterQueue().map(q -> q.count()).orElse(0L);
+    }
+
     public List<DeadLetter> deadLetters(int limit) {
-        return app.broker().deadLetters(limit);
+        return app.broker().deadLetterQueue().map(q -> q.list(limit)).orElse(List.of());
     }
 
     public Optional<ScheduleStore> scheduleStore() {
@@ -498,7 +504,7 @@ public final class Dashboard implements AutoCloseable {
     /** Celery's {@code rate_limit} control: {@code rate} like {@code 10/m}, or empty to lift it. */
     public void rateLimit(String task, String rate, List<String> destination) {
         Objects.requireNonNull(task, "task");
-        app.broker().broadcast(new ControlMessage("rate_limit",
+        app.controlBus("setting a rate limit").broadcast(new ControlMessage("rate_limit",
                 Map.of("task_name", task, "rate_limit", rate == null || rate.isBlank() ? "0" : rate),
                 destination, null, null));
     }
@@ -508,13 +514,14 @@ public final class Dashboard implements AutoCloseable {
         if (delta == 0) {
             return;
         }
-        app.broker().broadcast(new ControlMessage(delta > 0 ? "pool_grow" : "pool_shrink",
+        app.controlBus("resizing a pool").broadcast(new ControlMessage(delta > 0 ? "pool_grow" : "pool_shrink",
                 Map.of("n", Math.abs(delta)), List.of(hostname), null, null));
     }
 
     /** Asks one worker to shut down warmly. */
     public void shutdownWorker(String hostname) {
-        app.broker().broadcast(new ControlMessage("shutdown", Map.of(), List.of(hostname), null, null));
+        app.controlBus("shutting a worker down").broadcast(new ControlMessage("shutdown", Map.of(), List.of(hostname),
+                null, null));
     }
 
     public long purge(String queue) {
@@ -522,17 +529,17 @@ public final class Dashboard implements AutoCloseable {
     }
 
     public boolean requeueDeadLetter(String id) {
-        return app.broker().requeueDeadLetter(id);
+        return app.broker().deadLetterQueue().map(q -> q.requeue(id)).orElse(false);
     }
 
     public boolean discardDeadLetter(String id) {
-        return app.broker().discardDeadLetter(id);
+        return app.broker().deadLetterQueue().map(q -> q.discard(id)).orElse(false);
     }
 
     public int requeueAllDeadLetters() {
         int n = 0;
-        for (DeadLetter d : app.broker().deadLetters(100_000)) {
-            if (app.broker().requeueDeadLetter(d.id())) {
+        for (DeadLetter d : deadLetters(100_000)) {
+            if (requeueDeadLetter(d.id())) {
                 n++;
             }
         }

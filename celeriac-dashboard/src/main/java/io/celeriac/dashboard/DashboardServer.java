@@ -109,7 +109,7 @@ final class DashboardServer {
             config.routes.get("/api/tasks/{id}", this::task);
             config.routes.get("/api/workers", ctx -> send(ctx, dashboard.workers()));
             config.routes.get("/api/queues", ctx -> send(ctx, Map.of("queues", dashboard.queues(),
-                    "deadLetters", dashboard.app().broker().deadLetterCount())));
+                    "deadLetters", dashboard.deadLetterCount())));
             config.routes.get("/api/charts", ctx -> send(ctx, dashboard.charts(ctx.queryParam("task"))));
             config.routes.get("/api/schedules", this::schedules);
             config.routes.get("/api/dead-letters", ctx -> send(ctx, deadLetters()));
@@ -569,9 +569,9 @@ final class DashboardServer {
             m.put("queue", d.queue());
             m.put("reason", d.reason());
             m.put("time", d.time() == null ? null : d.time().toString());
-            m.put("payload", d.payload());
+            m.put("payload", d.raw());
             try {
-                var msg = dashboard.app().codec().decode(d.payload());
+                var msg = dashboard.app().codec().decode(d.message());
                 m.put("task", msg.task());
                 m.put("taskId", msg.id());
             } catch (RuntimeException e) {

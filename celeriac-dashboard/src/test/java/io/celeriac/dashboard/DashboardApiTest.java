@@ -357,7 +357,7 @@ class DashboardApiTest {
                     .get("pool")).get("max-concurrency")).isEqualTo(2));
 
             List<ControlMessage> seen = new CopyOnWriteArrayList<>();
-            try (AutoCloseable sub = f.app.broker().subscribeBroadcast(seen::add)) {
+            try (AutoCloseable sub = f.app.broker().controlBus().orElseThrow().subscribe(seen::add)) {
                 json(f.adminPost("/api/rate-limit",
                         "{\"task\":\"dash.echo\",\"rate\":\"5/m\",\"worker\":\"java@second\"}"));
                 await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(seen).anySatisfy(m -> {

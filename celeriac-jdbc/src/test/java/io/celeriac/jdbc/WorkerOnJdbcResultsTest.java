@@ -4,9 +4,11 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.DeadLetterQueue;
 import io.celeriac.broker.InMemoryBroker;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.fixtures.TestTasks;
+import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
@@ -74,8 +76,9 @@ class WorkerOnJdbcResultsTest {
             good.add(app.task("t.add").delay(i, 100));
         }
         app.applyAsync("t.add", List.of(1, 1), Map.of(), SendOptions.builder().taskId(longId).build());
-        String withLongParent = app.codec().encode(TaskMessage.builder("t.add", "long-parent").args(List.of(2, 2))
-                .parentId(longParent).rootId("root").routingKey("celery").deliveryTag("dt-long-parent").build());
+        BrokerMessage withLongParent = app.codec().encode(TaskMessage.builder("t.add", "long-parent")
+                .args(List.of(2, 2)).parentId(longParent).rootId("root").routingKey("celery")
+                .deliveryTag("dt-long-parent").build());
         broker.publish(new OutboundMessage("celery", 0, withLongParent, "long-parent", null));
         for (int i = 10; i < 20; i++) {
             good.add(app.task("t.add").delay(i, 100));
@@ -92,10 +95,11 @@ class WorkerOnJdbcResultsTest {
             assertThat(e.excMessage()).contains("SUCCESS result could not be stored").contains("PARENT_ID");
         });
         // The task id itself does not fit, so no document for it can be stored: its message is dead-lettered.
-        await().atMost(WAIT).until(() -> broker.deadLetterCount() == 1);
-        DeadLetter dead = broker.deadLetters(1).get(0);
+        DeadLetterQueue deadLetters = broker.deadLetterQueue().orElseThrow();
+        await().atMost(WAIT).until(() -> deadLetters.count() == 1);
+        DeadLetter dead = deadLetters.list(1).get(0);
         assertThat(dead.reason()).contains("could not be stored").contains("nor could a FAILURE in its place");
-        assertThat(app.codec().decode(dead.payload()).id()).isEqualTo(longId);
+        assertThat(app.codec().decode(dead.message()).id()).isEqualTo(longId);
 
         // Nothing is left reserved or unacked, and the worker goes on.
         assertThat(app.task("t.add").delay(20, 22).get(WAIT)).isEqualTo(42);

@@ -1,6 +1,8 @@
 package io.celeriac.redis;
 
 import io.celeriac.broker.DeadLetter;
+import io.celeriac.protocol.BrokerMessage;
+import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 
 import java.nio.charset.StandardCharsets;
@@ -36,7 +38,7 @@ final class DeadLetterRecords {
     record Read(DeadLetter letter, byte[] payload) {
     }
 
-    static Read read(MessageCodec codec, String raw) {
+    static Read read(MessageCodec codec, KombuEnvelope kombu, String raw) {
         Map<String, Object> m = codec.readJsonObject(raw);
         Object time = m.get("time");
         Instant at = time instanceof Number n ? Instant.ofEpochMilli(Math.round(n.doubleValue() * 1000)) : null;
@@ -52,7 +54,13 @@ final class DeadLetterRecords {
             bytes = payload.getBytes(StandardCharsets.UTF_8);
             text = payload;
         }
-        return new Read(new DeadLetter(String.valueOf(m.get("id")), String.valueOf(m.get("queue")), text,
-                String.valueOf(m.get("reason")), at), bytes);
+        BrokerMessage message;
+        try {
+            message = kombu.decode(text);
+        } catch (RuntimeException e) {
+            message = null; // not a message at all (why it was dead-lettered): only the raw text shows it
+        }
+        return new Read(new DeadLetter(String.valueOf(m.get("id")), String.valueOf(m.get("queue")),
+                String.valueOf(m.get("reason")), at, message, text), bytes);
     }
 }

@@ -121,6 +121,14 @@ final class RedisConnector implements AutoCloseable {
         }
     }
 
+    /** The exception a broker operation throws when Redis did not answer: says what failed and why. */
+    BrokerUnavailableException unavailable(String operation, Exception e) {
+        Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+                ? e.getCause() : e;
+        return new BrokerUnavailableException(operation + " failed: Redis at " + url + " did not answer ("
+                + cause.getMessage() + ")", cause);
+    }
+
     /** True once the shared connection was opened (for close paths that must not connect). */
     boolean connected() {
         return connection != null;

@@ -3,6 +3,8 @@ package io.celeriac.redis;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.DeadLetterQueue;
+import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.redis.testing.RedisServerExtension;
@@ -45,10 +47,12 @@ class BadInputFloodIT {
     private static final int LARGE_BYTES = 2 * 1024 * 1024;
 
     private final MessageCodec codec = new MessageCodec();
+    private final KombuEnvelope kombu = new KombuEnvelope(codec);
 
     private byte[] envelope(String task, String id, List<?> args) {
-        return codec.encode(TaskMessage.builder(task, id).args(args).kwargs(Map.of()).routingKey("celery")
-                .deliveryTag(UUID.randomUUID().toString()).build()).getBytes(StandardCharsets.UTF_8);
+        TaskMessage m = TaskMessage.builder(task, id).args(args).kwargs(Map.of()).routingKey("celery")
+                .deliveryTag(UUID.randomUUID().toString()).build();
+        return kombu.encode(codec.encode(m)).getBytes(StandardCharsets.UTF_8);
     }
 
     /** A kombu envelope around a body given as raw bytes (base64-encoded as kombu does). */
@@ -120,19 +124,20 @@ class BadInputFloodIT {
                 bytes.sync().lpush(queue, round.toArray(byte[][]::new));
             }
 
+            DeadLetterQueue deadLetters = app.broker().deadLetterQueue().orElseThrow();
             Process w = worker;
             long expectedBad = bad;
             await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
                 assertThat(w.isAlive()).as("worker alive; its log: %s", log).isTrue();
                 assertThat(app.broker().queueLength("celery")).isZero();
-                assertThat(app.broker().deadLetterCount()).isEqualTo(expectedBad);
+                assertThat(deadLetters.count()).isEqualTo(expectedBad);
             });
             for (int i = 0; i < good.size(); i++) {
                 AsyncResult r = app.result(good.get(i));
                 assertThat(r.get(Duration.ofSeconds(60))).isEqualTo(i);
             }
             Map<String, Integer> reasons = new HashMap<>();
-            for (DeadLetter d : app.broker().deadLetters((int) expectedBad)) {
+            for (DeadLetter d : deadLetters.list((int) expectedBad)) {
                 reasons.merge(d.reason().replaceAll("[0-9a-f-]{36}|\\d+", "#"), 1, Integer::sum);
             }
             // Nothing bad ever ran: no result for the unknown tasks.

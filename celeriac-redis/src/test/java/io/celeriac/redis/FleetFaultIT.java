@@ -549,7 +549,7 @@ class FleetFaultIT {
             long unacked = broker.unackedCount();
             long queued = broker.queueLength(QUEUE);
             long scheduled = broker.scheduledCount();
-            long dead = broker.deadLetterCount();
+            long dead = broker.deadLetterQueue().orElseThrow().count();
             if (unacked > 0) {
                 problems.add(unacked + " message(s) left in kombu's unacked hash, e.g.:"
                         + examples(redis.unacked(), e -> e.describe(fleet, timeline)));
@@ -559,7 +559,7 @@ class FleetFaultIT {
             }
             if (scheduled > 0 || dead > 0) {
                 problems.add(scheduled + " message(s) left in celeriac.scheduled and " + dead + " dead letter(s) "
-                        + broker.deadLetters(3));
+                        + broker.deadLetterQueue().orElseThrow().list(3));
             }
             if (!fleet.exits().isEmpty()) {
                 problems.add(fleet.exits().size() + " worker process(es) exited by themselves (the test started "

@@ -3,6 +3,7 @@ package io.celeriac.redis;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.redis.testing.RedisServerExtension;
 import io.celeriac.task.PublishRetryPolicy;
 import io.celeriac.task.SendOptions;
@@ -70,7 +71,7 @@ class PublishRetryIT {
     private List<String> queuedIds(Celeriac app) {
         List<String> ids = new ArrayList<>();
         for (String raw : redis.sync().lrange(RedisBroker.listKey(QUEUE, RedisBroker.step(0)), 0, -1)) {
-            ids.add(String.valueOf(app.codec().decodeEnvelope(raw).headers().get("id")));
+            ids.add(String.valueOf(new KombuEnvelope(app.codec()).decode(raw).headers().get("id")));
         }
         return ids;
     }

@@ -2,10 +2,13 @@ package io.celeriac.redis;
 
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.DeadLetterQueue;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.control.ControlMessage;
+import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
+import io.celeriac.protocol.MessageRejectedException;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.redis.testing.RedisServerExtension;
 import io.lettuce.core.RedisClient;
@@ -16,18 +19,23 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** The broker against a real redis-server: kombu's key layout, atomic reserve, ETA, dead letters, recovery. */
@@ -36,6 +44,7 @@ class RedisBrokerIT {
     static final RedisServerExtension REDIS = new RedisServerExtension();
 
     private final MessageCodec codec = new MessageCodec();
+    private final KombuEnvelope kombu = new KombuEnvelope(codec);
     private final List<RedisBroker> brokers = new ArrayList<>();
     private RedisClient client;
     private StatefulRedisConnection<String, String> conn;
@@ -73,7 +82,11 @@ class RedisBrokerIT {
     }
 
     private static String id(Delivery d, MessageCodec codec) {
-        return codec.decode(d.payload()).id();
+        return codec.decode(d.message()).id();
+    }
+
+    private static DeadLetterQueue deadLetters(RedisBroker b) {
+        return b.deadLetterQueue().orElseThrow();
     }
 
     @Test
@@ -94,7 +107,8 @@ class RedisBrokerIT {
         // Recorded exactly as kombu records unacked messages: [message, exchange, routing_key] + index.
         Delivery first = got.get(0);
         String entry = redis.hget("unacked", first.ackToken());
-        assertThat(entry).isEqualTo("[" + first.payload() + ", \"\", \"celery\"]");
+        String raw = ((RedisDelivery) first).raw();
+        assertThat(entry).isEqualTo("[" + raw + ", \"\", \"celery\"]");
         assertThat(redis.zscore("unacked_index", first.ackToken())).isCloseTo(Instant.now().getEpochSecond(),
                 org.assertj.core.data.Offset.offset(5.0));
         assertThat(b.queueLength("celery")).isZero();
@@ -136,9 +150,10 @@ class RedisBrokerIT {
         b.publish(List.of(message("q", 0, "good")));
         List<Delivery> got = b.reserve(List.of("q"), 10, Duration.ofSeconds(1));
         assertThat(got).extracting(d -> id(d, codec)).containsExactly("good");
-        List<DeadLetter> dead = b.deadLetters(10);
+        List<DeadLetter> dead = deadLetters(b).list(10);
         assertThat(dead).singleElement().satisfies(d -> {
-            assertThat(d.payload()).isEqualTo("this is not json");
+            assertThat(d.raw()).isEqualTo("this is not json");
+            assertThat(d.message()).isNull();
             assertThat(d.reason()).contains("malformed");
             assertThat(d.queue()).isEqualTo("q");
         });
@@ -152,14 +167,14 @@ class RedisBrokerIT {
         b.deadLetter(got.get(0), "unknown task");
         b.deadLetter(got.get(1), "bad arguments");
         assertThat(b.unackedCount()).isZero();
-        List<DeadLetter> dead = b.deadLetters(10);
+        List<DeadLetter> dead = deadLetters(b).list(10);
         assertThat(dead).extracting(DeadLetter::reason).containsExactly("bad arguments", "unknown task");
-        assertThat(b.deadLetterCount()).isEqualTo(2);
-        assertThat(b.requeueDeadLetter(dead.get(1).id())).isTrue();
-        assertThat(b.discardDeadLetter(dead.get(0).id())).isTrue();
-        assertThat(b.discardDeadLetter("no-such-id")).isFalse();
-        assertThat(b.deadLetters(10)).isEmpty();
-        assertThat(b.deadLetterCount()).isZero();
+        assertThat(deadLetters(b).count()).isEqualTo(2);
+        assertThat(deadLetters(b).requeue(dead.get(1).id())).isTrue();
+        assertThat(deadLetters(b).discard(dead.get(0).id())).isTrue();
+        assertThat(deadLetters(b).discard("no-such-id")).isFalse();
+        assertThat(deadLetters(b).list(10)).isEmpty();
+        assertThat(deadLetters(b).count()).isZero();
         assertThat(b.reserve(List.of("q"), 5, Duration.ofSeconds(1))).extracting(d -> id(d, codec))
                 .containsExactly("x");
     }
@@ -169,9 +184,9 @@ class RedisBrokerIT {
         RedisBroker b = broker();
         Instant eta = Instant.now().plusMillis(1500);
         OutboundMessage m = message("q", 0, "later");
-        b.publish(List.of(new OutboundMessage("q", 0, m.payload(), "later", eta)));
+        b.publish(List.of(new OutboundMessage("q", 0, m.message(), "later", eta)));
         // On the queue's list like any message (Python workers must see it); nothing in our schedule.
-        assertThat(redis.lrange("q", 0, -1)).containsExactly(m.payload());
+        assertThat(redis.lrange("q", 0, -1)).containsExactly(kombu.encode(m.message()));
         assertThat(b.scheduledCount()).isZero();
 
         // What a Celeriac worker does with it when it arrives early: hand it back until due.
@@ -182,7 +197,8 @@ class RedisBrokerIT {
         List<Delivery> got = b.reserve(List.of("q"), 1, Duration.ofSeconds(10));
         Instant arrived = Instant.now();
         assertThat(got).extracting(d -> id(d, codec)).containsExactly("later");
-        assertThat(got.get(0).payload()).isEqualTo(m.payload());
+        assertThat(got.get(0).message()).isEqualTo(m.message());
+        assertThat(((RedisDelivery) got.get(0)).raw()).isEqualTo(kombu.encode(m.message()));
         assertThat(arrived).isAfterOrEqualTo(eta.minusMillis(5));
         assertThat(Duration.between(eta, arrived)).isLessThan(Duration.ofSeconds(1));
         assertThat(b.scheduledCount()).isZero();
@@ -223,8 +239,8 @@ class RedisBrokerIT {
         String dead = "dead-consumer";
         List<String> payloads = new ArrayList<>();
         for (String id : List.of("r1", "r2")) {
-            String payload = message("q", 0, id).payload();
-            String tag = codec.decode(payload).deliveryTag();
+            String payload = kombu.encode(message("q", 0, id).message());
+            String tag = codec.decode(kombu.decode(payload)).deliveryTag();
             payloads.add(payload);
             redis.hset("unacked", tag, "[" + payload + ", \"\", \"q\"]");
             redis.zadd("unacked_index", Instant.now().getEpochSecond(), tag);
@@ -266,8 +282,8 @@ class RedisBrokerIT {
         Delivery mine = b.reserve(List.of("q"), 1, Duration.ofSeconds(1)).get(0);
         redis.zadd("unacked_index", Instant.now().getEpochSecond() - 120, mine.ackToken());
         // An entry as a Python worker leaves it: in unacked and unacked_index, owned by no Celeriac consumer.
-        String payload = codec.encode(TaskMessage.builder("t.add", "py-1").args(List.of(1, 2))
-                .deliveryTag("py-tag").routingKey("q").build());
+        String payload = kombu.encode(codec.encode(TaskMessage.builder("t.add", "py-1").args(List.of(1, 2))
+                .deliveryTag("py-tag").routingKey("q").build()));
         redis.hset("unacked", "py-tag", "[" + payload + ", \"\", \"q\"]");
         redis.zadd("unacked_index", Instant.now().getEpochSecond() - 120, "py-tag");
 
@@ -282,8 +298,9 @@ class RedisBrokerIT {
         RedisBroker a = broker();
         RedisBroker b = broker();
         List<ControlMessage> seen = new CopyOnWriteArrayList<>();
-        b.subscribeBroadcast(seen::add);
-        a.broadcast(ControlMessage.of("revoke", Map.of("task_id", List.of("abc"), "terminate", false)));
+        b.controlBus().orElseThrow().subscribe(seen::add);
+        a.controlBus().orElseThrow()
+                .broadcast(ControlMessage.of("revoke", Map.of("task_id", List.of("abc"), "terminate", false)));
         await().atMost(Duration.ofSeconds(5)).until(() -> !seen.isEmpty());
         assertThat(seen.get(0).method()).isEqualTo("revoke");
         assertThat(seen.get(0).arguments()).containsEntry("task_id", List.of("abc"));
@@ -292,11 +309,123 @@ class RedisBrokerIT {
     @Test
     void broadcastAndCollectGetsReplies() {
         RedisBroker worker = broker();
-        worker.subscribeBroadcast(m -> worker.reply(m, "w@host", Map.of("ok", "pong")));
-        List<Map<String, Object>> replies = broker().broadcastAndCollect(ControlMessage.of("ping", Map.of()),
-                Duration.ofSeconds(1));
+        worker.controlBus().orElseThrow()
+                .subscribe(m -> worker.controlBus().orElseThrow().reply(m, "w@host", Map.of("ok", "pong")));
+        List<Map<String, Object>> replies = broker().controlBus().orElseThrow()
+                .broadcastAndCollect(ControlMessage.of("ping", Map.of()), Duration.ofSeconds(1));
         assertThat(replies).containsExactly(Map.of("w@host", Map.of("ok", "pong")));
         assertThat(redis.smembers("_kombu.binding.reply.celery.pidbox")).isEmpty();
+    }
+
+    /** A message's envelope as stored, with one change made to its JSON. */
+    private String alteredEnvelope(String id, Consumer<Map<String, Object>> change) {
+        String raw = kombu.encode(message("q", 0, id).message());
+        Map<String, Object> env = new LinkedHashMap<>(codec.readJsonObject(raw));
+        change.accept(env);
+        return codec.writeJson(env);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> properties(Map<String, Object> env) {
+        Map<String, Object> p = new LinkedHashMap<>((Map<String, Object>) env.get("properties"));
+        env.put("properties", p);
+        return p;
+    }
+
+    @Test
+    void envelopesThatHoldNoMessageAreDeadLetteredOnReserveWithTheRefusalAndNeverHandedOut() throws Exception {
+        RedisBroker b = broker();
+        // Each is kombu's envelope with a delivery_tag (so the reserve script takes it), but its body cannot be read.
+        Map<String, String> reasons = new LinkedHashMap<>();
+        reasons.put(alteredEnvelope("no-body", env -> env.remove("body")), "refused: envelope has no body");
+        reasons.put(alteredEnvelope("bad-base64", env -> env.put("body", "not base64!")),
+                "refused: body is not valid base64");
+        reasons.put(alteredEnvelope("rot13", env -> properties(env).put("body_encoding", "rot13")),
+                "refused: unsupported body_encoding 'rot13'");
+        for (String raw : reasons.keySet()) {
+            redis.lpush("q", raw);
+        }
+        // A readable envelope whose body is not UTF-8 is a message: handed out, refused when the task is decoded.
+        byte[] notUtf8 = {'[', '[', '"', (byte) 0xFF, '"', ']', ',', ' ', '{', '}', ',', ' ', '{', '}', ']'};
+        String badBody = alteredEnvelope("bad-body",
+                env -> env.put("body", Base64.getEncoder().encodeToString(notUtf8)));
+        redis.lpush("q", badBody);
+        b.publish(List.of(message("q", 0, "good")));
+
+        List<Delivery> got = b.reserve(List.of("q"), 10, Duration.ofSeconds(1));
+
+        assertThat(got).hasSize(2);
+        assertThat(((RedisDelivery) got.get(0)).raw()).isEqualTo(badBody);
+        assertThat(got.get(0).message().body()).isEqualTo(notUtf8);
+        assertThatThrownBy(() -> codec.decode(got.get(0).message())).isInstanceOf(MessageRejectedException.class)
+                .hasMessageContaining("not valid UTF-8");
+        assertThat(id(got.get(1), codec)).isEqualTo("good");
+        // Only what was handed out is unacked; the refused ones' reservations were undone with them.
+        assertThat(b.unackedCount()).isEqualTo(2);
+        List<DeadLetter> dead = deadLetters(b).list(10);
+        assertThat(dead).hasSize(reasons.size()).allSatisfy(d -> {
+            assertThat(d.queue()).isEqualTo("q");
+            assertThat(reasons).containsKey(d.raw());
+            assertThat(d.reason()).startsWith(reasons.get(d.raw()));
+            assertThat(d.message()).isNull();
+        });
+        b.ack(got);
+        assertThat(b.unackedCount()).isZero();
+        assertThat(redis.scard("celeriac.unacked." + b.consumerId())).isZero();
+        assertThat(b.queueLength("q")).isZero();
+    }
+
+    /** A message whose first argument is {@code chars} characters long. */
+    private OutboundMessage sized(String id, int chars) {
+        TaskMessage m = TaskMessage.builder("t.add", id).args(List.of("x".repeat(chars), 2)).routingKey("q")
+                .deliveryTag(UUID.randomUUID().toString()).build();
+        return new OutboundMessage("q", 0, codec.encode(m), id, null);
+    }
+
+    @Test
+    void anEnvelopeOverTheSizeLimitIsDeadLetteredUnparsedAndARequeuePutsItBackUnchanged() throws Exception {
+        // Two messages a character apart; the limit (at least 1 KiB) is the first one's size, to the byte.
+        OutboundMessage fits = sized("fits", 1000);
+        long limit = kombu.encode(fits.message()).getBytes(StandardCharsets.UTF_8).length;
+        OutboundMessage over = sized("over", 1001);
+        String overRaw = kombu.encode(over.message());
+        long overBytes = overRaw.getBytes(StandardCharsets.UTF_8).length;
+        assertThat(overBytes).as("test setup: just over the limit").isBetween(limit + 1, limit + 8);
+        RedisBroker b = broker(CeleriacConfig.builder().maxMessageBytes(limit).build());
+        b.publish(List.of(over, fits));
+
+        List<Delivery> got = b.reserve(List.of("q"), 10, Duration.ofSeconds(1));
+
+        // At the limit is within it.
+        assertThat(got).extracting(d -> id(d, codec)).containsExactly("fits");
+        assertThat(b.unackedCount()).isEqualTo(1);
+        assertThat(deadLetters(b).list(10)).singleElement().satisfies(d -> {
+            assertThat(d.reason()).isEqualTo("refused: message of " + overBytes + " bytes exceeds the limit of "
+                    + limit + " bytes (celeriac_max_message_bytes); it was not parsed");
+            assertThat(d.queue()).isEqualTo("q");
+            assertThat(d.raw()).isEqualTo(overRaw);
+            assertThat(d.message()).isEqualTo(over.message());
+        });
+        assertThat(deadLetters(b).requeue(deadLetters(b).list(1).get(0).id())).isTrue();
+        assertThat(redis.lrange("q", 0, -1)).containsExactly(overRaw);
+    }
+
+    @Test
+    void aDeliveryAlreadyAckedIsDeadLetteredAllTheSame() throws Exception {
+        RedisBroker b = broker();
+        b.publish(List.of(message("q", 0, "acked")));
+        Delivery d = b.reserve(List.of("q"), 1, Duration.ofSeconds(1)).get(0);
+        b.ack(List.of(d));
+        b.deadLetter(d, "arguments did not fit");
+        assertThat(b.unackedCount()).isZero();
+        assertThat(deadLetters(b).list(10)).singleElement().satisfies(x -> {
+            assertThat(x.reason()).isEqualTo("arguments did not fit");
+            assertThat(x.raw()).isEqualTo(((RedisDelivery) d).raw());
+            assertThat(x.message()).isEqualTo(d.message());
+        });
+        assertThat(deadLetters(b).requeue(deadLetters(b).list(1).get(0).id())).isTrue();
+        assertThat(b.reserve(List.of("q"), 5, Duration.ofSeconds(1))).extracting(x -> id(x, codec))
+                .containsExactly("acked");
     }
 
     @Test

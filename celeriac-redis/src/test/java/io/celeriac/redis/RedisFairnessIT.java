@@ -80,7 +80,7 @@ class RedisFairnessIT {
     }
 
     private List<String> ids(List<Delivery> got) {
-        return got.stream().map(d -> codec.decode(d.payload()).id()).toList();
+        return got.stream().map(d -> codec.decode(d.message()).id()).toList();
     }
 
     @Test

@@ -2,10 +2,14 @@ package io.celeriac.redis;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
+import io.celeriac.broker.Broker;
 import io.celeriac.broker.DeadLetter;
+import io.celeriac.broker.DeadLetterQueue;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.fixtures.TestTasks;
+import io.celeriac.protocol.BrokerMessage;
+import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.redis.testing.RedisServerExtension;
@@ -41,6 +45,7 @@ class RedisInvalidUtf8IT {
     static final RedisServerExtension REDIS = new RedisServerExtension();
 
     private final MessageCodec codec = new MessageCodec();
+    private final KombuEnvelope kombu = new KombuEnvelope(codec);
     private final List<RedisBroker> brokers = new ArrayList<>();
     private RedisClient client;
     private StatefulRedisConnection<byte[], byte[]> raw;
@@ -71,9 +76,17 @@ class RedisInvalidUtf8IT {
         return b;
     }
 
-    private String envelope(String task, String id, String queue) {
+    private BrokerMessage message(String task, String id, String queue) {
         return codec.encode(TaskMessage.builder(task, id).args(List.of(1, 2)).routingKey(queue)
                 .deliveryTag(UUID.randomUUID().toString()).build());
+    }
+
+    private String envelope(String task, String id, String queue) {
+        return kombu.encode(message(task, id, queue));
+    }
+
+    private static DeadLetterQueue deadLetters(Broker broker) {
+        return broker.deadLetterQueue().orElseThrow();
     }
 
     /** A kombu envelope that parses as JSON but holds byte 0xFF (never valid in UTF-8) in a header. */
@@ -104,12 +117,12 @@ class RedisInvalidUtf8IT {
         byte[] bad = withStrayByte(envelope("t.add", "bad-1", "q"));
         int offset = indexOf(bad, (byte) 0xFF);
         bytes.lpush(utf8("q"), bad);
-        b.publish(List.of(new OutboundMessage("q", 0, envelope("t.add", "good-1", "q"), "good-1", null)));
+        b.publish(List.of(new OutboundMessage("q", 0, message("t.add", "good-1", "q"), "good-1", null)));
 
         List<Delivery> got = b.reserve(List.of("q"), 10, Duration.ofSeconds(1));
 
-        assertThat(got).extracting(d -> codec.decode(d.payload()).id()).containsExactly("good-1");
-        List<DeadLetter> dead = b.deadLetters(10);
+        assertThat(got).extracting(d -> codec.decode(d.message()).id()).containsExactly("good-1");
+        List<DeadLetter> dead = deadLetters(b).list(10);
         assertThat(dead).singleElement().satisfies(d -> {
             assertThat(d.queue()).isEqualTo("q");
             assertThat(d.reason()).contains("invalid UTF-8 at byte offset " + offset + " of " + bad.length);
@@ -126,7 +139,7 @@ class RedisInvalidUtf8IT {
         assertThat(bytes.scard(utf8("celeriac.unacked." + b.consumerId()))).isZero();
 
         // A requeue puts back what was sent, byte for byte.
-        assertThat(b.requeueDeadLetter(dead.get(0).id())).isTrue();
+        assertThat(deadLetters(b).requeue(dead.get(0).id())).isTrue();
         assertThat(bytes.lrange(utf8("q"), 0, -1)).singleElement().isEqualTo(bad);
     }
 
@@ -139,8 +152,11 @@ class RedisInvalidUtf8IT {
 
         List<Delivery> got = b.reserve(List.of("q"), 10, Duration.ofSeconds(1));
 
-        assertThat(got).singleElement().satisfies(d -> assertThat(d.payload()).isEqualTo(payload));
-        assertThat(b.deadLetters(10)).isEmpty();
+        assertThat(got).singleElement().satisfies(d -> {
+            assertThat(((RedisDelivery) d).raw()).isEqualTo(payload);
+            assertThat(d.message().headers()).containsEntry("x-note", "café ✓ \uD83D\uDE00");
+        });
+        assertThat(deadLetters(b).list(10)).isEmpty();
     }
 
     @Test
@@ -151,12 +167,12 @@ class RedisInvalidUtf8IT {
 
         assertThat(b.reserve(List.of("q"), 10, Duration.ofMillis(200))).isEmpty();
 
-        assertThat(b.deadLetters(10)).singleElement()
+        assertThat(deadLetters(b).list(10)).singleElement()
                 .satisfies(d -> assertThat(d.reason()).contains("malformed"));
         Map<String, Object> record = codec.readJsonObject(text.sync().lindex("celeriac.dead_letter", 0));
         assertThat(record).containsEntry("payload_encoding", "base64");
         assertThat(Base64.getDecoder().decode((String) record.get("payload"))).isEqualTo(garbage);
-        assertThat(b.requeueDeadLetter(b.deadLetters(1).get(0).id())).isTrue();
+        assertThat(deadLetters(b).requeue(deadLetters(b).list(1).get(0).id())).isTrue();
         assertThat(bytes.lrange(utf8("q"), 0, -1)).singleElement().isEqualTo(garbage);
     }
 
@@ -169,10 +185,10 @@ class RedisInvalidUtf8IT {
             Worker worker = app.worker().concurrency(2).start();
             try {
                 assertThat(app.task("t.add").delay(20, 22).get(Duration.ofSeconds(30))).isEqualTo(42);
-                await().atMost(Duration.ofSeconds(30)).until(() -> app.broker().deadLetterCount() == 1);
+                await().atMost(Duration.ofSeconds(30)).until(() -> deadLetters(app.broker()).count() == 1);
                 // Only the good message ran; the other was not decoded into something it never said.
                 assertThat(TestTasks.CALLS.get("t.add").get()).isEqualTo(1);
-                assertThat(app.broker().deadLetters(1).get(0).reason()).contains("invalid UTF-8 at byte offset");
+                assertThat(deadLetters(app.broker()).list(1).get(0).reason()).contains("invalid UTF-8 at byte offset");
             } finally {
                 worker.shutdown(Duration.ofSeconds(5));
             }

@@ -4,6 +4,7 @@ import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.DeadLetter;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
+import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.redis.testing.RedisServerExtension;
@@ -67,6 +68,7 @@ class ScriptKeysIT {
     }
 
     private final MessageCodec codec = new MessageCodec();
+    private final KombuEnvelope kombu = new KombuEnvelope(codec);
     private RedisClient client;
     private StatefulRedisConnection<byte[], byte[]> raw;
     private RedisCommands<byte[], byte[]> bytes;
@@ -93,6 +95,11 @@ class ScriptKeysIT {
         TaskMessage m = TaskMessage.builder("t.add", id).args(List.of(1, 2)).routingKey(queue).priority(priority)
                 .deliveryTag("tag-" + id).build();
         return new OutboundMessage(queue, priority, codec.encode(m), id, null);
+    }
+
+    /** The message's kombu envelope, as it is stored in Redis. */
+    private String envelope(String queue, int priority, String id) {
+        return kombu.encode(message(queue, priority, id).message());
     }
 
     @Test
@@ -172,7 +179,7 @@ class ScriptKeysIT {
             b.publish(batch);
             bytes.lpush(utf8("a"), utf8("junk"));
             bytes.lpush(utf8("b"), new byte[] {'j', (byte) 0xFF});
-            byte[] invalid = utf8(message("a", 0, "bad").payload()
+            byte[] invalid = utf8(envelope("a", 0, "bad")
                     .replaceFirst("\"headers\":\\s*\\{", "\"headers\": {\"x\": \"@\", "));
             invalid[indexOf(invalid, (byte) '@')] = (byte) 0xFF;
             bytes.lpush(utf8("a"), invalid);
@@ -194,17 +201,18 @@ class ScriptKeysIT {
             });
 
             // dead_letter_op both ways; publish_once.
-            List<DeadLetter> dead = b.deadLetters(10);
+            List<DeadLetter> dead = b.deadLetterQueue().orElseThrow().list(10);
             assertThat(dead).hasSizeGreaterThanOrEqualTo(4);
-            assertThat(b.requeueDeadLetter(dead.get(0).id())).isTrue();
-            assertThat(b.discardDeadLetter(dead.get(1).id())).isTrue();
-            assertThat(b.publishOnce("celeriac.once:x", Duration.ofSeconds(5), message("a", 0, "once"))).isTrue();
+            assertThat(b.deadLetterQueue().orElseThrow().requeue(dead.get(0).id())).isTrue();
+            assertThat(b.deadLetterQueue().orElseThrow().discard(dead.get(1).id())).isTrue();
+            assertThat(b.onceDispatch().orElseThrow()
+                    .publishOnce("celeriac.once:x", Duration.ofSeconds(5), message("a", 0, "once"))).isTrue();
 
             // recover: a consumer that died holding an entry on the default exchange, one on a named exchange
             // (the queue found through its binding) and one that is not kombu's format.
             String ghost = "ghost";
-            String onDefault = message("a", 0, "g1").payload();
-            String onNamed = message("b", 0, "g2").payload();
+            String onDefault = envelope("a", 0, "g1");
+            String onNamed = envelope("b", 0, "g2");
             Map<String, String> entries = Map.of(
                     "tag-g1", "[" + onDefault + ", \"\", \"a\"]",
                     "tag-g2", "[" + onNamed + ", \"ex\", \"rk\"]",
@@ -225,7 +233,7 @@ class ScriptKeysIT {
             assertThat(bytes.lrange(utf8("b"), 0, -1)).anySatisfy(v -> assertThat(v).isEqualTo(utf8(onNamed)));
 
             // restore_visible: an old entry no Celeriac consumer holds, as a Python worker leaves it.
-            String py = message("a", 0, "py").payload();
+            String py = envelope("a", 0, "py");
             bytes.hset(utf8("unacked"), utf8("py-tag"), utf8("[" + py + ", \"\", \"a\"]"));
             bytes.zadd(utf8("unacked_index"), Instant.now().getEpochSecond() - 120, utf8("py-tag"));
             b.recoverNow();

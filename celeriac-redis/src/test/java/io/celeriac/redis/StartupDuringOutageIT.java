@@ -10,6 +10,7 @@ import io.celeriac.beat.ClockedSchedule;
 import io.celeriac.beat.InMemoryScheduleStore;
 import io.celeriac.beat.IntervalSchedule;
 import io.celeriac.beat.ScheduleEntry;
+import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.redis.testing.RedisServerExtension;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -71,7 +72,7 @@ class StartupDuringOutageIT {
     private List<String> queued(Celeriac app) {
         List<String> ids = new ArrayList<>();
         for (String raw : redis.sync().lrange(RedisBroker.listKey(QUEUE, RedisBroker.step(0)), 0, -1)) {
-            ids.add(String.valueOf(app.codec().decodeEnvelope(raw).headers().get("id")));
+            ids.add(String.valueOf(new KombuEnvelope(app.codec()).decode(raw).headers().get("id")));
         }
         return ids;
     }

@@ -1,0 +1,77 @@
+package io.celeriac.protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A message as every transport carries it, in AMQP's terms (kombu's {@code Message}): a body of bytes, its content
+ * type and encoding, application headers and message properties. Task messages, events and remote-control messages
+ * all travel as one. How a transport lays it out is its own business: kombu's Redis transport wraps it in a JSON
+ * envelope with the body in base64 ({@link KombuEnvelope}); AMQP sends the body as is, with headers and properties
+ * in the frame.
+ *
+ * @param body the encoded payload, exactly as sent (for JSON content: UTF-8 text)
+ * @param contentType e.g. {@code application/json}
+ * @param contentEncoding e.g. {@code utf-8}
+ * @param headers application headers (for tasks: the protocol v2 headers); immutable, values are JSON-shaped
+ * @param properties message properties ({@code correlation_id}, {@code reply_to}, {@code delivery_mode},
+ *     {@code priority}; a transport may add its own, such as kombu's {@code delivery_info} and {@code delivery_tag});
+ *     immutable, JSON-shaped
+ */
+public record BrokerMessage(byte[] body, String contentType, String contentEncoding, Map<String, Object> headers,
+                            Map<String, Object> properties) {
+    public BrokerMessage {
+        Objects.requireNonNull(body, "body");
+        headers = JsonValues.immutableMap(headers);
+        properties = JsonValues.immutableMap(properties);
+    }
+
+    /** A JSON message: UTF-8 text with content type {@code application/json}. */
+    public static BrokerMessage json(String bodyText, Map<String, Object> headers, Map<String, Object> properties) {
+        return new BrokerMessage(bodyText.getBytes(StandardCharsets.UTF_8), "application/json", "utf-8", headers,
+                properties);
+    }
+
+    /** The body read as UTF-8, replacing what is not (for logs and display; decoding checks strictly). */
+    public String bodyText() {
+        return new String(body, StandardCharsets.UTF_8);
+    }
+
+    /** A string property, or null. */
+    public String property(String name) {
+        Object v = properties.get(name);
+        return v == null ? null : v.toString();
+    }
+
+    /** A copy with one property set (null removes it). */
+    public BrokerMessage withProperty(String name, Object value) {
+        Map<String, Object> p = new java.util.LinkedHashMap<>(properties);
+        if (value == null) {
+            p.remove(name);
+        } else {
+            p.put(name, value);
+        }
+        return new BrokerMessage(body, contentType, contentEncoding, headers, p);
+    }
+
+    // A record compares arrays by identity; a message is its bytes.
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof BrokerMessage m && Arrays.equals(body, m.body)
+                && Objects.equals(contentType, m.contentType) && Objects.equals(contentEncoding, m.contentEncoding)
+                && headers.equals(m.headers) && properties.equals(m.properties);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(Arrays.hashCode(body), contentType, contentEncoding, headers, properties);
+    }
+
+    @Override
+    public String toString() {
+        return "BrokerMessage[" + contentType + ", " + body.length + " bytes, headers=" + headers.keySet()
+                + ", properties=" + properties.keySet() + "]";
+    }
+}

@@ -1,0 +1,185 @@
+package io.celeriac.redis;
+
+import io.celeriac.broker.ControlBus;
+import io.celeriac.control.ControlMessage;
+import io.celeriac.protocol.BrokerMessage;
+import io.celeriac.protocol.KombuEnvelope;
+import io.celeriac.protocol.MessageCodec;
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.api.StatefulRedisConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.DoubleSupplier;
+
+/**
+ * Celery's remote control on Redis, as kombu's pidbox lays it out: commands are published on the fanout channel
+ * {@code /<db>.celery.pidbox}; a command that wants replies names a reply queue, a list
+ * {@code <id>.reply.celery.pidbox} bound to {@code reply.celery.pidbox}, into which each worker pushes
+ * {@code {hostname: answer}}.
+ */
+final class RedisPidbox implements ControlBus {
+    private static final Logger log = LoggerFactory.getLogger(RedisPidbox.class);
+    private static final String REPLY_EXCHANGE = "reply.celery.pidbox";
+
+    private final RedisConnector redis;
+    private final RedisPubSub pubsub;
+    private final MessageCodec codec;
+    private final KombuEnvelope kombu;
+    private final DoubleSupplier now;
+    private final String channel;
+    private final AtomicLong clock = new AtomicLong();
+
+    RedisPidbox(RedisConnector redis, RedisPubSub pubsub, MessageCodec codec, KombuEnvelope kombu, DoubleSupplier now,
+                int db) {
+        this.redis = redis;
+        this.pubsub = pubsub;
+        this.codec = codec;
+        this.kombu = kombu;
+        this.now = now;
+        this.channel = "/" + db + ".celery.pidbox";
+    }
+
+    /** kombu's properties for a fanout or reply message. */
+    static Map<String, Object> properties(int deliveryMode, String exchange, String routingKey) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("delivery_mode", deliveryMode);
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("exchange", exchange);
+        info.put("routing_key", routingKey);
+        p.put("delivery_info", info);
+        p.put("priority", 0);
+        p.put("delivery_tag", UUID.randomUUID().toString());
+        return p;
+    }
+
+    @Override
+    public void broadcast(ControlMessage message) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("method", message.method());
+        body.put("arguments", message.arguments());
+        body.put("destination", message.destination().isEmpty() ? null : message.destination());
+        body.put("pattern", null);
+        body.put("matcher", null);
+        if (message.replyTo() != null) {
+            body.put("ticket", message.ticket());
+            Map<String, Object> replyTo = new LinkedHashMap<>();
+            replyTo.put("exchange", REPLY_EXCHANGE);
+            replyTo.put("routing_key", message.replyTo());
+            body.put("reply_to", replyTo);
+        }
+        Map<String, Object> headers = new LinkedHashMap<>();
+        headers.put("clock", clock.incrementAndGet());
+        headers.put("expires", now.getAsDouble() + 10);
+        String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
+                properties(2, "celery.pidbox", "")));
+        try {
+            redis.connection().sync().publish(channel, envelope);
+        } catch (RuntimeException e) {
+            throw redis.unavailable("Broadcasting " + message.method(), e);
+        }
+    }
+
+    @Override
+    public AutoCloseable subscribe(Consumer<ControlMessage> listener) {
+        return pubsub.subscribe(channel, raw -> {
+            ControlMessage m = parse(raw);
+            if (m != null) {
+                listener.accept(m);
+            }
+        });
+    }
+
+    private ControlMessage parse(String raw) {
+        try {
+            Map<String, Object> body = asMap(codec.readJsonBody(kombu.decode(raw)));
+            Object dest = body.get("destination");
+            List<String> destination = new ArrayList<>();
+            if (dest instanceof List<?> l) {
+                l.forEach(x -> destination.add(String.valueOf(x)));
+            }
+            Object replyTo = body.get("reply_to");
+            String replyKey = replyTo instanceof Map<?, ?> r && r.get("routing_key") != null
+                    ? r.get("routing_key").toString() : null;
+            Map<String, Object> args = body.get("arguments") instanceof Map<?, ?> a ? asMap(a) : Map.of();
+            Object ticket = body.get("ticket");
+            return new ControlMessage(String.valueOf(body.get("method")), args, destination,
+                    ticket == null ? null : ticket.toString(), replyKey);
+        } catch (RuntimeException ex) {
+            log.debug("ignoring a pidbox message that does not parse: {}", ex.toString());
+            return null;
+        }
+    }
+
+    @Override
+    public void reply(ControlMessage request, String hostname, Object answer) {
+        if (request.replyTo() == null) {
+            return;
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put(hostname, answer);
+        Map<String, Object> headers = new LinkedHashMap<>();
+        headers.put("ticket", request.ticket());
+        headers.put("clock", clock.incrementAndGet());
+        String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
+                properties(1, REPLY_EXCHANGE, request.replyTo())));
+        redis.connection().sync().lpush(request.replyTo() + "." + REPLY_EXCHANGE, envelope);
+    }
+
+    @Override
+    public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
+        String replyId = UUID.randomUUID().toString();
+        String ticket = UUID.randomUUID().toString();
+        String replyQueue = replyId + "." + REPLY_EXCHANGE;
+        String binding = replyId + RedisBroker.SEP + RedisBroker.SEP + replyQueue;
+        List<Map<String, Object>> replies = new ArrayList<>();
+        StatefulRedisConnection<String, String> blocking = redis.open();
+        try {
+            redis.connection().sync().sadd("_kombu.binding." + REPLY_EXCHANGE, binding);
+            broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,
+                    replyId));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                KeyValue<String, String> kv = blocking.sync().brpop(Math.max(0.01, left / 1e9), replyQueue);
+                if (kv == null || !kv.hasValue()) {
+                    continue;
+                }
+                BrokerMessage reply = kombu.decode(kv.getValue());
+                if (ticket.equals(String.valueOf(reply.headers().get("ticket")))) {
+                    replies.add(asMap(codec.readJsonBody(reply)));
+                }
+            }
+        } catch (RuntimeException e) {
+            throw redis.unavailable("Collecting replies to " + message.method(), e);
+        } finally {
+            try {
+                redis.connection().sync().srem("_kombu.binding." + REPLY_EXCHANGE, binding);
+                redis.connection().sync().del(replyQueue);
+            } catch (RuntimeException e) {
+                log.debug("cleanup of reply queue failed: {}", e.toString());
+            }
+            blocking.close();
+        }
+        return replies;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> asMap(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            return (Map<String, Object>) m;
+        }
+        throw new io.celeriac.protocol.MessageRejectedException("refused: not a JSON object");
+    }
+}
