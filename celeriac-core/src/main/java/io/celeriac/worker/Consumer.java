@@ -236,7 +236,9 @@ final class Consumer {
                 limit(m.timeLimit(), o.timeLimit(), config.timeLimit()),
                 now);
         dispatcher.reserve(r);
-        log.info("Task {} received", r.label());
+        if (log.isInfoEnabled()) {
+            log.info("Task {} received", r.label());
+        }
         for (WorkerListener l : listeners) {
             l.taskReceived(tr);
         }

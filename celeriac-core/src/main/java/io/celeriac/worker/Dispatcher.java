@@ -14,6 +14,7 @@ import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -31,6 +32,11 @@ final class Dispatcher {
     private final AtomicBoolean draining;
     private final Consumer<Request> run;
     private final LinkedBlockingDeque<Request> ready = new LinkedBlockingDeque<>();
+    /**
+     * Requests queued in {@link #ready}, waiting for a rate-limit token, or taken by the dispatch thread and not yet
+     * handed to the pool; while there are any, new requests queue behind them.
+     */
+    private final AtomicInteger queued = new AtomicInteger();
     private final Map<String, Request> reserved = new ConcurrentHashMap<>();
     private final Map<String, TokenBucket> buckets = new ConcurrentHashMap<>();
     private final Map<String, Optional<RateLimit>> rateLimits = new ConcurrentHashMap<>();
@@ -65,9 +71,30 @@ final class Dispatcher {
         reserved.put(r.message.id(), r);
     }
 
-    /** Queues a reserved request for a slot. */
+    /**
+     * Hands a reserved request to the pool, or queues it for a slot. When nothing waits before it, a slot is free and
+     * its task has no rate limit, the caller hands it to the pool itself: the order is the same and the request skips
+     * a wake-up of the dispatch thread.
+     */
     void offer(Request r) {
+        if (queued.get() == 0 && dispatching && !draining.get() && !rateLimited(r) && slots.tryAcquire()) {
+            if (r.state.get() != Request.RESERVED) {
+                slots.release();
+                return;
+            }
+            try {
+                pool.execute(() -> run.accept(r));
+                return;
+            } catch (RuntimeException e) {
+                slots.release();
+            }
+        }
+        queued.incrementAndGet();
         ready.add(r);
+    }
+
+    private boolean rateLimited(Request r) {
+        return rateLimit(r).isPresent();
     }
 
     Request reserved(String id) {
@@ -83,6 +110,7 @@ final class Dispatcher {
     }
 
     void clearReady() {
+        queued.addAndGet(-ready.size());
         ready.clear();
     }
 
@@ -94,7 +122,11 @@ final class Dispatcher {
             } catch (InterruptedException e) {
                 break;
             }
-            if (r == null || r.state.get() != Request.RESERVED) {
+            if (r == null) {
+                continue;
+            }
+            if (r.state.get() != Request.RESERVED) {
+                queued.decrementAndGet();
                 continue;
             }
             long wait = rateLimitWait(r);
@@ -118,6 +150,7 @@ final class Dispatcher {
             }
             try {
                 pool.execute(() -> run.accept(r));
+                queued.decrementAndGet();
             } catch (RuntimeException e) {
                 slots.release();
                 ready.addFirst(r);
@@ -126,10 +159,14 @@ final class Dispatcher {
         }
     }
 
+    private Optional<RateLimit> rateLimit(Request r) {
+        return rateLimits.computeIfAbsent(r.message.task(), n -> r.definition.options().rateLimit()
+                .or(() -> config.defaultRateLimit().map(RateLimit::parse)));
+    }
+
     private long rateLimitWait(Request r) {
         String name = r.message.task();
-        Optional<RateLimit> limit = rateLimits.computeIfAbsent(name, n -> r.definition.options().rateLimit()
-                .or(() -> config.defaultRateLimit().map(RateLimit::parse)));
+        Optional<RateLimit> limit = rateLimit(r);
         if (limit.isEmpty()) {
             return 0;
         }

@@ -36,7 +36,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>This class is the facade: it holds the settings, starts and stops the parts, and answers the public API. The
  * parts, one job each: {@link Consumer} ({@code celeriac-consumer}: reserves within the {@link PrefetchWindow},
  * decodes, dead-letters what cannot run, gives back what it could not settle); {@link Dispatcher}
- * ({@code celeriac-dispatch}: rate limits, pool slots); {@link TaskRunner} (pool threads {@code celeriac-pool-N} or
+ * ({@code celeriac-dispatch}: rate limits, pool slots; a request that waits for neither goes from the consumer
+ * straight to the pool); {@link TaskRunner} (pool threads {@code celeriac-pool-N} or
  * virtual threads: runs tasks; {@code celeriac-timer}: time limits); {@link Outcomes} (what each outcome writes);
  * {@link Completer} ({@code celeriac-results}: writes results and acks in batches); {@link RemoteControl}
  * (broadcast commands and inspect replies).
