@@ -6,12 +6,24 @@
 -- KEYS: unacked, unacked_index, celeriac.unacked.<consumer>
 -- ARGV: tags
 -- Returns the number acked.
+--
+-- Batched: one SMISMEMBER says which tags are still held, then one SREM, HDEL and ZREM take them all (in slices:
+-- unpack() has a limit on how many values it spreads), rather than three commands per tag.
 local n = 0
-for i = 1, #ARGV do
-  if redis.call('SREM', KEYS[3], ARGV[i]) == 1 then
-    redis.call('HDEL', KEYS[1], ARGV[i])
-    redis.call('ZREM', KEYS[2], ARGV[i])
-    n = n + 1
+for i = 1, #ARGV, 1000 do
+  local j = math.min(i + 999, #ARGV)
+  local held = redis.call('SMISMEMBER', KEYS[3], unpack(ARGV, i, j))
+  local tags = {}
+  for k = 1, #held do
+    if held[k] == 1 then
+      tags[#tags + 1] = ARGV[i + k - 1]
+    end
+  end
+  if #tags > 0 then
+    redis.call('SREM', KEYS[3], unpack(tags))
+    redis.call('HDEL', KEYS[1], unpack(tags))
+    redis.call('ZREM', KEYS[2], unpack(tags))
+    n = n + #tags
   end
 end
 return n

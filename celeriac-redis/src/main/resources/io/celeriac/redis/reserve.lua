@@ -42,6 +42,7 @@ local steps = n / queues
 local empty = {}
 local found = {}
 local popped, dead = 0, 0
+local hset, zadd, tags = {}, {}, {}
 while popped < max do
   -- The next list kombu's BRPOP would take from: lowest step first, queues in order, skipping lists found empty.
   local li, pos
@@ -92,14 +93,24 @@ while popped < max do
       if type(ex) ~= 'string' then ex = '' end
       if type(rk) ~= 'string' then rk = '' end
       -- kombu's value format: JSON [message, exchange, routing_key]; the raw message is embedded unchanged.
-      redis.call('HSET', unacked, tag, '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']')
-      redis.call('ZADD', index, now, tag)
-      redis.call('SADD', mine, tag)
+      -- Recorded below for the whole batch, three commands in all rather than three per message.
+      hset[#hset + 1] = tag
+      hset[#hset + 1] = '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']'
+      zadd[#zadd + 1] = now
+      zadd[#zadd + 1] = tag
+      tags[#tags + 1] = tag
       found[#found + 1] = li
       found[#found + 1] = tag
       found[#found + 1] = raw
     end
   end
+end
+-- In slices: unpack() has a limit on how many values it spreads.
+for i = 1, #tags, 1000 do
+  local j = math.min(i + 999, #tags)
+  redis.call('HSET', unacked, unpack(hset, 2 * i - 1, 2 * j))
+  redis.call('ZADD', index, unpack(zadd, 2 * i - 1, 2 * j))
+  redis.call('SADD', mine, unpack(tags, i, j))
 end
 local out = order
 for i = 1, #found do
