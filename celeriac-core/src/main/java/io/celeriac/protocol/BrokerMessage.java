@@ -2,6 +2,7 @@ package io.celeriac.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 
@@ -15,17 +16,20 @@ import java.util.Objects;
  * @param body the encoded payload, exactly as sent (for JSON content: UTF-8 text)
  * @param contentType e.g. {@code application/json}
  * @param contentEncoding e.g. {@code utf-8}
- * @param headers application headers (for tasks: the protocol v2 headers); immutable, values are JSON-shaped
+ * @param headers application headers (for tasks: the protocol v2 headers), JSON-shaped; the message keeps a
+ *     read-only view of the map it is given, so hand it one nobody changes afterwards
  * @param properties message properties ({@code correlation_id}, {@code reply_to}, {@code delivery_mode},
  *     {@code priority}; a transport may add its own, such as kombu's {@code delivery_info} and {@code delivery_tag});
- *     immutable, JSON-shaped
+ *     JSON-shaped, kept as a read-only view like the headers
  */
 public record BrokerMessage(byte[] body, String contentType, String contentEncoding, Map<String, Object> headers,
                             Map<String, Object> properties) {
     public BrokerMessage {
         Objects.requireNonNull(body, "body");
-        headers = JsonValues.immutableMap(headers);
-        properties = JsonValues.immutableMap(properties);
+        // Read-only views, not copies: a message is built once per send and per delivery, from maps made for it (the
+        // codec's, or a parser's), and copying them cost as much as encoding the body.
+        headers = headers == null ? Map.of() : Collections.unmodifiableMap(headers);
+        properties = properties == null ? Map.of() : Collections.unmodifiableMap(properties);
     }
 
     /** A JSON message: UTF-8 text with content type {@code application/json}. */

@@ -48,8 +48,8 @@ public final class KombuEnvelope {
         @SuppressWarnings("unchecked")
         Map<String, Object> env = (Map<String, Object>) raw;
         Object body = env.get("body");
-        Map<String, Object> properties = env.get("properties") instanceof Map<?, ?> p
-                ? new LinkedHashMap<>(cast(p)) : new LinkedHashMap<>();
+        // The parser's own maps: changed in place (body_encoding is the envelope's, not the message's).
+        Map<String, Object> properties = env.get("properties") instanceof Map<?, ?> p ? cast(p) : new LinkedHashMap<>();
         Map<String, Object> headers = env.get("headers") instanceof Map<?, ?> h ? cast(h) : Map.of();
         Object encoding = properties.remove(BODY_ENCODING);
         byte[] bytes;
