@@ -48,6 +48,21 @@ public interface Broker extends AutoCloseable {
      */
     List<Delivery> reserve(List<String> queues, int max, Duration wait) throws InterruptedException;
 
+    /**
+     * Acks {@code acks}, then takes up to {@code max} messages as {@link #reserve} does: the worker's hot path with
+     * acks late, where the messages just settled make room for the next ones. The acks are written before, or in
+     * one atomic step with, the reserve, so a consumer never holds more than it had room for; a broker may do both
+     * in one round trip (Redis: one script). Throws {@link BrokerUnavailableException} if the broker could not be
+     * reached: then the acks may or may not be written (acking again is harmless) and nothing was reserved.
+     */
+    default List<Delivery> ackAndReserve(Collection<Delivery> acks, List<String> queues, int max, Duration wait)
+            throws InterruptedException {
+        if (!acks.isEmpty()) {
+            ack(acks);
+        }
+        return reserve(queues, max, wait);
+    }
+
     /** Forgets delivered messages: done with them. */
     void ack(Collection<Delivery> deliveries);
 

@@ -93,6 +93,7 @@ final class Completer {
     private final ResultBackend backend;
     private final Clock clock;
     private final IntConsumer settled;
+    private final java.util.function.Predicate<List<Delivery>> handOff;
     private final Thread thread;
     private final AtomicLong pending = new AtomicLong();
     /**
@@ -103,9 +104,15 @@ final class Completer {
     private final java.util.Set<Delivery> ackedEarly = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean stopping;
 
-    /** @param settled told, on the completer thread, how many tasks' last items were just written */
-    Completer(Broker broker, ResultBackend backend, Clock clock, IntConsumer settled, String name) {
+    /**
+     * @param settled told, on the completer thread, how many tasks' last items were just written
+     * @param handOff takes the final acks of a batch for the consumer to write with its next reserve, or refuses
+     *     them (false: written here); called once the results before them are stored
+     */
+    Completer(Broker broker, ResultBackend backend, Clock clock, IntConsumer settled,
+              java.util.function.Predicate<List<Delivery>> handOff, String name) {
         this.broker = broker;
+        this.handOff = handOff;
         this.backend = backend;
         this.clock = clock;
         this.settled = settled;
@@ -274,7 +281,12 @@ final class Completer {
                 settles++;
             }
         }
-        step(acks, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
+        if (!acks.isEmpty() && handOff.test(map(acks, i -> i.ack))) {
+            // The consumer writes these acks with its next reserve and settles their messages then.
+            settles -= acks.size();
+        } else {
+            step(acks, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
+        }
         for (Item i : deadLetters) {
             step(List.of(i), l -> broker.deadLetter(i.deadLetter, i.reason), this::deadLetterRefused,
                     "dead-lettering");

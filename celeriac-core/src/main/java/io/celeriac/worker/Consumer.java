@@ -50,11 +50,15 @@ final class Consumer {
     private long giveBackAt;
     private long giveBackBackoff = 100;
     private final Thread thread;
+    private final AckHandoff acks;
+    /** Acks taken from the handoff and not yet written (the last call failed): written with the next reserve. */
+    private final List<Delivery> unwrittenAcks = new ArrayList<>();
     private volatile boolean consuming;
 
     Consumer(CeleriacConfig config, Broker broker, MessageCodec codec, Clock clock, TaskRegistry registry,
              String hostname, List<String> queues, PrefetchWindow window, RevokedIds revoked, Dispatcher dispatcher,
-             Outcomes outcomes, List<WorkerListener> listeners, AtomicBoolean draining) {
+             Outcomes outcomes, List<WorkerListener> listeners, AtomicBoolean draining, AckHandoff acks) {
+        this.acks = acks;
         this.config = config;
         this.broker = broker;
         this.codec = codec;
@@ -93,7 +97,17 @@ final class Consumer {
     }
 
     private void consumeLoop() {
+        try {
+            consume();
+        } finally {
+            writeLastAcks();
+        }
+    }
+
+    private void consume() {
         long backoff = 100;
+        // True while the last reserve filled every free place: a backlog, so the next reserve returns at once.
+        boolean backlog = false;
         while (consuming && !draining.get()) {
             if (!giveBack.isEmpty()) {
                 giveBackNow();
@@ -103,29 +117,46 @@ final class Consumer {
                 // Not a blocking acquire: with every permit held (the result backend down, say) the loop still wakes
                 // up to hand back messages it could not settle.
                 n = window.takeAll(200);
-                if (n == 0) {
-                    continue;
-                }
             } catch (InterruptedException e) {
                 break;
             }
+            // With a backlog the call below does not wait, so acks handed over meanwhile are written within one turn
+            // of this loop; otherwise it may wait for messages, so it takes in every ack handed over until now.
+            unwrittenAcks.addAll(acks.take(backlog));
+            if (n == 0) {
+                continue;
+            }
             List<Delivery> got;
             try {
-                got = broker.reserve(queues, n, Duration.ofSeconds(1));
+                got = broker.ackAndReserve(unwrittenAcks, queues, n, backlog ? Duration.ZERO : Duration.ofSeconds(1));
                 backoff = 100;
             } catch (InterruptedException e) {
                 window.release(n);
                 break;
             } catch (RuntimeException e) {
                 window.release(n);
+                backlog = false;
                 if (!consuming) {
                     break;
+                }
+                if (!unwrittenAcks.isEmpty() && !Completer.isUnavailable(e)) {
+                    // Refused rather than unreachable: trying again would fail again. As the completer does with a
+                    // refused ack, leave the messages unacked (they are redelivered) and go on.
+                    log.error("The broker refused the acks of {} message(s) ({}); they stay unacked and will be "
+                            + "redelivered", unwrittenAcks.size(), e.toString());
+                    window.acked(unwrittenAcks.size());
+                    unwrittenAcks.clear();
                 }
                 log.warn("Cannot reserve from the broker ({}); retrying in {} ms", e.toString(), backoff);
                 Worker.sleepQuietly(backoff);
                 backoff = Math.min(5000, backoff * 2);
                 continue;
             }
+            if (!unwrittenAcks.isEmpty()) {
+                window.acked(unwrittenAcks.size());
+                unwrittenAcks.clear();
+            }
+            backlog = got.size() == n;
             window.reserved(n, got.size());
             for (Delivery d : got) {
                 try {
@@ -143,6 +174,22 @@ final class Consumer {
                 }
             }
         }
+    }
+
+    /** The loop has ended: no acks are handed over any more; those that were are written here. */
+    private void writeLastAcks() {
+        unwrittenAcks.addAll(acks.take(false));
+        if (unwrittenAcks.isEmpty()) {
+            return;
+        }
+        try {
+            broker.ack(unwrittenAcks);
+        } catch (RuntimeException e) {
+            log.error("Could not ack {} finished message(s) while stopping ({}); they will be redelivered",
+                    unwrittenAcks.size(), e.toString());
+        }
+        window.acked(unwrittenAcks.size());
+        unwrittenAcks.clear();
     }
 
     /**

@@ -37,6 +37,20 @@ final class PrefetchWindow {
         permits.release(taken - got);
     }
 
+    /**
+     * {@code n} messages whose outcome is written but whose acks the consumer writes with its next reserve
+     * ({@link AckHandoff}): their permits go back now, for that reserve, which writes the acks first; they stay
+     * counted as held until {@link #acked} says the acks are written.
+     */
+    void handOver(int n) {
+        permits.release(n);
+    }
+
+    /** The acks of {@code n} handed-over messages are written. */
+    void acked(int n) {
+        held.addAndGet(-n);
+    }
+
     /** Permits taken but not used (the reserve failed). */
     void release(int n) {
         permits.release(n);

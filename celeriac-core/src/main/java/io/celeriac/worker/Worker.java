@@ -57,6 +57,7 @@ public final class Worker implements AutoCloseable {
     private final int prefetchMultiplier;
     private final Slots slots;
     private final PrefetchWindow window;
+    private final AckHandoff ackHandoff = new AckHandoff();
     private final String poolKind;
     private final ExecutorService pool;
     private final ScheduledThreadPoolExecutor timer;
@@ -105,7 +106,8 @@ public final class Worker implements AutoCloseable {
         }
         // Each listener is isolated: one that throws must not hold a pool slot or a prefetch permit.
         this.listeners = all.stream().<WorkerListener>map(GuardedListener::new).toList();
-        this.completer = new Completer(broker, env.backend(), clock, window::settle, "celeriac-results");
+        this.completer = new Completer(broker, env.backend(), clock, window::settle,
+                acks -> ackHandoff.offer(acks, () -> window.handOver(acks.size())), "celeriac-results");
         this.outcomes = new Outcomes(config, codec, clock, completer, listeners);
         // The runner is built after the dispatcher that feeds it (it needs the dispatcher's reserved requests), so
         // the dispatcher reaches it through runTask, which reads the field only once tasks run.
@@ -116,7 +118,7 @@ public final class Worker implements AutoCloseable {
                 b.maxMemoryPerChildKb >= 0 ? b.maxMemoryPerChildKb : config.maxMemoryPerChildKb(),
                 () -> shutdown(Duration.ofSeconds(30)));
         this.consumer = new Consumer(config, broker, codec, clock, env.registry(), hostname, queues, window, revoked,
-                dispatcher, outcomes, listeners, draining);
+                dispatcher, outcomes, listeners, draining, ackHandoff);
         this.remote = new RemoteControl(this, broker, env.registry(), env.pid(), dispatcher, runner, revoked);
         this.createdAt = clock.instant();
     }

@@ -255,6 +255,30 @@ public abstract class BrokerContract {
     }
 
     @Test
+    void ackAndReserveAcksFirstThenTakesTheNextAndTheAckedNeverComeBack() throws Exception {
+        try (Transport t = open()) {
+            Broker victim = t.connect();
+            Broker survivor = t.connect();
+            victim.publish(List.of(message("contract.a", 0, "first"), message("contract.a", 0, "second"),
+                    message("contract.a", 0, "third"), message("contract.a", 0, "fourth")));
+            List<Delivery> got = victim.reserve(QUEUES, 2, LONG);
+            assertThat(ids(this, got)).containsExactly("first", "second");
+            List<Delivery> next = victim.ackAndReserve(List.of(got.get(0)), QUEUES, 1, Duration.ZERO);
+            assertThat(ids(this, next)).as("one place was asked for, one message taken").containsExactly("third");
+            assertThat(victim.ackAndReserve(List.of(), QUEUES, 0, Duration.ZERO)).as("no room, nothing taken")
+                    .isEmpty();
+            // Acking what was acked already (a retried call) changes nothing.
+            assertThat(victim.ackAndReserve(List.of(got.get(0)), QUEUES, 0, Duration.ZERO)).isEmpty();
+            t.crash(victim);
+            t.awaitRecovery(survivor);
+            List<Delivery> back = reserveAll(survivor, QUEUES, 10);
+            assertThat(ids(this, back)).as("the acked message never comes back; the held ones do")
+                    .containsExactlyInAnyOrder("second", "third", "fourth");
+            survivor.ack(back);
+        }
+    }
+
+    @Test
     void aDeadConsumersMessagesComeBackAndALiveOnesStayWithIt() throws Exception {
         try (Transport t = open()) {
             Broker victim = t.connect();

@@ -73,6 +73,7 @@ public final class RedisBroker implements Broker {
     private static final LuaScript RESERVE = new LuaScript("reserve");
     private static final LuaScript ACK = new LuaScript("ack");
     private static final LuaScript SETTLE = new LuaScript("settle");
+    private static final byte[][] NO_TAGS = new byte[0][];
 
     private final RedisUrl url;
     private final MessageCodec codec;
@@ -82,6 +83,8 @@ public final class RedisBroker implements Broker {
     private final long maxMessageBytes;
     private final String consumerId = UUID.randomUUID().toString();
     private final String mine = UnackedRestorer.UNACKED_PREFIX + consumerId;
+    /** What this consumer's last reserve took, so that a call whose answer was lost strands nothing (reserve.lua). */
+    private final String reserving = "celeriac.reserving." + consumerId;
     private final String deadLetterKey;
     private final Map<String, StatefulRedisConnection<String, String>> waiters = new ConcurrentHashMap<>();
     private final Map<String, RedisFuture<String>> pendingWaits = new ConcurrentHashMap<>();
@@ -229,14 +232,27 @@ public final class RedisBroker implements Broker {
 
     @Override
     public List<Delivery> reserve(List<String> queues, int max, Duration wait) throws InterruptedException {
+        return ackAndReserve(List.of(), queues, max, wait);
+    }
+
+    /** One {@code reserve.lua} call acks and reserves: one round trip where an ack and a reserve took two. */
+    @Override
+    public List<Delivery> ackAndReserve(Collection<Delivery> acks, List<String> queues, int max, Duration wait)
+            throws InterruptedException {
         if (queues.isEmpty()) {
             throw new IllegalArgumentException("reserve needs at least one queue");
+        }
+        byte[][] tags = new byte[acks.size()][];
+        int t = 0;
+        for (Delivery d : acks) {
+            tags[t++] = b(RedisDelivery.of(d).ackToken());
         }
         startConsuming();
         ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), ReserveCycle::new);
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            List<Delivery> got = reserveNow(cycle, max);
+            List<Delivery> got = reserveNow(cycle, max, tags);
+            tags = NO_TAGS;
             if (!got.isEmpty()) {
                 return got;
             }
@@ -257,6 +273,8 @@ public final class RedisBroker implements Broker {
         final List<String> lists;
         final byte[][] keys;
         final int[] order;
+        /** The ids of calls whose answers never came (Redis may have run them), until a later call is answered. */
+        final List<String> lost = new ArrayList<>();
 
         ReserveCycle(List<String> queues) {
             this.queues = queues;
@@ -266,7 +284,7 @@ public final class RedisBroker implements Broker {
                     lists.add(listKey(q, s));
                 }
             }
-            this.keys = new byte[lists.size() + 4][];
+            this.keys = new byte[lists.size() + 5][];
             for (int i = 0; i < lists.size(); i++) {
                 keys[i] = b(lists.get(i));
             }
@@ -274,6 +292,7 @@ public final class RedisBroker implements Broker {
             keys[lists.size() + 1] = b(UNACKED_INDEX);
             keys[lists.size() + 2] = b(mine);
             keys[lists.size() + 3] = b(deadLetterKey);
+            keys[lists.size() + 4] = b(reserving);
             this.order = new int[queues.size()];
             for (int i = 0; i < order.length; i++) {
                 order[i] = i + 1;
@@ -281,23 +300,35 @@ public final class RedisBroker implements Broker {
         }
     }
 
-    private List<Delivery> reserveNow(ReserveCycle cycle, int max) {
+    private List<Delivery> reserveNow(ReserveCycle cycle, int max, byte[][] acks) {
         retryUndeliverable();
         int q = cycle.queues.size();
         List<Object> out;
         // Raw bytes, not Lettuce's String codec: that would replace bytes that are not UTF-8 without a word.
         synchronized (cycle) {
-            byte[][] args = new byte[3 + q][];
+            byte[][] args = new byte[5 + acks.length + q][];
+            String call = consumerId + "-" + deadSeq.incrementAndGet();
             args[0] = b(Integer.toString(max));
             args[1] = b(Double.toString(now()));
-            args[2] = b(consumerId + "-" + deadSeq.incrementAndGet());
+            args[2] = b(call);
+            args[3] = b(String.join(" ", cycle.lost));
+            args[4] = b(Integer.toString(acks.length));
+            System.arraycopy(acks, 0, args, 5, acks.length);
             for (int i = 0; i < q; i++) {
-                args[3 + i] = b(Integer.toString(cycle.order[i]));
+                args[5 + acks.length + i] = b(Integer.toString(cycle.order[i]));
             }
             try {
                 out = RESERVE.run(bytes(), ScriptOutputType.MULTI, cycle.keys, args);
+                cycle.lost.clear();
             } catch (RuntimeException e) {
-                throw redis.unavailable("Reserving from " + cycle.queues, e);
+                // Redis may have run it and the answer been lost: the next call that is answered puts back what this
+                // one took. Every unanswered call since the last answer is named, as any of them may be the last
+                // one Redis ran (a call refused before it was sent cannot be).
+                if (!String.valueOf(e.getMessage()).contains("Commands are rejected") && cycle.lost.size() < 1000) {
+                    cycle.lost.add(call);
+                }
+                throw redis.unavailable((acks.length > 0 ? "Acking " + acks.length + " message(s) and reserving"
+                        : "Reserving") + " from " + cycle.queues, e);
             }
             for (int i = 0; i < q; i++) {
                 cycle.order[i] = ((Number) out.get(i)).intValue();
@@ -626,6 +657,7 @@ public final class RedisBroker implements Broker {
                 if (sync.scard(mine) == 0) {
                     sync.srem(CONSUMERS, consumerId);
                 }
+                sync.del(reserving);
             } catch (RuntimeException e) {
                 log.debug("could not unregister consumer {}: {}", consumerId, e.toString());
             }

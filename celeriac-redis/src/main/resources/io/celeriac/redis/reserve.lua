@@ -10,9 +10,20 @@
 -- rest of the call (nothing else runs while a script does). So a busy queue cannot starve the others: with two
 -- queues, messages alternate between them.
 --
+-- A call whose answer was lost (Redis went away after running it) must not strand what it took: each call notes
+-- what it reserved under celeriac.reserving.<consumer> (its call id, then per message: list index, message length,
+-- tag), and the next call on the same lists, told the lost calls' ids, first puts back on their lists, to be served
+-- next, the messages of that call the consumer still holds. Nothing a live consumer was never handed stays with it.
+--
 -- KEYS: lists (queue by queue, each queue's steps 0, 3, 6, 9), unacked (hash), unacked_index (zset),
---       celeriac.unacked.<consumer> (set), dead-letter list
--- ARGV: max, now (epoch seconds), dead-letter id prefix, then the queue order: queue numbers from 1, next served first
+--       celeriac.unacked.<consumer> (set), dead-letter list, celeriac.reserving.<consumer> (string)
+-- ARGV: max, now (epoch seconds), this call's id (also the dead-letter id prefix), the ids of calls whose answers
+--       were lost, space-separated ('' if none), the number of tags to ack first (k), those k tags, then the queue
+--       order: queue numbers from 1, next served first
+--
+-- Acking first, in the same call, is the worker's hot path with acks late: the messages just finished make room for
+-- the next ones in one round trip, and nothing is ever held beyond that room. As in ack.lua, only tags this consumer
+-- still holds are removed.
 -- Returns the new queue order (one number per queue), then per message a triple: list index in KEYS (negative:
 -- dead-lettered as malformed), delivery tag, raw message.
 local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
@@ -29,12 +40,53 @@ local function base64(s)
   return table.concat(out)
 end
 
-local n = #KEYS - 4
-local unacked, index, mine, dlq = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4]
+local n = #KEYS - 5
+local unacked, index, mine, dlq, reserving = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4], KEYS[n + 5]
 local max = tonumber(ARGV[1])
 local now = ARGV[2]
+local lost = ARGV[4]
+local nacks = tonumber(ARGV[5])
+for i = 6, 5 + nacks, 1000 do
+  local j = math.min(i + 999, 5 + nacks)
+  local held = redis.call('SMISMEMBER', mine, unpack(ARGV, i, j))
+  local acked = {}
+  for k = 1, #held do
+    if held[k] == 1 then
+      acked[#acked + 1] = ARGV[i + k - 1]
+    end
+  end
+  if #acked > 0 then
+    redis.call('SREM', mine, unpack(acked))
+    redis.call('HDEL', unacked, unpack(acked))
+    redis.call('ZREM', index, unpack(acked))
+  end
+end
+if lost ~= '' then
+  local note = redis.call('GET', reserving)
+  if note then
+    local lines = {}
+    for line in string.gmatch(note, '[^\n]+') do
+      lines[#lines + 1] = line
+    end
+    if string.find(' ' .. lost .. ' ', ' ' .. lines[1] .. ' ', 1, true) then
+      -- Last reserved first: RPUSH puts each at the served end, so they come out again in their first order.
+      for k = #lines, 2, -1 do
+        local li, len, tag = string.match(lines[k], '^(%d+) (%d+) (.*)$')
+        if tag and redis.call('SISMEMBER', mine, tag) == 1 then
+          local v = redis.call('HGET', unacked, tag)
+          if v then
+            redis.call('RPUSH', KEYS[tonumber(li)], string.sub(v, 2, 1 + tonumber(len)))
+          end
+          redis.call('HDEL', unacked, tag)
+          redis.call('ZREM', index, tag)
+          redis.call('SREM', mine, tag)
+        end
+      end
+    end
+  end
+end
 local order = {}
-for i = 4, #ARGV do
+for i = 6 + nacks, #ARGV do
   order[#order + 1] = tonumber(ARGV[i])
 end
 local queues = #order
@@ -42,7 +94,7 @@ local steps = n / queues
 local empty = {}
 local found = {}
 local popped, dead = 0, 0
-local hset, zadd, tags = {}, {}, {}
+local hset, zadd, tags, notes = {}, {}, {}, {}
 while popped < max do
   -- The next list kombu's BRPOP would take from: lowest step first, queues in order, skipping lists found empty.
   local li, pos
@@ -99,6 +151,7 @@ while popped < max do
       zadd[#zadd + 1] = now
       zadd[#zadd + 1] = tag
       tags[#tags + 1] = tag
+      notes[#notes + 1] = li .. ' ' .. #raw .. ' ' .. tag
       found[#found + 1] = li
       found[#found + 1] = tag
       found[#found + 1] = raw
@@ -111,6 +164,10 @@ for i = 1, #tags, 1000 do
   redis.call('HSET', unacked, unpack(hset, 2 * i - 1, 2 * j))
   redis.call('ZADD', index, unpack(zadd, 2 * i - 1, 2 * j))
   redis.call('SADD', mine, unpack(tags, i, j))
+end
+if #notes > 0 then
+  -- Kept an hour, as long as kombu's visibility timeout: long enough to outlast any outage it has to survive.
+  redis.call('SET', reserving, ARGV[3] .. '\n' .. table.concat(notes, '\n'), 'PX', 3600000)
 end
 local out = order
 for i = 1, #found do

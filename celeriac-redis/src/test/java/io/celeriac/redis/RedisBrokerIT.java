@@ -10,6 +10,8 @@ import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.MessageRejectedException;
 import io.celeriac.protocol.TaskMessage;
+import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.redis.testing.CuttingProxy;
 import io.celeriac.redis.testing.RedisServerExtension;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -73,6 +75,34 @@ class RedisBrokerIT {
 
     private RedisBroker broker() {
         return broker(CeleriacConfig.defaults());
+    }
+
+    @Test
+    void aReserveWhoseAnswerIsLostStrandsNothing() throws Exception {
+        try (CuttingProxy proxy = new CuttingProxy(REDIS.port())) {
+            RedisBroker b = new RedisBroker(RedisUrl.parse("redis://127.0.0.1:" + proxy.port() + "/0"),
+                    CeleriacConfig.defaults(), codec, Clock.systemUTC());
+            brokers.add(b);
+            b.publish(List.of(message("lost.q", 0, "m1"), message("lost.q", 0, "m2"), message("lost.q", 0, "m3")));
+            b.reserve(List.of("other.q"), 1, Duration.ZERO); // registered and connected before the cut
+            proxy.cutAfterRequestContaining("lost.q");
+            assertThatThrownBy(() -> b.reserve(List.of("lost.q"), 2, Duration.ofSeconds(1)))
+                    .isInstanceOf(BrokerUnavailableException.class);
+            assertThat(proxy.hasCut()).as("the answer to the reserve was lost").isTrue();
+            assertThat(redis.hlen(RedisBroker.UNACKED)).as("Redis ran the reserve: two messages are held by a "
+                    + "live consumer that never got them").isEqualTo(2);
+            List<String> got = new ArrayList<>();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> {
+                try {
+                    b.reserve(List.of("lost.q"), 10, Duration.ofMillis(100)).forEach(d -> got.add(id(d, codec)));
+                } catch (BrokerUnavailableException e) {
+                    // reconnecting
+                }
+                return got.size() >= 3;
+            });
+            assertThat(got).as("each delivered once, in their first order").containsExactly("m1", "m2", "m3");
+            assertThat(redis.hlen(RedisBroker.UNACKED)).isEqualTo(3);
+        }
     }
 
     private OutboundMessage message(String queue, int priority, String id) {
