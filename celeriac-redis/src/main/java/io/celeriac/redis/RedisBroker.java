@@ -70,8 +70,8 @@ public final class RedisBroker implements Broker {
     static final String SCHEDULED = "celeriac.scheduled";
     static final String CONSUMERS = UnackedRestorer.CONSUMERS;
 
-    private static final LuaScript RESERVE = new LuaScript("reserve");
-    private static final LuaScript ACK = new LuaScript("ack");
+    private static final LuaScript RESERVE = new LuaScript("reserve", "ack_held");
+    private static final LuaScript ACK = new LuaScript("ack", "ack_held");
     private static final LuaScript SETTLE = new LuaScript("settle");
     private static final byte[][] NO_TAGS = new byte[0][];
 
@@ -194,7 +194,7 @@ public final class RedisBroker implements Broker {
         Map<String, List<String>> byList = new LinkedHashMap<>();
         for (OutboundMessage m : messages) {
             byList.computeIfAbsent(listKey(m.queue(), step(m.priority())), k -> new ArrayList<>())
-                    .add(RedisOnceDispatch.envelope(kombu, m));
+                    .add(envelope(kombu, m));
         }
         RedisAsyncCommands<String, String> async = redis.connection().async();
         List<RedisFuture<?>> futures = new ArrayList<>();
@@ -214,6 +214,24 @@ public final class RedisBroker implements Broker {
             throw redis.unavailable("Publishing " + messages.size()
                     + " message(s) (some may not be queued; send again)", e);
         }
+    }
+
+    /**
+     * The envelope of a message to publish, with the properties kombu's Redis transport assigns when the producer
+     * left them out: {@code delivery_info} (default exchange, the queue as routing key) and a {@code delivery_tag}.
+     */
+    static String envelope(KombuEnvelope kombu, OutboundMessage out) {
+        BrokerMessage m = out.message();
+        if (m.property("delivery_tag") == null) {
+            m = m.withProperty("delivery_tag", UUID.randomUUID().toString());
+        }
+        if (!(m.properties().get("delivery_info") instanceof Map<?, ?>)) {
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("exchange", "");
+            info.put("routing_key", out.queue());
+            m = m.withProperty("delivery_info", info);
+        }
+        return kombu.encode(m);
     }
 
     @Override

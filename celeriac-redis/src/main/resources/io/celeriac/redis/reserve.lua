@@ -46,21 +46,7 @@ local max = tonumber(ARGV[1])
 local now = ARGV[2]
 local lost = ARGV[4]
 local nacks = tonumber(ARGV[5])
-for i = 6, 5 + nacks, 1000 do
-  local j = math.min(i + 999, 5 + nacks)
-  local held = redis.call('SMISMEMBER', mine, unpack(ARGV, i, j))
-  local acked = {}
-  for k = 1, #held do
-    if held[k] == 1 then
-      acked[#acked + 1] = ARGV[i + k - 1]
-    end
-  end
-  if #acked > 0 then
-    redis.call('SREM', mine, unpack(acked))
-    redis.call('HDEL', unacked, unpack(acked))
-    redis.call('ZREM', index, unpack(acked))
-  end
-end
+ack_held(unacked, index, mine, 6, 5 + nacks)
 if lost ~= '' then
   local note = redis.call('GET', reserving)
   if note then
