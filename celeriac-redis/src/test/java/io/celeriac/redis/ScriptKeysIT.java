@@ -60,8 +60,8 @@ class ScriptKeysIT {
 
     static {
         for (LuaScript s : List.of(new LuaScript("reserve", "ack_held"), new LuaScript("ack", "ack_held"),
-                new LuaScript("settle"), new LuaScript("move_due"), new LuaScript("heartbeat", "liveness"), new LuaScript("recover", "liveness"),
-                new LuaScript("restore_visible"), new LuaScript("dead_letter_op"), new LuaScript("publish_once"),
+                new LuaScript("settle"), new LuaScript("move_due"), new LuaScript("heartbeat", "liveness"),
+                new LuaScript("recover", "liveness"), new LuaScript("restore_visible"), new LuaScript("dead_letter_op"), new LuaScript("publish_once"),
                 new LuaScript("beat_lease"))) {
             SCRIPTS.put(s.digest(), s);
         }
