@@ -33,11 +33,13 @@ import java.util.function.IntConsumer;
  * only then are the original messages acked (or dead-lettered). A crash before the ack redelivers the message; it
  * never loses it. Acks that wait for nothing (acks early, sent as a task starts) go first, and are sent even while a
  * store is being retried, so that a backend outage does not hold back the acks-early ack Celery sends at the start.
+ * Such an ack gives its message's prefetch permit back as soon as it is written, as Celery's prefetch counts only
+ * unacked messages; the task's result follows later and settles nothing.
  *
  * <p>Errors are of two kinds. A broker or backend that cannot be reached ({@link BrokerUnavailableException},
  * {@link ResultBackendUnavailableException}) is waited for: the step is retried with backoff until it goes through,
- * and meanwhile the worker takes no new work, because each task holds its prefetch permit until its {@link Item} is
- * written (the {@code settled} callback). Anything else is a refusal of something in the batch, which no retry would
+ * and meanwhile the worker takes no new work: an acks-late task holds its prefetch permit until its {@link Item} is
+ * written (the {@code settled} callback), and the results of acks-early tasks fill this bounded queue. Anything else is a refusal of something in the batch, which no retry would
  * cure: the step is split in halves until the refused item is alone, the rest is written, and the refused item is
  * dealt with on its own (a refused result becomes a FAILURE saying why; if that is refused too, the message goes to
  * the dead-letter queue with the reason). One bad document never stops the acks of the others.
@@ -63,22 +65,26 @@ final class Completer {
         Delivery deadLetter;
         String reason;
         final String release;
-        /** The task's delivery when this is its last item (it settles the prefetch permit), else null. */
-        final Delivery message;
+        /** The task's delivery when this is its last item, else null. */
+        final Delivery task;
+        /**
+         * The delivery whose prefetch permit this item gives back once written (a task's last item, unless its early
+         * ack gave the permit back; or that early ack), else null. Cleared when the permit is given back.
+         */
+        Delivery permit;
         /** Acked in the batch's first step, ahead of the results. */
         boolean ackedFirst;
-        /** Its permit went back after the early acks of its batch (it was acked when it started). */
-        boolean settledEarly;
 
         Item(OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter, String reason,
-             String release, Delivery message) {
+             String release, Delivery task, Delivery permit) {
             this.publish = publish;
             this.result = result;
             this.ack = ack;
             this.deadLetter = deadLetter;
             this.reason = reason;
             this.release = release;
-            this.message = message;
+            this.task = task;
+            this.permit = permit;
         }
 
         String id() {
@@ -96,12 +102,6 @@ final class Completer {
     private final java.util.function.Predicate<List<Delivery>> handOff;
     private final Thread thread;
     private final AtomicLong pending = new AtomicLong();
-    /**
-     * Deliveries whose early ack (acks early: sent as the task starts) is written while their task still runs. The
-     * task's end finds its delivery here and gives its permit back at once; a task that ends first is settled when
-     * its last item is written. Each entry is removed by one of the two, so the set holds at most the running tasks.
-     */
-    private final java.util.Set<Delivery> ackedEarly = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean stopping;
 
     /**
@@ -129,25 +129,26 @@ final class Completer {
         if (publish == null && result == null && ack == null) {
             return;
         }
-        enqueue(new Item(publish, result, ack, null, null, null, null));
+        enqueue(new Item(publish, result, ack, null, null, null, null, null));
     }
 
     /**
-     * A task's last write; once it is written the task's prefetch permit is given back. {@code ack} and
-     * {@code deadLetter} are the delivery to settle (at most one of them; both null when it was acked early).
+     * The ack sent as a task starts (acks early). Once it is written the message's prefetch permit is given back:
+     * the message left the window, as Celery's prefetch counts unacked messages, so the consumer may reserve the next
+     * one while this task still runs (running tasks are bounded by the pool, not the window).
      */
-    void finish(Delivery message, OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter,
-                String reason, String release) {
-        // Removed whatever the outcome, so a task that ends otherwise (dead-lettered after its early ack, say) leaves
-        // no entry.
-        boolean ackWritten = message != null && ackedEarly.remove(message);
-        if (ackWritten && ack == null && deadLetter == null) {
-            // Acked when it started and that ack is written: the message left the window then (Celery's prefetch
-            // counts unacked messages), so its permit goes back now, as its task ends; only its result is left.
-            settled.accept(1);
-            message = null;
-        }
-        enqueue(new Item(publish, result, ack, deadLetter, reason, release, message));
+    void ackEarly(Delivery d) {
+        enqueue(new Item(null, null, d, null, null, null, null, d));
+    }
+
+    /**
+     * A task's last write. Once it is written the prefetch permit of {@code task} goes back, unless
+     * {@code permitGone} says its early ack gave it back already. {@code ack} and {@code deadLetter} are the delivery
+     * to settle (at most one of them; both null when it was acked early).
+     */
+    void finish(Delivery task, boolean permitGone, OutboundMessage publish, ResultDocument result, Delivery ack,
+                Delivery deadLetter, String reason, String release) {
+        enqueue(new Item(publish, result, ack, deadLetter, reason, release, task, permitGone ? null : task));
     }
 
     private void enqueue(Item item) {
@@ -212,14 +213,18 @@ final class Completer {
         }
     }
 
-    /** A task's last item whose message was acked when it started and is not yet given back to the window. */
-    private boolean leftWithItsAck(Item i) {
-        if (i.message != null && i.ack == null && i.deadLetter == null && !i.settledEarly) {
-            // Its early ack was written by now (queued before it); forget that record, the task settles here.
-            ackedEarly.remove(i.message);
-            return true;
+    /** Gives back the permits of the written {@code items} that hold one; each only once. */
+    private void settle(List<Item> items) {
+        int n = 0;
+        for (Item i : items) {
+            if (i.permit != null) {
+                i.permit = null;
+                n++;
+            }
         }
-        return false;
+        if (n > 0) {
+            settled.accept(n);
+        }
     }
 
     /** An item that is only an ack: nothing has to be written before it. */
@@ -240,24 +245,11 @@ final class Completer {
             }
         }
         step(early, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
-        for (Item i : early) {
-            ackedEarly.add(i.ack);
-        }
-        // A task acked early (Celery's default) left the window when its ack was written: that ack was queued
-        // when the task started, so it was written by now (in an earlier batch or just above). Its permit goes back
-        // here, before its result is stored, as Celery's prefetch counts only unacked messages; holding it until the
-        // result is stored cost the acks-early drain a third of its rate. The results still wait in this bounded
+        // Acked early (Celery's default), these messages left the window: their permits go back now, ahead of any
+        // result. Holding them until the task ended, or until its result was stored, halved the consumer's reserve
+        // batches and cost the acks-early drain a sixth to a third of its rate. The results wait in this bounded
         // queue, so a backend outage stops the worker once the queue is full.
-        int ackedEarly = 0;
-        for (Item i : batch) {
-            if (leftWithItsAck(i)) {
-                i.settledEarly = true;
-                ackedEarly++;
-            }
-        }
-        if (ackedEarly > 0) {
-            settled.accept(ackedEarly);
-        }
+        settle(early);
         step(publishes, l -> broker.publish(map(l, i -> i.publish)), this::publishRefused, "publishing retries");
         // Collected after the publishes: a refused retry turns into a FAILURE to store.
         List<Item> results = new ArrayList<>();
@@ -270,20 +262,18 @@ final class Completer {
 
         List<Item> acks = new ArrayList<>();
         List<Item> deadLetters = new ArrayList<>();
-        int settles = 0;
         for (Item i : batch) {
             if (i.deadLetter != null) {
                 deadLetters.add(i);
             } else if (i.ack != null && !i.ackedFirst) {
                 acks.add(i);
             }
-            if (i.message != null && !i.settledEarly) {
-                settles++;
-            }
         }
         if (!acks.isEmpty() && handOff.test(map(acks, i -> i.ack))) {
             // The consumer writes these acks with its next reserve and settles their messages then.
-            settles -= acks.size();
+            for (Item i : acks) {
+                i.permit = null;
+            }
         } else {
             step(acks, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
         }
@@ -300,9 +290,7 @@ final class Completer {
                         "releasing unique keys");
             }
         }
-        if (settles > 0) {
-            settled.accept(settles);
-        }
+        settle(batch);
     }
 
     /**
@@ -366,12 +354,6 @@ final class Completer {
                 return;
             }
             if (!ackOnly(i)) {
-                // While results wait for the backend, a task acked early still leaves the window once its ack is
-                // written (queued before it, so sent by ackWhileWaiting unless that failed and was carried).
-                if (carried.stream().noneMatch(Completer::ackOnly) && leftWithItsAck(i)) {
-                    i.settledEarly = true;
-                    settled.accept(1);
-                }
                 carried.add(i);
                 continue;
             }
@@ -387,24 +369,13 @@ final class Completer {
     private void ackWhileWaiting(List<Item> acks) {
         try {
             broker.ack(map(acks, i -> i.ack));
-            for (Item i : acks) {
-                ackedEarly.add(i.ack);
-            }
         } catch (RuntimeException e) {
             // Written with the next batch, as any other item.
             carried.addAll(acks);
             return;
         }
         pending.addAndGet(-acks.size());
-        int settles = 0;
-        for (Item i : acks) {
-            if (i.message != null && !i.settledEarly) {
-                settles++;
-            }
-        }
-        if (settles > 0) {
-            settled.accept(settles);
-        }
+        settle(acks);
     }
 
     private void ackRefused(Item i, RuntimeException e) {
@@ -420,13 +391,13 @@ final class Completer {
     private void publishRefused(Item i, RuntimeException e) {
         String why = "the retry message could not be published (" + oneLine(e) + ")";
         log.error("The broker refused the retry of {}: {}; the task is marked FAILURE instead", i.id(), oneLine(e));
-        if (i.result != null || i.message != null) {
+        if (i.result != null || i.task != null) {
             i.result = notStored(i.publish.taskId(), why);
         }
     }
 
     private void resultRefused(Item i, RuntimeException e) {
-        if (i.message == null) {
+        if (i.task == null) {
             // A STARTED or progress state: the task's final state follows and is what the caller waits for.
             log.error("The result backend refused the {} state of {} ({}); it was dropped", i.result.status(),
                     i.id(), oneLine(e));
@@ -447,7 +418,7 @@ final class Completer {
                 if (x.deadLetter == null) {
                     // Acks-late: dead-letter the delivery itself (that settles it); acked early: the broker keeps a
                     // record of it all the same.
-                    x.deadLetter = x.ack != null ? x.ack : x.message;
+                    x.deadLetter = x.ack != null ? x.ack : x.task;
                     x.ack = null;
                 }
             }, "storing a FAILURE in place of a refused result");

@@ -26,7 +26,8 @@ import java.util.UUID;
 /**
  * Turns what happened to a request into the writes it leaves (retry message, result document, ack or dead letter),
  * hands them to the {@link Completer}, logs the outcome as Celery does and tells the listeners. Every request's
- * last write goes through here exactly once, which is what gives its prefetch permit back.
+ * last write goes through here exactly once, which is what gives its prefetch permit back (or, acked early, its
+ * early ack did).
  */
 final class Outcomes {
     private static final Logger log = LoggerFactory.getLogger("celeriac.worker");
@@ -47,9 +48,13 @@ final class Outcomes {
         this.listeners = listeners;
     }
 
-    /** An ack sent as the task starts (acks early): it waits for no result. */
-    void ackNow(Delivery d) {
-        completer.add(null, null, d);
+    /**
+     * The ack sent as the task starts (acks early): it waits for no result, and once it is written the message leaves
+     * the prefetch window, as Celery's prefetch counts only unacked messages.
+     */
+    void ackNow(Request r) {
+        r.ackedEarly = true;
+        completer.ackEarly(r.delivery);
     }
 
     /** A state that is not the last (STARTED, progress): written, but it settles nothing. */
@@ -59,11 +64,11 @@ final class Outcomes {
 
     /**
      * Queues the request's last write (result, then ack or dead letter); its prefetch permit comes back once that is
-     * written. Exactly one per request.
+     * written, unless its early ack gave it back already. Exactly one per request.
      */
     void finishItem(Request r, OutboundMessage publish, ResultDocument result, Delivery ack,
                     Delivery deadLetter, String reason) {
-        completer.finish(r.delivery, publish, result, ack, deadLetter, reason, UniqueTask.keyOf(r.message));
+        completer.finish(r.delivery, r.ackedEarly, publish, result, ack, deadLetter, reason, UniqueTask.keyOf(r.message));
         r.finished = true;
     }
 
@@ -158,18 +163,23 @@ final class Outcomes {
 
     /** A request that was revoked, expired or terminated before it could finish: stored as REVOKED. */
     void finishRevoked(Request r, boolean terminated, boolean expired, boolean ack) {
-        finishRevoked(r.delivery, r.message, r.request, r.definition, terminated, expired, ack);
+        finishRevoked(r.delivery, r.ackedEarly, r.message, r.request, r.definition, terminated, expired, ack);
         r.finished = true;
     }
 
     void finishRevoked(Delivery d, TaskMessage m, TaskRequest tr, TaskDefinition def, boolean terminated,
                        boolean expired, boolean ack) {
+        finishRevoked(d, false, m, tr, def, terminated, expired, ack);
+    }
+
+    private void finishRevoked(Delivery d, boolean permitGone, TaskMessage m, TaskRequest tr, TaskDefinition def,
+                               boolean terminated, boolean expired, boolean ack) {
         boolean ignore = def != null && def.options().ignoreResult().orElse(config.ignoreResult());
         ResultDocument doc = ignore ? null : new ResultDocument(tr.id(), TaskState.REVOKED,
                 ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions",
                         expired ? "expired" : terminated ? "terminated" : "revoked"),
                 null, List.of(), clock.instant(), tr.parentId(), Map.of());
-        completer.finish(d, null, doc, ack ? d : null, null, null, UniqueTask.keyOf(m));
+        completer.finish(d, permitGone, null, doc, ack ? d : null, null, null, UniqueTask.keyOf(m));
         for (WorkerListener l : listeners) {
             l.taskRevoked(tr, terminated, expired);
         }

@@ -4,15 +4,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The prefetch window ({@code worker_prefetch_multiplier x concurrency}): a permit per message taken from the
- * broker, held until its outcome is written (result stored, message settled), not merely until its task returns.
- * So reserved, running and completing messages together never exceed it.
+ * The prefetch window ({@code worker_prefetch_multiplier x concurrency}): a permit per unacked message taken from the
+ * broker, as Celery's prefetch counts. With acks late it is held until the message's outcome is written (result
+ * stored, message settled), not merely until its task returns, so reserved, running and completing messages together
+ * never exceed it. With acks early it goes back once the ack sent as the task starts is written: then the window
+ * bounds the messages waiting for a pool slot, and the pool bounds the running ones.
  */
 final class PrefetchWindow {
     private final Slots permits;
     /**
-     * Messages taken from the broker whose outcome is not written yet (reserved, running, or waiting in the
-     * completer). Each holds a permit, given back only when its result is stored and its message settled.
+     * Messages taken from the broker and not yet settled: reserved, or (acks late) running or waiting in the
+     * completer. Each holds a permit.
      */
     private final AtomicInteger held = new AtomicInteger();
 

@@ -34,6 +34,11 @@ final class Request {
     volatile Thread thread;
     /** Set once the request's last write is queued (it then settles its prefetch permit). */
     volatile boolean finished;
+    /**
+     * Acked as it started (acks early): its prefetch permit goes back with that ack, so its last write settles
+     * nothing.
+     */
+    volatile boolean ackedEarly;
     volatile boolean softExceeded;
     volatile long startNanos;
     volatile Instant startedAt;

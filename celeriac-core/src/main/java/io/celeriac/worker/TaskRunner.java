@@ -153,7 +153,7 @@ final class TaskRunner {
         r.startNanos = System.nanoTime();
         r.startedAt = now;
         if (!r.acksLate) {
-            outcomes.ackNow(r.delivery);
+            outcomes.ackNow(r);
         }
         if (r.trackStarted && !r.ignoreResult) {
             Map<String, Object> meta = new LinkedHashMap<>();

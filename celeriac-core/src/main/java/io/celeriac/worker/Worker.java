@@ -319,7 +319,10 @@ public final class Worker implements AutoCloseable {
         }
     }
 
-    /** Messages taken from the broker whose outcome is not written yet: never more than the prefetch window. */
+    /**
+     * Messages taken from the broker and not settled yet, never more than the prefetch window: waiting for a pool
+     * slot, and with acks late also running or waiting for their result to be stored and their ack written.
+     */
     public int inFlight() {
         return window.inFlight();
     }
