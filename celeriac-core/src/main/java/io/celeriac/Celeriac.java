@@ -14,7 +14,14 @@ import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.PythonRepr;
 import io.celeriac.protocol.TaskMessage;
+import io.celeriac.backend.ChordCounter;
+import io.celeriac.canvas.CanvasPlanner;
 import io.celeriac.task.AsyncResult;
+import io.celeriac.task.Canvas;
+import io.celeriac.task.Chain;
+import io.celeriac.task.Chord;
+import io.celeriac.task.Group;
+import io.celeriac.task.GroupResult;
 import io.celeriac.task.CurrentTask;
 import io.celeriac.task.PublishRetryPolicy;
 import io.celeriac.task.SendOptions;
@@ -53,7 +60,7 @@ import java.util.function.Supplier;
  * AsyncResult r = app.task("emails.send_welcome").delay(userId);
  * }</pre>
  */
-public final class Celeriac implements AutoCloseable {
+public final class Celeriac implements AutoCloseable, Canvas.Sender {
     /** Broker key that holds a unique task's id while it is pending or running. */
     public static final String UNIQUE_KEY_PREFIX = io.celeriac.protocol.UniqueTask.KEY_PREFIX;
     /** Header marking a unique task, so the worker releases its key when the task is done. */
@@ -75,6 +82,8 @@ public final class Celeriac implements AutoCloseable {
     private final boolean ownsBackend;
     private final List<HeaderProvider> headerProviders;
     private final List<io.celeriac.worker.TaskInterceptor> interceptors;
+    private final CanvasPlanner planner;
+    private final EagerCanvas eagerCanvas;
 
     private Celeriac(Builder b) {
         this.config = b.config;
@@ -97,6 +106,8 @@ public final class Celeriac implements AutoCloseable {
         this.headerProviders = List.copyOf(b.headerProviders);
         this.interceptors = List.copyOf(b.interceptors);
         this.eager = new EagerExecutor(workerEnvironment(), this::buildMessage);
+        this.planner = new CanvasPlanner(this::buildCanvasMessage);
+        this.eagerCanvas = new EagerCanvas(this::applyAsync);
     }
 
     public static Builder builder() {
@@ -159,7 +170,7 @@ public final class Celeriac implements AutoCloseable {
 
     /** A task by name, to send. */
     public TaskStub task(String name) {
-        return new TaskStub(name, this::applyAsync, this::send);
+        return new TaskStub(name, this::applyAsync, this);
     }
 
     /** Sends a task with positional arguments. */
@@ -168,15 +179,97 @@ public final class Celeriac implements AutoCloseable {
     }
 
     public Signature signature(String task, Object... args) {
-        return new Signature(task, java.util.Arrays.asList(args), Map.of(), SendOptions.none(), this::send);
+        return new Signature(task, java.util.Arrays.asList(args), Map.of(), SendOptions.none(), this);
     }
 
     public Signature signature(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
-        return new Signature(task, args, kwargs, options, this::send);
+        return new Signature(task, args, kwargs, options, this);
     }
 
+    /** Sends a signature, with its callbacks and errbacks if it has any. */
+    @Override
     public AsyncResult send(Signature s) {
-        return applyAsync(s.task(), s.args(), s.kwargs(), s.options());
+        if (s.links().isEmpty() && s.linkErrors().isEmpty() && s.otherOptions().isEmpty()) {
+            return applyAsync(s.task(), s.args(), s.kwargs(), s.options());
+        }
+        return (AsyncResult) send((Canvas) s);
+    }
+
+    /** Sends a chain: its first step now, the others as each one finishes. Returns the last step's result. */
+    @Override
+    public AsyncResult send(Chain chain) {
+        return (AsyncResult) send((Canvas) chain);
+    }
+
+    /** Sends a group's members in one batch. */
+    @Override
+    public GroupResult send(Group group) {
+        return (GroupResult) send((Canvas) group);
+    }
+
+    /** Sends a chord: writes its size to the result backend, then sends the header. Returns the body's result. */
+    @Override
+    public AsyncResult send(Chord chord) {
+        return (AsyncResult) send((Canvas) chord);
+    }
+
+    /** The result handle of any canvas: an AsyncResult (with parents) or a GroupResult. */
+    private Object send(Canvas c) {
+        return config.alwaysEager() ? eagerCanvas.run(c) : handle(sendCanvas(c));
+    }
+
+    private CanvasPlanner.Planned sendCanvas(Canvas c) {
+        TaskRequest parent = CurrentTask.get().orElse(null);
+        CanvasPlanner.Dispatch d = planner.plan(c, new CanvasPlanner.Context(List.of(),
+                parent == null ? null : parent.id(),
+                parent == null ? null : (parent.rootId() == null ? parent.id() : parent.rootId()), null));
+        if (!d.chordSizes().isEmpty()) {
+            ChordCounter chords = chordCounter("sending a chord");
+            d.chordSizes().forEach(chords::setSize);
+        }
+        List<OutboundMessage> out = new ArrayList<>(d.messages().size());
+        for (TaskMessage m : d.messages()) {
+            out.add(new OutboundMessage(m.routingKey(), m.priority(), codec.encode(m), m.id(), m.eta()));
+        }
+        publishing(config.publishRetry() ? config.publishRetryPolicy() : null, () -> c + " (" + out.size()
+                + " message(s))", () -> {
+                    broker.publish(out);
+                    return null;
+                });
+        return d.result();
+    }
+
+    /** Result handles shaped as what was sent: an AsyncResult with parents, or a GroupResult. */
+    private Object handle(CanvasPlanner.Planned p) {
+        if (p instanceof CanvasPlanner.One one) {
+            return new AsyncResult(one.id(), backend, this::revoke, codec,
+                    one.parent() == null ? null : handle(one.parent()));
+        }
+        CanvasPlanner.Many many = (CanvasPlanner.Many) p;
+        List<AsyncResult> members = new ArrayList<>();
+        for (CanvasPlanner.Planned m : many.members()) {
+            Object h = handle(m);
+            // A member that is itself a group is flattened into this one (Celery unrolls nested groups too).
+            if (h instanceof GroupResult g) {
+                members.addAll(g.results());
+            } else {
+                members.add((AsyncResult) h);
+            }
+        }
+        return new GroupResult(many.groupId(), members);
+    }
+
+    /** The result backend's chord counting, or a clear error naming what needed it. */
+    public ChordCounter chordCounter(String forWhat) {
+        return backend.chords().orElseThrow(() -> new UnsupportedOperationException(forWhat + " needs a result "
+                + "backend that counts chord parts (Redis, JDBC, in memory); " + backend.getClass().getSimpleName()
+                + " does not"));
+    }
+
+    /** A task message for a canvas step: as {@code applyAsync} builds it, arguments converted to JSON values. */
+    private TaskMessage buildCanvasMessage(String task, List<Object> args, Map<String, Object> kwargs,
+                                           SendOptions options) {
+        return buildMessage(task, jsonArgs(task, args), jsonKwargs(task, kwargs), options);
     }
 
     /**
@@ -462,7 +555,8 @@ public final class Celeriac implements AutoCloseable {
 
     /** What a worker (or eager mode) of this app needs from it. */
     public WorkerEnvironment workerEnvironment() {
-        return new WorkerEnvironment(config, broker, backend, codec, clock, registry, interceptors, Celeriac::pid);
+        return new WorkerEnvironment(config, broker, backend, codec, clock, registry, interceptors, Celeriac::pid,
+                this::buildCanvasMessage);
     }
 
     /** The process id, for logs and events. */

@@ -112,4 +112,43 @@ public final class InMemoryResultBackend implements ResultBackend {
             lock.unlock();
         }
     }
+
+    private final InMemoryChords chords = new InMemoryChords();
+
+    @Override
+    public Optional<ChordCounter> chords() {
+        return Optional.of(chords);
+    }
+
+    /** Chord parts per group, under one lock: one caller sees each chord complete. */
+    private static final class InMemoryChords implements ChordCounter {
+        private final Map<String, Integer> sizes = new HashMap<>();
+        private final Map<String, java.util.TreeMap<String, Object[]>> parts = new HashMap<>();
+
+        @Override
+        public synchronized void setSize(String groupId, int size) {
+            sizes.put(groupId, size);
+        }
+
+        @Override
+        public synchronized Optional<List<Part>> partDone(String groupId, String taskId, Integer groupIndex,
+                                                          String state, Object result) {
+            java.util.TreeMap<String, Object[]> p = parts.computeIfAbsent(groupId, k -> new java.util.TreeMap<>());
+            p.put(taskId, new Object[] {groupIndex == null ? Integer.MAX_VALUE : groupIndex, new Part(taskId, state,
+                    result)});
+            Integer size = sizes.get(groupId);
+            if (size == null || p.size() != size) {
+                return Optional.empty();
+            }
+            return Optional.of(p.values().stream()
+                    .sorted(java.util.Comparator.comparingInt(a -> (Integer) a[0]))
+                    .map(a -> (Part) a[1]).toList());
+        }
+
+        @Override
+        public synchronized void forget(String groupId) {
+            sizes.remove(groupId);
+            parts.remove(groupId);
+        }
+    }
 }

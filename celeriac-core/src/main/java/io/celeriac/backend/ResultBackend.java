@@ -44,6 +44,11 @@ public interface ResultBackend extends AutoCloseable {
         forget(List.of(taskId));
     }
 
+    /** Counting of chord parts, if this backend can do it (Redis, JDBC and in memory can). */
+    default Optional<ChordCounter> chords() {
+        return Optional.empty();
+    }
+
     @Override
     default void close() {
     }

@@ -25,12 +25,36 @@ public class AsyncResult {
     private final ResultBackend backend;
     private final Revoker revoker;
     private final MessageCodec codec;
+    private final Object parent;
 
     public AsyncResult(String id, ResultBackend backend, Revoker revoker, MessageCodec codec) {
+        this(id, backend, revoker, codec, null);
+    }
+
+    /** @param parent the previous step's result (an {@link AsyncResult} or a {@link GroupResult}), or null */
+    public AsyncResult(String id, ResultBackend backend, Revoker revoker, MessageCodec codec, Object parent) {
         this.id = Objects.requireNonNull(id, "id");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.revoker = revoker;
         this.codec = codec;
+        if (parent != null && !(parent instanceof AsyncResult) && !(parent instanceof GroupResult)) {
+            throw new IllegalArgumentException("a parent is an AsyncResult or a GroupResult: " + parent);
+        }
+        this.parent = parent;
+    }
+
+    /**
+     * The result of the step before this one in the workflow that sent it (a chain's previous step, or a chord's
+     * header as a {@link GroupResult}), as known where the workflow was sent; empty otherwise (Celery's
+     * {@code parent}).
+     */
+    public Optional<Object> parent() {
+        return Optional.ofNullable(parent);
+    }
+
+    /** This handle with {@code parent} as the previous step's result. */
+    public AsyncResult withParent(Object newParent) {
+        return new AsyncResult(id, backend, revoker, codec, newParent);
     }
 
     public String id() {

@@ -2,45 +2,107 @@ package io.celeriac.task;
 
 import io.celeriac.protocol.JsonValues;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * A task call that can be sent later, Celery's {@code task.s(...)}: name, arguments and send options. Create with
- * {@code app.signature(...)} or {@code app.task(name).s(...)}; send with {@link #delay()} / {@link #applyAsync()},
- * or many at once with {@code app.sendAll(signatures)} (one round trip).
+ * A task call that can be sent later, Celery's {@code task.s(...)}: name, arguments and send options, plus callbacks
+ * ({@link #link}), errbacks ({@link #linkError}) and whether it ignores the result of a previous step
+ * ({@link #immutable()}, Celery's {@code si()}). Create with {@code app.signature(...)} or {@code app.task(name).s(...)};
+ * send with {@link #delay()} / {@link #applyAsync()}, many at once with {@code app.sendAll(signatures)}, or combine
+ * with {@link Canvas#chain}, {@link Canvas#group} and {@link Canvas#chord}.
  */
-public final class Signature {
-    /** Sends signatures; given by the app that created the signature. */
-    @FunctionalInterface
-    public interface Sender {
-        AsyncResult send(Signature signature);
-    }
-
+public final class Signature implements Canvas {
     private final String task;
     private final List<Object> args;
     private final Map<String, Object> kwargs;
     private final SendOptions options;
-    private final transient Sender sender;
+    private final boolean immutable;
+    private final List<Canvas> links;
+    private final List<Canvas> linkErrors;
+    /**
+     * Celery options this class has no typed field for, kept as received so a signature read from a message is
+     * sent on unchanged: {@code group_id}, {@code group_index}, {@code chord}, {@code root_id}, {@code reply_to}...
+     */
+    private final Map<String, Object> otherOptions;
+    private final Sender sender;
 
     public Signature(String task, List<?> args, Map<String, ?> kwargs, SendOptions options, Sender sender) {
+        this(task, args, kwargs, options, false, List.of(), List.of(), Map.of(), sender);
+    }
+
+    Signature(String task, List<?> args, Map<String, ?> kwargs, SendOptions options, boolean immutable,
+              List<Canvas> links, List<Canvas> linkErrors, Map<String, ?> otherOptions, Sender sender) {
         this.task = Objects.requireNonNull(task, "task");
-        this.args = JsonValues.immutableList(args);
-        this.kwargs = JsonValues.immutableMap(kwargs);
+        this.args = JsonValues.immutableList(args == null ? List.of() : args);
+        this.kwargs = JsonValues.immutableMap(kwargs == null ? Map.of() : kwargs);
         this.options = options == null ? SendOptions.none() : options;
+        this.immutable = immutable;
+        this.links = List.copyOf(links);
+        this.linkErrors = List.copyOf(linkErrors);
+        this.otherOptions = JsonValues.immutableMap(otherOptions);
         this.sender = sender;
     }
 
     public String task() { return task; }
     public List<Object> args() { return args; }
     public Map<String, Object> kwargs() { return kwargs; }
+    @Override
     public SendOptions options() { return options; }
+    /** True if it ignores the result of a previous step (Celery's {@code immutable}, {@code si()}). */
+    public boolean immutable() { return immutable; }
+    /** Callbacks called with the result on success. */
+    public List<Canvas> links() { return links; }
+    /** Errbacks called with the task id on failure. */
+    public List<Canvas> linkErrors() { return linkErrors; }
+    /** Celery options without a typed field here (kept as read from a message). */
+    public Map<String, Object> otherOptions() { return otherOptions; }
 
-    /** A copy with other send options. */
+    Sender sender() { return sender; }
+
+    @Override
     public Signature withOptions(SendOptions newOptions) {
-        return new Signature(task, args, kwargs, newOptions, sender);
+        return new Signature(task, args, kwargs, newOptions, immutable, links, linkErrors, otherOptions, sender);
+    }
+
+    /** Celery's {@code set(immutable=...)}: an immutable signature ignores the previous step's result. */
+    public Signature immutable(boolean value) {
+        return new Signature(task, args, kwargs, options, value, links, linkErrors, otherOptions, sender);
+    }
+
+    /** Celery's {@code si()}: the same call, immutable. */
+    public Signature si() {
+        return immutable(true);
+    }
+
+    @Override
+    public Signature link(Canvas callback) {
+        List<Canvas> l = new ArrayList<>(links);
+        l.add(Objects.requireNonNull(callback, "callback"));
+        return new Signature(task, args, kwargs, options, immutable, l, linkErrors, otherOptions, sender);
+    }
+
+    @Override
+    public Signature linkError(Canvas errback) {
+        List<Canvas> l = new ArrayList<>(linkErrors);
+        l.add(Objects.requireNonNull(errback, "errback"));
+        return new Signature(task, args, kwargs, options, immutable, links, l, otherOptions, sender);
+    }
+
+    @Override
+    public Signature bind(Sender newSender) {
+        return new Signature(task, args, kwargs, options, immutable, links, linkErrors, otherOptions, newSender);
+    }
+
+    /**
+     * A copy with other Celery options ({@code group_id}, {@code group_index}, {@code chord}, {@code chain}...) that
+     * travel with it unchanged; the canvas planner sets them as Celery's canvas does.
+     */
+    public Signature withOtherOptions(Map<String, ?> other) {
+        return new Signature(task, args, kwargs, options, immutable, links, linkErrors, other, sender);
     }
 
     public AsyncResult delay() {
@@ -54,19 +116,15 @@ public final class Signature {
         return sender.send(this);
     }
 
-    /** Celery's dict form of a signature ({@code task, args, kwargs, options, subtask_type, immutable}). */
+    @Override
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task", task);
         m.put("args", args);
         m.put("kwargs", kwargs);
-        Map<String, Object> opts = new LinkedHashMap<>();
-        options.queue().ifPresent(q -> opts.put("queue", q));
-        options.taskId().ifPresent(id -> opts.put("task_id", id));
-        options.priority().ifPresent(p -> opts.put("priority", p));
-        m.put("options", opts);
+        m.put("options", CanvasMaps.options(options, links, linkErrors, otherOptions));
         m.put("subtask_type", null);
-        m.put("immutable", false);
+        m.put("immutable", immutable);
         return m;
     }
 

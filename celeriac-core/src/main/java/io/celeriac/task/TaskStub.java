@@ -17,9 +17,9 @@ public final class TaskStub {
 
     private final String name;
     private final Sender sender;
-    private final Signature.Sender signatureSender;
+    private final Canvas.Sender signatureSender;
 
-    public TaskStub(String name, Sender sender, Signature.Sender signatureSender) {
+    public TaskStub(String name, Sender sender, Canvas.Sender signatureSender) {
         this.name = name;
         this.sender = sender;
         this.signatureSender = signatureSender;

@@ -74,6 +74,10 @@ final class Completer {
         Delivery permit;
         /** Acked in the batch's first step, ahead of the results. */
         boolean ackedFirst;
+        /** Callbacks, next chain step or errbacks to send, and chain steps' FAILUREs to store (canvas). */
+        CanvasSteps.FollowUps followUps = CanvasSteps.FollowUps.NONE;
+        /** Chord parts to count once the results are stored. */
+        List<CanvasSteps.ChordPart> chordParts = List.of();
 
         Item(OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter, String reason,
              String release, Delivery task, Delivery permit) {
@@ -99,6 +103,7 @@ final class Completer {
     private final ResultBackend backend;
     private final Clock clock;
     private final IntConsumer settled;
+    private final CanvasSteps canvas;
     private final java.util.function.Predicate<List<Delivery>> handOff;
     private final Thread thread;
     private final AtomicLong pending = new AtomicLong();
@@ -110,8 +115,9 @@ final class Completer {
      *     them (false: written here); called once the results before them are stored
      */
     Completer(Broker broker, ResultBackend backend, Clock clock, IntConsumer settled,
-              java.util.function.Predicate<List<Delivery>> handOff, String name) {
+              java.util.function.Predicate<List<Delivery>> handOff, CanvasSteps canvas, String name) {
         this.broker = broker;
+        this.canvas = canvas;
         this.handOff = handOff;
         this.backend = backend;
         this.clock = clock;
@@ -148,7 +154,21 @@ final class Completer {
      */
     void finish(Delivery task, boolean permitGone, OutboundMessage publish, ResultDocument result, Delivery ack,
                 Delivery deadLetter, String reason, String release) {
-        enqueue(new Item(publish, result, ack, deadLetter, reason, release, task, permitGone ? null : task));
+        finish(task, permitGone, publish, result, ack, deadLetter, reason, release, CanvasSteps.FollowUps.NONE,
+                List.of());
+    }
+
+    /**
+     * As above, with what the task's workflow sends next ({@code followUps}: published with any retry, before the
+     * results) and the chord parts to count (after the results, before the ack).
+     */
+    void finish(Delivery task, boolean permitGone, OutboundMessage publish, ResultDocument result, Delivery ack,
+                Delivery deadLetter, String reason, String release, CanvasSteps.FollowUps followUps,
+                List<CanvasSteps.ChordPart> chordParts) {
+        Item item = new Item(publish, result, ack, deadLetter, reason, release, task, permitGone ? null : task);
+        item.followUps = followUps;
+        item.chordParts = chordParts;
+        enqueue(item);
     }
 
     private void enqueue(Item item) {
@@ -235,6 +255,8 @@ final class Completer {
     private void write(List<Item> batch) throws InterruptedException {
         List<Item> early = new ArrayList<>();
         List<Item> publishes = new ArrayList<>();
+        List<Item> followUps = new ArrayList<>();
+        List<Item> chordParts = new ArrayList<>();
         for (Item i : batch) {
             if (ackOnly(i)) {
                 i.ackedFirst = true;
@@ -242,6 +264,12 @@ final class Completer {
             }
             if (i.publish != null) {
                 publishes.add(i);
+            }
+            if (!i.followUps.chordSizes().isEmpty() || !i.followUps.messages().isEmpty()) {
+                followUps.add(i);
+            }
+            if (!i.chordParts.isEmpty()) {
+                chordParts.add(i);
             }
         }
         step(early, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
@@ -251,14 +279,22 @@ final class Completer {
         // queue, so a backend outage stops the worker once the queue is full.
         settle(early);
         step(publishes, l -> broker.publish(map(l, i -> i.publish)), this::publishRefused, "publishing retries");
+        // Callbacks and next chain steps go out before the result is stored, as in Celery's worker: a crash in
+        // between sends them again on redelivery (same task ids), never not at all.
+        step(followUps, l -> canvas.publish(map(l, i -> i.followUps)), this::followUpsRefused,
+                "sending workflow steps");
         // Collected after the publishes: a refused retry turns into a FAILURE to store.
         List<Item> results = new ArrayList<>();
         for (Item i : batch) {
-            if (i.result != null) {
+            if (i.result != null || !i.followUps.documents().isEmpty()) {
                 results.add(i);
             }
         }
-        step(results, l -> backend.store(map(l, i -> i.result)), this::resultRefused, "storing results");
+        step(results, l -> backend.store(documents(l)), this::resultRefused, "storing results");
+        // A chord part counts once its result is stored (Celery's on_chord_part_return follows the store), and
+        // before its message is acked: a crash in between counts it again on redelivery, which replaces its record.
+        step(chordParts, l -> l.forEach(i -> i.chordParts.forEach(canvas::join)), this::joinRefused,
+                "counting chord parts");
 
         List<Item> acks = new ArrayList<>();
         List<Item> deadLetters = new ArrayList<>();
@@ -376,6 +412,30 @@ final class Completer {
         }
         pending.addAndGet(-acks.size());
         settle(acks);
+    }
+
+    private static List<ResultDocument> documents(List<Item> items) {
+        List<ResultDocument> out = new ArrayList<>(items.size());
+        for (Item i : items) {
+            if (i.result != null) {
+                out.add(i.result);
+            }
+            out.addAll(i.followUps.documents());
+        }
+        return out;
+    }
+
+    private void followUpsRefused(Item i, RuntimeException e) {
+        String why = "the next steps of its workflow could not be sent (" + oneLine(e) + ")";
+        log.error("The broker refused the callbacks or next chain step of {}: {}; the task is marked FAILURE instead",
+                i.id(), oneLine(e));
+        if (i.result != null) {
+            i.result = notStored(i.result.taskId(), why);
+        }
+    }
+
+    private void joinRefused(Item i, RuntimeException e) {
+        log.error("Could not count the chord part {} ({}); the chord's body may not run", i.id(), oneLine(e));
     }
 
     private void ackRefused(Item i, RuntimeException e) {

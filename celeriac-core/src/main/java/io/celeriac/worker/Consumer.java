@@ -40,6 +40,7 @@ final class Consumer {
     private final String hostname;
     private final List<String> queues;
     private final PrefetchWindow window;
+    private final CanvasSteps canvas;
     private final RevokedIds revoked;
     private final Dispatcher dispatcher;
     private final Outcomes outcomes;
@@ -57,8 +58,10 @@ final class Consumer {
 
     Consumer(CeleriacConfig config, Broker broker, MessageCodec codec, Clock clock, TaskRegistry registry,
              String hostname, List<String> queues, PrefetchWindow window, RevokedIds revoked, Dispatcher dispatcher,
-             Outcomes outcomes, List<WorkerListener> listeners, AtomicBoolean draining, AckHandoff acks) {
+             Outcomes outcomes, List<WorkerListener> listeners, AtomicBoolean draining, AckHandoff acks,
+             CanvasSteps canvas) {
         this.acks = acks;
+        this.canvas = canvas;
         this.config = config;
         this.broker = broker;
         this.codec = codec;
@@ -242,6 +245,13 @@ final class Consumer {
         if (def == null) {
             reject(d, m.task(), m.id(), "Received unregistered task of type '" + m.task()
                     + "': no task of that name is registered on " + hostname);
+            return;
+        }
+        // Checked before it runs: a task whose callbacks, chain or chord this worker cannot send on would otherwise
+        // run and silently end its workflow.
+        String unhonourable = canvas.unhonourable(m);
+        if (unhonourable != null) {
+            reject(d, m.task(), m.id(), unhonourable);
             return;
         }
         TaskRequest tr = new TaskRequest(m.id(), m.task(), m.args(), m.kwargs(), m.retries(), m.eta(),

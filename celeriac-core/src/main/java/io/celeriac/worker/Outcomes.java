@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -38,9 +39,11 @@ final class Outcomes {
     private final Clock clock;
     private final Completer completer;
     private final List<WorkerListener> listeners;
+    private final CanvasSteps canvas;
 
     Outcomes(CeleriacConfig config, MessageCodec codec, Clock clock, Completer completer,
-             List<WorkerListener> listeners) {
+             List<WorkerListener> listeners, CanvasSteps canvas) {
+        this.canvas = canvas;
         this.config = config;
         this.codec = codec;
         this.clock = clock;
@@ -68,14 +71,40 @@ final class Outcomes {
      */
     void finishItem(Request r, OutboundMessage publish, ResultDocument result, Delivery ack,
                     Delivery deadLetter, String reason) {
-        completer.finish(r.delivery, r.ackedEarly, publish, result, ack, deadLetter, reason, UniqueTask.keyOf(r.message));
+        finishItem(r, publish, result, ack, deadLetter, reason, CanvasSteps.FollowUps.NONE, List.of());
+    }
+
+    private void finishItem(Request r, OutboundMessage publish, ResultDocument result, Delivery ack,
+                            Delivery deadLetter, String reason, CanvasSteps.FollowUps followUps,
+                            List<CanvasSteps.ChordPart> chordParts) {
+        completer.finish(r.delivery, r.ackedEarly, publish, result, ack, deadLetter, reason,
+                UniqueTask.keyOf(r.message), followUps, chordParts);
         r.finished = true;
+    }
+
+    /**
+     * A failed task's last write, with its workflow's consequences: errbacks, FAILURE for the rest of its chain,
+     * and its chord part (and the chain's, if a later step was one) counted as failed.
+     */
+    private void finishFailed(Request r, ResultDocument failure, Delivery ack, Delivery deadLetter, String reason) {
+        List<CanvasSteps.ChordPart> parts = new ArrayList<>();
+        CanvasSteps.FollowUps followUps;
+        try {
+            followUps = canvas.onFailure(r.message, failure, parts);
+            CanvasSteps.ChordPart own = canvas.chordPart(r.message, TaskState.FAILURE, failure.result());
+            if (own != null) {
+                parts.add(own);
+            }
+        } catch (RuntimeException e) {
+            log.error("Could not prepare the errbacks of {}: {}", r.label(), e.toString());
+            followUps = CanvasSteps.FollowUps.NONE;
+        }
+        finishItem(r, null, failure, ack, deadLetter, reason, followUps, parts);
     }
 
     /** A fault of the worker itself while running the request: failed, and dead-lettered (also when acked early). */
     void internalError(Request r, Throwable t) {
-        finishItem(r, null, failureDocument(r, t), null, r.delivery,
-                "refused: the worker failed while running it: " + t);
+        finishFailed(r, failureDocument(r, t), null, r.delivery, "refused: the worker failed while running it: " + t);
     }
 
     void finish(Request r, Outcome outcome, Duration runtime) {
@@ -86,8 +115,18 @@ final class Outcomes {
                 trace.info("Task {} succeeded in {}s: {}", r.label(), String.format("%.6f", runtime.toNanos() / 1e9),
                         abbreviate(PythonRepr.value(s.value())));
             }
+            CanvasSteps.FollowUps followUps;
+            CanvasSteps.ChordPart part;
+            try {
+                followUps = canvas.onSuccess(r.message, s.value());
+                part = canvas.chordPart(r.message, TaskState.SUCCESS, s.value());
+            } catch (RuntimeException e) {
+                // Its workflow cannot go on (a value that cannot travel as JSON, say): the task is failed for it.
+                internalError(r, e);
+                return;
+            }
             finishItem(r, null, r.ignoreResult ? null : document(r, TaskState.SUCCESS, s.value(), null), ack, null,
-                    null);
+                    null, followUps, part == null ? List.of() : List.of(part));
             for (WorkerListener l : listeners) {
                 l.taskSucceeded(r.request, s.value(), runtime);
             }
@@ -102,22 +141,21 @@ final class Outcomes {
                 // requeue is the dead-letter queue, where it can be looked at and requeued after a fix.
                 String reason = "Task " + r.label() + " failed and task_acks_on_failure_or_timeout is off: rejected "
                         + "without requeue: " + pythonStyle(e);
-                finishItem(r, null, failureDocument(r, e), null, r.delivery, reason);
+                finishFailed(r, failureDocument(r, e), null, r.delivery, reason);
                 for (WorkerListener l : listeners) {
                     l.taskFailed(r.request, e, runtime);
                 }
                 logRejected(r.delivery, r.message.task(), r.message.id(), reason);
                 return;
             }
-            finishItem(r, null, failureDocument(r, e), ack, null, null);
+            finishFailed(r, failureDocument(r, e), ack, null, null);
             for (WorkerListener l : listeners) {
                 l.taskFailed(r.request, e, runtime);
             }
         } else if (outcome instanceof Outcome.Rejected rejected) {
             Throwable e = rejected.error();
             // Already acked on start (acks early): the broker keeps a dead-letter record all the same.
-            finishItem(r, null, failureDocument(r, e), null, r.delivery,
-                    e.getMessage());
+            finishFailed(r, failureDocument(r, e), null, r.delivery, e.getMessage());
             logRejected(r.delivery, r.message.task(), r.message.id(), e.getMessage());
             for (WorkerListener l : listeners) {
                 l.taskFailed(r.request, e, runtime);
@@ -179,7 +217,11 @@ final class Outcomes {
                 ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions",
                         expired ? "expired" : terminated ? "terminated" : "revoked"),
                 null, List.of(), clock.instant(), tr.parentId(), Map.of());
-        completer.finish(d, permitGone, null, doc, ack ? d : null, null, null, UniqueTask.keyOf(m));
+        // Celery's mark_as_revoked: a revoked chord part counts, as failed, so its chord does not wait for ever.
+        CanvasSteps.ChordPart part = canvas.chordPart(m, TaskState.REVOKED, doc != null ? doc.result()
+                : ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions", "revoked"));
+        completer.finish(d, permitGone, null, doc, ack ? d : null, null, null, UniqueTask.keyOf(m),
+                CanvasSteps.FollowUps.NONE, part == null ? List.of() : List.of(part));
         for (WorkerListener l : listeners) {
             l.taskRevoked(tr, terminated, expired);
         }

@@ -106,9 +106,10 @@ public final class Worker implements AutoCloseable {
         }
         // Each listener is isolated: one that throws must not hold a pool slot or a prefetch permit.
         this.listeners = all.stream().<WorkerListener>map(GuardedListener::new).toList();
+        CanvasSteps canvas = new CanvasSteps(env.messages(), env.backend(), broker, codec, clock);
         this.completer = new Completer(broker, env.backend(), clock, window::settle,
-                acks -> ackHandoff.offer(acks, () -> window.handOver(acks.size())), "celeriac-results");
-        this.outcomes = new Outcomes(config, codec, clock, completer, listeners);
+                acks -> ackHandoff.offer(acks, () -> window.handOver(acks.size())), canvas, "celeriac-results");
+        this.outcomes = new Outcomes(config, codec, clock, completer, listeners, canvas);
         // The runner is built after the dispatcher that feeds it (it needs the dispatcher's reserved requests), so
         // the dispatcher reaches it through runTask, which reads the field only once tasks run.
         this.dispatcher = new Dispatcher(config, slots, pool, timer, draining, this::runTask);
@@ -118,7 +119,7 @@ public final class Worker implements AutoCloseable {
                 b.maxMemoryPerChildKb >= 0 ? b.maxMemoryPerChildKb : config.maxMemoryPerChildKb(),
                 () -> shutdown(Duration.ofSeconds(30)));
         this.consumer = new Consumer(config, broker, codec, clock, env.registry(), hostname, queues, window, revoked,
-                dispatcher, outcomes, listeners, draining, ackHandoff);
+                dispatcher, outcomes, listeners, draining, ackHandoff, canvas);
         this.remote = new RemoteControl(this, broker, env.registry(), env.pid(), dispatcher, runner, revoked);
         this.createdAt = clock.instant();
     }

@@ -45,6 +45,7 @@ public final class RedisResultBackend implements ResultBackend {
     private final RedisConnector redis;
     private final Map<String, List<LinkedBlockingQueue<String>>> waiters = new ConcurrentHashMap<>();
     private volatile StatefulRedisPubSubConnection<String, String> pubsub;
+    private final RedisChords chords;
 
     public RedisResultBackend(String url, CeleriacConfig config) {
         this(RedisUrl.parse(url), config.resultExpires(), new MessageCodec());
@@ -55,6 +56,13 @@ public final class RedisResultBackend implements ResultBackend {
         this.expires = expires == null || expires.isZero() ? null : expires;
         this.results = new ResultCodec(codec);
         this.redis = new RedisConnector(url, "Redis result backend");
+        this.chords = new RedisChords(redis, url, this.expires, codec);
+    }
+
+    /** Chord parts counted in Celery's keys, with Python workers. */
+    @Override
+    public Optional<io.celeriac.backend.ChordCounter> chords() {
+        return Optional.of(chords);
     }
 
     private StatefulRedisConnection<String, String> connection() {
