@@ -18,6 +18,8 @@ def send_to_java():
     out = {}
     out["add"] = app.send_task("interop.add", args=(2, 3), queue="java").get(timeout=TIMEOUT)
     out["kwargs"] = app.send_task("interop.add", kwargs={"x": 40, "y": 2}, queue="java").get(timeout=TIMEOUT)
+    # kw(1, c=9): b is left out and takes the Java task's default, 2.
+    out["default"] = app.send_task("interop.kw", args=(1,), kwargs={"c": 9}, queue="java").get(timeout=TIMEOUT)
     t0 = time.time()
     r = app.send_task("interop.add", args=(1, 1), countdown=2, queue="java")
     out["countdown"] = r.get(timeout=TIMEOUT)

@@ -1,5 +1,6 @@
 package io.celeriac.task;
 
+import io.celeriac.CeleriacException;
 import io.celeriac.protocol.MessageCodec;
 
 import java.lang.reflect.InvocationTargetException;
@@ -8,33 +9,47 @@ import java.lang.reflect.Modifier;
 import java.lang.reflect.Parameter;
 import java.lang.reflect.Type;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Runs a {@link Task}-annotated method: binds JSON args (positional, then kwargs by parameter name, which needs
- * {@code javac -parameters}) onto the method's parameters and converts each to the declared type with Jackson.
+ * Runs a {@link Task}-annotated method: binds JSON args (positional, then kwargs by keyword name: {@link Arg#name()}
+ * or the parameter name, which needs {@code javac -parameters}) onto the method's parameters, as Python binds a call,
+ * and converts each to the declared type with Jackson. A parameter the call leaves out takes what its
+ * {@link TaskParameter} says, or the call fails.
  */
 final class MethodTaskHandler implements TaskHandler {
     private final Object target;
     private final Method method;
     private final boolean takesContext;
-    private final Parameter[] params;
-    private final Type[] types;
-    private final MessageCodec codec;
+    private final List<TaskParameter> params;
     private final String source;
 
+    /** @throws CeleriacException if a parameter's {@link Arg} is unusable (see {@link TaskParameter}) */
     MethodTaskHandler(Object target, Method method, MessageCodec codec) {
         this.target = Modifier.isStatic(method.getModifiers()) ? null : target;
         this.method = method;
-        this.codec = codec;
+        this.source = describe(method);
         Parameter[] all = method.getParameters();
+        Type[] generic = method.getGenericParameterTypes();
         this.takesContext = all.length > 0 && all[0].getType() == TaskContext.class;
         int from = takesContext ? 1 : 0;
-        this.params = java.util.Arrays.copyOfRange(all, from, all.length);
-        Type[] generic = method.getGenericParameterTypes();
-        this.types = java.util.Arrays.copyOfRange(generic, from, generic.length);
-        this.source = describe(method);
+        if (takesContext && all[0].isAnnotationPresent(Arg.class)) {
+            throw new CeleriacException(source + ": the TaskContext parameter is not an argument and takes no @Arg");
+        }
+        List<TaskParameter> ps = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (int i = from; i < all.length; i++) {
+            TaskParameter p = new TaskParameter(source, i - from + 1, all[i], generic[i], codec);
+            if (p.name() != null && !names.add(p.name())) {
+                throw new CeleriacException(source + ": two parameters take the keyword '" + p.name()
+                        + "'; give one another @Arg(name = ...)");
+            }
+            ps.add(p);
+        }
+        this.params = List.copyOf(ps);
         method.setAccessible(true);
     }
 
@@ -51,10 +66,11 @@ final class MethodTaskHandler implements TaskHandler {
         return source;
     }
 
+    /** Keyword names of the JSON parameters in order; null where unknown. */
     List<String> parameterNames() {
         List<String> names = new ArrayList<>();
-        for (Parameter p : params) {
-            names.add(p.isNamePresent() ? p.getName() : null);
+        for (TaskParameter p : params) {
+            names.add(p.name());
         }
         return names;
     }
@@ -86,44 +102,35 @@ final class MethodTaskHandler implements TaskHandler {
 
     /** Maps JSON args onto the parameters; a mismatch is a {@link TaskArgumentException} naming the parameter. */
     Object[] bind(List<Object> args, Map<String, Object> kwargs) {
-        if (args.size() > params.length) {
-            throw new ArgumentMismatchException(source + " takes " + params.length + " argument(s) but "
+        if (args.size() > params.size()) {
+            throw new ArgumentMismatchException(source + " takes " + params.size() + " argument(s) but "
                     + args.size() + " positional were given");
         }
-        Object[] values = new Object[params.length];
+        Object[] values = new Object[params.size()];
         int matchedKwargs = 0;
-        for (int i = 0; i < params.length; i++) {
-            Object raw;
-            String name = params[i].isNamePresent() ? params[i].getName() : null;
+        for (int i = 0; i < values.length; i++) {
+            TaskParameter p = params.get(i);
+            String name = p.name();
             if (i < args.size()) {
-                raw = args.get(i);
                 if (name != null && kwargs.containsKey(name)) {
                     throw new ArgumentMismatchException(source + " got multiple values for argument '" + name + "'");
                 }
+                values[i] = p.convert(args.get(i));
             } else if (name != null && kwargs.containsKey(name)) {
-                raw = kwargs.get(name);
+                values[i] = p.convert(kwargs.get(name));
                 matchedKwargs++;
+            } else if (p.canBeOmitted()) {
+                values[i] = p.omittedValue();
             } else {
                 throw new ArgumentMismatchException(source + " is missing argument " + (i + 1)
-                        + (name == null ? " (compile with -parameters to pass it by name)" : " '" + name + "'")
+                        + (name == null ? " (to pass it by keyword, name it with @Arg(name = ...) or compile with "
+                                + "-parameters)" : " '" + name + "'")
                         + ": " + args.size() + " positional and " + kwargs.size() + " keyword argument(s) given");
-            }
-            if (raw == null && params[i].getType().isPrimitive()) {
-                throw new ArgumentMismatchException(source + ": argument '" + (name == null ? i + 1 : name)
-                        + "' is null but the parameter is a " + params[i].getType());
-            }
-            try {
-                values[i] = codec.fromJsonValue(raw, types[i]);
-            } catch (IllegalArgumentException e) {
-                throw new ArgumentMismatchException(source + ": argument '" + (name == null ? i + 1 : name)
-                        + "' cannot be read as " + types[i].getTypeName() + ": " + e.getMessage(), e);
             }
         }
         if (matchedKwargs < kwargs.size()) {
             List<String> unknown = new ArrayList<>(kwargs.keySet());
-            for (Parameter p : params) {
-                unknown.remove(p.isNamePresent() ? p.getName() : "");
-            }
+            unknown.removeAll(parameterNames());
             throw new ArgumentMismatchException(source + " got unexpected keyword argument(s) " + unknown);
         }
         return values;

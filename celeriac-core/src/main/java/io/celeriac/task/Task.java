@@ -8,8 +8,9 @@ import java.lang.annotation.Target;
 
 /**
  * Marks a method as a task, Celery's {@code @app.task}. The method may take a {@link TaskContext} first (Celery's
- * {@code bind=True}); its other parameters and its return value travel as JSON. Every option mirrors the Celery task
- * option of the same name; an option left at its default falls back to the worker/app configuration.
+ * {@code bind=True}); its other parameters and its return value travel as JSON. {@link Arg} gives a parameter a
+ * keyword name or a default for callers that leave it out. Every option mirrors the Celery task option of the same
+ * name; an option left at its default falls back to the worker/app configuration.
  *
  * <pre>{@code
  * @Task(name = "orders.send_invoice_email", queue = "email", autoretryFor = SmtpException.class,

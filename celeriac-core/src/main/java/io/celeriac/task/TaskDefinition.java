@@ -1,5 +1,7 @@
 package io.celeriac.task;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -10,7 +12,8 @@ import java.util.Objects;
  * @param options declared options
  * @param handler the code
  * @param source where it was defined (e.g. {@code com.acme.EmailTasks#send(long)}), for error messages
- * @param parameterNames names of the JSON parameters in order, or empty when unknown (lambdas)
+ * @param parameterNames keyword names of the JSON parameters in order, null for one whose name is unknown (compiled
+ *     without {@code -parameters} and no {@link Arg#name()}); empty when not known at all (lambdas)
  */
 public record TaskDefinition(String name, TaskOptions options, TaskHandler handler, String source,
                              List<String> parameterNames) {
@@ -22,7 +25,9 @@ public record TaskDefinition(String name, TaskOptions options, TaskHandler handl
         options = options == null ? TaskOptions.defaults() : options;
         Objects.requireNonNull(handler, "handler");
         source = source == null ? "lambda " + name : source;
-        parameterNames = parameterNames == null ? List.of() : List.copyOf(parameterNames);
+        // Not List.copyOf: a name may be null.
+        parameterNames = parameterNames == null ? List.of()
+                : Collections.unmodifiableList(new ArrayList<>(parameterNames));
     }
 
     /** A task given as a lambda, e.g. in tests or small apps. */

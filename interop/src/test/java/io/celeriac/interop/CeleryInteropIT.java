@@ -77,6 +77,7 @@ class CeleryInteropIT {
 
         assertThat(seen.get("add")).isEqualTo(5);
         assertThat(seen.get("kwargs")).isEqualTo(42);
+        assertThat(seen.get("default")).as("kw(1, c=9) with b's default, 2").isEqualTo(129);
         assertThat(seen.get("countdown")).isEqualTo(2);
         assertThat(((Number) seen.get("countdown_waited")).doubleValue()).isGreaterThanOrEqualTo(1.5);
         assertThat(seen.get("priority")).isEqualTo(10);

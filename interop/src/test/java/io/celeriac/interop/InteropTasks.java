@@ -1,5 +1,6 @@
 package io.celeriac.interop;
 
+import io.celeriac.task.Arg;
 import io.celeriac.task.Task;
 import io.lettuce.core.api.sync.RedisCommands;
 
@@ -14,6 +15,12 @@ public class InteropTasks {
     @Task(name = "interop.add")
     public int add(int x, int y) {
         return x + y;
+    }
+
+    /** Python's {@code def kw(a, b=2, *, c)}; callers leave {@code b} out. */
+    @Task(name = "interop.kw")
+    public int kw(int a, @Arg(defaultValue = "2") int b, int c) {
+        return a * 100 + b * 10 + c;
     }
 
     @Task(name = "interop.boom")
