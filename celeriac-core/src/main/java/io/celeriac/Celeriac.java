@@ -471,16 +471,9 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     }
 
     private static void checkArity(TaskDefinition def, List<Object> args, Map<String, Object> kwargs) {
-        if (def == null || def.parameterNames().isEmpty() && args.isEmpty() && kwargs.isEmpty()) {
-            return;
-        }
-        int params = def.parameterNames().size();
-        if (def.source().startsWith("lambda ")) {
-            return;
-        }
-        if (args.size() + kwargs.size() != params || args.size() > params) {
-            throw new TaskArgumentException(def.source() + " takes " + params + " argument(s) but " + args.size()
-                    + " positional and " + kwargs.size() + " keyword argument(s) were given");
+        if (def != null) {
+            // The task's own binding rules: defaults, Optional and @Nullable parameters may be left out.
+            def.checkArguments(args, kwargs);
         }
     }
 

@@ -100,8 +100,20 @@ final class MethodTaskHandler implements TaskHandler {
         }
     }
 
+    /**
+     * Checks that a call would bind (counts, names, required parameters present) without converting the values:
+     * what a producer can check before sending.
+     */
+    void checkShape(List<Object> args, Map<String, Object> kwargs) {
+        bind(args, kwargs, false);
+    }
+
     /** Maps JSON args onto the parameters; a mismatch is a {@link TaskArgumentException} naming the parameter. */
     Object[] bind(List<Object> args, Map<String, Object> kwargs) {
+        return bind(args, kwargs, true);
+    }
+
+    private Object[] bind(List<Object> args, Map<String, Object> kwargs, boolean convert) {
         if (args.size() > params.size()) {
             throw new ArgumentMismatchException(source + " takes " + params.size() + " argument(s) but "
                     + args.size() + " positional were given");
@@ -115,12 +127,12 @@ final class MethodTaskHandler implements TaskHandler {
                 if (name != null && kwargs.containsKey(name)) {
                     throw new ArgumentMismatchException(source + " got multiple values for argument '" + name + "'");
                 }
-                values[i] = p.convert(args.get(i));
+                values[i] = convert ? p.convert(args.get(i)) : null;
             } else if (name != null && kwargs.containsKey(name)) {
-                values[i] = p.convert(kwargs.get(name));
+                values[i] = convert ? p.convert(kwargs.get(name)) : null;
                 matchedKwargs++;
             } else if (p.canBeOmitted()) {
-                values[i] = p.omittedValue();
+                values[i] = convert ? p.omittedValue() : null;
             } else {
                 throw new ArgumentMismatchException(source + " is missing argument " + (i + 1)
                         + (name == null ? " (to pass it by keyword, name it with @Arg(name = ...) or compile with "

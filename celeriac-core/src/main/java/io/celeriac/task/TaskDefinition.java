@@ -38,4 +38,16 @@ public record TaskDefinition(String name, TaskOptions options, TaskHandler handl
     public static TaskDefinition of(String name, TaskHandler handler) {
         return of(name, TaskOptions.defaults(), handler);
     }
+
+    /**
+     * Checks, before sending, that a call with these arguments would bind to this task: positional count, keyword
+     * names, and every parameter without a default given. Values are not converted (the worker does that).
+     *
+     * @throws ArgumentMismatchException if it would not
+     */
+    public void checkArguments(List<Object> args, java.util.Map<String, Object> kwargs) {
+        if (handler instanceof MethodTaskHandler m) {
+            m.checkShape(args, kwargs);
+        }
+    }
 }

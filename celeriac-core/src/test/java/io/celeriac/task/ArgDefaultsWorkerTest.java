@@ -27,12 +27,13 @@ class ArgDefaultsWorkerTest {
 
     private InMemoryBroker broker;
     private Celeriac client;
+    private InMemoryResultBackend backend;
     private Worker worker;
 
     @BeforeEach
     void setUp() {
         broker = new InMemoryBroker();
-        InMemoryResultBackend backend = new InMemoryResultBackend();
+        backend = new InMemoryResultBackend();
         CeleriacConfig config = CeleriacConfig.builder().hostname("test@local").build();
         Celeriac workerApp = Celeriac.builder().config(config).broker(broker).resultBackend(backend)
                 .scan("io.celeriac.fixtures.defaults").build();
@@ -52,6 +53,20 @@ class ArgDefaultsWorkerTest {
         AsyncResult r = client.applyAsync("acc.kw", List.of(1), Map.of("c", 9), SendOptions.none());
 
         assertThat(r.get(WAIT)).isEqualTo(129);
+    }
+
+    @Test
+    void aProducerThatKnowsTheTaskChecksTheCallByTheSameRulesBeforeSending() {
+        Celeriac knowing = Celeriac.builder().config(CeleriacConfig.builder().hostname("p@local").build())
+                .broker(broker).resultBackend(backend).scan("io.celeriac.fixtures.defaults")
+                .build();
+        // Leaving out b (it has a default) is fine; leaving out c is refused here, before anything is sent.
+        assertThat(knowing.applyAsync("acc.kw", List.of(1), Map.of("c", 9), SendOptions.none()).get(WAIT))
+                .isEqualTo(129);
+        assertThatThrownBy(() -> knowing.applyAsync("acc.kw", List.of(1), Map.of("b", 5), SendOptions.none()))
+                .isInstanceOf(ArgumentMismatchException.class).hasMessageContaining("missing argument 3 'c'");
+        assertThatThrownBy(() -> knowing.applyAsync("acc.kw", List.of(1), Map.of("zzz", 5), SendOptions.none()))
+                .isInstanceOf(TaskArgumentException.class);
     }
 
     @Test
