@@ -37,6 +37,28 @@ public final class FleetTasks {
         return millis;
     }
 
+    /** A chord part of the chord fault test: returns its index after {@code millis}. */
+    @Task(name = "fleet.part", acksLate = Task.Toggle.ON)
+    public int part(TaskContext ctx, int index, int millis) throws InterruptedException {
+        record("start", ctx.id());
+        Thread.sleep(millis);
+        record("end", ctx.id());
+        return index;
+    }
+
+    /**
+     * A chord body of the chord fault test: records {@code body <task id>:<count>:<in order>} and returns the count.
+     */
+    @Task(name = "fleet.collect", acksLate = Task.Toggle.ON)
+    public int collect(TaskContext ctx, java.util.List<Integer> indexes) {
+        boolean inOrder = true;
+        for (int i = 0; i < indexes.size(); i++) {
+            inOrder &= indexes.get(i) == i;
+        }
+        record("body", ctx.id() + ":" + indexes.size() + ":" + inOrder);
+        return indexes.size();
+    }
+
     /** Appends {@code <what> <detail> <pid> <epoch ms>}; {@code detail} must not contain spaces. */
     public void record(String what, String detail) {
         ByteBuffer line = ByteBuffer.wrap((what + " " + detail + " " + pid + " " + System.currentTimeMillis() + "\n")
