@@ -60,6 +60,34 @@ public sealed interface Canvas permits Signature, Chain, Group, Chord {
     }
 
     /**
+     * One task, {@code celery.map}, that calls {@code task} with each item in turn, in one worker thread, and returns
+     * the list of results (Celery's {@code task.map(items)}; not parallel: use a group for that).
+     */
+    static Signature map(Signature task, List<?> items) {
+        return CanvasMaps.basemap("celery.map", task, items);
+    }
+
+    /** As {@link #map}, each item being the argument list of one call (Celery's {@code task.starmap(items)}). */
+    static Signature starmap(Signature task, List<? extends List<?>> items) {
+        return CanvasMaps.basemap("celery.starmap", task, items);
+    }
+
+    /**
+     * Splits the argument lists into chunks of {@code n} and runs each chunk as one {@link #starmap} task, the
+     * chunks in parallel as a group (Celery's {@code task.chunks(items, n)}).
+     */
+    static Group chunks(Signature task, List<? extends List<?>> items, int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("chunk size must be at least 1, was " + n);
+        }
+        List<Canvas> parts = new java.util.ArrayList<>();
+        for (int i = 0; i < items.size(); i += n) {
+            parts.add(starmap(task, items.subList(i, Math.min(items.size(), i + n))));
+        }
+        return group(parts).bind(task.sender());
+    }
+
+    /**
      * Reads Celery's dict form of a signature, chain, group or chord (as found in a message's {@code callbacks},
      * {@code errbacks}, {@code chain} and {@code chord} fields). The result is not bound to an app.
      *

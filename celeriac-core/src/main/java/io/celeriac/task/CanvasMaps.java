@@ -65,6 +65,18 @@ final class CanvasMaps {
         return null;
     }
 
+    /** Celery's {@code xmap}/{@code xstarmap}: the built-in task over the items, routed as the inner task. */
+    static Signature basemap(String builtin, Signature task, List<?> items) {
+        Map<String, Object> kwargs = new LinkedHashMap<>();
+        kwargs.put("task", task.toMap());
+        kwargs.put("it", new ArrayList<>(items));
+        SendOptions.Builder o = SendOptions.builder();
+        task.options().queue().ifPresent(o::queue);
+        task.options().priority().ifPresent(o::priority);
+        return new Signature(builtin, List.of(), kwargs, o.build(), true, List.of(), List.of(), Map.of(),
+                task.sender());
+    }
+
     static Map<String, Object> composite(String task, String type, Map<String, Object> kwargs, SendOptions options) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task", task);
@@ -146,8 +158,39 @@ final class CanvasMaps {
                 }
                 yield new Chord(g, fromMap(cast(b)), sendOptions(options), null);
             }
+            case "xmap", "xstarmap" -> {
+                Map<String, Object> other = new LinkedHashMap<>();
+                for (Map.Entry<String, Object> e : options.entrySet()) {
+                    if (!TYPED.contains(e.getKey())) {
+                        other.put(e.getKey(), e.getValue());
+                    }
+                }
+                yield new Signature("xmap".equals(type) ? "celery.map" : "celery.starmap", List.of(), kwargs,
+                        sendOptions(options), true, canvases(options.get("link"), "link"),
+                        canvases(options.get("link_error"), "link_error"), other, null);
+            }
+            case "chunks" -> {
+                Object task = kwargs.get("task");
+                Object it = kwargs.get("it");
+                if (!(task instanceof Map<?, ?> t) || !(it instanceof List<?> items)
+                        || !(kwargs.get("n") instanceof Number n) || n.intValue() < 1) {
+                    throw new IllegalArgumentException("chunks needs task, it and n, got " + kwargs);
+                }
+                List<List<?>> lists = new ArrayList<>();
+                for (Object o : items) {
+                    if (!(o instanceof List<?> l)) {
+                        throw new IllegalArgumentException("chunks items must be argument lists, got " + o);
+                    }
+                    lists.add(l);
+                }
+                Canvas inner = fromMap(cast(t));
+                if (!(inner instanceof Signature sig)) {
+                    throw new IllegalArgumentException("chunks needs a task signature, got " + t);
+                }
+                yield Canvas.chunks(sig, lists, n.intValue()).withOptions(sendOptions(options));
+            }
             default -> throw new IllegalArgumentException("unsupported canvas type '" + type + "' (Celeriac runs "
-                    + "signatures, chains, groups and chords)");
+                    + "signatures, chains, groups, chords, map, starmap and chunks)");
         };
     }
 

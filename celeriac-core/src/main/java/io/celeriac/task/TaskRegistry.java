@@ -100,11 +100,12 @@ public final class TaskRegistry {
     }
 
     public Optional<TaskDefinition> find(String name) {
-        return Optional.ofNullable(tasks.get(name));
+        TaskDefinition d = tasks.get(name);
+        return d != null ? Optional.of(d) : BuiltinTasks.find(name, this);
     }
 
     public TaskDefinition get(String name) {
-        TaskDefinition d = tasks.get(name);
+        TaskDefinition d = find(name).orElse(null);
         if (d == null) {
             throw new TaskNotRegisteredException(name);
         }

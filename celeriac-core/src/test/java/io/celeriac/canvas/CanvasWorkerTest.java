@@ -206,6 +206,31 @@ class CanvasWorkerTest {
     }
 
     @Test
+    void mapStarmapAndChunksRunThroughCeleryBuiltInTasks() {
+        worker = app.worker().concurrency(2).start();
+        assertThat(Canvas.map(app.signature("c.tsum"), List.of(List.of(1, 2), List.of(3, 4))).applyAsync()
+                .get(WAIT)).isEqualTo(List.of(3, 7));
+        assertThat(Canvas.starmap(add(), List.of(List.of(1, 2), List.of(3, 4))).applyAsync().get(WAIT))
+                .isEqualTo(List.of(3, 7));
+        List<List<Integer>> pairs = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            pairs.add(List.of(i, i));
+        }
+        GroupResult chunks = Canvas.chunks(add(), pairs, 3).applyAsync();
+        assertThat(chunks.size()).isEqualTo(4);
+        assertThat(chunks.join(WAIT)).containsExactly(List.of(0, 2, 4), List.of(6, 8, 10), List.of(12, 14, 16),
+                List.of(18));
+        // The dict forms Python sends (subtask_type xmap / chunks) read back to the same.
+        Map<String, Object> xmap = Map.of("task", "celery.map", "args", List.of(), "subtask_type", "xmap",
+                "kwargs", Map.of("task", app.signature("c.tsum").toMap(), "it", List.of(List.of(5, 5))),
+                "options", Map.of(), "immutable", true);
+        assertThat(((Signature) Canvas.fromMap(xmap)).task()).isEqualTo("celery.map");
+        Map<String, Object> pyChunks = Map.of("task", "celery.chunks", "args", List.of(), "subtask_type", "chunks",
+                "kwargs", Map.of("task", add().toMap(), "it", pairs, "n", 5), "options", Map.of(), "immutable", true);
+        assertThat(((io.celeriac.task.Group) Canvas.fromMap(pyChunks)).members()).hasSize(2);
+    }
+
+    @Test
     void eagerModeRunsCanvasesInTheCallingThread() {
         Celeriac eager = Celeriac.builder().config(CeleriacConfig.builder().alwaysEager(true).build())
                 .broker(broker).resultBackend(backend).register(new CanvasTasks()).build();
