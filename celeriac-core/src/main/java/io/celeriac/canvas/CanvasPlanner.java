@@ -81,6 +81,20 @@ public final class CanvasPlanner {
         return new Dispatch(sizes, out, result);
     }
 
+    /**
+     * Plans the replacement of a task (Celery's {@code Task.replace}): {@code replacement} frozen with the task's id,
+     * continued by the task's remaining chain, and completing the task's chord if it was a part of one.
+     */
+    public Dispatch planReplacement(Canvas replacement, TaskMessage task, Context ctx) {
+        Canvas frozen = freeze(replacement, task.id());
+        Map<String, Integer> sizes = new LinkedHashMap<>();
+        List<TaskMessage> out = new ArrayList<>();
+        List<Object> chain = task.chain() == null ? List.of() : task.chain();
+        Planned result = apply(frozen, new Ctx(ctx.partialArgs(), ctx.parentId(), ctx.rootId(), ctx.priority(),
+                chain, task.chord() == null ? null : task.group(), task.groupIndex(), task.chord()), sizes, out);
+        return new Dispatch(sizes, out, result);
+    }
+
     /** How many parts complete a chord with this header member (Celery's {@code chord._descend}). */
     public static int chordSize(Canvas c) {
         if (c instanceof Group g) {

@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Celery's built-in {@code celery.map} and {@code celery.starmap} tasks ({@code celery/app/builtins.py}): run
+ * Celery's built-in {@code celery.map}, {@code celery.starmap} and {@code celery.accumulate} tasks ({@code celery/app/builtins.py}): run
  * another registered task once per item, in this task's own thread, and return the list of results. They back
  * {@link Canvas#map}, {@link Canvas#starmap} and {@link Canvas#chunks}, and serve the same messages sent by Python.
  * Every registry knows them without listing them, as Celery's {@code inspect registered} hides {@code celery.*}.
@@ -14,6 +14,7 @@ import java.util.Optional;
 final class BuiltinTasks {
     static final String MAP = "celery.map";
     static final String STARMAP = "celery.starmap";
+    static final String ACCUMULATE = "celery.accumulate";
 
     private BuiltinTasks() {
     }
@@ -24,6 +25,11 @@ final class BuiltinTasks {
         }
         if (STARMAP.equals(name)) {
             return Optional.of(TaskDefinition.of(STARMAP, (ctx, args, kwargs) -> run(registry, ctx, kwargs, true)));
+        }
+        if (ACCUMULATE.equals(name)) {
+            // Celery's accumulate(self, *args, index=None): the args, or the one at index.
+            return Optional.of(TaskDefinition.of(ACCUMULATE, (ctx, args, kwargs) -> kwargs.get("index") instanceof
+                    Number i ? args.get(i.intValue()) : args));
         }
         return Optional.empty();
     }

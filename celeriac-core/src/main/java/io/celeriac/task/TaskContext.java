@@ -90,6 +90,18 @@ public final class TaskContext {
         stateUpdater.update(state, meta == null ? Map.of() : meta);
     }
 
+    /**
+     * Replaces this task with {@code replacement} (Celery's {@code self.replace}): the replacement is sent with this
+     * task's id, so whoever waits on this task gets the replacement's result; this task's callbacks, errbacks, the
+     * rest of its chain and its chord membership move to the replacement. A group is followed by Celery's
+     * {@code celery.accumulate}, so the result is the list of the group's results. Always throws
+     * {@link TaskReplacedException}, which ends the task: {@code throw ctx.replace(sig);} reads well.
+     */
+    public TaskReplacedException replace(Canvas replacement) {
+        java.util.Objects.requireNonNull(replacement, "replacement");
+        throw new TaskReplacedException(replacement);
+    }
+
     /** True once the soft time limit has passed. */
     public boolean softTimeLimitExceeded() {
         return softLimitExceeded.getAsBoolean();

@@ -159,6 +159,33 @@ final class CanvasSteps {
     }
 
     /**
+     * A task's replacement ({@code TaskContext.replace}), as Celery's {@code Task.replace}: a group becomes a chord
+     * with {@code celery.accumulate} as body (so the result is the list of its results); the task's callbacks and
+     * errbacks are linked to the replacement; it takes the task's id, the rest of its chain and its chord part.
+     */
+    FollowUps replacement(TaskMessage m, Canvas replacement) {
+        Canvas sig = replacement;
+        if (sig instanceof Chain ch && ch.steps().isEmpty()) {
+            throw new IllegalArgumentException("Cannot replace with an empty chain");
+        }
+        if (sig instanceof Group g) {
+            sig = Canvas.chord(g, new Signature("celery.accumulate", List.of(), Map.of("index", 0),
+                    io.celeriac.task.SendOptions.none(), null));
+        }
+        for (Object cb : m.callbacks() == null ? List.of() : m.callbacks()) {
+            sig = sig.link(canvas(cb));
+        }
+        for (Object eb : m.errbacks() == null ? List.of() : m.errbacks()) {
+            sig = sig.linkError(canvas(eb));
+        }
+        Map<String, Integer> sizes = new LinkedHashMap<>();
+        List<TaskMessage> out = new ArrayList<>();
+        add(planner.planReplacement(sig, m, new CanvasPlanner.Context(List.of(), m.id(), rootOf(m), m.priority())),
+                sizes, out);
+        return followUps(sizes, out, List.of());
+    }
+
+    /**
      * Errbacks, given the task id, and a FAILURE for each remaining chain step (the backend's
      * {@code mark_as_failure}). A chain step that was a chord part is counted as failed too.
      */

@@ -63,7 +63,10 @@ public final class EagerExecutor {
                 results.store(new ResultDocument(m.id(), TaskState.SUCCESS, s.value(), null, List.of(),
                         Instant.now(env.clock()), m.parentId(), Map.of()));
             } else {
-                Throwable error = outcome instanceof Outcome.Failure f ? f.error() : ((Outcome.Rejected) outcome).error();
+                Throwable error = outcome instanceof Outcome.Failure f ? f.error()
+                        : outcome instanceof Outcome.Rejected rj ? rj.error()
+                        : new UnsupportedOperationException("TaskContext.replace is not supported in eager mode: "
+                                + "send the replacement yourself when task_always_eager is on");
                 if (env.config().eagerPropagates()) {
                     if (error instanceof RuntimeException re) {
                         throw re;

@@ -16,6 +16,10 @@ public sealed interface Outcome {
     record Failure(Throwable error) implements Outcome {
     }
 
+    /** Replaced by {@code replacement} ({@code TaskContext.replace}): nothing stored, the replacement sent. */
+    record Replaced(io.celeriac.task.Canvas replacement) implements Outcome {
+    }
+
     /** The message cannot run as sent (arguments do not fit): failed and dead-lettered. */
     record Rejected(Throwable error) implements Outcome {
     }

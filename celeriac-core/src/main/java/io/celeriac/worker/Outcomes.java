@@ -132,6 +132,17 @@ final class Outcomes {
             }
         } else if (outcome instanceof Outcome.Retry retry) {
             retryTask(r, retry, ack);
+        } else if (outcome instanceof Outcome.Replaced replaced) {
+            CanvasSteps.FollowUps followUps;
+            try {
+                followUps = canvas.replacement(r.message, replaced.replacement());
+            } catch (RuntimeException e) {
+                internalError(r, e);
+                return;
+            }
+            trace.info("Task {} replaced by {}", r.label(), replaced.replacement());
+            // Celery's Ignore: no state is stored for the task itself; its id now belongs to the replacement.
+            finishItem(r, null, null, ack, null, null, followUps, List.of());
         } else if (outcome instanceof Outcome.Failure f) {
             Throwable e = f.error();
             trace.error("Task {} raised unexpected: {}", r.label(), pythonStyle(e), e);

@@ -55,6 +55,8 @@ public final class TaskTracer {
             }
         } catch (RetryException retry) {
             return new Outcome.Retry(retry.countdown(), retry.reason());
+        } catch (io.celeriac.task.TaskReplacedException replaced) {
+            return new Outcome.Replaced(replaced.replacement());
         } catch (ArgumentMismatchException e) {
             return new Outcome.Rejected(e);
         } catch (Throwable error) {

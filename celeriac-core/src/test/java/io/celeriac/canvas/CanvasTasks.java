@@ -36,6 +36,23 @@ public class CanvasTasks {
         return tag;
     }
 
+    /** Replaces itself with {@code add(x, 1) | add(10)}. */
+    @Task(name = "c.replace_chain")
+    public int replaceChain(io.celeriac.task.TaskContext ctx, int x) {
+        throw ctx.replace(io.celeriac.task.Canvas.chain(sig("c.add", x, 1), sig("c.add", 10)));
+    }
+
+    /** Replaces itself with {@code group(add(x, x), add(x, 1))}. */
+    @Task(name = "c.replace_group")
+    public int replaceGroup(io.celeriac.task.TaskContext ctx, int x) {
+        throw ctx.replace(io.celeriac.task.Canvas.group(sig("c.add", x, x), sig("c.add", x, 1)));
+    }
+
+    private static io.celeriac.task.Signature sig(String task, Object... args) {
+        return new io.celeriac.task.Signature(task, List.of(args), Map.of(), io.celeriac.task.SendOptions.none(),
+                null);
+    }
+
     @Task(name = "c.collect")
     public List<Object> collect(List<Object> values) {
         return values;

@@ -231,6 +231,24 @@ class CanvasWorkerTest {
     }
 
     @Test
+    void aTaskReplacedByACanvasHandsOverItsIdItsChainItsCallbacksAndItsChordPart() {
+        worker = app.worker().concurrency(4).start();
+        // In a chain: replace_chain(2) becomes add(2, 1) | add(10), then the chain goes on with add(100).
+        AsyncResult last = Canvas.chain(add(1, 1), app.signature("c.replace_chain"), add(100)).applyAsync();
+        assertThat(last.get(WAIT)).isEqualTo(113);
+        AsyncResult replaced = (AsyncResult) last.parent().orElseThrow();
+        assertThat(replaced.get(WAIT)).isEqualTo(13);
+        // Its callbacks move to the replacement's last task.
+        app.signature("c.replace_chain", 5).link(app.signature("c.record", "after")).applyAsync();
+        await().atMost(WAIT).until(() -> CanvasTasks.SEEN.containsKey("after"));
+        assertThat(CanvasTasks.SEEN.get("after")).containsExactly(16);
+        // A group replacement inside a chord header: its results, accumulated, are the part's result.
+        AsyncResult body = Canvas.chord(List.of(app.signature("c.replace_group", 3), add(1, 1)),
+                app.signature("c.collect")).applyAsync();
+        assertThat(body.get(WAIT)).isEqualTo(List.of(List.of(6, 4), 2));
+    }
+
+    @Test
     void eagerModeRunsCanvasesInTheCallingThread() {
         Celeriac eager = Celeriac.builder().config(CeleriacConfig.builder().alwaysEager(true).build())
                 .broker(broker).resultBackend(backend).register(new CanvasTasks()).build();
