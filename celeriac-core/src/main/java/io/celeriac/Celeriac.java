@@ -236,6 +236,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
                     broker.publish(out);
                     return null;
                 });
+        CurrentTask.addChild(CanvasPlanner.tuple(d.result()));
         return d.result();
     }
 
@@ -299,6 +300,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
                 return null;
             });
         }
+        CurrentTask.addChild(java.util.Arrays.asList(java.util.Arrays.asList(p.message.id(), null), null));
         return result(p.message.id());
     }
 

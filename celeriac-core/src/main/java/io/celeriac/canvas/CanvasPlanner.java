@@ -95,6 +95,21 @@ public final class CanvasPlanner {
         return new Dispatch(sizes, out, result);
     }
 
+    /** Celery's result tuple of what was sent: {@code [[id, parent], null]} or {@code [[group id, parent], [...]]}. */
+    public static List<Object> tuple(Planned p) {
+        if (p instanceof One o) {
+            return java.util.Arrays.asList(java.util.Arrays.asList(o.id(), o.parent() == null ? null
+                    : tuple(o.parent())), null);
+        }
+        Many m = (Many) p;
+        List<Object> members = new ArrayList<>();
+        for (Planned x : m.members()) {
+            members.add(tuple(x));
+        }
+        return java.util.Arrays.asList(java.util.Arrays.asList(m.groupId(), m.parent() == null ? null
+                : tuple(m.parent())), members);
+    }
+
     /** How many parts complete a chord with this header member (Celery's {@code chord._descend}). */
     public static int chordSize(Canvas c) {
         if (c instanceof Group g) {

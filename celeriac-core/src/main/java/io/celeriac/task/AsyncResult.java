@@ -52,6 +52,41 @@ public class AsyncResult {
         return Optional.ofNullable(parent);
     }
 
+    /**
+     * What this task sent while it ran, then its callbacks and next chain step, as stored with its result (Celery's
+     * {@code children}): {@link AsyncResult}s and {@link GroupResult}s. Empty while not ready.
+     */
+    public java.util.List<Object> children() {
+        java.util.List<Object> out = new java.util.ArrayList<>();
+        for (Object t : document().map(ResultDocument::children).orElse(java.util.List.of())) {
+            Object r = fromTuple(t);
+            if (r != null) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    /** A result handle from Celery's tuple form {@code [[id, parent], null | [member tuples]]}. */
+    private Object fromTuple(Object t) {
+        if (!(t instanceof java.util.List<?> l) || l.size() < 2 || !(l.get(0) instanceof java.util.List<?> head)
+                || head.isEmpty() || head.get(0) == null) {
+            return null;
+        }
+        String childId = head.get(0).toString();
+        if (l.get(1) instanceof java.util.List<?> members) {
+            java.util.List<AsyncResult> rs = new java.util.ArrayList<>();
+            for (Object m : members) {
+                if (fromTuple(m) instanceof AsyncResult a) {
+                    rs.add(a);
+                }
+            }
+            return new GroupResult(childId, rs);
+        }
+        Object p = head.size() > 1 && head.get(1) != null ? fromTuple(head.get(1)) : null;
+        return new AsyncResult(childId, backend, revoker, codec, p);
+    }
+
     /** This handle with {@code parent} as the previous step's result. */
     public AsyncResult withParent(Object newParent) {
         return new AsyncResult(id, backend, revoker, codec, newParent);

@@ -8,6 +8,8 @@ import java.util.Optional;
  */
 public final class CurrentTask {
     private static final ThreadLocal<TaskRequest> CURRENT = new ThreadLocal<>();
+    /** Results of what the running task sent, as Celery's result tuples: its {@code children}. */
+    private static final ThreadLocal<java.util.List<Object>> CHILDREN = new ThreadLocal<>();
 
     private CurrentTask() {
     }
@@ -21,9 +23,28 @@ public final class CurrentTask {
         TaskRequest previous = CURRENT.get();
         if (request == null) {
             CURRENT.remove();
+            CHILDREN.remove();
         } else {
             CURRENT.set(request);
+            CHILDREN.set(new java.util.ArrayList<>());
         }
         return previous;
+    }
+
+    /**
+     * Notes a result the running task sent (Celery's {@code add_trail}), in Celery's tuple form
+     * {@code [[id, parent], children-or-null]}; stored as the task's {@code children}. No task running: ignored.
+     */
+    public static void addChild(Object resultTuple) {
+        java.util.List<Object> l = CHILDREN.get();
+        if (l != null) {
+            l.add(resultTuple);
+        }
+    }
+
+    /** What the running task sent so far, in order. */
+    public static java.util.List<Object> children() {
+        java.util.List<Object> l = CHILDREN.get();
+        return l == null ? java.util.List.of() : java.util.List.copyOf(l);
     }
 }

@@ -45,8 +45,9 @@ final class CanvasSteps {
     private static final Logger log = LoggerFactory.getLogger("celeriac.worker");
 
     /** Messages and documents a finished task leaves besides its own result; chord sizes are written first. */
-    record FollowUps(Map<String, Integer> chordSizes, List<OutboundMessage> messages, List<ResultDocument> documents) {
-        static final FollowUps NONE = new FollowUps(Map.of(), List.of(), List.of());
+    record FollowUps(Map<String, Integer> chordSizes, List<OutboundMessage> messages, List<ResultDocument> documents,
+                     List<Object> children) {
+        static final FollowUps NONE = new FollowUps(Map.of(), List.of(), List.of(), List.of());
 
         boolean isEmpty() {
             return chordSizes.isEmpty() && messages.isEmpty() && documents.isEmpty();
@@ -133,29 +134,37 @@ final class CanvasSteps {
         CanvasPlanner.Context ctx = new CanvasPlanner.Context(List.of(json), m.id(), rootOf(m), m.priority());
         Map<String, Integer> sizes = new LinkedHashMap<>();
         List<TaskMessage> out = new ArrayList<>();
+        List<Object> children = new ArrayList<>();
         if (m.callbacks() != null && !m.callbacks().isEmpty()) {
             // Celery: several plain callbacks go out as one group; a callback that is a group goes on its own.
             List<Canvas> plain = new ArrayList<>();
             for (Object o : m.callbacks()) {
                 Canvas c = canvas(o);
                 if (c instanceof Group) {
-                    add(planner.plan(c, ctx), sizes, out);
+                    children.add(add(planner.plan(c, ctx), sizes, out));
                 } else {
                     plain.add(c);
                 }
             }
             if (plain.size() == 1 && m.callbacks().size() == 1) {
-                add(planner.plan(plain.get(0), ctx), sizes, out);
+                children.add(add(planner.plan(plain.get(0), ctx), sizes, out));
             } else if (!plain.isEmpty()) {
-                add(planner.plan(Canvas.group(plain), ctx), sizes, out);
+                children.add(add(planner.plan(Canvas.group(plain), ctx), sizes, out));
             }
         }
         if (m.chain() != null && !m.chain().isEmpty()) {
             List<Object> rest = new ArrayList<>(m.chain());
             Canvas next = canvas(rest.remove(rest.size() - 1));
-            add(planner.plan(withChain(next, rest), ctx), sizes, out);
+            CanvasPlanner.Dispatch d = planner.plan(withChain(next, rest), ctx);
+            add(d, sizes, out);
+            // Celery's child is the step it sent, not the chain's end.
+            CanvasPlanner.Planned first = d.result();
+            while (first instanceof CanvasPlanner.One o && o.parent() != null) {
+                first = o.parent();
+            }
+            children.add(CanvasPlanner.tuple(first));
         }
-        return followUps(sizes, out, List.of());
+        return new FollowUps(sizes, outbound(out), List.of(), children);
     }
 
     /**
@@ -302,7 +311,7 @@ final class CanvasSteps {
     }
 
     private FollowUps followUps(Map<String, Integer> sizes, List<TaskMessage> out, List<ResultDocument> docs) {
-        return new FollowUps(sizes, outbound(out), docs);
+        return new FollowUps(sizes, outbound(out), docs, List.of());
     }
 
     private List<OutboundMessage> outbound(List<TaskMessage> messages) {
@@ -313,9 +322,11 @@ final class CanvasSteps {
         return out;
     }
 
-    private static void add(CanvasPlanner.Dispatch d, Map<String, Integer> sizes, List<TaskMessage> out) {
+    /** Adds {@code d}'s writes; returns its result tuple (a child of the task that sends it). */
+    private static List<Object> add(CanvasPlanner.Dispatch d, Map<String, Integer> sizes, List<TaskMessage> out) {
         sizes.putAll(d.chordSizes());
         out.addAll(d.messages());
+        return CanvasPlanner.tuple(d.result());
     }
 
     /** {@code next} continued by the reversed steps {@code rest}, as a signature whose options carry them. */

@@ -125,8 +125,12 @@ final class Outcomes {
                 internalError(r, e);
                 return;
             }
-            finishItem(r, null, r.ignoreResult ? null : document(r, TaskState.SUCCESS, s.value(), null), ack, null,
-                    null, followUps, part == null ? List.of() : List.of(part));
+            // Celery's children: what the task sent, then its callbacks and next chain step.
+            List<Object> children = new ArrayList<>(r.children);
+            children.addAll(followUps.children());
+            finishItem(r, null, r.ignoreResult ? null : new ResultDocument(r.message.id(), TaskState.SUCCESS,
+                    s.value(), null, children, clock.instant(), r.message.parentId(), Map.of()), ack, null, null,
+                    followUps, part == null ? List.of() : List.of(part));
             for (WorkerListener l : listeners) {
                 l.taskSucceeded(r.request, s.value(), runtime);
             }

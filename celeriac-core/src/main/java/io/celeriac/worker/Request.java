@@ -39,6 +39,8 @@ final class Request {
      * nothing.
      */
     volatile boolean ackedEarly;
+    /** What the task sent while it ran (its result's {@code children}). */
+    volatile java.util.List<Object> children = java.util.List.of();
     volatile boolean softExceeded;
     volatile long startNanos;
     volatile Instant startedAt;

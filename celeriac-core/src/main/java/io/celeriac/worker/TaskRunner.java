@@ -173,6 +173,7 @@ final class TaskRunner {
         try {
             outcome = tracer.run(r.definition, ctx);
         } finally {
+            r.children = CurrentTask.children();
             CurrentTask.set(previous);
             if (r.softTimer != null) {
                 r.softTimer.cancel(false);

@@ -68,6 +68,10 @@ class CanvasWorkerTest {
         assertThat(second.get(WAIT)).isEqualTo(6);
         assertThat(first.get(WAIT)).isEqualTo(3);
         assertThat(first.parent()).isEmpty();
+        // Celery's children: each step's result names the step it sent.
+        assertThat(first.children()).singleElement().satisfies(c -> assertThat(((AsyncResult) c).id())
+                .isEqualTo(second.id()));
+        assertThat(last.children()).isEmpty();
         // Steps after the first know their parent and root as Celery records them.
         assertThat(last.document().orElseThrow().parentId()).isEqualTo(second.id());
     }
