@@ -60,7 +60,8 @@ final class RedisChords implements ChordCounter {
                 () -> PART.run(sync(), ScriptOutputType.MULTI, keys, member,
                         groupIndex == null ? "+inf" : groupIndex.toString(), taskId,
                         Long.toString(expires == null ? 0 : expires.toSeconds())));
-        if (members == null || members.isEmpty()) {
+        // The script's false (not complete) reaches Lettuce's MULTI output as a list holding one null.
+        if (members == null || members.isEmpty() || members.get(0) == null) {
             return Optional.empty();
         }
         List<Part> parts = new ArrayList<>(members.size());
