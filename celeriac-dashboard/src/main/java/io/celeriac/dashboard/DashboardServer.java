@@ -107,6 +107,7 @@ final class DashboardServer {
             });
             config.routes.get("/api/tasks", this::tasks);
             config.routes.get("/api/tasks/{id}", this::task);
+            config.routes.get("/api/tasks/{id}/workflow", this::workflow);
             config.routes.get("/api/workers", ctx -> send(ctx, dashboard.workers()));
             config.routes.get("/api/queues", ctx -> send(ctx, Map.of("queues", dashboard.queues(),
                     "deadLetters", dashboard.deadLetterCount())));
@@ -433,7 +434,8 @@ final class DashboardServer {
             Arrays.stream(st.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(states::add);
         }
         TaskQuery q = new TaskQuery(states, ctx.queryParam("name"), ctx.queryParam("search"),
-                ctx.queryParam("worker"), intParam(ctx, "offset", 0), intParam(ctx, "limit", 50));
+                ctx.queryParam("worker"), ctx.queryParam("root"), ctx.queryParam("parent"), intParam(ctx, "offset", 0),
+                intParam(ctx, "limit", 50));
         TaskHistory.Page page = dashboard.history().query(q);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("total", page.total());
@@ -461,7 +463,48 @@ final class DashboardServer {
         m.put("runtime", r.runtime());
         m.put("retries", r.retries());
         m.put("retriedAs", r.retriedAs());
+        m.put("rootId", r.rootId());
+        m.put("parentId", r.parentId());
         return m;
+    }
+
+    /** The task's workflow as a tree in display order: each node with its depth and parent (see {@link Workflow}). */
+    private void workflow(Context ctx) {
+        String id = ctx.pathParam("id");
+        Workflow w = dashboard.history().workflow(id, intParam(ctx, "limit", Workflow.DEFAULT_LIMIT)).orElse(null);
+        if (w == null) {
+            error(ctx, 404, "no task " + id + " in the history");
+            return;
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("rootId", w.rootId());
+        out.put("taskId", w.taskId());
+        out.put("total", w.total());
+        out.put("states", w.states());
+        out.put("shown", w.nodes().size());
+        out.put("hidden", w.hidden());
+        out.put("childrenShown", Workflow.CHILDREN_SHOWN);
+        List<Map<String, Object>> nodes = new ArrayList<>(w.nodes().size());
+        for (Workflow.Node n : w.nodes()) {
+            TaskRecord r = n.task();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", r.id());
+            m.put("name", r.name());
+            m.put("state", r.state());
+            m.put("parentId", r.parentId());
+            m.put("depth", n.depth());
+            m.put("received", r.received());
+            m.put("started", r.started());
+            m.put("finished", r.finished());
+            m.put("runtime", r.runtime());
+            m.put("worker", r.worker());
+            m.put("children", n.children());
+            m.put("hiddenChildren", n.hiddenChildren());
+            m.put("hiddenStates", n.hiddenStates());
+            nodes.add(m);
+        }
+        out.put("nodes", nodes);
+        send(ctx, out);
     }
 
     private void task(Context ctx) {

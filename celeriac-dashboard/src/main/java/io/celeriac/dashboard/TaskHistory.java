@@ -7,11 +7,14 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -34,6 +37,11 @@ public final class TaskHistory {
     private final Map<String, TaskRecord> dirty = new LinkedHashMap<>();
     private final List<Consumer<List<TaskRecord>>> listeners = new CopyOnWriteArrayList<>();
     private final TreeSet<String> names = new TreeSet<>();
+    /**
+     * Workflow members by root id: tasks whose root is another task. A task that is its own root (every task sent
+     * outside a workflow) is not indexed, so a history of plain tasks costs nothing here.
+     */
+    private final Map<String, Set<String>> byRoot = new HashMap<>();
 
     /** A history with what the store holds loaded now (the store must answer). */
     public TaskHistory(int capacity, HistoryStore store) {
@@ -73,6 +81,7 @@ public final class TaskHistory {
                 }
                 if (byId.putIfAbsent(r.id(), r) == null) {
                     order.addFirst(r.id());
+                    index(null, r);
                     added++;
                     if (r.name() != null) {
                         names.add(r.name());
@@ -125,6 +134,7 @@ public final class TaskHistory {
                 }
                 TaskRecord next = cur.apply(e);
                 byId.put(id, next);
+                index(cur, next);
                 if (next.name() != null) {
                     names.add(next.name());
                 }
@@ -145,7 +155,9 @@ public final class TaskHistory {
     public void put(TaskRecord r) {
         lock.writeLock().lock();
         try {
-            if (byId.put(r.id(), r) == null) {
+            TaskRecord old = byId.put(r.id(), r);
+            index(old, r);
+            if (old == null) {
                 order.addLast(r.id());
                 evictOverflow();
             }
@@ -162,7 +174,7 @@ public final class TaskHistory {
     private void evictOverflow() {
         while (order.size() > capacity) {
             String old = order.pollFirst();
-            byId.remove(old);
+            index(byId.remove(old), null);
             dirty.remove(old);
         }
     }
@@ -176,7 +188,9 @@ public final class TaskHistory {
         lock.writeLock().lock();
         try {
             for (String id : ids) {
-                if (byId.remove(id) != null) {
+                TaskRecord r = byId.remove(id);
+                if (r != null) {
+                    index(r, null);
                     removed.add(id);
                     dirty.remove(id);
                 }
@@ -196,6 +210,57 @@ public final class TaskHistory {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /** Moves a record in the root index from its old root to its new one; either may be null. Under the write lock. */
+    private void index(TaskRecord old, TaskRecord next) {
+        String was = workflowRoot(old);
+        String now = workflowRoot(next);
+        if (Objects.equals(was, now)) {
+            return;
+        }
+        if (was != null) {
+            Set<String> members = byRoot.get(was);
+            if (members != null && members.remove(old.id()) && members.isEmpty()) {
+                byRoot.remove(was);
+            }
+        }
+        if (now != null) {
+            byRoot.computeIfAbsent(now, k -> new HashSet<>()).add(next.id());
+        }
+    }
+
+    /** The root a record is indexed under: its root id, unless it has none or is its own root. */
+    private static String workflowRoot(TaskRecord r) {
+        return r == null || r.rootId() == null || r.rootId().equals(r.id()) ? null : r.rootId();
+    }
+
+    /**
+     * The workflow task {@code id} belongs to: the tasks sharing its root id, as a bounded tree (see
+     * {@link Workflow}). Empty if the history holds neither the task nor any task whose root it is.
+     *
+     * @param limit how many tasks to list, at most {@link Workflow#MAX_LIMIT}
+     */
+    public Optional<Workflow> workflow(String id, int limit) {
+        List<TaskRecord> members = new ArrayList<>();
+        String root;
+        lock.readLock().lock();
+        try {
+            TaskRecord r = byId.get(id);
+            // A task sent outside any task is its own root (Celeriac) or has none (Python Celery's first chain step,
+            // whose followers still name it as their root).
+            root = r == null || r.rootId() == null ? id : r.rootId();
+            TaskRecord rootRecord = byId.get(root);
+            if (rootRecord != null) {
+                members.add(rootRecord);
+            }
+            for (String m : byRoot.getOrDefault(root, Set.of())) {
+                members.add(byId.get(m));
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+        return members.isEmpty() ? Optional.empty() : Optional.of(Workflow.of(root, id, members, limit));
     }
 
     /** Tasks whose parent is {@code id}. */

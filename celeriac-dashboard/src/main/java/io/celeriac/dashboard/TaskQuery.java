@@ -10,18 +10,29 @@ import java.util.Set;
  * @param name exact task name, or null
  * @param search case-insensitive text to find in the id, name, arguments, result or exception, or null
  * @param worker exact worker hostname, or null
+ * @param root a workflow's root id: that task and every task whose root id it is; or null
+ * @param parent a task id: the tasks it sent (chain step, chord body, callbacks, anything sent from inside it); or
+ *     null
  * @param offset rows to skip
  * @param limit rows to return (capped at 500)
  */
-public record TaskQuery(Set<String> states, String name, String search, String worker, int offset, int limit) {
+public record TaskQuery(Set<String> states, String name, String search, String worker, String root, String parent,
+                        int offset, int limit) {
     public TaskQuery {
         states = states == null ? Set.of() : Set.copyOf(states);
         name = blankToNull(name);
         search = blankToNull(search);
         search = search == null ? null : search.toLowerCase(Locale.ROOT);
         worker = blankToNull(worker);
+        root = blankToNull(root);
+        parent = blankToNull(parent);
         offset = Math.max(0, offset);
         limit = Math.max(1, Math.min(500, limit));
+    }
+
+    /** A query on neither workflow nor parent. */
+    public TaskQuery(Set<String> states, String name, String search, String worker, int offset, int limit) {
+        this(states, name, search, worker, null, null, offset, limit);
     }
 
     public static TaskQuery all() {
@@ -36,6 +47,12 @@ public record TaskQuery(Set<String> states, String name, String search, String w
             return false;
         }
         if (worker != null && !worker.equals(r.worker())) {
+            return false;
+        }
+        if (root != null && !root.equals(r.rootId()) && !root.equals(r.id())) {
+            return false;
+        }
+        if (parent != null && !parent.equals(r.parentId())) {
             return false;
         }
         return search == null || contains(r.id()) || contains(r.name()) || contains(r.args()) || contains(r.kwargs())

@@ -4,6 +4,7 @@ import io.celeriac.beat.IntervalSchedule;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.redis.testing.RedisServerExtension;
 import io.celeriac.task.AsyncResult;
+import io.celeriac.task.Canvas;
 import io.celeriac.task.SendOptions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -291,6 +292,74 @@ class DashboardBrowserIT {
 
     @Test
     @Order(8)
+    void showsATasksWorkflowLiveAndOpensItInTheTaskList() throws Exception {
+        // A plain task is a workflow of its own: no section.
+        AsyncResult plain = f.app.delay("dash.add", 1, 1);
+        plain.get(Duration.ofSeconds(10));
+        browser.get(f.base() + "/tasks/" + plain.id());
+        waitUpTo(15).until(d -> !d.findElements(By.cssSelector("#task-detail .state.SUCCESS")).isEmpty());
+        assertThat(browser.findElements(By.cssSelector("#workflow *"))).isEmpty();
+
+        // A chain of two slow steps, watched from the first step's page: the second appears and finishes live.
+        AsyncResult last = Canvas.chain(f.app.signature("dash.slow", "first", 1500).si(),
+                f.app.signature("dash.slow", "second", 1500).si()).applyAsync();
+        AsyncResult first = (AsyncResult) last.parent().orElseThrow();
+        browser.get(f.base() + "/tasks/" + first.id());
+        waitUpTo(10).until(d -> d.findElement(By.id("live")).getText().equals("live")
+                && !d.findElements(By.id("task-detail")).isEmpty());
+        js("window.__sameDocument = 'yes';");
+        String lastState = "#workflow-tree tr[data-id='" + last.id() + "'] .state";
+        List<String> seen = new ArrayList<>();
+        waitUpTo(20).until(d -> {
+            String s = text(lastState);
+            if (s != null && (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s))) {
+                seen.add(s);
+            }
+            return "SUCCESS".equals(s);
+        });
+        assertThat(seen).hasSizeGreaterThan(1).endsWith("SUCCESS");
+        assertThat(js("return window.__sameDocument;")).isEqualTo("yes");
+        assertThat(text("#workflow-tree tr.current")).contains(first.id());
+        assertThat(browser.findElements(By.cssSelector("#workflow-tree tr.current a"))).isEmpty();
+        assertThat(text("#workflow-tree tr[data-id='" + last.id() + "'] a")).isEqualTo(last.id());
+        assertThat(text("#workflow-summary")).contains("2 tasks").contains("SUCCESS 2");
+        js("document.getElementById('workflow').scrollIntoView();");
+        shot("12-workflow-chain");
+
+        // A chord of 60 parts started by a task: the body under its part, 9 parts only counted.
+        AsyncResult batch = f.app.delay("dash.fanout", 60);
+        String bodyId = (String) batch.get(Duration.ofSeconds(10));
+        f.app.result(bodyId).get(Duration.ofSeconds(20));
+        browser.get(f.base() + "/tasks/" + bodyId);
+        waitUpTo(20).until(d -> text("#workflow-summary") != null && text("#workflow-summary").contains("SUCCESS 62"));
+        assertThat(text("#workflow-summary")).contains("62 tasks");
+        assertThat(text("#workflow-more")).contains("Showing 53 of 62 tasks");
+        String body = "#workflow-tree tr.current[data-id='" + bodyId + "']";
+        assertThat(text(body)).contains("dash.tsum");
+        assertThat(js("return getComputedStyle(document.querySelector(arguments[0])).getPropertyValue('--depth');",
+                body + " td.tree")).isEqualTo("2");
+        String more = "#workflow-tree tr[data-more='" + batch.id() + "']";
+        assertThat(text(more)).contains("9 more").contains("SUCCESS 9");
+        // After the listed parts and the body, where the batch task's subtree ends.
+        assertThat(js("return document.querySelector('#workflow-tree tbody tr:last-child').dataset.more;"))
+                .isEqualTo(batch.id());
+        assertThat(js("return document.querySelector(arguments[0]).getAttribute('href');", more + " a"))
+                .isEqualTo("/tasks?parent=" + batch.id());
+        js("document.getElementById('workflow').scrollIntoView();");
+        shot("13-workflow-chord");
+
+        click("#workflow-link");
+        waitUpTo(10).until(d -> d.getCurrentUrl().contains("/tasks?root=" + batch.id()));
+        waitUpTo(10).until(d -> text("#tasks-count") != null && text("#tasks-count").startsWith("1–50 of 62"));
+        assertThat(text("#filter-root")).contains(batch.id());
+        shot("14-tasks-by-workflow");
+        click("#filter-root button.clear");
+        waitUpTo(10).until(d -> !d.getCurrentUrl().contains("root=")
+                && browser.findElements(By.id("filter-root")).isEmpty());
+    }
+
+    @Test
+    @Order(9)
     void aReadOnlyUserGetsNoControls() throws Exception {
         AsyncResult bad = f.app.delay("dash.flaky", "viewer-sees");
         browser.get(f.base() + "/tasks");
@@ -311,6 +380,6 @@ class DashboardBrowserIT {
         browser.get(f.base() + "/workers");
         waitUpTo(10).until(d -> text("#workers-body tr[data-worker='java@dash']") != null);
         assertThat(browser.findElements(By.cssSelector("#workers-body button, #rl-apply"))).isEmpty();
-        shot("12-read-only-workers");
+        shot("15-read-only-workers");
     }
 }

@@ -38,9 +38,11 @@ final class DashboardFixture implements AutoCloseable {
         client = RedisClient.create(server.url(0));
         redis = client.connect();
         redis.sync().flushall();
+        DemoTasks tasks = new DemoTasks();
         app = Celeriac.builder()
                 .config(CeleriacConfig.builder().brokerUrl(server.url(0)).resultBackend(server.url(1)).build())
-                .register(new DemoTasks()).build();
+                .register(tasks).build();
+        tasks.app = app;
         worker = app.worker().hostname("java@dash").concurrency(2).sendEvents(true).start();
         schedules = new RedisScheduleStore(server.url(0), app.config());
         dashboard = Dashboard.builder(app).port(0).scheduleStore(schedules)

@@ -131,7 +131,8 @@ function connect() {
 function tasksPage() {
   const params = new URLSearchParams(location.search);
   const f = { state: params.get('state') || '', name: params.get('name') || '', search: params.get('search') || '',
-    offset: Number(params.get('offset') || 0), limit: 50 };
+    root: params.get('root') || '', parent: params.get('parent') || '', offset: Number(params.get('offset') || 0),
+    limit: 50 };
   const state = h('select', { id: 'filter-state', onchange: () => { f.state = state.value; f.offset = 0; load(); } },
     h('option', { value: '' }, 'All states'), STATES.map(s => h('option', { value: s }, s)));
   state.value = f.state;
@@ -141,11 +142,20 @@ function tasksPage() {
   search.value = f.search;
   search.addEventListener('input', debounce(() => { f.search = search.value; f.offset = 0; load(); }, 300));
   const info = h('span', { id: 'tasks-count', class: 'muted' });
+  // A workflow (root id) or a task's children (parent id), set by links from a task page; each can be cleared.
+  const scope = h('span', { id: 'filter-scope', class: 'actions' });
+  function drawScope() {
+    const chip = (key, label) => f[key] ? h('span', { class: 'chip', id: 'filter-' + key }, label, ' ', taskLink(f[key]),
+      h('button', { class: 'link clear', title: 'Clear', onclick: () => { f[key] = ''; f.offset = 0; drawScope(); load(); } },
+        '×')) : null;
+    scope.replaceChildren(...[chip('root', 'Workflow'), chip('parent', 'Sent by')].filter(c => c !== null));
+  }
+  drawScope();
   const prev = h('button', { id: 'prev', onclick: () => { f.offset = Math.max(0, f.offset - f.limit); load(); } }, '← Newer');
   const next = h('button', { id: 'next', onclick: () => { f.offset += f.limit; load(); } }, 'Older →');
   const tbody = h('tbody', { id: 'tasks-body' });
   render(h('h1', {}, 'Tasks'),
-    h('div', { class: 'bar' }, state, name, search, info),
+    h('div', { class: 'bar' }, state, name, search, scope, info),
     h('table', { id: 'tasks' }, h('thead', {}, h('tr', {}, ['State', 'Task', 'Id', 'Args', 'Kwargs', 'Result / error',
       'Received', 'Runtime', 'Worker'].map(x => h('th', {}, x)))), tbody),
     h('div', { class: 'pager' }, prev, next));
@@ -153,7 +163,7 @@ function tasksPage() {
   let shown = '';
   async function load() {
     const q = new URLSearchParams();
-    for (const k of ['state', 'name', 'search']) if (f[k]) q.set(k, f[k]);
+    for (const k of ['state', 'name', 'search', 'root', 'parent']) if (f[k]) q.set(k, f[k]);
     if (f.offset) q.set('offset', f.offset);
     history.replaceState(null, '', '/tasks' + (q.toString() ? '?' + q : ''));
     q.set('limit', f.limit);
@@ -185,51 +195,139 @@ function tasksPage() {
 // ---------------------------------------------------------------- task detail
 
 function taskPage() {
+  // Three parts, each redrawn only when what it shows changed: a live workflow must not redraw the whole page.
+  const head = h('div', { id: 'task-head' });
+  const flow = h('section', { id: 'workflow' });
+  const tail = h('div', { id: 'task-tail' });
+  let root = null;
+  let rendered = false;
   async function load() {
     let t;
     try { t = await api('/api/tasks/' + encodeURIComponent(PAGE_ID)); } catch (e) {
+      rendered = false;
       render(h('h1', {}, 'Task'), h('p', { class: 'muted' }, e.message)); return;
     }
-    const rows = [
-      ['Id', h('span', { class: 'mono' }, t.id)], ['Name', t.name || ''], ['State', stateBadge(t.state)],
-      ['Args', h('span', { class: 'mono', id: 'task-args' }, t.args || '')],
-      ['Kwargs', h('span', { class: 'mono' }, t.kwargs || '')], ['Worker', t.worker || ''], ['Queue', t.queue || ''],
-      ['Received', fmtDate(t.received)], ['Started', fmtDate(t.started)], ['Finished', fmtDate(t.finished)],
-      ['Runtime', fmtRuntime(t.runtime)], ['Retries', String(t.retries)], ['ETA', t.eta || ''], ['Expires', t.expires || ''],
-      ['Parent', t.parentId ? taskLink(t.parentId) : ''], ['Root', t.rootId ? taskLink(t.rootId) : ''],
-      ['Retried as', t.retriedAs ? taskLink(t.retriedAs) : ''],
-      ['Retry of', t.retriedFrom.length ? t.retriedFrom.map(x => taskLink(x.id)) : ''],
-    ];
-    const actions = [];
-    if (ADMIN) {
-      if (t.name && ['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED'].includes(t.state)) {
-        actions.push(h('button', { id: 'retry', onclick: () => act(`Send ${t.name} again with the same arguments?`,
-          `/api/tasks/${encodeURIComponent(t.id)}/retry`, {}, r => 'Sent as ' + r.id) }, 'Retry'));
-      }
-      if (!['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED'].includes(t.state)) {
-        actions.push(h('button', { id: 'revoke', class: 'danger', onclick: () => act(`Revoke task ${t.id}?`,
-          `/api/tasks/${encodeURIComponent(t.id)}/revoke`, { terminate: false }) }, 'Revoke'));
-        actions.push(h('button', { id: 'terminate', class: 'danger', onclick: () => act(
-          `Terminate task ${t.id} if it is running?`, `/api/tasks/${encodeURIComponent(t.id)}/revoke`,
-          { terminate: true }) }, 'Terminate'));
-      }
-    }
-    render(h('h1', {}, 'Task ', h('span', { class: 'mono' }, t.name || t.id)),
-      t.source ? h('p', { class: 'muted', id: 'task-source' }, 'Not in the event history; from the ' + t.source + '.') : '',
-      h('div', { class: 'actions' }, actions),
-      h('table', { class: 'kv', id: 'task-detail' }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))),
-      t.result !== null ? [h('h2', {}, 'Result'), h('pre', { id: 'task-result' }, t.result)] : [],
-      t.exception ? [h('h2', {}, 'Exception'), h('pre', { id: 'task-exception' }, t.exception)] : [],
-      t.traceback ? [h('h2', {}, 'Traceback'), h('pre', { id: 'task-traceback' }, t.traceback)] : [],
-      h('h2', {}, 'Events'),
-      table(['Time', 'Event', 'Worker', 'Detail'], t.events.map(e => h('tr', {}, h('td', {}, fmtTime(e.timestamp)),
-        h('td', {}, e.type), h('td', {}, e.hostname || ''), h('td', { class: 'mono' }, e.detail || ''))), { id: 'task-events' }),
-      t.children.length ? [h('h2', {}, 'Children'), table(['State', 'Task', 'Id'], t.children.map(c => h('tr', {},
-        h('td', {}, stateBadge(c.state)), h('td', {}, c.name || ''), h('td', {}, taskLink(c.id)))))] : []);
+    // The workflow comes from the event history; a task known only to the result backend has none to show.
+    const w = t.source ? null : await api('/api/tasks/' + encodeURIComponent(PAGE_ID) + '/workflow').catch(() => null);
+    root = w ? w.rootId : null;
+    if (!rendered) { render(head, flow, tail); rendered = true; }
+    if (!unchanged(head, t)) head.replaceChildren(...taskHead(t));
+    if (!unchanged(flow, w)) flow.replaceChildren(...workflowView(w));
+    if (!unchanged(tail, [t.events, t.children])) tail.replaceChildren(...taskTail(t));
   }
   refresh = load;
-  onTasks = changed => { if (changed.some(c => c.id === PAGE_ID || c.retriedAs === PAGE_ID)) load(); };
+  const reload = debounce(load, 300);
+  // A push lists at most 200 changed tasks: a longer one may hide a task of this workflow, so it reloads too.
+  onTasks = changed => {
+    if (changed.length >= 200 || changed.some(c => c.id === PAGE_ID || c.retriedAs === PAGE_ID
+      || (root !== null && (c.rootId === root || c.id === root)))) reload();
+  };
   load();
+}
+
+function taskHead(t) {
+  const rows = [
+    ['Id', h('span', { class: 'mono' }, t.id)], ['Name', t.name || ''], ['State', stateBadge(t.state)],
+    ['Args', h('span', { class: 'mono', id: 'task-args' }, t.args || '')],
+    ['Kwargs', h('span', { class: 'mono' }, t.kwargs || '')], ['Worker', t.worker || ''], ['Queue', t.queue || ''],
+    ['Received', fmtDate(t.received)], ['Started', fmtDate(t.started)], ['Finished', fmtDate(t.finished)],
+    ['Runtime', fmtRuntime(t.runtime)], ['Retries', String(t.retries)], ['ETA', t.eta || ''], ['Expires', t.expires || ''],
+    ['Parent', t.parentId ? taskLink(t.parentId) : ''], ['Root', t.rootId ? taskLink(t.rootId) : ''],
+    ['Retried as', t.retriedAs ? taskLink(t.retriedAs) : ''],
+    ['Retry of', t.retriedFrom.length ? t.retriedFrom.map(x => taskLink(x.id)) : ''],
+  ];
+  const actions = [];
+  if (ADMIN) {
+    if (t.name && ['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED'].includes(t.state)) {
+      actions.push(h('button', { id: 'retry', onclick: () => act(`Send ${t.name} again with the same arguments?`,
+        `/api/tasks/${encodeURIComponent(t.id)}/retry`, {}, r => 'Sent as ' + r.id) }, 'Retry'));
+    }
+    if (!['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED'].includes(t.state)) {
+      actions.push(h('button', { id: 'revoke', class: 'danger', onclick: () => act(`Revoke task ${t.id}?`,
+        `/api/tasks/${encodeURIComponent(t.id)}/revoke`, { terminate: false }) }, 'Revoke'));
+      actions.push(h('button', { id: 'terminate', class: 'danger', onclick: () => act(
+        `Terminate task ${t.id} if it is running?`, `/api/tasks/${encodeURIComponent(t.id)}/revoke`,
+        { terminate: true }) }, 'Terminate'));
+    }
+  }
+  return [h('h1', {}, 'Task ', h('span', { class: 'mono' }, t.name || t.id)),
+    t.source ? h('p', { class: 'muted', id: 'task-source' }, 'Not in the event history; from the ' + t.source + '.') : '',
+    h('div', { class: 'actions' }, actions),
+    h('table', { class: 'kv', id: 'task-detail' }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))),
+    t.result !== null ? [h('h2', {}, 'Result'), h('pre', { id: 'task-result' }, t.result)] : [],
+    t.exception ? [h('h2', {}, 'Exception'), h('pre', { id: 'task-exception' }, t.exception)] : [],
+    t.traceback ? [h('h2', {}, 'Traceback'), h('pre', { id: 'task-traceback' }, t.traceback)] : []]
+    .flat(Infinity).filter(n => n !== '');
+}
+
+function taskTail(t) {
+  return [h('h2', {}, 'Events'),
+    table(['Time', 'Event', 'Worker', 'Detail'], t.events.map(e => h('tr', {}, h('td', {}, fmtTime(e.timestamp)),
+      h('td', {}, e.type), h('td', {}, e.hostname || ''), h('td', { class: 'mono' }, e.detail || ''))), { id: 'task-events' }),
+    t.children.length ? [h('h2', {}, 'Children'), table(['State', 'Task', 'Id'], t.children.map(c => h('tr', {},
+      h('td', {}, stateBadge(c.state)), h('td', {}, c.name || ''), h('td', {}, taskLink(c.id)))))] : []].flat();
+}
+
+/** How long a task ran, or has been running. */
+function runtimeOf(n) {
+  if (n.runtime !== null && n.runtime !== undefined) return fmtRuntime(n.runtime);
+  if (n.started && n.finished) return fmtRuntime(Math.max(0, n.finished - n.started));
+  if (n.state === 'STARTED') return 'running';
+  return '';
+}
+
+/** Counts per state, as badges: "SUCCESS 9,998 · FAILURE 2". */
+function stateCounts(states) {
+  return Object.entries(states).map(([s, n]) => h('span', { class: 'count', 'data-state': s }, stateBadge(s), ' ',
+    n.toLocaleString()));
+}
+
+/** A name cell indented by depth (set through the CSSOM: the CSP allows no style attributes). */
+function indented(depth, ...children) {
+  const td = h('td', { class: 'tree', title: depth > 0 ? 'depth ' + depth : null }, depth > 0 ? '└ ' : '', ...children);
+  td.style.setProperty('--depth', String(Math.min(depth, 24)));
+  return td;
+}
+
+/** The workflow section: nothing for a task that is a workflow of its own. */
+function workflowView(w) {
+  if (!w || w.total <= 1) return [];
+  const list = '/tasks?root=' + encodeURIComponent(w.rootId);
+  const rows = [];
+  // Nodes come depth first; a task's "… N more" line goes after its listed children, where its subtree ends.
+  const pending = [];
+  const flush = depth => { while (pending.length && pending[pending.length - 1].depth >= depth) rows.push(pending.pop().row); };
+  let prevDepth = -1;
+  for (const n of w.nodes) {
+    flush(n.depth);
+    // Past the limit only the way down to this page's task is listed: a long chain skips levels.
+    if (n.depth > prevDepth + 1) {
+      rows.push(h('tr', { class: 'more gap' }, h('td', {}), indented(prevDepth + 1,
+        `⋮ ${(n.depth - prevDepth - 1).toLocaleString()} levels not listed`), h('td', {}), h('td', {}), h('td', {})));
+    }
+    prevDepth = n.depth;
+    const current = n.id === PAGE_ID;
+    rows.push(h('tr', { 'data-id': n.id, class: current ? 'current' : null },
+      h('td', {}, stateBadge(n.state)), indented(n.depth, n.name || '?'),
+      h('td', {}, current ? h('span', { class: 'mono' }, n.id) : taskLink(n.id)),
+      h('td', {}, runtimeOf(n)), h('td', {}, n.worker || '')));
+    if (n.hiddenChildren > 0) {
+      pending.push({ depth: n.depth, row: h('tr', { class: 'more', 'data-more': n.id }, h('td', {}),
+        indented(n.depth + 1, `… ${n.hiddenChildren.toLocaleString()} more `, stateCounts(n.hiddenStates), ' ',
+          h('a', { href: '/tasks?parent=' + encodeURIComponent(n.id) }, 'list them')),
+        h('td', {}), h('td', {}), h('td', {})) });
+    }
+  }
+  flush(0);
+  return [h('h2', {}, 'Workflow'),
+    h('div', { class: 'bar', id: 'workflow-summary' },
+      h('span', {}, `${w.total.toLocaleString()} tasks`), stateCounts(w.states),
+      h('a', { id: 'workflow-link', href: list }, 'Open in the task list')),
+    w.hidden > 0 ? h('p', { class: 'muted', id: 'workflow-more' },
+      `Showing ${w.shown.toLocaleString()} of ${w.total.toLocaleString()} tasks: the ones that started others first, `
+      + `then the first ${w.childrenShown} children of each task; `, h('a', { href: list }, 'the task list'),
+      ' has them all.') : null,
+    table(['State', 'Task', 'Id', 'Runtime', 'Worker'], rows, { id: 'workflow-tree' })].filter(n => n !== null);
 }
 
 // ---------------------------------------------------------------- workers
