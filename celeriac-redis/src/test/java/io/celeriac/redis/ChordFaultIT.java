@@ -102,6 +102,13 @@ class ChordFaultIT {
             System.out.println("chord fault: " + PARTS + " parts, " + starts.size() + " part runs started, "
                     + ends.size() + " ended (" + (starts.size() - ends.size()) + " cut by " + kills
                     + " kills and run again), body once");
+            // No part failed to be counted (each worker logs it if one does).
+            try (Stream<Path> outs = Files.list(dir)) {
+                for (Path out : (Iterable<Path>) outs.filter(p -> p.toString().endsWith(".out"))::iterator) {
+                    assertThat(Files.readString(out)).as(out.toString())
+                            .doesNotContain("Could not count the chord part");
+                }
+            }
             // The chord's keys are gone once its body was sent.
             try (RedisClient client = RedisClient.create(REDIS.url(1));
                  StatefulRedisConnection<String, String> c = client.connect()) {

@@ -94,4 +94,30 @@ class RedisResultBackendIT {
         assertThat(backend.get("f")).isEmpty();
         assertThat(redis.exists("celery-task-meta-f")).isZero();
     }
+
+    @Test
+    void chordPartsAreCountedInCelerysKeysOnceEachAndTheLastReturnsThemInGroupOrder() {
+        io.celeriac.backend.ChordCounter chords = backend.chords().orElseThrow();
+        chords.setSize("g1", 3);
+        assertThat(redis.get("celery-taskset-meta-g1.s")).isEqualTo("3");
+        assertThat(chords.partDone("g1", "t2", 2, TaskState.SUCCESS, 20)).isEmpty();
+        assertThat(chords.partDone("g1", "t0", 0, TaskState.SUCCESS, 0)).isEmpty();
+        // Redelivered and run again: its record is replaced, not counted twice.
+        assertThat(chords.partDone("g1", "t0", 0, TaskState.SUCCESS, 1)).isEmpty();
+        assertThat(redis.zcard("celery-taskset-meta-g1.j")).isEqualTo(2);
+        // Celery's member: the JSON of [1, task id, state, result], scored by group index.
+        assertThat(codec.readJson(redis.zrange("celery-taskset-meta-g1.j", 0, 0).get(0)))
+                .isEqualTo(List.of(1, "t0", "SUCCESS", 1));
+        assertThat(redis.ttl("celery-taskset-meta-g1.j")).isBetween(7000L, 7200L);
+
+        var done = chords.partDone("g1", "t1", 1, TaskState.FAILURE, Map.of("exc_type", "ValueError"));
+        assertThat(done).isPresent();
+        assertThat(done.get()).extracting(io.celeriac.backend.ChordCounter.Part::taskId)
+                .containsExactly("t0", "t1", "t2");
+        assertThat(done.get().get(1).state()).isEqualTo(TaskState.FAILURE);
+        chords.forget("g1");
+        assertThat(redis.keys("celery-taskset-meta-g1*")).isEmpty();
+        // A part before the size is known records itself and completes nothing.
+        assertThat(chords.partDone("g2", "x", 0, TaskState.SUCCESS, 1)).isEmpty();
+    }
 }
