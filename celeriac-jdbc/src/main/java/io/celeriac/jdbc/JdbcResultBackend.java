@@ -3,6 +3,7 @@ package io.celeriac.jdbc;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.celeriac.CeleriacException;
+import io.celeriac.backend.ChordCounter;
 import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultBackendUnavailableException;
 import io.celeriac.backend.ResultDocument;
@@ -33,10 +34,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Results in a table ({@code celeriac_task_result}; PostgreSQL, H2), Celery's {@code django-db} backend. Writes are
+ * Results in a table ({@code celeriac_task_result}; PostgreSQL, MariaDB, H2), Celery's {@code django-db} backend. Writes are
  * batched into one transaction; {@link #await} polls with a growing interval, as database backends do (there is no
  * notification to wait on). An expiry job deletes rows past {@code result_expires}; {@link #query} serves the
- * dashboard's lists by state, name and date.
+ * dashboard's lists by state, name and date. Chord parts are counted in two more tables ({@link #chords()}, see
+ * {@code JdbcChords}), expired by the same job.
  */
 public final class JdbcResultBackend implements ResultBackend {
     private final DataSource dataSource;
@@ -45,6 +47,7 @@ public final class JdbcResultBackend implements ResultBackend {
     private final MessageCodec json = new MessageCodec();
     private final AutoCloseable owned;
     private final ScheduledExecutorService expiry;
+    private final JdbcChords chords;
 
     public JdbcResultBackend(DataSource dataSource, Duration expires, Clock clock) {
         this(dataSource, expires, clock, null);
@@ -56,6 +59,7 @@ public final class JdbcResultBackend implements ResultBackend {
         this.clock = clock;
         this.owned = owned;
         JdbcScheduleStore.migrate(dataSource);
+        this.chords = new JdbcChords(dataSource, this.expires, clock, json);
         this.expiry = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "celeriac-result-expiry");
             t.setDaemon(true);
@@ -82,15 +86,19 @@ public final class JdbcResultBackend implements ResultBackend {
     }
 
     /**
-     * Our exception for a JDBC failure, by kind: the database out of reach becomes
-     * {@link ResultBackendUnavailableException} (the worker waits and retries), anything else a plain
-     * {@link CeleriacException} (the database refused what it was given, e.g. a value too long for its column; the
-     * worker stores a FAILURE in its place instead of retrying).
+     * Our exception for a JDBC failure, by kind: the database out of reach, or a transaction it aborted for another
+     * one's sake, becomes {@link ResultBackendUnavailableException} (the worker waits and retries), anything else a
+     * plain {@link CeleriacException} (the database refused what it was given, e.g. a value too long for its column;
+     * the worker stores a FAILURE in its place instead of retrying).
      */
     static CeleriacException failed(String what, SQLException e) {
         if (unreachable(e)) {
             return new ResultBackendUnavailableException(what + " failed: the result database cannot be reached ("
                     + e.getMessage() + ")", e);
+        }
+        if (contended(e)) {
+            return new ResultBackendUnavailableException(what + " failed: the result database aborted it for a "
+                    + "concurrent transaction (" + e.getMessage() + "); it is safe to repeat", e);
         }
         return new CeleriacException(what + " failed in the result database: " + e.getMessage(), e);
     }
@@ -103,14 +111,7 @@ public final class JdbcResultBackend implements ResultBackend {
      * shutting down or starting, as during a restart or failover). Causes and chained exceptions count too.
      */
     static boolean unreachable(SQLException e) {
-        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>();
-        todo.add(e);
-        while (!todo.isEmpty()) {
-            Throwable t = todo.poll();
-            if (!seen.add(t)) {
-                continue;
-            }
+        for (Throwable t : chain(e)) {
             if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
                     || t instanceof SQLRecoverableException) {
                 return true;
@@ -121,18 +122,53 @@ public final class JdbcResultBackend implements ResultBackend {
                         || state.equals("57P03"))) {
                     return true;
                 }
-                if (sql.getNextException() != null) {
-                    todo.add(sql.getNextException());
-                }
             }
             if (t instanceof java.net.ConnectException || t instanceof java.net.SocketException) {
                 return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A transaction the database gave up on because of another one, not because of what it was given, so running it
+     * again is the remedy: a deadlock or serialization failure (SQLState 40001 on every driver, PostgreSQL's 40P01),
+     * a lock wait that timed out (PostgreSQL's 55P03, H2's HYT00, MariaDB's error 1205). Causes and chained
+     * exceptions count too.
+     */
+    static boolean contended(SQLException e) {
+        for (Throwable t : chain(e)) {
+            if (t instanceof SQLException sql) {
+                String state = sql.getSQLState();
+                if ("40001".equals(state) || "40P01".equals(state) || "55P03".equals(state) || "HYT00".equals(state)
+                        || sql.getErrorCode() == 1205) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** {@code e}, its causes and chained exceptions (a batch's), each once. */
+    private static List<Throwable> chain(SQLException e) {
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>();
+        List<Throwable> out = new ArrayList<>();
+        todo.add(e);
+        while (!todo.isEmpty()) {
+            Throwable t = todo.poll();
+            if (!seen.add(t)) {
+                continue;
+            }
+            out.add(t);
+            if (t instanceof SQLException sql && sql.getNextException() != null) {
+                todo.add(sql.getNextException());
             }
             if (t.getCause() != null) {
                 todo.add(t.getCause());
             }
         }
-        return false;
+        return out;
     }
 
     @Override
@@ -240,15 +276,20 @@ public final class JdbcResultBackend implements ResultBackend {
         }
     }
 
-    /** Deletes results past their expiry; returns how many. Runs hourly by itself. */
+    /**
+     * Deletes results past their expiry, and chords (with their parts) untouched for as long; returns how many results
+     * and chords. Runs hourly by itself.
+     */
     public int deleteExpired() {
+        int results;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "DELETE FROM celeriac_task_result WHERE expires_at IS NOT NULL AND expires_at <= ?")) {
             ps.setObject(1, clock.instant().atOffset(ZoneOffset.UTC));
-            return ps.executeUpdate();
+            results = ps.executeUpdate();
         } catch (SQLException e) {
             throw failed("Deleting expired results", e);
         }
+        return results + chords.deleteExpired();
     }
 
     /**
@@ -286,6 +327,12 @@ public final class JdbcResultBackend implements ResultBackend {
         } catch (SQLException e) {
             throw failed("Querying results", e);
         }
+    }
+
+    /** Chord parts counted in {@code celeriac_chord} and {@code celeriac_chord_part}, in the result database. */
+    @Override
+    public Optional<ChordCounter> chords() {
+        return Optional.of(chords);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.celeriac.jdbc;
 
 import io.celeriac.CeleriacException;
+import io.celeriac.backend.ChordCounter;
 import io.celeriac.backend.ResultBackendUnavailableException;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.task.TaskState;
@@ -22,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The backend tells an unreachable database (worth waiting for) from a refused document (never worth retrying): the
- * worker's completer retries the first and handles the second document by document.
+ * worker's completer retries the first and handles the second document by document. Chord counting maps alike.
  */
 class JdbcResultBackendErrorsTest {
 
@@ -39,6 +40,10 @@ class JdbcResultBackendErrorsTest {
         try {
             backend.store(List.of(ResultDocument.of("fits", TaskState.SUCCESS, 1)));
             assertThat(backend.get("fits")).isPresent();
+            assertThatThrownBy(() -> backend.chords().orElseThrow().partDone("g", "x".repeat(300), 0,
+                    TaskState.SUCCESS, 1)).isInstanceOf(CeleriacException.class)
+                    .isNotInstanceOf(ResultBackendUnavailableException.class)
+                    .hasMessageContaining("TASK_ID");
 
             assertThatThrownBy(() -> backend.store(List.of(ResultDocument.of("x".repeat(300), TaskState.SUCCESS, 1))))
                     .isInstanceOf(CeleriacException.class)
@@ -49,6 +54,11 @@ class JdbcResultBackendErrorsTest {
             assertThatThrownBy(() -> backend.store(List.of(ResultDocument.of("later", TaskState.SUCCESS, 1))))
                     .isInstanceOf(ResultBackendUnavailableException.class)
                     .hasMessageContaining("cannot be reached");
+            // Chord counting maps its failures the same way: the worker waits and counts the part again.
+            ChordCounter chords = backend.chords().orElseThrow();
+            assertThatThrownBy(() -> chords.partDone("g", "t", 0, TaskState.SUCCESS, 1))
+                    .isInstanceOf(ResultBackendUnavailableException.class)
+                    .hasMessageContaining("Recording part t of chord g").hasMessageContaining("cannot be reached");
         } finally {
             backend.close();
             server.stop();
@@ -70,5 +80,23 @@ class JdbcResultBackendErrorsTest {
                 "22001"))).isFalse();
         assertThat(JdbcResultBackend.unreachable(new SQLException("duplicate key", "23505", 0)))
                 .isFalse();
+    }
+
+    @Test
+    void aTransactionAbortedForAnotherIsWorthRepeatingAndAConstraintIsNot() {
+        // Deadlock or serialization failure, PostgreSQL's deadlock and lock_not_available, H2's lock timeout.
+        for (String state : new String[] {"40001", "40P01", "55P03", "HYT00"}) {
+            SQLException e = new SQLException("aborted", state);
+            assertThat(JdbcResultBackend.contended(e)).as(state).isTrue();
+            assertThat(JdbcResultBackend.failed("Recording part t of chord g", e))
+                    .isInstanceOf(ResultBackendUnavailableException.class)
+                    .hasMessageContaining("safe to repeat");
+        }
+        // MariaDB's "Lock wait timeout exceeded; try restarting transaction".
+        assertThat(JdbcResultBackend.contended(new SQLException("Lock wait timeout exceeded", "HY000", 1205)))
+                .isTrue();
+        assertThat(JdbcResultBackend.contended(new SQLException("duplicate key", "23505"))).isFalse();
+        assertThat(JdbcResultBackend.failed("Recording part t of chord g", new SQLException("value too long",
+                "22001"))).isNotInstanceOf(ResultBackendUnavailableException.class);
     }
 }
