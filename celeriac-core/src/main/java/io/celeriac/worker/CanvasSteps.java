@@ -207,8 +207,10 @@ final class CanvasSteps {
                 }
                 Object id = opts.get("task_id");
                 if (id != null) {
+                    // No parent id, as Celery's mark_as_failure stores none: the failed task is the parent of
+                    // the next step only, not of those after it.
                     docs.add(new ResultDocument(id.toString(), failure.status(), failure.result(),
-                            failure.traceback(), List.of(), clock.instant(), m.id(), Map.of()));
+                            failure.traceback(), List.of(), clock.instant(), null, Map.of()));
                 }
                 if (id != null && opts.get("chord") instanceof Map<?, ?> body && opts.get("group_id") != null) {
                     chainParts.add(new ChordPart(opts.get("group_id").toString(), id.toString(),
@@ -267,9 +269,10 @@ final class CanvasSteps {
             log.error("Chord '{}' raised: ChordError('{}')", p.groupId(), why);
             String bodyId = lastTaskId(body);
             if (bodyId != null) {
+                // No parent id: the body never ran, and Celery's chord_error_from_stack stores none.
                 backend.store(List.of(new ResultDocument(bodyId, TaskState.FAILURE,
                         ResultCodec.exceptionResult("ChordError", "celery.exceptions", why), null, List.of(),
-                        clock.instant(), p.taskId(), Map.of())));
+                        clock.instant(), null, Map.of())));
             }
             List<Canvas> errbacks = body instanceof Signature s ? s.linkErrors() : List.of();
             if (!errbacks.isEmpty()) {

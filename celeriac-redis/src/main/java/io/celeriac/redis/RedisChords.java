@@ -19,8 +19,9 @@ import java.util.Optional;
  * Chord counting in Celery's Redis keys, so a chord whose parts run on Python and Java workers completes once:
  * {@code celery-taskset-meta-<group>.s} holds the size, {@code .t} Celery's size adjustment, {@code .j} a sorted set
  * of {@code [1, task id, state, result]} scored by group index. A part is recorded and the count compared in one
- * script ({@code chord_part.lua}); Celery does the same in one MULTI. The extra hash {@code .celeriac.parts} lets a
- * redelivered part replace its first record, which Celery's own workers do not do.
+ * script ({@code chord_part.lua}); Celery does the same in one MULTI. A redelivered part replaces its first record
+ * (found among the members of its score), which Celery's own workers do not do; no key of our own is used for that,
+ * so a Python worker that counts the last part and deletes Celery's three keys leaves nothing behind.
  */
 final class RedisChords implements ChordCounter {
     static final String PREFIX = "celery-taskset-meta-";
@@ -54,8 +55,7 @@ final class RedisChords implements ChordCounter {
     public Optional<List<Part>> partDone(String groupId, String taskId, Integer groupIndex, String state,
                                          Object result) {
         String member = codec.writeJson(Arrays.asList(1, taskId, state, result));
-        String[] keys = {PREFIX + groupId + ".j", PREFIX + groupId + ".t", PREFIX + groupId + ".s",
-                PREFIX + groupId + ".celeriac.parts"};
+        String[] keys = {PREFIX + groupId + ".j", PREFIX + groupId + ".t", PREFIX + groupId + ".s"};
         List<Object> members = call("Recording part " + taskId + " of chord " + groupId,
                 () -> PART.run(sync(), ScriptOutputType.MULTI, keys, member,
                         groupIndex == null ? "+inf" : groupIndex.toString(), taskId,
@@ -75,7 +75,7 @@ final class RedisChords implements ChordCounter {
     @Override
     public void forget(String groupId) {
         call("Deleting chord " + groupId, () -> sync().del(PREFIX + groupId + ".j", PREFIX + groupId + ".t",
-                PREFIX + groupId + ".s", PREFIX + groupId + ".celeriac.parts"));
+                PREFIX + groupId + ".s"));
     }
 
     private <T> T call(String what, java.util.function.Supplier<T> op) {

@@ -3,19 +3,24 @@
 -- KEYS[1] celery-taskset-meta-<group>.j  sorted set of [1, task id, state, result] scored by group index
 -- KEYS[2] celery-taskset-meta-<group>.t  size adjustment (Celery's add_to_chord)
 -- KEYS[3] celery-taskset-meta-<group>.s  chord size (set when the chord was sent)
--- KEYS[4] celery-taskset-meta-<group>.celeriac.parts  hash task id -> its member, so a part recorded again (its
---         message redelivered after a kill) replaces its first record instead of counting twice
 -- ARGV[1] member  ARGV[2] score (group index or +inf)  ARGV[3] task id  ARGV[4] expiry in seconds (0: none)
 -- Returns the members in group order if this part completed the chord, else false.
-local old = redis.call('HGET', KEYS[4], ARGV[3])
-if old and old ~= ARGV[1] then
-  redis.call('ZREM', KEYS[1], old)
+--
+-- A part recorded again (its message redelivered after a kill) replaces its first record instead of counting
+-- twice. Its first record has the same score, so only the members at that score are decoded to find it. No key of
+-- our own is kept for this: a Python worker that counts the last part deletes .j, .t and .s, and nothing else.
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])) do
+  if old ~= ARGV[1] then
+    local ok, part = pcall(cjson.decode, old)
+    if ok and type(part) == 'table' and part[2] == ARGV[3] then
+      redis.call('ZREM', KEYS[1], old)
+    end
+  end
 end
-redis.call('HSET', KEYS[4], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then
-  for i = 1, 4 do
+  for i = 1, 3 do
     redis.call('EXPIRE', KEYS[i], ttl)
   end
 end

@@ -39,17 +39,23 @@ final class PythonCelery {
 
     /** Runs {@code celery_client.py} and returns its stdout (one JSON object). */
     String client(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "celery_client.py"));
+        return script("celery_client.py", args);
+    }
+
+    /** Runs a client script of src/test/python and returns its stdout (one JSON object). */
+    String script(String script, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script));
         cmd.addAll(List.of(args));
-        Process p = builder(cmd, "client-" + args[0]).start();
+        String name = script.replaceFirst("\\.py$", "") + "-" + args[0];
+        Process p = builder(cmd, name).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new IllegalStateException("celery_client.py " + String.join(" ", args) + " did not finish");
+            throw new IllegalStateException(script + " " + String.join(" ", args) + " did not finish");
         }
         if (p.exitValue() != 0) {
-            throw new IllegalStateException("celery_client.py " + String.join(" ", args) + " exited with "
-                    + p.exitValue() + "; see " + LOGS);
+            throw new IllegalStateException(script + " " + String.join(" ", args) + " exited with "
+                    + p.exitValue() + "; see " + LOGS.resolve(name + ".err.log"));
         }
         return out.trim();
     }
