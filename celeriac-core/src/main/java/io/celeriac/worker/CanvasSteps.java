@@ -271,8 +271,10 @@ final class CanvasSteps {
             if (bodyId != null) {
                 // No parent id: the body never ran, and Celery's chord_error_from_stack stores none.
                 backend.store(List.of(new ResultDocument(bodyId, TaskState.FAILURE,
-                        ResultCodec.exceptionResult("ChordError", "celery.exceptions", why), null, List.of(),
-                        clock.instant(), null, Map.of())));
+                        ResultCodec.exceptionResult("ChordError", "celery.exceptions", why),
+                        // Celery stores the traceback of where it raised the ChordError; there is no Python frame
+                        // here, so the text says only what was raised.
+                        "celery.exceptions.ChordError: " + why + "\n", List.of(), clock.instant(), null, Map.of())));
             }
             List<Canvas> errbacks = body instanceof Signature s ? s.linkErrors() : List.of();
             if (!errbacks.isEmpty()) {

@@ -129,7 +129,7 @@ final class Outcomes {
             List<Object> children = new ArrayList<>(r.children);
             children.addAll(followUps.children());
             finishItem(r, null, r.ignoreResult ? null : new ResultDocument(r.message.id(), TaskState.SUCCESS,
-                    s.value(), null, children, clock.instant(), r.message.parentId(), Map.of()), ack, null, null,
+                    s.value(), null, children, clock.instant(), r.message.parentId(), groupMeta(r.message)), ack, null, null,
                     followUps, part == null ? List.of() : List.of(part));
             for (WorkerListener l : listeners) {
                 l.taskSucceeded(r.request, s.value(), runtime);
@@ -195,7 +195,7 @@ final class Outcomes {
                 reason == null ? ResultCodec.exceptionResult("Retry", "celery.exceptions", why)
                         : TaskTracer.exceptionResult(reason),
                 reason == null ? null : TaskTracer.traceback(reason), List.of(), clock.instant(),
-                r.message.parentId(), Map.of());
+                r.message.parentId(), groupMeta(r.message));
         // Published before the original is acked (Completer keeps that order): a crash in between runs it twice,
         // never zero times.
         finishItem(r, out, doc, ack, null, null);
@@ -204,14 +204,19 @@ final class Outcomes {
         }
     }
 
+    /** Celery's {@code group_id} in the result of a group member or chord part ({@code _get_result_meta}). */
+    private static Map<String, Object> groupMeta(TaskMessage m) {
+        return m.group() == null ? Map.of() : Map.of("group_id", m.group());
+    }
+
     private ResultDocument failureDocument(Request r, Throwable e) {
         return new ResultDocument(r.message.id(), TaskState.FAILURE, TaskTracer.exceptionResult(e),
-                TaskTracer.traceback(e), List.of(), clock.instant(), r.message.parentId(), Map.of());
+                TaskTracer.traceback(e), List.of(), clock.instant(), r.message.parentId(), groupMeta(r.message));
     }
 
     private ResultDocument document(Request r, String state, Object result, String traceback) {
         return new ResultDocument(r.message.id(), state, result, traceback, List.of(), clock.instant(),
-                r.message.parentId(), Map.of());
+                r.message.parentId(), groupMeta(r.message));
     }
 
     /** A request that was revoked, expired or terminated before it could finish: stored as REVOKED. */
@@ -231,7 +236,7 @@ final class Outcomes {
         ResultDocument doc = ignore ? null : new ResultDocument(tr.id(), TaskState.REVOKED,
                 ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions",
                         expired ? "expired" : terminated ? "terminated" : "revoked"),
-                null, List.of(), clock.instant(), tr.parentId(), Map.of());
+                null, List.of(), clock.instant(), tr.parentId(), groupMeta(m));
         // Celery's mark_as_revoked: a revoked chord part counts, as failed, so its chord does not wait for ever.
         CanvasSteps.ChordPart part = canvas.chordPart(m, TaskState.REVOKED, doc != null ? doc.result()
                 : ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions", "revoked"));
