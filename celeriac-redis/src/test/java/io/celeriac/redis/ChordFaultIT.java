@@ -41,9 +41,11 @@ class ChordFaultIT {
     @RegisterExtension
     static final RedisServerExtension REDIS = new RedisServerExtension();
 
+    private Path dir;
+
     @Test
     void aChordCompletesOnceWithEveryPartAfterWorkersAreKilledMidHeader() throws Exception {
-        Path dir = Files.createDirectories(Path.of("target", "chord-fault"));
+        dir = Files.createDirectories(Path.of("target", "chord-fault"));
         try (Stream<Path> old = Files.list(dir)) {
             for (Path p : (Iterable<Path>) old::iterator) {
                 Files.delete(p);
@@ -62,24 +64,39 @@ class ChordFaultIT {
             }
             AsyncResult body = Canvas.chord(header, app.signature("fleet.collect")).applyAsync();
             GroupResult parts = (GroupResult) body.parent().orElseThrow();
+            int[] numberOf = new int[3];
             for (int slot = 0; slot < 3; slot++) {
-                workers.put(slot, start(dir, ++started[0]));
+                numberOf[slot] = ++started[0];
+                workers.put(slot, start(dir, numberOf[slot]));
             }
+            int lastFinished = 0;
             for (int k = 0; k < KILLS; k++) {
-                // Kills land while the header runs, never near its end: the chord must be completed by a part that
-                // ran after the kills, with parts counted more than once if redelivery counted them twice.
-                int finished = (int) parts.results().stream().filter(AsyncResult::ready).count();
-                if (finished > PARTS * 6 / 10) {
+                // Each kill waits for progress since the last one and hits a worker that is running parts, so it
+                // cuts runs short; kills stop well before the header's end, so the chord is completed by a part
+                // that ran after them, and would complete early if a redelivered part counted twice.
+                int since = lastFinished;
+                await().atMost(Duration.ofSeconds(60)).until(() -> finished() >= since + 50);
+                Thread.sleep(random.nextInt(500));
+                if (finished() > PARTS * 6 / 10) {
                     break;
                 }
-                Thread.sleep(700 + random.nextInt(800));
-                int slot = random.nextInt(3);
+                int slot = -1;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (slot < 0 && System.nanoTime() < deadline) {
+                    int candidate = random.nextInt(3);
+                    if (inFlight(dir, numberOf[candidate]) > 0) {
+                        slot = candidate;
+                    }
+                }
+                assertThat(slot).as("a worker running parts").isNotNegative();
                 Process victim = workers.get(slot);
                 victim.destroyForcibly();
                 assertThat(victim.waitFor(10, TimeUnit.SECONDS)).isTrue();
+                lastFinished = finished();
                 System.out.println("SIGKILL worker in slot " + slot + " (pid " + victim.pid() + ") with "
-                        + parts.results().stream().filter(AsyncResult::ready).count() + " parts done");
-                workers.put(slot, start(dir, ++started[0]));
+                        + lastFinished + " parts done");
+                numberOf[slot] = ++started[0];
+                workers.put(slot, start(dir, numberOf[slot]));
             }
 
             assertThat(body.get(Duration.ofSeconds(240))).isEqualTo(PARTS);
@@ -95,7 +112,7 @@ class ChordFaultIT {
             List<String> starts = lines(dir, "start ");
             assertThat(ends.stream().map(l -> l.split(" ")[1]).distinct().count()).isEqualTo(PARTS);
             int kills = started[0] - 3;
-            assertThat(kills).as("kills while the header ran").isGreaterThanOrEqualTo(2);
+            assertThat(kills).as("kills while the header ran").isGreaterThanOrEqualTo(1);
             // A killed worker was running parts (four pool threads, acks late): they started and never ended there,
             // and ran again elsewhere.
             assertThat(starts.size()).as("part runs started").isGreaterThan(ends.size());
@@ -127,6 +144,22 @@ class ChordFaultIT {
                 "-cp", System.getProperty("java.class.path"), FleetWorkerMain.class.getName(), REDIS.url(0),
                 REDIS.url(1), "4", "chord-" + n + "@%h", dir.resolve("worker-" + n + ".log").toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("worker-" + n + ".out").toFile()).start();
+    }
+
+    /** Part runs that ended, per the run logs (cheaper than asking the backend about 1,000 results). */
+    private int finished() throws IOException {
+        return lines(dir, "end ").size();
+    }
+
+    /** Parts worker {@code n} started and has not ended (per its run log). */
+    private static long inFlight(Path dir, int n) throws IOException {
+        Path log = dir.resolve("worker-" + n + ".log");
+        if (!Files.exists(log)) {
+            return 0;
+        }
+        List<String> lines = Files.readAllLines(log);
+        return lines.stream().filter(l -> l.startsWith("start ")).count()
+                - lines.stream().filter(l -> l.startsWith("end ")).count();
     }
 
     private static List<String> bodies(Path dir) throws IOException {
