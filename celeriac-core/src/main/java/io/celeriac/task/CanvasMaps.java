@@ -135,15 +135,9 @@ final class CanvasMaps {
             if (args != null && !(args instanceof List)) {
                 throw new IllegalArgumentException("args of " + name + " is not a list: " + args);
             }
-            Map<String, Object> other = new LinkedHashMap<>();
-            for (Map.Entry<String, Object> e : options.entrySet()) {
-                if (!TYPED.contains(e.getKey())) {
-                    other.put(e.getKey(), e.getValue());
-                }
-            }
             return new Signature(name, args == null ? List.of() : (List<?>) args, kwargs, sendOptions(options),
                     Boolean.TRUE.equals(map.get("immutable")), canvases(options.get("link"), "link"),
-                    canvases(options.get("link_error"), "link_error"), other, null);
+                    canvases(options.get("link_error"), "link_error"), untyped(options), null);
         }
         return switch (type.toString()) {
             case "chain" -> new Chain(canvases(kwargs.get("tasks"), "chain tasks"), sendOptions(options), null);
@@ -159,15 +153,9 @@ final class CanvasMaps {
                 yield new Chord(g, fromMap(cast(b)), sendOptions(options), null);
             }
             case "xmap", "xstarmap" -> {
-                Map<String, Object> other = new LinkedHashMap<>();
-                for (Map.Entry<String, Object> e : options.entrySet()) {
-                    if (!TYPED.contains(e.getKey())) {
-                        other.put(e.getKey(), e.getValue());
-                    }
-                }
                 yield new Signature("xmap".equals(type) ? "celery.map" : "celery.starmap", List.of(), kwargs,
                         sendOptions(options), true, canvases(options.get("link"), "link"),
-                        canvases(options.get("link_error"), "link_error"), other, null);
+                        canvases(options.get("link_error"), "link_error"), untyped(options), null);
             }
             case "chunks" -> {
                 Object task = kwargs.get("task");
@@ -192,6 +180,17 @@ final class CanvasMaps {
             default -> throw new IllegalArgumentException("unsupported canvas type '" + type + "' (Celeriac runs "
                     + "signatures, chains, groups, chords, map, starmap and chunks)");
         };
+    }
+
+    /** The options without a typed field, kept verbatim. */
+    private static Map<String, Object> untyped(Map<String, Object> options) {
+        Map<String, Object> other = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : options.entrySet()) {
+            if (!TYPED.contains(e.getKey())) {
+                other.put(e.getKey(), e.getValue());
+            }
+        }
+        return other;
     }
 
     private static Group asGroup(Canvas c) {

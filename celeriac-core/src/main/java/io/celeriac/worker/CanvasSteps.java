@@ -293,11 +293,7 @@ final class CanvasSteps {
     }
 
     private void send(CanvasPlanner.Dispatch d) {
-        if (!d.chordSizes().isEmpty()) {
-            ChordCounter counter = backend.chords().orElseThrow();
-            d.chordSizes().forEach(counter::setSize);
-        }
-        broker.publish(outbound(d.messages()));
+        publish(List.of(new FollowUps(d.chordSizes(), outbound(d.messages()), List.of(), List.of())));
     }
 
     /** Writes follow-ups' chord sizes, then publishes their messages (completer thread; retried on outage). */
