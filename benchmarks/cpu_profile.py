@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # usage: benchmarks/cpu_profile.py <redis port> <benchmark jar> [java opts...]
-# Runs the drain benchmark once (100k tasks, "prod default") against the redis-server on 127.0.0.1:<port> and prints,
+# Runs the drain benchmark once (100k tasks, configurations from $CONFIGS, default "prod default") against the redis-server on 127.0.0.1:<port> and prints,
 # per configuration: the drain line, the JVM's CPU time by thread (sampled from /proc every 50 ms, so threads that
 # exit are still counted), Redis's CPU time (INFO cpu) and the INFO commandstats deltas per task.
 import subprocess, sys, time, os, re, collections
@@ -32,7 +32,8 @@ def norm(c):
     c = re.sub(r'-\d+-\d+$', '-N', c); c = re.sub(r'-\d+$', '-N', c); c = re.sub(r'#\d+$', '#N', c)
     return c
 r('config', 'resetstat')
-p = subprocess.Popen(['java', *opts, '-jar', jar, f'redis://127.0.0.1:{port}', '100000', '20', '8', '50', 'prod', 'default'],
+configs = os.environ.get('CONFIGS', 'prod default').split()
+p = subprocess.Popen(['java', *opts, '-jar', jar, f'redis://127.0.0.1:{port}', '100000', '20', '8', '50', *configs],
                      stdout=subprocess.PIPE, stderr=open('/dev/null', 'w'), text=True)
 os.set_blocking(p.stdout.fileno(), False)
 seen = {}; marks = [(dict(), rcpu(), cstats())]; lines = []
@@ -64,4 +65,4 @@ def phase(i, name):
     rows.sort(reverse=True)
     print("   redis cmds/task: " + ", ".join(f"{k} {c/100000:.3f} ({u/1e6:.2f}s)" for c, k, u in rows) +
           f"; total {sum(c for c,_,_ in rows)/100000:.2f}")
-for i, n in enumerate(['prod', 'default'][:len(lines)]): phase(i, n)
+for i, n in enumerate(configs[:len(lines)]): phase(i, n)
