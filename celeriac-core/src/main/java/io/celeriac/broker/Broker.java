@@ -1,5 +1,8 @@
 package io.celeriac.broker;
 
+import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultDocument;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -61,6 +64,35 @@ public interface Broker extends AutoCloseable {
             ack(acks);
         }
         return reserve(queues, max, wait);
+    }
+
+    /**
+     * Stores {@code results} in {@code backend}, then acks and reserves as {@link #ackAndReserve} does: everything
+     * finished acks-late tasks leave, and the next fetch. The results are stored before the acks are written, so a
+     * crash in between redelivers a message whose result is stored (the task runs again), never acks one whose result
+     * is not. A broker that {@link #storesResultsOf stores the backend's results itself} does it all in one round trip
+     * (Redis: one script); any other stores them through the backend first.
+     *
+     * <p>Throws {@link BrokerUnavailableException} (or the backend's unavailable exception) if the server could not be
+     * reached: then the results and acks may or may not be written (writing them again is harmless) and nothing was
+     * reserved. Any other exception is a refusal, and nothing was acked.
+     */
+    default List<Delivery> storeAckAndReserve(ResultBackend backend, List<ResultDocument> results,
+                                              Collection<Delivery> acks, List<String> queues, int max, Duration wait)
+            throws InterruptedException {
+        if (!results.isEmpty()) {
+            backend.store(results);
+        }
+        return ackAndReserve(acks, queues, max, wait);
+    }
+
+    /**
+     * Whether {@link #storeAckAndReserve} writes {@code backend}'s results in the same round trip as the acks (the
+     * backend lives on this broker's server). Only then does the worker hand its results to the consumer's next
+     * reserve; otherwise it stores them itself, as early as it can.
+     */
+    default boolean storesResultsOf(ResultBackend backend) {
+        return false;
     }
 
     /** Forgets delivered messages: done with them. */

@@ -78,6 +78,11 @@ final class Completer {
         CanvasSteps.FollowUps followUps = CanvasSteps.FollowUps.NONE;
         /** Chord parts to count once the results are stored. */
         List<CanvasSteps.ChordPart> chordParts = List.of();
+        /**
+         * Handed to the consumer once already and given back (the broker refused the combined write): written here,
+         * and its ack then tells the window that a handed-over ack is written.
+         */
+        boolean givenBack;
 
         Item(OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter, String reason,
              String release, Delivery task, Delivery permit) {
@@ -104,21 +109,35 @@ final class Completer {
     private final Clock clock;
     private final IntConsumer settled;
     private final CanvasSteps canvas;
-    private final java.util.function.Predicate<List<Delivery>> handOff;
+    private final HandOff handOff;
+    private final boolean brokerStoresResults;
+    private final IntConsumer givenBackAcked;
     private final Thread thread;
     private final AtomicLong pending = new AtomicLong();
     private volatile boolean stopping;
 
+    /** Hands results and acks to the consumer, to write with its next reserve ({@link AckHandoff}). */
+    interface HandOff {
+        /** Takes acks, each holding a prefetch permit, with the results to store first; false (refused): written here. */
+        boolean offer(List<AckHandoff.Finished> finished);
+    }
+
     /**
      * @param settled told, on the completer thread, how many tasks' last items were just written
-     * @param handOff takes the final acks of a batch for the consumer to write with its next reserve, or refuses
-     *     them (false: written here); called once the results before them are stored
+     * @param handOff takes acks for the consumer to write with its next reserve, or refuses them (false: written
+     *     here): the final acks of a batch once the results before them are stored; early acks at once; and, where
+     *     {@code brokerStoresResults}, a plain task's result and ack together
+     * @param brokerStoresResults the broker stores this backend's results with its acks in one round trip
+     *     ({@code Broker.storesResultsOf})
+     * @param givenBackAcked told how many acks the consumer gave back ({@link #giveBack}) were written here
      */
-    Completer(Broker broker, ResultBackend backend, Clock clock, IntConsumer settled,
-              java.util.function.Predicate<List<Delivery>> handOff, CanvasSteps canvas, String name) {
+    Completer(Broker broker, ResultBackend backend, Clock clock, IntConsumer settled, HandOff handOff,
+              boolean brokerStoresResults, IntConsumer givenBackAcked, CanvasSteps canvas, String name) {
         this.broker = broker;
         this.canvas = canvas;
         this.handOff = handOff;
+        this.brokerStoresResults = brokerStoresResults;
+        this.givenBackAcked = givenBackAcked;
         this.backend = backend;
         this.clock = clock;
         this.settled = settled;
@@ -144,7 +163,10 @@ final class Completer {
      * one while this task still runs (running tasks are bounded by the pool, not the window).
      */
     void ackEarly(Delivery d) {
-        enqueue(new Item(null, null, d, null, null, null, null, d));
+        Item item = new Item(null, null, d, null, null, null, null, d);
+        if (!handOverNow(item)) {
+            enqueue(item);
+        }
     }
 
     /**
@@ -165,10 +187,53 @@ final class Completer {
     void finish(Delivery task, boolean permitGone, OutboundMessage publish, ResultDocument result, Delivery ack,
                 Delivery deadLetter, String reason, String release, CanvasSteps.FollowUps followUps,
                 List<CanvasSteps.ChordPart> chordParts) {
+        finish(task, permitGone, publish, result, ack, deadLetter, reason, release, followUps, chordParts, false);
+    }
+
+    /**
+     * As above; {@code nothingQueued}: no earlier write of this task (a STARTED or progress state) may still be
+     * queued here, so a plain result and ack may go to the consumer straight from the calling thread.
+     */
+    void finish(Delivery task, boolean permitGone, OutboundMessage publish, ResultDocument result, Delivery ack,
+                Delivery deadLetter, String reason, String release, CanvasSteps.FollowUps followUps,
+                List<CanvasSteps.ChordPart> chordParts, boolean nothingQueued) {
         Item item = new Item(publish, result, ack, deadLetter, reason, release, task, permitGone ? null : task);
         item.followUps = followUps;
         item.chordParts = chordParts;
-        enqueue(item);
+        if (!nothingQueued || !handOverNow(item)) {
+            enqueue(item);
+        }
+    }
+
+    /**
+     * Hands an item that needs nothing written before it (see {@link #handOverFirst}) straight to the consumer, from
+     * the task's own thread: one thread fewer on the way from a task's end to the reserve that writes its result and
+     * ack, which is most of what acks late costs when tasks are short. False: it goes through the queue.
+     */
+    private boolean handOverNow(Item i) {
+        if (!handsOver(i) || !handOff.offer(List.of(new AckHandoff.Finished(i.ack, i.result)))) {
+            return false;
+        }
+        i.permit = null;
+        return true;
+    }
+
+    /** An item the consumer may write with its next reserve: nothing has to be written before it. */
+    private boolean handsOver(Item i) {
+        return i.permit != null && !i.givenBack && (ackOnly(i) || brokerStoresResults && plainFinish(i));
+    }
+
+    /**
+     * Results and acks the consumer took from the handoff and the broker refused to write together: written here
+     * the careful way (a refused result becomes a FAILURE, and so on), never handed over again. Their permits went back
+     * when they were handed over.
+     */
+    void giveBack(List<AckHandoff.Finished> finished) {
+        for (AckHandoff.Finished f : finished) {
+            Item item = new Item(null, f.result(), f.ack(), null, null, null, f.ack(), null);
+            item.givenBack = true;
+            enqueue(item);
+        }
     }
 
     private void enqueue(Item item) {
@@ -252,7 +317,51 @@ final class Completer {
         return i.ack != null && i.publish == null && i.result == null && i.deadLetter == null && i.release == null;
     }
 
-    private void write(List<Item> batch) throws InterruptedException {
+    /**
+     * Hands the consumer, for its next reserve, what needs nothing written before it: early acks, final acks without a
+     * result and, where the broker stores this backend's results with its acks, a plain task's result and its ack
+     * (one round trip for result, ack and next fetch instead of three). Returns what is left to write here: all of it
+     * if the consumer does not take them now.
+     */
+    private List<Item> handOverFirst(List<Item> all) {
+        // A task's earlier state (STARTED, progress) in this batch is stored here: its last result must not overtake
+        // it, so it stays here too.
+        java.util.Set<String> storedHere = new java.util.HashSet<>();
+        for (Item i : all) {
+            if (i.result != null && !handsOver(i)) {
+                storedHere.add(i.result.taskId());
+            }
+        }
+        List<Item> handed = new ArrayList<>();
+        List<Item> rest = new ArrayList<>(all.size());
+        for (Item i : all) {
+            if (handsOver(i) && (i.result == null || !storedHere.contains(i.result.taskId()))) {
+                handed.add(i);
+            } else {
+                rest.add(i);
+            }
+        }
+        if (handed.isEmpty() || !handOff.offer(map(handed, i -> new AckHandoff.Finished(i.ack, i.result)))) {
+            return all;
+        }
+        for (Item i : handed) {
+            // The consumer gives the permit back once it has written the ack.
+            i.permit = null;
+        }
+        return rest;
+    }
+
+    /** A task's last item that is a result and an ack and nothing else: the broker may write both in one step. */
+    private static boolean plainFinish(Item i) {
+        return i.result != null && i.ack != null && i.task != null && i.publish == null && i.deadLetter == null
+                && i.release == null && i.followUps.isEmpty() && i.chordParts.isEmpty();
+    }
+
+    private void write(List<Item> all) throws InterruptedException {
+        List<Item> batch = handOverFirst(all);
+        if (batch.isEmpty()) {
+            return;
+        }
         List<Item> early = new ArrayList<>();
         List<Item> publishes = new ArrayList<>();
         List<Item> followUps = new ArrayList<>();
@@ -298,14 +407,16 @@ final class Completer {
 
         List<Item> acks = new ArrayList<>();
         List<Item> deadLetters = new ArrayList<>();
+        boolean givenBack = false;
         for (Item i : batch) {
+            givenBack |= i.givenBack;
             if (i.deadLetter != null) {
                 deadLetters.add(i);
             } else if (i.ack != null && !i.ackedFirst) {
                 acks.add(i);
             }
         }
-        if (!acks.isEmpty() && handOff.test(map(acks, i -> i.ack))) {
+        if (!acks.isEmpty() && !givenBack && handOff.offer(map(acks, i -> new AckHandoff.Finished(i.ack, null)))) {
             // The consumer writes these acks with its next reserve and settles their messages then.
             for (Item i : acks) {
                 i.permit = null;
@@ -327,6 +438,13 @@ final class Completer {
             }
         }
         settle(batch);
+        int back = 0;
+        for (Item i : batch) {
+            back += i.givenBack ? 1 : 0;
+        }
+        if (back > 0) {
+            givenBackAcked.accept(back);
+        }
     }
 
     /**
@@ -412,6 +530,10 @@ final class Completer {
         }
         pending.addAndGet(-acks.size());
         settle(acks);
+        int back = (int) acks.stream().filter(i -> i.givenBack).count();
+        if (back > 0) {
+            givenBackAcked.accept(back);
+        }
     }
 
     private static List<ResultDocument> documents(List<Item> items) {

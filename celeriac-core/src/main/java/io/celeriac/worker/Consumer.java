@@ -1,6 +1,7 @@
 package io.celeriac.worker;
 
 import io.celeriac.CeleriacConfig;
+import io.celeriac.backend.ResultBackend;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.Delivery;
 import io.celeriac.protocol.MessageCodec;
@@ -52,15 +53,22 @@ final class Consumer {
     private long giveBackBackoff = 100;
     private final Thread thread;
     private final AckHandoff acks;
-    /** Acks taken from the handoff and not yet written (the last call failed): written with the next reserve. */
-    private final List<Delivery> unwrittenAcks = new ArrayList<>();
+    private final ResultBackend backend;
+    private final Completer completer;
+    /**
+     * Taken from the handoff and not yet written (the last call failed): written with the next reserve. Acks, each
+     * holding a permit, and the results to store before them.
+     */
+    private final List<AckHandoff.Finished> unwritten = new ArrayList<>();
     private volatile boolean consuming;
 
     Consumer(CeleriacConfig config, Broker broker, MessageCodec codec, Clock clock, TaskRegistry registry,
              String hostname, List<String> queues, PrefetchWindow window, RevokedIds revoked, Dispatcher dispatcher,
              Outcomes outcomes, List<WorkerListener> listeners, AtomicBoolean draining, AckHandoff acks,
-             CanvasSteps canvas) {
+             CanvasSteps canvas, ResultBackend backend, Completer completer) {
         this.acks = acks;
+        this.backend = backend;
+        this.completer = completer;
         this.canvas = canvas;
         this.config = config;
         this.broker = broker;
@@ -125,13 +133,13 @@ final class Consumer {
             }
             // With a backlog the call below does not wait, so acks handed over meanwhile are written within one turn
             // of this loop; otherwise it may wait for messages, so it takes in every ack handed over until now.
-            unwrittenAcks.addAll(acks.take(backlog));
+            unwritten.addAll(acks.take(backlog));
             if (n == 0) {
                 continue;
             }
             List<Delivery> got;
             try {
-                got = broker.ackAndReserve(unwrittenAcks, queues, n, backlog ? Duration.ZERO : Duration.ofSeconds(1));
+                got = storeAckAndReserve(n, backlog ? Duration.ZERO : Duration.ofSeconds(1));
                 backoff = 100;
             } catch (InterruptedException e) {
                 window.release(n);
@@ -142,22 +150,17 @@ final class Consumer {
                 if (!consuming) {
                     break;
                 }
-                if (!unwrittenAcks.isEmpty() && !Completer.isUnavailable(e)) {
-                    // Refused rather than unreachable: trying again would fail again. As the completer does with a
-                    // refused ack, leave the messages unacked (they are redelivered) and go on.
-                    log.error("The broker refused the acks of {} message(s) ({}); they stay unacked and will be "
-                            + "redelivered", unwrittenAcks.size(), e.toString());
-                    window.acked(unwrittenAcks.size());
-                    unwrittenAcks.clear();
+                if (!unwritten.isEmpty() && !Completer.isUnavailable(e)) {
+                    refused(e);
                 }
                 log.warn("Cannot reserve from the broker ({}); retrying in {} ms", e.toString(), backoff);
                 Worker.sleepQuietly(backoff);
                 backoff = Math.min(5000, backoff * 2);
                 continue;
             }
-            if (!unwrittenAcks.isEmpty()) {
-                window.acked(unwrittenAcks.size());
-                unwrittenAcks.clear();
+            if (!unwritten.isEmpty()) {
+                window.acked(unwritten.size());
+                unwritten.clear();
             }
             backlog = got.size() == n;
             window.reserved(n, got.size());
@@ -179,20 +182,49 @@ final class Consumer {
         }
     }
 
-    /** The loop has ended: no acks are handed over any more; those that were are written here. */
+    /**
+     * Writes what was handed over (results first, then acks) and reserves up to {@code n}: one round trip where the
+     * broker stores the results itself, else the results through the backend and then one for acks and reserve.
+     */
+    private List<Delivery> storeAckAndReserve(int n, Duration wait) throws InterruptedException {
+        List<Delivery> ackList = new ArrayList<>(unwritten.size());
+        List<io.celeriac.backend.ResultDocument> results = new ArrayList<>();
+        for (AckHandoff.Finished f : unwritten) {
+            ackList.add(f.ack());
+            if (f.result() != null) {
+                results.add(f.result());
+            }
+        }
+        return results.isEmpty() ? broker.ackAndReserve(ackList, queues, n, wait)
+                : broker.storeAckAndReserve(backend, results, ackList, queues, n, wait);
+    }
+
+    /**
+     * The broker refused (rather than could not be reached) the write of what was handed over: the same call would
+     * fail again. It goes back to the completer, which writes it the careful way (results one by one, a refused one
+     * replaced by a FAILURE saying why, a refused ack left for redelivery).
+     */
+    private void refused(RuntimeException e) {
+        log.warn("The broker refused to write {} finished task(s) with its next reserve ({}); writing them one by one",
+                unwritten.size(), e.toString());
+        completer.giveBack(List.copyOf(unwritten));
+        unwritten.clear();
+    }
+
+    /** The loop has ended: nothing is handed over any more; what was is written here. */
     private void writeLastAcks() {
-        unwrittenAcks.addAll(acks.take(false));
-        if (unwrittenAcks.isEmpty()) {
+        unwritten.addAll(acks.take(false));
+        if (unwritten.isEmpty()) {
             return;
         }
         try {
-            broker.ack(unwrittenAcks);
-        } catch (RuntimeException e) {
-            log.error("Could not ack {} finished message(s) while stopping ({}); they will be redelivered",
-                    unwrittenAcks.size(), e.toString());
+            storeAckAndReserve(0, Duration.ZERO);
+        } catch (InterruptedException | RuntimeException e) {
+            log.error("Could not write {} finished task(s) while stopping ({}); their messages will be redelivered",
+                    unwritten.size(), e.toString());
         }
-        window.acked(unwrittenAcks.size());
-        unwrittenAcks.clear();
+        window.acked(unwritten.size());
+        unwritten.clear();
     }
 
     /**

@@ -62,6 +62,7 @@ final class Outcomes {
 
     /** A state that is not the last (STARTED, progress): written, but it settles nothing. */
     void progress(Request r, String state, Object meta) {
+        r.wroteProgress = true;
         completer.add(null, document(r, state, meta, null), null);
     }
 
@@ -78,7 +79,7 @@ final class Outcomes {
                             Delivery deadLetter, String reason, CanvasSteps.FollowUps followUps,
                             List<CanvasSteps.ChordPart> chordParts) {
         completer.finish(r.delivery, r.ackedEarly, publish, result, ack, deadLetter, reason,
-                UniqueTask.keyOf(r.message), followUps, chordParts);
+                UniqueTask.keyOf(r.message), followUps, chordParts, !r.wroteProgress);
         r.finished = true;
     }
 

@@ -39,6 +39,8 @@ final class Request {
      * nothing.
      */
     volatile boolean ackedEarly;
+    /** A STARTED or progress state was queued for writing: the last result must follow it through the completer. */
+    volatile boolean wroteProgress;
     /** What the task sent while it ran (its result's {@code children}). */
     volatile java.util.List<Object> children = java.util.List.of();
     volatile boolean softExceeded;

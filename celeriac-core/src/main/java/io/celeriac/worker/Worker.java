@@ -108,7 +108,8 @@ public final class Worker implements AutoCloseable {
         this.listeners = all.stream().<WorkerListener>map(GuardedListener::new).toList();
         CanvasSteps canvas = new CanvasSteps(env.messages(), env.backend(), broker, codec, clock);
         this.completer = new Completer(broker, env.backend(), clock, window::settle,
-                acks -> ackHandoff.offer(acks, () -> window.handOver(acks.size())), canvas, "celeriac-results");
+                finished -> ackHandoff.offer(finished, () -> window.handOver(finished.size())),
+                broker.storesResultsOf(env.backend()), window::acked, canvas, "celeriac-results");
         this.outcomes = new Outcomes(config, codec, clock, completer, listeners, canvas);
         // The runner is built after the dispatcher that feeds it (it needs the dispatcher's reserved requests), so
         // the dispatcher reaches it through runTask, which reads the field only once tasks run.
@@ -119,7 +120,7 @@ public final class Worker implements AutoCloseable {
                 b.maxMemoryPerChildKb >= 0 ? b.maxMemoryPerChildKb : config.maxMemoryPerChildKb(),
                 () -> shutdown(Duration.ofSeconds(30)));
         this.consumer = new Consumer(config, broker, codec, clock, env.registry(), hostname, queues, window, revoked,
-                dispatcher, outcomes, listeners, draining, ackHandoff, canvas);
+                dispatcher, outcomes, listeners, draining, ackHandoff, canvas, env.backend(), completer);
         this.remote = new RemoteControl(this, broker, env.registry(), env.pid(), dispatcher, runner, revoked);
         this.createdAt = clock.instant();
     }

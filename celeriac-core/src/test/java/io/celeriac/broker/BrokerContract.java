@@ -1,8 +1,12 @@
 package io.celeriac.broker;
 
+import io.celeriac.backend.InMemoryResultBackend;
+import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultDocument;
 import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
+import io.celeriac.task.TaskState;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -65,6 +69,14 @@ public abstract class BrokerContract {
          * consumer's unacked messages are back in their queues.
          */
         void awaitRecovery(Broker survivor) throws Exception;
+
+        /**
+         * A result backend for {@link Broker#storeAckAndReserve}: where the transport can store results itself, one
+         * it stores (Redis: a Redis backend on the same server); else any.
+         */
+        default ResultBackend resultBackend() {
+            return new InMemoryResultBackend();
+        }
 
         /** True where a lower priority number is served first (kombu on Redis); false where a higher one is (AMQP). */
         default boolean lowerNumberFirst() {
@@ -275,6 +287,42 @@ public abstract class BrokerContract {
             assertThat(ids(this, back)).as("the acked message never comes back; the held ones do")
                     .containsExactlyInAnyOrder("second", "third", "fourth");
             survivor.ack(back);
+        }
+    }
+
+    @Test
+    void storeAckAndReserveStoresTheResultsThenAcksThenTakesTheNext() throws Exception {
+        try (Transport t = open()) {
+            Broker victim = t.connect();
+            Broker survivor = t.connect();
+            try (ResultBackend backend = t.resultBackend()) {
+                victim.publish(List.of(message("contract.a", 0, "first"), message("contract.a", 0, "second"),
+                        message("contract.a", 0, "third"), message("contract.a", 0, "fourth")));
+                List<Delivery> got = victim.reserve(QUEUES, 2, LONG);
+                assertThat(ids(this, got)).containsExactly("first", "second");
+                ResultDocument done = ResultDocument.of("first", TaskState.SUCCESS, Map.of("sum", 3));
+                ResultDocument alone = ResultDocument.of("no-message", TaskState.FAILURE, "stored all the same");
+                List<Delivery> next = victim.storeAckAndReserve(backend, List.of(done, alone), List.of(got.get(0)),
+                        QUEUES, 1, Duration.ZERO);
+                assertThat(ids(this, next)).as("one place was asked for, one message taken").containsExactly("third");
+                assertThat(backend.get("first")).as("stored before the ack").hasValueSatisfying(r -> {
+                    assertThat(r.status()).isEqualTo(TaskState.SUCCESS);
+                    assertThat(r.result()).isEqualTo(Map.of("sum", 3));
+                });
+                assertThat(backend.get("no-message")).hasValueSatisfying(r ->
+                        assertThat(r.result()).isEqualTo("stored all the same"));
+                // Written again (a call whose answer was lost is retried): the same outcome, nothing taken.
+                assertThat(victim.storeAckAndReserve(backend, List.of(done), List.of(got.get(0)), QUEUES, 0,
+                        Duration.ZERO)).isEmpty();
+                assertThat(backend.get("first")).hasValueSatisfying(r -> assertThat(r.status())
+                        .isEqualTo(TaskState.SUCCESS));
+                t.crash(victim);
+                t.awaitRecovery(survivor);
+                List<Delivery> back = reserveAll(survivor, QUEUES, 10);
+                assertThat(ids(this, back)).as("the acked message never comes back; the held ones do")
+                        .containsExactlyInAnyOrder("second", "third", "fourth");
+                survivor.ack(back);
+            }
         }
     }
 

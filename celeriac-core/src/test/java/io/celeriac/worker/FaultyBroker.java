@@ -1,5 +1,7 @@
 package io.celeriac.worker;
 
+import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.ControlBus;
@@ -33,6 +35,12 @@ final class FaultyBroker implements Broker {
     final AtomicInteger declareAttempts = new AtomicInteger();
     final AtomicInteger deadLetterAttempts = new AtomicInteger();
     final AtomicInteger deferAttempts = new AtomicInteger();
+    /** Claims to store the backend's results with its acks (as Redis does with a Redis backend on its server). */
+    volatile boolean storesResults;
+    /** How many of the next combined writes (results, acks, reserve) to refuse, as a broker refuses bad input. */
+    final AtomicInteger combinedRefusals = new AtomicInteger();
+    final AtomicInteger combinedWrites = new AtomicInteger();
+    final AtomicInteger combinedRefused = new AtomicInteger();
 
     FaultyBroker(InMemoryBroker inner) {
         this.inner = inner;
@@ -78,6 +86,23 @@ final class FaultyBroker implements Broker {
     @Override
     public List<Delivery> reserve(List<String> queues, int max, Duration wait) throws InterruptedException {
         return inner.reserve(queues, max, wait);
+    }
+
+    @Override
+    public boolean storesResultsOf(ResultBackend backend) {
+        return storesResults;
+    }
+
+    @Override
+    public List<Delivery> storeAckAndReserve(ResultBackend backend, List<ResultDocument> results,
+                                             Collection<Delivery> acks, List<String> queues, int max, Duration wait)
+            throws InterruptedException {
+        combinedWrites.incrementAndGet();
+        if (!results.isEmpty() && combinedRefusals.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            combinedRefused.incrementAndGet();
+            throw new IllegalArgumentException("refused: a result of this batch cannot be written");
+        }
+        return Broker.super.storeAckAndReserve(backend, results, acks, queues, max, wait);
     }
 
     @Override

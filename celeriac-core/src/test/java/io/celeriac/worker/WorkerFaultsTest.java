@@ -242,6 +242,31 @@ class WorkerFaultsTest {
     // ------------------------------------------------------------------ broker trouble mid-way
 
     @Test
+    void resultsTheBrokerRefusesToWriteWithItsAcksAreStoredByTheResultsThreadAndEveryMessageSettled() {
+        FaultyBroker faulty = new FaultyBroker(broker);
+        faulty.storesResults = true;
+        faulty.combinedRefusals.set(3);
+        app = app(config().acksLate(true).build(), faulty, new InMemoryResultBackend());
+        List<AsyncResult> results = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            results.add(app.task("t.add").delay(i, 1));
+        }
+        // A backlog from the start: finished tasks hand their results and acks to the consumer's next reserve.
+        start(app.worker().concurrency(4).prefetchMultiplier(1));
+        for (int i = 0; i < results.size(); i++) {
+            assertThat(results.get(i).get(WAIT)).isEqualTo(i + 1);
+        }
+        assertThat(faulty.combinedRefused.get()).as("combined writes refused").isEqualTo(3);
+        assertThat(faulty.combinedWrites.get()).as("combined writes in all").isGreaterThan(3);
+        await().atMost(WAIT).until(() -> broker.unackedCount() == 0 && worker.inFlight() == 0);
+        assertThat(broker.queueLength("celery")).isZero();
+        assertThat(TestTasks.CALLS.get("t.add").get()).as("each task ran once").isEqualTo(300);
+        // The window is whole again: as many tasks as it holds run at once.
+        assertThat(app.task("t.add").delay(1, 1).get(WAIT)).isEqualTo(2);
+    }
+
+
+    @Test
     void aMessageThatCannotBeDeadLetteredGoesBackToItsQueueAndIsDeadLetteredOnceTheBrokerAnswers() {
         FaultyBroker faulty = new FaultyBroker(broker);
         faulty.deadLetterDown = true;

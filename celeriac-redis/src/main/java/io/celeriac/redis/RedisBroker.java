@@ -1,6 +1,8 @@
 package io.celeriac.redis;
 
 import io.celeriac.CeleriacConfig;
+import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.ControlBus;
@@ -28,6 +30,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -257,6 +260,32 @@ public final class RedisBroker implements Broker {
     @Override
     public List<Delivery> ackAndReserve(Collection<Delivery> acks, List<String> queues, int max, Duration wait)
             throws InterruptedException {
+        return reserve(acks, RedisResultBackend.ScriptWrites.NONE, queues, max, wait);
+    }
+
+    /**
+     * A Redis result backend on this server (any database) has its results written by the reserve script, ahead of
+     * the acks, as its own {@code store} would write them ({@code SET ... PX}, then {@code PUBLISH}).
+     */
+    @Override
+    public boolean storesResultsOf(ResultBackend backend) {
+        return backend instanceof RedisResultBackend r && r.onServerOf(url);
+    }
+
+    /** One {@code reserve.lua} call stores the results, acks and reserves. */
+    @Override
+    public List<Delivery> storeAckAndReserve(ResultBackend backend, List<ResultDocument> results,
+                                             Collection<Delivery> acks, List<String> queues, int max, Duration wait)
+            throws InterruptedException {
+        if (results.isEmpty() || !storesResultsOf(backend)) {
+            return Broker.super.storeAckAndReserve(backend, results, acks, queues, max, wait);
+        }
+        return reserve(acks, ((RedisResultBackend) backend).scriptWrites(results), queues, max, wait);
+    }
+
+    private List<Delivery> reserve(Collection<Delivery> acks, RedisResultBackend.ScriptWrites writes,
+                                   List<String> queues, int max,
+                                   Duration wait) throws InterruptedException {
         if (queues.isEmpty()) {
             throw new IllegalArgumentException("reserve needs at least one queue");
         }
@@ -269,8 +298,9 @@ public final class RedisBroker implements Broker {
         ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), ReserveCycle::new);
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            List<Delivery> got = reserveNow(cycle, max, tags);
+            List<Delivery> got = reserveNow(cycle, max, tags, writes);
             tags = NO_TAGS;
+            writes = RedisResultBackend.ScriptWrites.NONE;
             if (!got.isEmpty()) {
                 return got;
             }
@@ -318,13 +348,15 @@ public final class RedisBroker implements Broker {
         }
     }
 
-    private List<Delivery> reserveNow(ReserveCycle cycle, int max, byte[][] acks) {
+    private List<Delivery> reserveNow(ReserveCycle cycle, int max, byte[][] acks,
+                                      RedisResultBackend.ScriptWrites writes) {
         retryUndeliverable();
         int q = cycle.queues.size();
         List<Object> out;
         // Raw bytes, not Lettuce's String codec: that would replace bytes that are not UTF-8 without a word.
         synchronized (cycle) {
-            byte[][] args = new byte[5 + acks.length + q][];
+            int results = writes.keys().length;
+            byte[][] args = new byte[6 + acks.length + (results == 0 ? 0 : 1 + writes.args().length) + q][];
             String call = consumerId + "-" + deadSeq.incrementAndGet();
             args[0] = b(Integer.toString(max));
             args[1] = b(Double.toString(now()));
@@ -332,11 +364,23 @@ public final class RedisBroker implements Broker {
             args[3] = b(String.join(" ", cycle.lost));
             args[4] = b(Integer.toString(acks.length));
             System.arraycopy(acks, 0, args, 5, acks.length);
+            int a = 5 + acks.length;
+            args[a++] = b(Integer.toString(results));
+            if (results > 0) {
+                args[a++] = b(Integer.toString(url.db()));
+                System.arraycopy(writes.args(), 0, args, a, writes.args().length);
+                a += writes.args().length;
+            }
             for (int i = 0; i < q; i++) {
-                args[5 + acks.length + i] = b(Integer.toString(cycle.order[i]));
+                args[a + i] = b(Integer.toString(cycle.order[i]));
             }
             try {
-                out = RESERVE.run(bytes(), ScriptOutputType.MULTI, cycle.keys, args);
+                byte[][] keys = cycle.keys;
+                if (results > 0) {
+                    keys = Arrays.copyOf(cycle.keys, cycle.keys.length + results);
+                    System.arraycopy(writes.keys(), 0, keys, cycle.keys.length, results);
+                }
+                out = RESERVE.run(bytes(), ScriptOutputType.MULTI, keys, args);
                 cycle.lost.clear();
             } catch (RuntimeException e) {
                 // Redis may have run it and the answer been lost: the next call that is answered puts back what this
@@ -345,8 +389,9 @@ public final class RedisBroker implements Broker {
                 if (!String.valueOf(e.getMessage()).contains("Commands are rejected") && cycle.lost.size() < 1000) {
                     cycle.lost.add(call);
                 }
-                throw redis.unavailable((acks.length > 0 ? "Acking " + acks.length + " message(s) and reserving"
-                        : "Reserving") + " from " + cycle.queues, e);
+                throw redis.unavailable((results > 0 ? "Storing " + results + " result(s), acking "
+                        + acks.length + " message(s) and reserving" : acks.length > 0 ? "Acking " + acks.length
+                        + " message(s) and reserving" : "Reserving") + " from " + cycle.queues, e);
             }
             for (int i = 0; i < q; i++) {
                 cycle.order[i] = ((Number) out.get(i)).intValue();

@@ -134,6 +134,37 @@ public final class RedisResultBackend implements ResultBackend {
         }
     }
 
+    /** Whether this backend lives on the Redis server {@code other} names (any database). */
+    boolean onServerOf(RedisUrl other) {
+        return url.host().equalsIgnoreCase(other.host()) && url.port() == other.port() && url.tls() == other.tls()
+                && java.util.Objects.equals(url.username(), other.username())
+                && java.util.Objects.equals(url.password(), other.password());
+    }
+
+    /**
+     * The writes {@link #store} would make, for a script on the same server to make instead (reserve.lua, with its
+     * acks): the keys, then this backend's database, the expiry in milliseconds ('' for none) and the JSON of each
+     * document. Encoding fails for a document that cannot be written as JSON, before anything is sent.
+     */
+    ScriptWrites scriptWrites(List<ResultDocument> documents) {
+        byte[][] keys = new byte[documents.size()][];
+        byte[][] args = new byte[2 + documents.size()][];
+        args[0] = Integer.toString(url.db()).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        args[1] = (expires == null ? "" : Long.toString(expires.toMillis()))
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int i = 0; i < documents.size(); i++) {
+            ResultDocument d = documents.get(i);
+            keys[i] = (PREFIX + d.taskId()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            args[2 + i] = results.encode(d).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+        return new ScriptWrites(keys, args);
+    }
+
+    /** Result keys, and the database, expiry and JSON values a script writes to them (see {@link #scriptWrites}). */
+    record ScriptWrites(byte[][] keys, byte[][] args) {
+        static final ScriptWrites NONE = new ScriptWrites(new byte[0][], new byte[0][]);
+    }
+
     @Override
     public Optional<ResultDocument> get(String taskId) {
         try {

@@ -16,14 +16,19 @@
 -- next, the messages of that call the consumer still holds. Nothing a live consumer was never handed stays with it.
 --
 -- KEYS: lists (queue by queue, each queue's steps 0, 3, 6, 9), unacked (hash), unacked_index (zset),
---       celeriac.unacked.<consumer> (set), dead-letter list, celeriac.reserving.<consumer> (string)
+--       celeriac.unacked.<consumer> (set), dead-letter list, celeriac.reserving.<consumer> (string), then the r result
+--       keys to write (celery-task-meta-<id>, in the result backend's database)
 -- ARGV: max, now (epoch seconds), this call's id (also the dead-letter id prefix), the ids of calls whose answers
---       were lost, space-separated ('' if none), the number of tags to ack first (k), those k tags, then the queue
---       order: queue numbers from 1, next served first
+--       were lost, space-separated ('' if none), the number of tags to ack first (k), those k tags, the number of
+--       results to store first (r), if r > 0: this connection's database, the result backend's database, expiry in
+--       ms ('' for none), then the r results' JSON in the order of their keys; then the queue order: queue numbers
+--       from 1, next served first
 --
--- Acking first, in the same call, is the worker's hot path with acks late: the messages just finished make room for
--- the next ones in one round trip, and nothing is ever held beyond that room. As in ack.lua, only tags this consumer
--- still holds are removed.
+-- Storing results and acking first, in the same call, is the worker's hot path with acks late: the tasks just
+-- finished leave their results and make room for the next messages in one round trip, and nothing is ever held
+-- beyond that room. Results are written as Celery's Redis backend writes them (SET with expiry, then PUBLISH on the
+-- key's channel, for waiters), before any ack, so a message is never acked without its result; a failed SET stops
+-- the call before the acks. As in ack.lua, only tags this consumer still holds are removed.
 -- Returns the new queue order (one number per queue), then per message a triple: list index in KEYS (negative:
 -- dead-lettered as malformed), delivery tag, raw message.
 local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
@@ -40,12 +45,45 @@ local function base64(s)
   return table.concat(out)
 end
 
-local n = #KEYS - 5
+local nacks = tonumber(ARGV[5])
+local at = 6 + nacks
+local nresults = tonumber(ARGV[at])
+local n = #KEYS - 5 - nresults
 local unacked, index, mine, dlq, reserving = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4], KEYS[n + 5]
 local max = tonumber(ARGV[1])
 local now = ARGV[2]
 local lost = ARGV[4]
-local nacks = tonumber(ARGV[5])
+local first_order = at + 1
+if nresults > 0 then
+  local here, db, px = ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  -- The backend may use another database of this server (Celery's own default: broker /0, results /1). The
+  -- connection's database is selected again before anything can fail the call.
+  if db ~= here then
+    redis.call('SELECT', db)
+  end
+  local err
+  for k = 1, nresults do
+    local key, json = KEYS[n + 5 + k], ARGV[at + 3 + k]
+    local r
+    if px == '' then
+      r = redis.pcall('SET', key, json)
+    else
+      r = redis.pcall('SET', key, json, 'PX', px)
+    end
+    if type(r) == 'table' and r.err then
+      err = r.err
+      break
+    end
+    redis.pcall('PUBLISH', key, json)
+  end
+  if db ~= here then
+    redis.call('SELECT', here)
+  end
+  if err then
+    return redis.error_reply(err)
+  end
+  first_order = at + 4 + nresults
+end
 ack_held(unacked, index, mine, 6, 5 + nacks)
 if lost ~= '' then
   local note = redis.call('GET', reserving)
@@ -72,7 +110,7 @@ if lost ~= '' then
   end
 end
 local order = {}
-for i = 6 + nacks, #ARGV do
+for i = first_order, #ARGV do
   order[#order + 1] = tonumber(ARGV[i])
 end
 local queues = #order

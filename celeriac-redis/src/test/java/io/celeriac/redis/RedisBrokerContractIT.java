@@ -1,6 +1,7 @@
 package io.celeriac.redis;
 
 import io.celeriac.CeleriacConfig;
+import io.celeriac.backend.ResultBackend;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerContract;
 import io.celeriac.redis.testing.RedisServerExtension;
@@ -44,6 +45,18 @@ class RedisBrokerContractIT extends BrokerContract {
             @Override
             public Broker connect() {
                 return new RedisBroker(url, config);
+            }
+
+            /** On the broker's server, in another database (Celery's usual layout): stored by the reserve script. */
+            @Override
+            public ResultBackend resultBackend() {
+                RedisResultBackend backend = new RedisResultBackend(RedisUrl.parse(url).withDb(1), null,
+                        new io.celeriac.protocol.MessageCodec());
+                try (RedisBroker probe = new RedisBroker(url, config)) {
+                    org.assertj.core.api.Assertions.assertThat(probe.storesResultsOf(backend))
+                            .as("the broker stores this backend's results itself").isTrue();
+                }
+                return backend;
             }
 
             @Override
