@@ -12,15 +12,28 @@ import java.util.List;
  * {@code Broker.storeAckAndReserve}: on Redis one script call for result, ack and next fetch). With acks late every
  * message keeps its prefetch permit until its ack is written, so a worker with a backlog turned every task into three
  * round trips in a row (result, ack, reserve); this folds them into one. Early acks (Celery's default) come this way
- * too: the reserve that uses their permits writes them first.
+ * too: the reserve that uses their permits writes them first, and so do the results of tasks acked early, where the
+ * broker stores them.
  *
  * <p>Only while the consumer turns around without blocking (it has a backlog) does it accept them: before a reserve
  * that may wait for messages it stops accepting and takes what was handed over into that very call, which writes
  * them first. So an ack or result never waits for a quiet queue; the completer writes the ones refused here itself.
  */
 final class AckHandoff {
-    /** An ack handed over, holding a prefetch permit, and the result to store before it (null: none). */
-    record Finished(Delivery ack, ResultDocument result) {
+    /**
+     * A task's last write handed over: the result to store (null: none), then the ack (null: acked early), which
+     * holds a prefetch permit; {@code task} is the task's delivery, for the record of a result the broker refuses.
+     */
+    record Finished(Delivery ack, ResultDocument result, Delivery task) {
+    }
+
+    /** How many of {@code finished} hold a prefetch permit: those with an ack. */
+    static int permits(List<Finished> finished) {
+        int n = 0;
+        for (Finished f : finished) {
+            n += f.ack() != null ? 1 : 0;
+        }
+        return n;
     }
 
     private final List<Finished> pending = new ArrayList<>();

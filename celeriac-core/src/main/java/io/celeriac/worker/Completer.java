@@ -83,6 +83,8 @@ final class Completer {
          * and its ack then tells the window that a handed-over ack is written.
          */
         boolean givenBack;
+        /** Given back with an ack whose permit went back when it was handed over: the window hears when it is written. */
+        boolean permitHandedOver;
 
         Item(OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter, String reason,
              String release, Delivery task, Delivery permit) {
@@ -211,7 +213,7 @@ final class Completer {
      * ack, which is most of what acks late costs when tasks are short. False: it goes through the queue.
      */
     private boolean handOverNow(Item i) {
-        if (!handsOver(i) || !handOff.offer(List.of(new AckHandoff.Finished(i.ack, i.result)))) {
+        if (!handsOver(i) || !handOff.offer(List.of(new AckHandoff.Finished(i.ack, i.result, i.task)))) {
             return false;
         }
         i.permit = null;
@@ -220,7 +222,14 @@ final class Completer {
 
     /** An item the consumer may write with its next reserve: nothing has to be written before it. */
     private boolean handsOver(Item i) {
-        return i.permit != null && !i.givenBack && (ackOnly(i) || brokerStoresResults && plainFinish(i));
+        if (i.givenBack) {
+            return false;
+        }
+        if (i.permit != null) {
+            return ackOnly(i) || brokerStoresResults && plainFinish(i);
+        }
+        // The last result of a task acked early: no permit, nothing to ack.
+        return brokerStoresResults && i.task != null && i.ack == null && plainResult(i);
     }
 
     /**
@@ -230,8 +239,9 @@ final class Completer {
      */
     void giveBack(List<AckHandoff.Finished> finished) {
         for (AckHandoff.Finished f : finished) {
-            Item item = new Item(null, f.result(), f.ack(), null, null, null, f.ack(), null);
+            Item item = new Item(null, f.result(), f.ack(), null, null, null, f.task(), null);
             item.givenBack = true;
+            item.permitHandedOver = f.ack() != null;
             enqueue(item);
         }
     }
@@ -341,7 +351,7 @@ final class Completer {
                 rest.add(i);
             }
         }
-        if (handed.isEmpty() || !handOff.offer(map(handed, i -> new AckHandoff.Finished(i.ack, i.result)))) {
+        if (handed.isEmpty() || !handOff.offer(map(handed, i -> new AckHandoff.Finished(i.ack, i.result, i.task)))) {
             return all;
         }
         for (Item i : handed) {
@@ -353,8 +363,12 @@ final class Completer {
 
     /** A task's last item that is a result and an ack and nothing else: the broker may write both in one step. */
     private static boolean plainFinish(Item i) {
-        return i.result != null && i.ack != null && i.task != null && i.publish == null && i.deadLetter == null
-                && i.release == null && i.followUps.isEmpty() && i.chordParts.isEmpty();
+        return i.ack != null && i.task != null && plainResult(i);
+    }
+
+    private static boolean plainResult(Item i) {
+        return i.result != null && i.publish == null && i.deadLetter == null && i.release == null
+                && i.followUps.isEmpty() && i.chordParts.isEmpty();
     }
 
     private void write(List<Item> all) throws InterruptedException {
@@ -416,7 +430,8 @@ final class Completer {
                 acks.add(i);
             }
         }
-        if (!acks.isEmpty() && !givenBack && handOff.offer(map(acks, i -> new AckHandoff.Finished(i.ack, null)))) {
+        if (!acks.isEmpty() && !givenBack
+                && handOff.offer(map(acks, i -> new AckHandoff.Finished(i.ack, null, i.task)))) {
             // The consumer writes these acks with its next reserve and settles their messages then.
             for (Item i : acks) {
                 i.permit = null;
@@ -440,7 +455,7 @@ final class Completer {
         settle(batch);
         int back = 0;
         for (Item i : batch) {
-            back += i.givenBack ? 1 : 0;
+            back += i.permitHandedOver ? 1 : 0;
         }
         if (back > 0) {
             givenBackAcked.accept(back);
@@ -530,7 +545,7 @@ final class Completer {
         }
         pending.addAndGet(-acks.size());
         settle(acks);
-        int back = (int) acks.stream().filter(i -> i.givenBack).count();
+        int back = (int) acks.stream().filter(i -> i.permitHandedOver).count();
         if (back > 0) {
             givenBackAcked.accept(back);
         }

@@ -134,9 +134,11 @@ final class Consumer {
             // With a backlog the call below does not wait, so acks handed over meanwhile are written within one turn
             // of this loop; otherwise it may wait for messages, so it takes in every ack handed over until now.
             unwritten.addAll(acks.take(backlog));
-            if (n == 0) {
+            if (n == 0 && unwritten.isEmpty()) {
                 continue;
             }
+            // With no room (every permit held by tasks waiting for a pool slot, acked early) the call only writes:
+            // results handed over hold no permit and must not wait for one.
             List<Delivery> got;
             try {
                 got = storeAckAndReserve(n, backlog ? Duration.ZERO : Duration.ofSeconds(1));
@@ -159,10 +161,10 @@ final class Consumer {
                 continue;
             }
             if (!unwritten.isEmpty()) {
-                window.acked(unwritten.size());
+                window.acked(AckHandoff.permits(unwritten));
                 unwritten.clear();
             }
-            backlog = got.size() == n;
+            backlog = n > 0 && got.size() == n;
             window.reserved(n, got.size());
             for (Delivery d : got) {
                 try {
@@ -190,7 +192,9 @@ final class Consumer {
         List<Delivery> ackList = new ArrayList<>(unwritten.size());
         List<io.celeriac.backend.ResultDocument> results = new ArrayList<>();
         for (AckHandoff.Finished f : unwritten) {
-            ackList.add(f.ack());
+            if (f.ack() != null) {
+                ackList.add(f.ack());
+            }
             if (f.result() != null) {
                 results.add(f.result());
             }
@@ -223,7 +227,7 @@ final class Consumer {
             log.error("Could not write {} finished task(s) while stopping ({}); their messages will be redelivered",
                     unwritten.size(), e.toString());
         }
-        window.acked(unwritten.size());
+        window.acked(AckHandoff.permits(unwritten));
         unwritten.clear();
     }
 

@@ -108,7 +108,7 @@ public final class Worker implements AutoCloseable {
         this.listeners = all.stream().<WorkerListener>map(GuardedListener::new).toList();
         CanvasSteps canvas = new CanvasSteps(env.messages(), env.backend(), broker, codec, clock);
         this.completer = new Completer(broker, env.backend(), clock, window::settle,
-                finished -> ackHandoff.offer(finished, () -> window.handOver(finished.size())),
+                finished -> ackHandoff.offer(finished, () -> window.handOver(AckHandoff.permits(finished))),
                 broker.storesResultsOf(env.backend()), window::acked, canvas, "celeriac-results");
         this.outcomes = new Outcomes(config, codec, clock, completer, listeners, canvas);
         // The runner is built after the dispatcher that feeds it (it needs the dispatcher's reserved requests), so
