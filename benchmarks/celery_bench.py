@@ -111,7 +111,7 @@ def verdict(rate, target, late, n):
     if rate < 0.95 * target:
         return "behind(%.0f%%)" % (100 * rate / target)
     if late:
-        return "late(%.0f%%)" % (100.0 * late / n)
+        return "late(%.1f%%)" % (100.0 * late / n)
     return "ok"
 
 

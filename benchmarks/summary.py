@@ -15,6 +15,25 @@ def num(v):
     return float(re.match(r"[-0-9.eEna]+", v).group(0))
 
 
+def pace_cell(rs):
+    """ok, or e.g. "batched 12-32%" / "late 0.3-10%, ok x1": how the latency producer kept its pace in each run."""
+    kinds = {}
+    for r in rs:
+        m = re.match(r"(\w+)\(([0-9.]+)%\)", r.get("pace", "?"))
+        if m:
+            kinds.setdefault(m.group(1), []).append(float(m.group(2)))
+        else:
+            kinds.setdefault(r.get("pace", "?"), [])
+    out = []
+    for kind, vals in kinds.items():
+        if not vals:
+            out.append(kind if len(kinds) == 1 else "%s x%d" % (kind, sum(r.get("pace") == kind for r in rs)))
+        else:
+            lo, hi = min(vals), max(vals)
+            out.append("%s %s%%" % (kind, ("%g" % lo) if lo == hi else "%g-%g" % (lo, hi)))
+    return ", ".join(out)
+
+
 def main():
     rows = []
     for line in open(sys.argv[1]):
@@ -44,9 +63,8 @@ def main():
         tasks_cell = str(tasks[0]) if tasks[0] == tasks[-1] else "%d-%d" % (tasks[0], tasks[-1])
         if any("stopped" in r for r in rs):
             tasks_cell += " (time-limited)"
-        paces = sorted({r.get("pace", "?") for r in rs})
         table.append([who, pool, cfg, str(len(rs)), tasks_cell] + [cell(stats(rs, k)) for k, _ in FIGURES]
-                     + [",".join(paces)])
+                     + [pace_cell(rs)])
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     print()
     print("Median [min-max] over the runs; drain/enqueue in tasks/s; latency publish-to-start at lat_rate (50 % of "
@@ -89,7 +107,7 @@ def main():
     if enq:
         batched = statistics.median([e for e, _ in enq])
         eight = [e8 for _, e8 in enq if e8]
-        text = "enqueue: celeriac sendAll batches %.0f/s" % batched
+        text = "enqueue (median over configurations): celeriac sendAll batches %.0f/s" % batched
         if eight:
             text += ", 8 threads delay() %.0f/s" % statistics.median(eight)
         theirs = [(med("celery", p, "default", "enqueue"), p) for p in celery_pools
@@ -99,8 +117,16 @@ def main():
             text += ", celery apply_async loop %.0f/s (best, %s run) = %.1fx / %.1fx" % (
                 best, pool, batched / best, (statistics.median(eight) / best) if eight else float("nan"))
         parts.append(text)
-    if any("stopped" in r for r in rows):
-        parts.append("celery prod drains time-limited (tasks done / time)")
+    limited = {}
+    for r in rows:
+        if "stopped" in r:
+            limited.setdefault((r["pool"], r["stopped"]), []).append(int(r["tasks"]))
+    if limited:
+        parts.append("time-limited drains (rate = tasks done / time): " + ", ".join(
+            "celery %s %s, %d run(s), %s tasks done" % (
+                pool, re.sub(r"time\((\d+s),of=(\d+)\)", r"at \1 of \2 tasks", stop), len(done),
+                str(min(done)) if min(done) == max(done) else "%d-%d" % (min(done), max(done)))
+            for (pool, stop), done in limited.items()))
     print("SUMMARY " + "; ".join(parts))
 
 

@@ -231,7 +231,7 @@ public final class Throughput {
                 return String.format(Locale.ROOT, "behind(%.0f%%)", 100 * rate / target);
             }
             if (batchedTasks > 0) {
-                return String.format(Locale.ROOT, "batched(%.0f%%)", 100.0 * batchedTasks / n);
+                return String.format(Locale.ROOT, "batched(%.1f%%)", 100.0 * batchedTasks / n);
             }
             return "ok";
         }
