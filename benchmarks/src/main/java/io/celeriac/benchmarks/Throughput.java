@@ -46,7 +46,8 @@ import java.util.regex.Pattern;
  *       {@code -Dbench.producers=P} threads (default 8).
  * </ul>
  * The producer that paces the latency phase sends one {@code delay()} per scheduled time; when it falls behind it
- * sends the tasks that are due together in one {@code sendAll} ({@code pace=batched(share of tasks sent that way)});
+ * sends the tasks that are due together in {@code sendAll} calls of at most 100 ({@code pace=batched(share of tasks
+ * sent that way)});
  * if even that leaves it short of the target rate it says {@code pace=behind(achieved share of the target)}.
  */
 public final class Throughput {
@@ -239,7 +240,8 @@ public final class Throughput {
 
     /**
      * Sends {@code n} tasks at {@code perSecond}: task i is due at start + i / perSecond. One {@code delay()} per
-     * due task; when more than one is due (the producer fell behind) they go out together in one {@code sendAll}.
+     * due task; when more than one is due (the producer fell behind) they go out together in one {@code sendAll} (at
+     * most 100 per call).
      * Waits by parking while the next task is far enough away, spinning for the last stretch, so the producer does
      * not hold a core of its own at low rates.
      */
@@ -266,7 +268,7 @@ public final class Throughput {
                 stub.delay(BenchTasks.now());
                 sent++;
             } else {
-                int k = Math.min(dueCount, 1000);
+                int k = Math.min(dueCount, 100);
                 batch.clear();
                 for (int i = 0; i < k; i++) {
                     batch.add(app.signature(TASK, BenchTasks.now()));
