@@ -107,6 +107,10 @@ def latency_count(target, latency_tasks, latency_seconds):
     return n
 
 
+def fmt_rate(r):
+    return "%.0f" % r if r >= 10 else "%.2f" % r
+
+
 def verdict(rate, target, late, n):
     if rate < 0.95 * target:
         return "behind(%.0f%%)" % (100 * rate / target)
@@ -158,10 +162,11 @@ def one_run(run, tasks, latency_tasks, pool, concurrency, pace, latency_seconds,
     finally:
         stop_worker(worker)
     print("celery pool=%s conc=%d config=%s run=%d tasks=%d enqueue=%.0f/s drain=%.0f/s drain_secs=%.1f%s "
-          "lat_rate=%.0f/s lat_target=%.0f/s lat_n=%d pace=%s p50=%.0fus p99=%.0fus" % (
-              pool, concurrency, CONFIG, run, done, tasks / enqueue, drain, drain_secs,
+          "lat_rate=%s/s lat_target=%s/s lat_n=%d pace=%s p50=%.0fus p99=%.0fus" % (
+              pool, concurrency, CONFIG, run, done, tasks / enqueue, fmt_rate(drain), drain_secs,
               (" stopped=time(%.0fs,of=%d)" % (max_drain_seconds, tasks)) if stopped else "",
-              rate, target, n, verdict(rate, target, late, n), pct(lat, 50) * 1e6, pct(lat, 99) * 1e6),
+              fmt_rate(rate), fmt_rate(target), n, verdict(rate, target, late, n), pct(lat, 50) * 1e6,
+              pct(lat, 99) * 1e6),
           flush=True)
 
 

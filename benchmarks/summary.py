@@ -15,6 +15,10 @@ def num(v):
     return float(re.match(r"[-0-9.eEna]+", v).group(0))
 
 
+def fmt(v):
+    return "%.0f" % v if abs(v) >= 10 else "%.2g" % v
+
+
 def pace_cell(rs):
     """ok, or e.g. "batched 12-32%" / "late 0.3-10%, ok x1": how the latency producer kept its pace in each run."""
     kinds = {}
@@ -54,7 +58,7 @@ def main():
         return statistics.median(vals), min(vals), max(vals)
 
     def cell(s):
-        return "-" if s is None else "%.0f [%.0f-%.0f]" % s
+        return "-" if s is None else "%s [%s-%s]" % tuple(fmt(v) for v in s)
 
     header = ["side", "pool", "config", "runs", "tasks"] + [label for _, label in FIGURES] + ["pace"]
     table = [header]
