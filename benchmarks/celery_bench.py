@@ -161,7 +161,7 @@ def one_run(run, tasks, latency_tasks, pool, concurrency, pace, latency_seconds,
         lat.sort()
     finally:
         stop_worker(worker)
-    print("celery pool=%s conc=%d config=%s run=%d tasks=%d enqueue=%.0f/s drain=%.0f/s drain_secs=%.1f%s "
+    print("celery pool=%s conc=%d config=%s run=%d tasks=%d enqueue=%.0f/s drain=%s/s drain_secs=%.1f%s "
           "lat_rate=%s/s lat_target=%s/s lat_n=%d pace=%s p50=%.0fus p99=%.0fus" % (
               pool, concurrency, CONFIG, run, done, tasks / enqueue, fmt_rate(drain), drain_secs,
               (" stopped=time(%.0fs,of=%d)" % (max_drain_seconds, tasks)) if stopped else "",
