@@ -1,9 +1,13 @@
 # Shared by the benchmark scripts (sourced): builds the benchmark jar and starts a private redis-server.
 # After start_redis: $port, $url (redis://127.0.0.1:$port) and $dir (a scratch folder removed at exit).
 
+# build_benchmarks [module,...]: the benchmark jar (and the given modules) through the reactor, never installed;
+# offline first (the local repository usually has everything), online if that fails.
 build_benchmarks() {
+  local modules=benchmarks${1:+,$1}
   echo "Building..."
-  mvn -q -B -ntp -DskipTests package -pl benchmarks -am
+  mvn -o -q -B -ntp -DskipTests package -pl "$modules" -am >/dev/null 2>&1 \
+    || mvn -q -B -ntp -DskipTests package -pl "$modules" -am
 }
 
 start_redis() {

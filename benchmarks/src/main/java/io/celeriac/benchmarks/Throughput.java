@@ -3,12 +3,13 @@ package io.celeriac.benchmarks;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.task.Signature;
+import io.celeriac.task.TaskStub;
 import io.celeriac.worker.Worker;
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
-import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.KeyValue;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 
@@ -18,19 +19,40 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * End-to-end benchmark on a real Redis: enqueue N no-op tasks, then drain them with one worker until every result
- * is stored; then a paced run to measure publish-to-start latency. Prints one line per configuration:
- * {@code celeriac config=<c> tasks=N enqueue=<r>/s drain=<r>/s p50=<ms> p99=<ms>}.
+ * End-to-end benchmark on a real Redis (broker in db 0, results in db 1), one worker in this JVM. Per configuration
+ * and run: optionally the enqueue rate of single {@code delay()} calls from several producer threads (then those
+ * messages are deleted), the enqueue rate of N no-op tasks sent in batches of 1,000 ({@code app.sendAll}), the drain
+ * rate (worker start until every result is stored), then a paced run to measure publish-to-start latency. Prints one
+ * line per configuration and run:
+ * {@code celeriac config=<c> run=<i> tasks=N enqueue=<r>/s [enqueue8=<r>/s] drain=<r>/s lat_rate=<r>/s
+ * lat_target=<r>/s lat_n=<n> pace=<ok|batched(x%)|behind(x%)> p50=<us>us p99=<us>us}.
  *
- * <p>Usage: {@code Throughput <redis://host:port> <tasks> <latencyTasks> <concurrency> <pace/s> <prod|default>...}
+ * <p>Usage: {@code Throughput <redis://host:port> <tasks> <latencyTasks> <concurrency> <pace> <config>...}
+ * <ul>
+ *   <li>{@code pace}: tasks/s during the latency phase, or {@code 50%}: that share of the drain rate this run measured;
+ *   <li>{@code config}: {@code prod} (acks late, prefetch multiplier 1), {@code default} (acks early, prefetch
+ *       multiplier 4), either with {@code -events} appended (the worker sends task events, as {@code -E});
+ *   <li>{@code latencyTasks}: the fewest latency tasks; with {@code -Dbench.latencySeconds=S} the phase sends
+ *       max(latencyTasks, pace x S) tasks (but lasts at most max(20 s, S) unless that leaves fewer than 10);
+ *   <li>{@code -Dbench.runs=R}: runs per configuration, one after the other in this JVM (default 1);
+ *   <li>{@code -Dbench.enqueue8=M}: tasks for the multi-threaded enqueue figure (default 0: skipped), sent with
+ *       {@code -Dbench.producers=P} threads (default 8).
+ * </ul>
+ * The producer that paces the latency phase sends one {@code delay()} per scheduled time; when it falls behind it
+ * sends the tasks that are due together in {@code sendAll} calls of at most 100 ({@code pace=batched(share of tasks
+ * sent that way)});
+ * if even that leaves it short of the target rate it says {@code pace=behind(achieved share of the target)}.
  */
 public final class Throughput {
     private static final Pattern RESULT = Pattern.compile("\"result\":\\s*([-0-9.eE]+)");
+    private static final String TASK = "bench.noop";
 
     private Throughput() {
     }
@@ -40,69 +62,226 @@ public final class Throughput {
         int tasks = Integer.parseInt(args[1]);
         int latencyTasks = Integer.parseInt(args[2]);
         int concurrency = Integer.parseInt(args[3]);
-        double pace = Double.parseDouble(args[4]);
+        String pace = args[4];
         List<String> configs = Arrays.asList(args).subList(5, args.length);
+        int runs = Integer.getInteger("bench.runs", 1);
+        double latencySeconds = Double.parseDouble(System.getProperty("bench.latencySeconds", "0"));
+        int enqueue8 = Integer.getInteger("bench.enqueue8", 0);
+        int producers = Integer.getInteger("bench.producers", 8);
         for (String c : configs) {
-            run(base, tasks, latencyTasks, concurrency, pace, c);
+            for (int run = 1; run <= runs; run++) {
+                new Run(base, c, run, concurrency).go(tasks, enqueue8, producers, pace, latencyTasks, latencySeconds);
+            }
         }
         System.exit(0);
     }
 
-    private static void run(String base, int tasks, int latencyTasks, int concurrency, double pacePerSecond,
-                            String name) throws Exception {
-        boolean prod = name.equals("prod");
-        String brokerUrl = base + "/0";
-        String backendUrl = base + "/1";
-        RedisClient raw = RedisClient.create(base + "/1");
-        try (StatefulRedisConnection<String, String> conn = raw.connect()) {
-            RedisCommands<String, String> results = conn.sync();
-            results.flushall();
-            CeleriacConfig config = CeleriacConfig.builder().brokerUrl(brokerUrl).resultBackend(backendUrl)
-                    .acksLate(prod).prefetchMultiplier(prod ? 1 : 4).defaultQueue("bench")
-                    .hostname("bench@%h").build();
-            try (Celeriac app = Celeriac.builder().config(config).register(new BenchTasks()).build()) {
-                // Enqueue
-                long t0 = System.nanoTime();
-                List<Signature> batch = new ArrayList<>(1000);
-                for (int i = 0; i < tasks; i++) {
-                    batch.add(app.signature("bench.noop", System.currentTimeMillis() / 1000.0));
-                    if (batch.size() == 1000) {
-                        app.sendAll(batch);
-                        batch.clear();
-                    }
-                }
-                if (!batch.isEmpty()) {
-                    app.sendAll(batch);
-                }
-                double enqueueSecs = (System.nanoTime() - t0) / 1e9;
+    private static final class Run {
+        private final String base;
+        private final String name;
+        private final int run;
+        private final int concurrency;
+        private final boolean prod;
+        private final boolean events;
 
-                // Drain: from worker start until every result is stored.
-                long t1 = System.nanoTime();
-                Worker worker = app.worker().queues("bench").concurrency(concurrency).start();
-                waitForResults(results, tasks);
-                double drainSecs = (System.nanoTime() - t1) / 1e9;
-
-                // Latency: paced sends while the worker is idle and ready.
-                results.flushdb();
-                long pace = Math.max(1, (long) (1e9 / pacePerSecond));
-                long next = System.nanoTime();
-                for (int i = 0; i < latencyTasks; i++) {
-                    while (System.nanoTime() < next) {
-                        Thread.onSpinWait();
-                    }
-                    app.task("bench.noop").delay(System.currentTimeMillis() / 1000.0);
-                    next += pace;
-                }
-                waitForResults(results, latencyTasks);
-                List<Double> lat = latencies(results);
-                worker.shutdown(Duration.ofSeconds(10));
-                System.out.printf(Locale.ROOT, "celeriac config=%s tasks=%d enqueue=%.0f/s drain=%.0f/s "
-                                + "p50=%.1fms p99=%.1fms%n", name, tasks, tasks / enqueueSecs, tasks / drainSecs,
-                        pct(lat, 50) * 1000, pct(lat, 99) * 1000);
+        Run(String base, String name, int run, int concurrency) {
+            this.base = base;
+            this.name = name;
+            this.run = run;
+            this.concurrency = concurrency;
+            this.events = name.endsWith("-events");
+            String kind = events ? name.substring(0, name.length() - "-events".length()) : name;
+            if (!kind.equals("prod") && !kind.equals("default")) {
+                throw new IllegalArgumentException("unknown configuration " + name
+                        + " (prod, default, prod-events, default-events)");
             }
-        } finally {
-            raw.shutdown();
+            this.prod = kind.equals("prod");
         }
+
+        void go(int tasks, int enqueue8Tasks, int producers, String paceArg, int latencyTasks, double latencySeconds)
+                throws Exception {
+            RedisClient raw = RedisClient.create(base + "/1");
+            try (StatefulRedisConnection<String, String> conn = raw.connect();
+                 StatefulRedisConnection<String, String> brokerConn = raw.connect()) {
+                RedisCommands<String, String> results = conn.sync();
+                RedisCommands<String, String> broker = brokerConn.sync();
+                broker.select(0);
+                results.flushall();
+                CeleriacConfig config = CeleriacConfig.builder().brokerUrl(base + "/0").resultBackend(base + "/1")
+                        .acksLate(prod).prefetchMultiplier(prod ? 1 : 4).defaultQueue("bench")
+                        .hostname("bench@%h").build();
+                try (Celeriac app = Celeriac.builder().config(config).register(new BenchTasks()).build()) {
+                    StringBuilder line = new StringBuilder();
+                    line.append(String.format(Locale.ROOT, "celeriac config=%s run=%d tasks=%d", name, run, tasks));
+
+                    // Enqueue, single delay() calls from several threads; the messages are then deleted.
+                    String enqueue8 = null;
+                    if (enqueue8Tasks > 0) {
+                        double rate = enqueueThreads(app, enqueue8Tasks, producers);
+                        enqueue8 = String.format(Locale.ROOT, " enqueue%d=%.0f/s", producers, rate);
+                        List<String> queued = broker.keys("bench*");
+                        if (!queued.isEmpty()) {
+                            broker.del(queued.toArray(String[]::new));
+                        }
+                        results.flushdb();
+                    }
+
+                    // Enqueue, batches of 1,000 from one thread.
+                    long t0 = System.nanoTime();
+                    List<Signature> batch = new ArrayList<>(1000);
+                    for (int i = 0; i < tasks; i++) {
+                        batch.add(app.signature(TASK, BenchTasks.now()));
+                        if (batch.size() == 1000) {
+                            app.sendAll(batch);
+                            batch.clear();
+                        }
+                    }
+                    if (!batch.isEmpty()) {
+                        app.sendAll(batch);
+                    }
+                    double enqueueSecs = (System.nanoTime() - t0) / 1e9;
+                    line.append(String.format(Locale.ROOT, " enqueue=%.0f/s", tasks / enqueueSecs));
+                    if (enqueue8 != null) {
+                        line.append(enqueue8);
+                    }
+
+                    // Drain: from worker start until every result is stored.
+                    long t1 = System.nanoTime();
+                    Worker.Builder wb = app.worker().queues("bench").concurrency(concurrency);
+                    if (events) {
+                        wb.sendEvents(true);
+                    }
+                    Worker worker = wb.start();
+                    waitForResults(results, tasks);
+                    double drain = tasks / ((System.nanoTime() - t1) / 1e9);
+                    line.append(String.format(Locale.ROOT, " drain=%.0f/s", drain));
+
+                    // Latency: paced sends while the worker is running and the queue is empty.
+                    results.flushdb();
+                    double target = paceArg.endsWith("%")
+                            ? drain * Double.parseDouble(paceArg.substring(0, paceArg.length() - 1)) / 100
+                            : Double.parseDouble(paceArg);
+                    int n = latencyCount(target, latencyTasks, latencySeconds);
+                    Paced paced = paced(app, target, n);
+                    waitForResults(results, n);
+                    List<Double> lat = latencies(results);
+                    worker.shutdown(Duration.ofSeconds(10));
+                    line.append(String.format(Locale.ROOT, " lat_rate=%.0f/s lat_target=%.0f/s lat_n=%d pace=%s"
+                                    + " p50=%.0fus p99=%.0fus", paced.rate, target, n, paced.verdict(target),
+                            pct(lat, 50) * 1e6, pct(lat, 99) * 1e6));
+                    System.out.println(line);
+                }
+            } finally {
+                raw.shutdown();
+            }
+        }
+    }
+
+    /**
+     * max(latencyTasks, target x latencySeconds), but the phase lasts at most max(20 s, latencySeconds) unless that
+     * leaves fewer than 10 tasks; the same rule as {@code celery_bench.py}'s.
+     */
+    static int latencyCount(double target, int latencyTasks, double latencySeconds) {
+        long n = Math.max(latencyTasks, Math.round(target * latencySeconds));
+        double longest = Math.max(20, latencySeconds);
+        if (n > target * longest) {
+            n = Math.max(10, Math.round(target * longest));
+        }
+        return (int) n;
+    }
+
+    /** Sends {@code n} tasks with single {@code delay()} calls from {@code threads} threads; returns tasks/s. */
+    static double enqueueThreads(Celeriac app, int n, int threads) throws InterruptedException {
+        TaskStub stub = app.task(TASK);
+        CountDownLatch ready = new CountDownLatch(threads);
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> ts = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int share = n / threads + (t < n % threads ? 1 : 0);
+            Thread th = new Thread(() -> {
+                ready.countDown();
+                try {
+                    go.await();
+                    for (int i = 0; i < share; i++) {
+                        stub.delay(BenchTasks.now());
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }, "bench-producer-" + t);
+            th.start();
+            ts.add(th);
+        }
+        ready.await();
+        long t0 = System.nanoTime();
+        go.countDown();
+        for (Thread th : ts) {
+            th.join();
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        if (failure.get() != null) {
+            throw new IllegalStateException("a producer thread failed", failure.get());
+        }
+        return n / secs;
+    }
+
+    record Paced(double rate, int batchedTasks, int n) {
+        String verdict(double target) {
+            if (rate < 0.95 * target) {
+                return String.format(Locale.ROOT, "behind(%.0f%%)", 100 * rate / target);
+            }
+            if (batchedTasks > 0) {
+                return String.format(Locale.ROOT, "batched(%.1f%%)", 100.0 * batchedTasks / n);
+            }
+            return "ok";
+        }
+    }
+
+    /**
+     * Sends {@code n} tasks at {@code perSecond}: task i is due at start + i / perSecond. One {@code delay()} per
+     * due task; when more than one is due (the producer fell behind) they go out together in one {@code sendAll} (at
+     * most 100 per call).
+     * Waits by parking while the next task is far enough away, spinning for the last stretch, so the producer does
+     * not hold a core of its own at low rates.
+     */
+    static Paced paced(Celeriac app, double perSecond, int n) {
+        TaskStub stub = app.task(TASK);
+        double interval = 1e9 / perSecond;
+        int sent = 0;
+        int batched = 0;
+        long start = System.nanoTime();
+        List<Signature> batch = new ArrayList<>();
+        while (sent < n) {
+            long due = start + (long) (sent * interval);
+            long now = System.nanoTime();
+            if (now < due) {
+                if (due - now > 150_000) {
+                    LockSupport.parkNanos(due - now - 100_000);
+                } else {
+                    Thread.onSpinWait();
+                }
+                continue;
+            }
+            int dueCount = (int) Math.min(n - sent, (long) ((now - start) / interval) + 1 - sent);
+            if (dueCount <= 1) {
+                stub.delay(BenchTasks.now());
+                sent++;
+            } else {
+                int k = Math.min(dueCount, 100);
+                batch.clear();
+                for (int i = 0; i < k; i++) {
+                    batch.add(app.signature(TASK, BenchTasks.now()));
+                }
+                app.sendAll(batch);
+                sent += k;
+                batched += k;
+            }
+        }
+        double secs = (System.nanoTime() - start) / 1e9;
+        // n tasks span n - 1 intervals when on time.
+        double rate = n > 1 ? (n - 1) / secs : n / secs;
+        return new Paced(rate, batched, n);
     }
 
     private static void waitForResults(RedisCommands<String, String> results, int n) throws InterruptedException {
