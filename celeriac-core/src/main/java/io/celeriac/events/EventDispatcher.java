@@ -46,6 +46,12 @@ public final class EventDispatcher implements WorkerListener {
         return t;
     });
     private volatile Worker worker;
+    private static final long PID = ProcessHandle.current().pid();
+    /**
+     * Celery's utcoffset, worked out again with each heartbeat rather than for every event: at tens of thousands of
+     * events a second, looking the zone's rules up each time was a visible share of the worker's CPU.
+     */
+    private volatile int utcoffset;
 
     public EventDispatcher(Broker broker, String hostname, Clock clock) {
         this.bus = broker.eventBus().orElseGet(() -> {
@@ -64,13 +70,17 @@ public final class EventDispatcher implements WorkerListener {
         });
         this.hostname = hostname;
         this.clock = clock;
+        this.utcoffset = computeUtcoffset();
     }
 
     @Override
     public void workerReady(Worker w) {
         this.worker = w;
         send("worker.online", workerEvent("worker-online"));
-        scheduler.scheduleAtFixedRate(() -> send("worker.heartbeat", workerEvent("worker-heartbeat")),
+        scheduler.scheduleAtFixedRate(() -> {
+                    utcoffset = computeUtcoffset();
+                    send("worker.heartbeat", workerEvent("worker-heartbeat"));
+                },
                 (long) (FREQ * 1000), (long) (FREQ * 1000), TimeUnit.MILLISECONDS);
         // Task events are flushed often enough to look live, rarely enough to batch under load.
         scheduler.scheduleWithFixedDelay(this::flush, 100, 100, TimeUnit.MILLISECONDS);
@@ -157,8 +167,8 @@ public final class EventDispatcher implements WorkerListener {
     private Map<String, Object> base(String type) {
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("hostname", hostname);
-        e.put("utcoffset", utcoffset());
-        e.put("pid", ProcessHandle.current().pid());
+        e.put("utcoffset", utcoffset);
+        e.put("pid", PID);
         e.put("clock", 0L); // stamped when sent, see send()
         e.put("type", type);
         return e;
@@ -233,7 +243,7 @@ public final class EventDispatcher implements WorkerListener {
     }
 
     /** Celery's utcoffset: hours west of UTC (Python's {@code time.timezone // 3600}). */
-    private int utcoffset() {
+    private int computeUtcoffset() {
         int seconds = ZoneId.systemDefault().getRules().getOffset(clock.instant()).getTotalSeconds();
         return -seconds / 3600;
     }

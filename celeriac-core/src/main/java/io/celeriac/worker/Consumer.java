@@ -141,7 +141,7 @@ final class Consumer {
             // results handed over hold no permit and must not wait for one.
             List<Delivery> got;
             try {
-                got = storeAckAndReserve(n, backlog ? Duration.ZERO : Duration.ofSeconds(1));
+                got = storeAckAndReserve(n, backlog || n == 0 ? Duration.ZERO : Duration.ofSeconds(1));
                 backoff = 100;
             } catch (InterruptedException e) {
                 window.release(n);
@@ -223,11 +223,14 @@ final class Consumer {
         }
         try {
             storeAckAndReserve(0, Duration.ZERO);
+            window.acked(AckHandoff.permits(unwritten));
         } catch (InterruptedException | RuntimeException e) {
-            log.error("Could not write {} finished task(s) while stopping ({}); their messages will be redelivered",
+            // The results thread stops after this one and keeps trying until the shutdown deadline; what it cannot
+            // write by then stays unacked and is redelivered.
+            log.warn("Could not write {} finished task(s) while stopping ({}); the results thread writes them",
                     unwritten.size(), e.toString());
+            completer.giveBack(List.copyOf(unwritten));
         }
-        window.acked(AckHandoff.permits(unwritten));
         unwritten.clear();
     }
 
