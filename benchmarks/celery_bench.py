@@ -13,24 +13,13 @@ Prints one line per run:
   lat_rate=<r>/s lat_target=<r>/s lat_n=<n> pace=<ok|late(x%)|behind(x%)> p50=<us>us p99=<us>us
 """
 import json
-import os
-import subprocess
 import sys
 import time
 
 import redis
-from celery import Celery
+from celery_common import configure, make_app, start_worker, stop_worker
 
-BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
-CONFIG = os.environ.get("BENCH_CONFIG", "default")
-
-app = Celery("celery_bench", broker=BASE + "/0", backend=BASE + "/1")
-app.conf.update(
-    task_default_queue="bench",
-    task_acks_late=(CONFIG == "prod"),
-    worker_prefetch_multiplier=(1 if CONFIG == "prod" else 4),
-    worker_hijack_root_logger=False,
-)
+app = make_app("celery_bench")
 
 
 @app.task(name="bench.noop")
@@ -50,23 +39,6 @@ def wait_for(results, n, limit=3600):
         time.sleep(0.005)
 
 
-def start_worker(pool, concurrency):
-    env = dict(os.environ, BENCH_REDIS=BASE, BENCH_CONFIG=CONFIG)
-    here = os.path.dirname(os.path.abspath(__file__))
-    return subprocess.Popen(
-        ["/usr/bin/python3", "-m", "celery", "-A", "celery_bench", "worker", "-P", pool, "-c", str(concurrency),
-         "-Q", "bench", "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", "bench-%s@%%h" % pool],
-        cwd=here, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop_worker(proc):
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def pct(values, p):
@@ -130,7 +102,7 @@ def one_run(run, tasks, latency_tasks, pool, concurrency, pace, latency_seconds,
     enqueue = time.time() - t0
 
     t1 = time.time()
-    worker = start_worker(pool, concurrency)
+    worker = start_worker("celery_bench", pool, concurrency, "bench")
     try:
         done = wait_for(results, tasks, max_drain_seconds if max_drain_seconds > 0 else 3600)
         drain_secs = time.time() - t1
@@ -177,12 +149,7 @@ def main():
     runs = int(sys.argv[8]) if len(sys.argv) > 8 else 1
     latency_seconds = float(sys.argv[9]) if len(sys.argv) > 9 else 0.0
     max_drain_seconds = float(sys.argv[10]) if len(sys.argv) > 10 else 0.0
-    os.environ["BENCH_REDIS"] = BASE
-    os.environ["BENCH_CONFIG"] = CONFIG
-    app.conf.broker_url = BASE + "/0"
-    app.conf.result_backend = BASE + "/1"
-    app.conf.task_acks_late = CONFIG == "prod"
-    app.conf.worker_prefetch_multiplier = 1 if CONFIG == "prod" else 4
+    configure(app, BASE, CONFIG)
     for run in range(1, runs + 1):
         one_run(run, tasks, latency_tasks, pool, concurrency, pace, latency_seconds, max_drain_seconds)
 

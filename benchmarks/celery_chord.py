@@ -14,18 +14,10 @@ import tempfile
 import time
 
 import redis
-from celery import Celery, chord
+from celery import chord
+from celery_common import configure, make_app, start_worker, stop_worker
 
-BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
-CONFIG = os.environ.get("BENCH_CONFIG", "default")
-
-app = Celery("celery_chord", broker=BASE + "/0", backend=BASE + "/1")
-app.conf.update(
-    task_default_queue="bench",
-    task_acks_late=(CONFIG == "prod"),
-    worker_prefetch_multiplier=(1 if CONFIG == "prod" else 4),
-    worker_hijack_root_logger=False,
-)
+app = make_app("celery_chord")
 
 
 @app.task(name="chord.noop")
@@ -38,23 +30,6 @@ def count(results):
     return len(results)
 
 
-def start_worker(pool, concurrency, log):
-    env = dict(os.environ, BENCH_REDIS=BASE, BENCH_CONFIG=CONFIG)
-    here = os.path.dirname(os.path.abspath(__file__))
-    return subprocess.Popen(
-        ["/usr/bin/python3", "-m", "celery", "-A", "celery_chord", "worker", "-P", pool, "-c", str(concurrency),
-         "-Q", "bench", "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", "chord-%s@%%h" % pool],
-        cwd=here, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stop_worker(proc):
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def the_chord(parts):
@@ -72,17 +47,12 @@ def main():
     BASE, parts, warmup, pool, concurrency, CONFIG = (
         sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
     limit = float(sys.argv[7]) if len(sys.argv) > 7 else 1800.0
-    os.environ["BENCH_REDIS"] = BASE
-    os.environ["BENCH_CONFIG"] = CONFIG
-    app.conf.broker_url = BASE + "/0"
-    app.conf.result_backend = BASE + "/1"
-    app.conf.task_acks_late = CONFIG == "prod"
-    app.conf.worker_prefetch_multiplier = 1 if CONFIG == "prod" else 4
+    configure(app, BASE, CONFIG)
     redis.Redis.from_url(BASE).flushall()
 
     label = "celery pool=%s config=%s parts=%d" % (pool, CONFIG, parts)
     log = tempfile.NamedTemporaryFile(prefix="celery-chord-", suffix=".log", delete=False)
-    worker = start_worker(pool, concurrency, log)
+    worker = start_worker("celery_chord", pool, concurrency, "chord", stdout=log, stderr=subprocess.STDOUT)
     try:
         if warmup:
             check(the_chord(warmup).apply_async().get(timeout=limit), warmup, "warm-up")

@@ -271,23 +271,34 @@ public abstract class BrokerContract {
         try (Transport t = open()) {
             Broker victim = t.connect();
             Broker survivor = t.connect();
-            victim.publish(List.of(message("contract.a", 0, "first"), message("contract.a", 0, "second"),
-                    message("contract.a", 0, "third"), message("contract.a", 0, "fourth")));
-            List<Delivery> got = victim.reserve(QUEUES, 2, LONG);
-            assertThat(ids(this, got)).containsExactly("first", "second");
+            List<Delivery> got = publishFourAndTakeTwo(victim);
             List<Delivery> next = victim.ackAndReserve(List.of(got.get(0)), QUEUES, 1, Duration.ZERO);
             assertThat(ids(this, next)).as("one place was asked for, one message taken").containsExactly("third");
             assertThat(victim.ackAndReserve(List.of(), QUEUES, 0, Duration.ZERO)).as("no room, nothing taken")
                     .isEmpty();
             // Acking what was acked already (a retried call) changes nothing.
             assertThat(victim.ackAndReserve(List.of(got.get(0)), QUEUES, 0, Duration.ZERO)).isEmpty();
-            t.crash(victim);
-            t.awaitRecovery(survivor);
-            List<Delivery> back = reserveAll(survivor, QUEUES, 10);
-            assertThat(ids(this, back)).as("the acked message never comes back; the held ones do")
-                    .containsExactlyInAnyOrder("second", "third", "fourth");
-            survivor.ack(back);
+            crashAndCheckOnlyTheFirstWasAcked(t, victim, survivor);
         }
+    }
+
+    /** Publishes first, second, third and fourth to contract.a; {@code b} takes the first two. */
+    private List<Delivery> publishFourAndTakeTwo(Broker b) throws InterruptedException {
+        b.publish(List.of(message("contract.a", 0, "first"), message("contract.a", 0, "second"),
+                message("contract.a", 0, "third"), message("contract.a", 0, "fourth")));
+        List<Delivery> got = b.reserve(QUEUES, 2, LONG);
+        assertThat(ids(this, got)).containsExactly("first", "second");
+        return got;
+    }
+
+    /** {@code victim} dies holding what it took: all of it comes back to the survivor but "first", which it acked. */
+    private void crashAndCheckOnlyTheFirstWasAcked(Transport t, Broker victim, Broker survivor) throws Exception {
+        t.crash(victim);
+        t.awaitRecovery(survivor);
+        List<Delivery> back = reserveAll(survivor, QUEUES, 10);
+        assertThat(ids(this, back)).as("the acked message never comes back; the held ones do")
+                .containsExactlyInAnyOrder("second", "third", "fourth");
+        survivor.ack(back);
     }
 
     @Test
@@ -296,10 +307,7 @@ public abstract class BrokerContract {
             Broker victim = t.connect();
             Broker survivor = t.connect();
             try (ResultBackend backend = t.resultBackend()) {
-                victim.publish(List.of(message("contract.a", 0, "first"), message("contract.a", 0, "second"),
-                        message("contract.a", 0, "third"), message("contract.a", 0, "fourth")));
-                List<Delivery> got = victim.reserve(QUEUES, 2, LONG);
-                assertThat(ids(this, got)).containsExactly("first", "second");
+                List<Delivery> got = publishFourAndTakeTwo(victim);
                 ResultDocument done = ResultDocument.of("first", TaskState.SUCCESS, Map.of("sum", 3));
                 ResultDocument alone = ResultDocument.of("no-message", TaskState.FAILURE, "stored all the same");
                 List<Delivery> next = victim.storeAckAndReserve(backend, List.of(done, alone), List.of(got.get(0)),
@@ -316,12 +324,7 @@ public abstract class BrokerContract {
                         Duration.ZERO)).isEmpty();
                 assertThat(backend.get("first")).hasValueSatisfying(r -> assertThat(r.status())
                         .isEqualTo(TaskState.SUCCESS));
-                t.crash(victim);
-                t.awaitRecovery(survivor);
-                List<Delivery> back = reserveAll(survivor, QUEUES, 10);
-                assertThat(ids(this, back)).as("the acked message never comes back; the held ones do")
-                        .containsExactlyInAnyOrder("second", "third", "fourth");
-                survivor.ack(back);
+                crashAndCheckOnlyTheFirstWasAcked(t, victim, survivor);
             }
         }
     }
