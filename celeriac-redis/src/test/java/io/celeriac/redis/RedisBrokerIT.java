@@ -148,6 +148,49 @@ class RedisBrokerIT {
         assertThat(redis.zcard("unacked_index")).isZero();
     }
 
+    /**
+     * The reserve script finds the delivery tag, exchange and routing key in the envelope's text when they are
+     * unambiguous, and decodes the envelope in full otherwise: either way the delivery and kombu's unacked record are
+     * the same as a full decode gives.
+     */
+    @Test
+    void everyEnvelopeLayoutIsReservedAndRecordedAsKombuRecordsIt() throws Exception {
+        // envelope text -> the exchange and routing key as kombu's record holds them (JSON text)
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put(envelope("compact"), "\"\", \"q\"");
+        // Python's json.dumps: a space after every colon and comma.
+        cases.put(envelope("spaced").replace("\":", "\": ").replace(",\"", ", \""), "\"\", \"q\"");
+        // Keys that make the text ambiguous: another key ending in _tag, a header named properties.
+        cases.put(envelope("tagged").replace("\"headers\":{", "\"headers\":{\"x_tag\":\"h\","), "\"\", \"q\"");
+        cases.put(envelope("props").replace("\"headers\":{", "\"headers\":{\"properties\":\"p\","), "\"\", \"q\"");
+        // An escaped exchange name: decoded, and written back as cjson writes it.
+        cases.put(envelope("escaped").replace("\"exchange\":\"\"", "\"exchange\":\"a\\u002fb\""), "\"a\\/b\", \"q\"");
+        Map<String, String> tags = new LinkedHashMap<>();
+        for (String raw : cases.keySet()) {
+            tags.put(raw, codec.decode(kombu.decode(raw)).deliveryTag());
+            redis.lpush("q", raw);
+        }
+
+        RedisBroker b = broker();
+        List<Delivery> got = b.reserve(List.of("q"), 10, Duration.ofSeconds(1));
+
+        assertThat(got).extracting(d -> id(d, codec))
+                .containsExactly("compact", "spaced", "tagged", "props", "escaped");
+        for (Delivery d : got) {
+            String raw = ((RedisDelivery) d).raw();
+            assertThat(d.ackToken()).as("tag of %s", id(d, codec)).isEqualTo(tags.get(raw));
+            assertThat(redis.hget("unacked", d.ackToken())).as("record of %s", id(d, codec))
+                    .isEqualTo("[" + raw + ", " + cases.get(raw) + "]");
+        }
+        assertThat(deadLetters(b).list(10)).isEmpty();
+        b.ack(got);
+        assertThat(redis.hlen("unacked")).isZero();
+    }
+
+    private String envelope(String id) {
+        return kombu.encode(message("q", 0, id).message());
+    }
+
     @Test
     void reserveHonoursMaxAndFifo() throws Exception {
         RedisBroker b = broker();
