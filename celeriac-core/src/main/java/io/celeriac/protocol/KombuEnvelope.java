@@ -1,5 +1,9 @@
 package io.celeriac.protocol;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -25,15 +29,33 @@ public final class KombuEnvelope {
 
     /** The envelope text, body base64-encoded as kombu's Redis transport writes it. */
     public String encode(BrokerMessage m) {
-        Map<String, Object> properties = new LinkedHashMap<>(m.properties());
-        properties.put(BODY_ENCODING, "base64");
-        Map<String, Object> env = new LinkedHashMap<>();
-        env.put("body", Base64.getEncoder().encodeToString(m.body()));
-        env.put("content-encoding", m.contentEncoding());
-        env.put("content-type", m.contentType());
-        env.put("headers", m.headers());
-        env.put("properties", properties);
-        return json.writeJson(env);
+        // Written field by field: building the envelope as maps first (and copying the properties to add
+        // body_encoding) cost more than writing it.
+        return json.write(g -> {
+            g.writeStartObject();
+            g.writeStringField("body", Base64.getEncoder().encodeToString(m.body()));
+            g.writeStringField("content-encoding", m.contentEncoding());
+            g.writeStringField("content-type", m.contentType());
+            g.writeFieldName("headers");
+            json.writeValue(g, m.headers());
+            g.writeFieldName("properties");
+            g.writeStartObject();
+            boolean encodingWritten = false;
+            for (Map.Entry<String, Object> e : m.properties().entrySet()) {
+                g.writeFieldName(e.getKey());
+                if (BODY_ENCODING.equals(e.getKey())) {
+                    g.writeString("base64");
+                    encodingWritten = true;
+                } else {
+                    json.writeValue(g, e.getValue());
+                }
+            }
+            if (!encodingWritten) {
+                g.writeStringField(BODY_ENCODING, "base64");
+            }
+            g.writeEndObject();
+            g.writeEndObject();
+        });
     }
 
     /**
@@ -41,16 +63,11 @@ public final class KombuEnvelope {
      * properties. Refuses, with a one-line reason, what is not a kombu envelope.
      */
     public BrokerMessage decode(String text) {
-        Object parsed = json.readJson(text);
-        if (!(parsed instanceof Map<?, ?> raw)) {
-            throw new MessageRejectedException("refused: message is not a JSON object (not a kombu envelope)");
-        }
-        @SuppressWarnings("unchecked")
-        Map<String, Object> env = (Map<String, Object>) raw;
-        Object body = env.get("body");
-        // The parser's own maps: changed in place (body_encoding is the envelope's, not the message's).
-        Map<String, Object> properties = env.get("properties") instanceof Map<?, ?> p ? cast(p) : new LinkedHashMap<>();
-        Map<String, Object> headers = env.get("headers") instanceof Map<?, ?> h ? cast(h) : Map.of();
+        Parts env = json.read(text, Parts::read);
+        Object body = env.body;
+        Map<String, Object> properties = env.properties instanceof Map<?, ?> p ? cast(p) : new LinkedHashMap<>();
+        Map<String, Object> headers = env.headers instanceof Map<?, ?> h ? cast(h) : Map.of();
+        // The parser's own map: changed in place (body_encoding is the envelope's, not the message's).
         Object encoding = properties.remove(BODY_ENCODING);
         byte[] bytes;
         if (body == null) {
@@ -67,8 +84,40 @@ public final class KombuEnvelope {
         } else {
             throw new MessageRejectedException("refused: unsupported body_encoding '" + encoding + "'");
         }
-        return new BrokerMessage(bytes, string(env.get("content-type")), string(env.get("content-encoding")), headers,
-                properties);
+        return new BrokerMessage(bytes, string(env.contentType), string(env.contentEncoding), headers, properties);
+    }
+
+    /** The envelope's fields as parsed (any JSON value each); unknown fields are checked for syntax and dropped. */
+    private static final class Parts {
+        Object body;
+        Object contentType;
+        Object contentEncoding;
+        Object headers;
+        Object properties;
+
+        static Parts read(JsonParser p) throws IOException {
+            JsonToken first = p.nextToken();
+            if (first != JsonToken.START_OBJECT) {
+                if (first != null) {
+                    PlainJson.read(p, first); // a malformed value is refused as malformed, before what it is
+                }
+                throw new MessageRejectedException(first == null ? "refused: malformed JSON: no content"
+                        : "refused: message is not a JSON object (not a kombu envelope)");
+            }
+            Parts parts = new Parts();
+            for (String name = p.nextFieldName(); name != null; name = p.nextFieldName()) {
+                JsonToken t = p.nextToken();
+                switch (name) {
+                    case "body" -> parts.body = PlainJson.read(p, t);
+                    case "content-type" -> parts.contentType = PlainJson.read(p, t);
+                    case "content-encoding" -> parts.contentEncoding = PlainJson.read(p, t);
+                    case "headers" -> parts.headers = PlainJson.read(p, t);
+                    case "properties" -> parts.properties = PlainJson.read(p, t);
+                    default -> p.skipChildren();
+                }
+            }
+            return parts;
+        }
     }
 
     private static String string(Object v) {

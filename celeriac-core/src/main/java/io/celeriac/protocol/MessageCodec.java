@@ -1,8 +1,12 @@
 package io.celeriac.protocol;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.io.SegmentedStringWriter;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
@@ -11,6 +15,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.reflect.Type;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -51,6 +57,7 @@ public final class MessageCodec {
     static final List<String> TASK_HEADERS = List.of("lang", "task", "id", "shadow", "eta", "expires", "group",
             "group_index", "retries", "timelimit", "root_id", "parent_id", "argsrepr", "kwargsrepr", "origin",
             "ignore_result");
+    private static final Set<String> TASK_HEADER_NAMES = Set.copyOf(TASK_HEADERS);
     private static final Set<String> KNOWN_PROPERTIES = Set.of("correlation_id", "reply_to", "delivery_mode",
             "delivery_info", "priority", "body_encoding", "delivery_tag");
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
@@ -177,11 +184,9 @@ public final class MessageCodec {
         @SuppressWarnings("unchecked")
         Map<String, Object> kwargs = (Map<String, Object>) body.get(1);
 
-        Map<String, Object> extraHeaders = new LinkedHashMap<>(h);
-        TASK_HEADERS.forEach(extraHeaders::remove);
+        Map<String, Object> extraHeaders = without(h, TASK_HEADER_NAMES);
         Map<String, Object> p = e.properties();
-        Map<String, Object> extraProperties = new LinkedHashMap<>(p);
-        KNOWN_PROPERTIES.forEach(extraProperties::remove);
+        Map<String, Object> extraProperties = without(p, KNOWN_PROPERTIES);
         Map<?, ?> info = p.get("delivery_info") instanceof Map<?, ?> m ? m : Map.of();
         List<?> timelimit = h.get("timelimit") instanceof List<?> l ? l : List.of();
 
@@ -265,11 +270,58 @@ public final class MessageCodec {
 
     /** Parses JSON into plain values (null, Boolean, Number, String, List, Map). */
     public Object readJson(String json) {
-        try {
-            return mapper.readValue(json, Object.class);
+        return read(json, p -> {
+            JsonToken first = p.nextToken();
+            if (first == null) {
+                throw new MessageRejectedException("refused: malformed JSON: no content");
+            }
+            return PlainJson.read(p, first);
+        });
+    }
+
+    /** What a {@link #read} reads, token by token. */
+    interface Reading<T> {
+        T from(JsonParser p) throws IOException;
+    }
+
+    /** What a {@link #write} writes, token by token. */
+    interface Writing {
+        void to(JsonGenerator g) throws IOException;
+    }
+
+    /**
+     * Reads {@code json} with this codec's parser (its size limits); malformed text is refused with Jackson's
+     * one-line reason.
+     */
+    <T> T read(String json, Reading<T> reading) {
+        try (JsonParser p = mapper.createParser(json)) {
+            return reading.from(p);
         } catch (JsonProcessingException e) {
             throw new MessageRejectedException("refused: malformed JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new MessageRejectedException("refused: malformed JSON: " + e.getMessage(), e);
         }
+    }
+
+    /** Compact JSON text written with this codec's generator. */
+    String write(Writing writing) {
+        // The writer ObjectMapper.writeValueAsString uses: its buffers are recycled, not grown and copied.
+        SegmentedStringWriter out = new SegmentedStringWriter(mapper.getFactory()._getBufferRecycler());
+        try {
+            try (JsonGenerator g = mapper.createGenerator(out)) {
+                writing.to(g);
+            }
+            return out.getAndClear();
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes a plain JSON value (what is not one goes through the mapper, as {@link #writeJson} would). */
+    void writeValue(JsonGenerator g, Object value) throws IOException {
+        PlainJson.write(g, value, mapper);
     }
 
     /** Parses a JSON object. */
@@ -283,6 +335,9 @@ public final class MessageCodec {
 
     /** Compact JSON text of a value (plain values, records, POJOs). */
     public String writeJson(Object value) {
+        if (value instanceof Map<?, ?> || value instanceof List<?>) {
+            return write(g -> PlainJson.write(g, value, mapper));
+        }
         try {
             return mapper.writeValueAsString(value);
         } catch (JsonProcessingException e) {
@@ -385,6 +440,17 @@ public final class MessageCodec {
         // The type JSON reading gives back (Integer when it fits), so a message equals itself after a round trip.
         long l = (long) d.doubleValue();
         return l == (int) l ? (Object) (int) l : (Object) l;
+    }
+
+    /** The entries of {@code m} whose keys are not in {@code known}, in their order. */
+    private static Map<String, Object> without(Map<String, Object> m, Set<String> known) {
+        Map<String, Object> rest = new LinkedHashMap<>();
+        m.forEach((k, v) -> {
+            if (!known.contains(k)) {
+                rest.put(k, v);
+            }
+        });
+        return rest;
     }
 
     private static Double toDouble(Object v) {

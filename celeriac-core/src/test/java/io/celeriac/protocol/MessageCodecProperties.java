@@ -36,6 +36,21 @@ class MessageCodecProperties {
         assertThat(codec.decode(kombu.decode(kombu.encode(encoded)))).isEqualTo(m);
     }
 
+    /**
+     * The codec reads and writes JSON values on the streaming parser and generator: the text and the values are
+     * exactly what ObjectMapper writes and reads (same number types, same escapes, same order).
+     */
+    @Property(tries = 500)
+    void jsonValuesAreWrittenAndReadAsObjectMapperDoes(@ForAll("jsonValues") Object value) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        Object container = List.of(value == null ? "null" : value, Map.of("k", value == null ? "v" : value));
+        String text = mapper.writeValueAsString(container);
+        assertThat(codec.writeJson(container)).isEqualTo(text);
+        Object read = codec.readJson(text);
+        assertThat(read).isEqualTo(mapper.readValue(text, Object.class));
+        assertThat(codec.writeJson(read)).isEqualTo(text);
+    }
+
     @Property(tries = 300)
     void pythonReprNeverFails(@ForAll("jsonValues") Object value) {
         assertThat(PythonRepr.value(value)).isNotNull();
