@@ -171,7 +171,6 @@ final class Inbox {
             for (AmqpDelivery d : ds) {
                 if (unsettled.contains(d.tag())) {
                     tags.add(d.tag());
-                    d.acked = true;
                 }
             }
             if (tags.isEmpty() || !open()) {
@@ -188,6 +187,9 @@ final class Inbox {
                 }
             }
             unsettled.removeAll(tags);
+            for (AmqpDelivery d : ds) {
+                d.acked = true;
+            }
         }
     }
 
