@@ -373,7 +373,7 @@ public final class AmqpBroker implements Broker {
                 continue; // already back in their queues, with the channel
             }
             try {
-                e.getKey().requeue(e.getValue(), e.getValue().get(0).queue());
+                e.getKey().requeue(e.getValue());
             } catch (IOException | AlreadyClosedException ex) {
                 // Closed meanwhile: RabbitMQ requeued them itself.
                 log.debug("requeue on a closed channel: {}", ex.toString());

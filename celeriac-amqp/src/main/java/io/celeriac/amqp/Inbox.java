@@ -129,7 +129,17 @@ final class Inbox {
 
     private void cancel(List<Subscription> subs) throws IOException, InterruptedException {
         for (Subscription s : subs) {
-            channel.basicCancel(s.tag);
+            if (s.done.getCount() == 0) {
+                continue; // RabbitMQ cancelled it already (its queue was deleted)
+            }
+            try {
+                channel.basicCancel(s.tag);
+            } catch (IOException e) {
+                // Cancelled by RabbitMQ between the check and here: the client forgot the tag, nothing more comes.
+                if (s.done.getCount() != 0) {
+                    throw e;
+                }
+            }
         }
         for (Subscription sub : subs) {
             if (!sub.done.await(CANCEL_WAIT_SECONDS, TimeUnit.SECONDS) && open()) {
@@ -195,20 +205,20 @@ final class Inbox {
 
     /**
      * Returns deliveries to their queues ({@code basic.nack requeue}: RabbitMQ puts a classic queue's message back
-     * at its old place, ahead of newer ones), then waits for RabbitMQ to have done it: a passive declare of
-     * {@code barrierQueue} on this channel reaches the queue after the nacks.
+     * at its old place, ahead of newer ones), then waits for RabbitMQ to have done it: a passive declare of each
+     * queue concerned, on this channel, reaches that queue after the nacks.
      */
-    void requeue(Collection<AmqpDelivery> ds, String barrierQueue) throws IOException {
+    void requeue(Collection<AmqpDelivery> ds) throws IOException {
         synchronized (ackLock) {
-            boolean any = false;
+            java.util.Set<String> queues = new java.util.LinkedHashSet<>();
             for (AmqpDelivery d : ds) {
                 if (unsettled.remove(d.tag()) && open()) {
                     channel.basicNack(d.tag(), false, true);
-                    any = true;
+                    queues.add(d.queue());
                 }
             }
-            if (any) {
-                channel.queueDeclarePassive(barrierQueue);
+            for (String q : queues) {
+                channel.queueDeclarePassive(q);
             }
         }
     }
