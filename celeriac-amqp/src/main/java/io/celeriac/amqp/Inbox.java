@@ -1,0 +1,290 @@
+package io.celeriac.amqp;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.celeriac.protocol.BrokerMessage;
+import io.celeriac.protocol.MessageRejectedException;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableSet;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The consuming channel of one connection and the deliveries it buffers: the consumer buffer.
+ *
+ * <p>Why consumers live only for the span of a fetch: a message RabbitMQ has delivered is no longer "ready" (not in
+ * {@code queue.declare}'s message count) and cannot go to another worker until this channel settles it or dies, so
+ * every message delivered here is held, whether handed out yet or not. A standing consumer with a prefetch window
+ * hoards up to that window between reserves, and basic.qos cannot shrink it to zero (a prefetch of 0 means
+ * unlimited). So each fetch sets the prefetch to exactly the room the caller asked for ({@code basic.qos}, per
+ * consumer), subscribes ({@code basic.consume}), and unsubscribes ({@code basic.cancel}) before returning;
+ * {@code basic.cancel-ok} is RabbitMQ's promise that nothing more is on its way for that consumer (AMQP 0-9-1 §1.8.3.4),
+ * and the client dispatches deliveries before the cancel-ok callback, so once that callback has run the buffer is
+ * complete. A worker thus holds exactly the messages it took, as {@link io.celeriac.broker.Broker#reserve} promises
+ * and Celery's prefetch count (qos = concurrency × multiplier, of which the worker asks only the free part) intends.
+ *
+ * <p>Delivery tags count per channel; an {@link AmqpDelivery} keeps its inbox, and once the channel is closed its
+ * tags mean nothing: RabbitMQ has put those messages back, and settling them does nothing.
+ */
+final class Inbox {
+    private static final AtomicLong IDS = new AtomicLong();
+    private static final long CANCEL_WAIT_SECONDS = 10;
+
+    private final long id = IDS.incrementAndGet();
+    private final Channel channel;
+    private final long maxMessageBytes;
+    /** Delivered on this channel and not yet settled (buffered or handed out): what RabbitMQ counts as unacked. */
+    private final NavigableSet<Long> unsettled = new ConcurrentSkipListSet<>();
+    /** Delivered, not yet handed out, per queue in arrival order (RabbitMQ's order: by priority, then FIFO). */
+    private final Map<String, ArrayDeque<AmqpDelivery>> buffer = new HashMap<>();
+    private final Object ackLock = new Object();
+    private volatile ShutdownSignalException closedBy;
+
+    Inbox(Channel channel, long maxMessageBytes) {
+        this.channel = channel;
+        this.maxMessageBytes = maxMessageBytes;
+        channel.addShutdownListener(cause -> {
+            closedBy = cause;
+            synchronized (this) {
+                // Everything delivered here went back to its queue with the channel.
+                buffer.clear();
+                unsettled.clear();
+                notifyAll();
+            }
+        });
+    }
+
+    long id() {
+        return id;
+    }
+
+    boolean open() {
+        return closedBy == null && channel.isOpen();
+    }
+
+    ShutdownSignalException closedBy() {
+        return closedBy;
+    }
+
+    /** Messages this channel holds: handed out and not settled, or buffered. */
+    int unsettledCount() {
+        return unsettled.size();
+    }
+
+    /**
+     * Takes up to {@code credit} ready messages of {@code queue} into the buffer without waiting for new ones:
+     * subscribe with a prefetch of {@code credit}, then cancel. RabbitMQ sends what is ready at once when a consumer
+     * with room appears, before it handles the cancel.
+     */
+    void fetch(String queue, int credit) throws IOException, InterruptedException {
+        channel.basicQos(credit, false);
+        cancel(List.of(subscribe(queue)));
+    }
+
+    /**
+     * Waits up to {@code nanos} for a message on any of {@code queues}, subscribed to each with room for one (so at
+     * most one per queue arrives if several fill at once), then cancels. Returns early when the channel closes.
+     */
+    void await(List<String> queues, long nanos) throws IOException, InterruptedException {
+        channel.basicQos(1, false);
+        List<Subscription> subs = new ArrayList<>();
+        try {
+            for (String q : queues) {
+                subs.add(subscribe(q));
+            }
+            long deadline = System.nanoTime() + nanos;
+            synchronized (this) {
+                while (buffered() == 0 && open()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                }
+            }
+        } finally {
+            if (open()) {
+                cancel(subs);
+            }
+        }
+    }
+
+    private Subscription subscribe(String queue) throws IOException {
+        Subscription s = new Subscription(queue);
+        s.tag = channel.basicConsume(queue, false, s);
+        return s;
+    }
+
+    private void cancel(List<Subscription> subs) throws IOException, InterruptedException {
+        for (Subscription s : subs) {
+            if (s.done.getCount() == 0) {
+                continue; // RabbitMQ cancelled it already (its queue was deleted)
+            }
+            try {
+                channel.basicCancel(s.tag);
+            } catch (IOException e) {
+                // Cancelled by RabbitMQ between the check and here: the client forgot the tag, nothing more comes.
+                if (s.done.getCount() != 0) {
+                    throw e;
+                }
+            }
+        }
+        for (Subscription sub : subs) {
+            if (!sub.done.await(CANCEL_WAIT_SECONDS, TimeUnit.SECONDS) && open()) {
+                throw new IOException("no basic.cancel-ok from RabbitMQ within " + CANCEL_WAIT_SECONDS + " s");
+            }
+        }
+    }
+
+    private int buffered() {
+        int n = 0;
+        for (ArrayDeque<AmqpDelivery> q : buffer.values()) {
+            n += q.size();
+        }
+        return n;
+    }
+
+    /** Removes and returns up to {@code max} buffered deliveries of {@code queue}, refused ones included. */
+    synchronized List<AmqpDelivery> take(String queue, int max) {
+        ArrayDeque<AmqpDelivery> q = buffer.get(queue);
+        List<AmqpDelivery> out = new ArrayList<>();
+        while (q != null && !q.isEmpty() && out.size() < max) {
+            out.add(q.poll());
+        }
+        return out;
+    }
+
+    synchronized boolean hasBuffered(String queue) {
+        ArrayDeque<AmqpDelivery> q = buffer.get(queue);
+        return q != null && !q.isEmpty();
+    }
+
+    /**
+     * Acks deliveries of this channel: one {@code basic.ack multiple} when they are all this channel holds up to the
+     * highest of them, else one ack each. Tags of a closed channel are dropped (RabbitMQ requeued those messages).
+     */
+    void ack(Collection<AmqpDelivery> ds) throws IOException {
+        synchronized (ackLock) {
+            List<Long> tags = new ArrayList<>(ds.size());
+            for (AmqpDelivery d : ds) {
+                if (unsettled.contains(d.tag())) {
+                    tags.add(d.tag());
+                }
+            }
+            if (tags.isEmpty() || !open()) {
+                return;
+            }
+            tags.sort(null);
+            long top = tags.get(tags.size() - 1);
+            // "multiple" acks every unacked tag up to `top` on the channel: safe only if those are exactly ours.
+            if (tags.size() > 1 && unsettled.headSet(top, true).size() == tags.size()) {
+                channel.basicAck(top, true);
+            } else {
+                for (long t : tags) {
+                    channel.basicAck(t, false);
+                }
+            }
+            unsettled.removeAll(tags);
+            for (AmqpDelivery d : ds) {
+                d.acked = true;
+            }
+        }
+    }
+
+    /**
+     * Returns deliveries to their queues ({@code basic.nack requeue}: RabbitMQ puts a classic queue's message back
+     * at its old place, ahead of newer ones), then waits for RabbitMQ to have done it: a passive declare of each
+     * queue concerned, on this channel, reaches that queue after the nacks.
+     */
+    void requeue(Collection<AmqpDelivery> ds) throws IOException {
+        synchronized (ackLock) {
+            java.util.Set<String> queues = new java.util.LinkedHashSet<>();
+            for (AmqpDelivery d : ds) {
+                if (unsettled.remove(d.tag()) && open()) {
+                    channel.basicNack(d.tag(), false, true);
+                    queues.add(d.queue());
+                }
+            }
+            for (String q : queues) {
+                channel.queueDeclarePassive(q);
+            }
+        }
+    }
+
+    /** Whether the delivery is still held by this (open) channel, i.e. not yet acked or requeued. */
+    boolean holds(AmqpDelivery d) {
+        return open() && unsettled.contains(d.tag());
+    }
+
+    void close() {
+        try {
+            if (channel.isOpen()) {
+                channel.close();
+            }
+        } catch (IOException | java.util.concurrent.TimeoutException | RuntimeException e) {
+            // Closing the connection closes the channel anyway.
+        }
+    }
+
+    /** One basic.consume: buffers what it receives, says when RabbitMQ confirmed its end. */
+    private final class Subscription extends DefaultConsumer {
+        final String queue;
+        final CountDownLatch done = new CountDownLatch(1);
+        String tag;
+
+        Subscription(String queue) {
+            super(channel);
+            this.queue = queue;
+        }
+
+        @Override
+        public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties properties,
+                                   byte[] body) {
+            String token = AmqpDelivery.token(Inbox.this, envelope.getDeliveryTag());
+            BrokerMessage message = null;
+            String refusal = null;
+            try {
+                message = AmqpMessages.message(envelope, properties, body, token, maxMessageBytes);
+            } catch (MessageRejectedException e) {
+                refusal = e.reason();
+            } catch (RuntimeException e) {
+                refusal = "refused: unreadable message (" + e + ")";
+            }
+            AmqpDelivery d = new AmqpDelivery(queue, message, Inbox.this, envelope.getDeliveryTag(), properties,
+                    body, refusal);
+            synchronized (Inbox.this) {
+                unsettled.add(envelope.getDeliveryTag());
+                buffer.computeIfAbsent(queue, k -> new ArrayDeque<>()).add(d);
+                Inbox.this.notifyAll();
+            }
+        }
+
+        @Override
+        public void handleCancelOk(String consumerTag) {
+            done.countDown();
+        }
+
+        /** RabbitMQ cancelled us (the queue was deleted): nothing more will come either. */
+        @Override
+        public void handleCancel(String consumerTag) {
+            done.countDown();
+        }
+
+        @Override
+        public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
+            done.countDown();
+        }
+    }
+}

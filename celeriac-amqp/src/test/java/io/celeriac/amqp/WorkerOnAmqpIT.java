@@ -1,0 +1,112 @@
+package io.celeriac.amqp;
+
+import io.celeriac.Celeriac;
+import io.celeriac.CeleriacConfig;
+import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.fixtures.TestTasks;
+import io.celeriac.task.AsyncResult;
+import io.celeriac.task.SendOptions;
+import io.celeriac.task.Signature;
+import io.celeriac.task.TaskFailedException;
+import io.celeriac.worker.Worker;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** The core worker end to end on RabbitMQ, the broker found by its URL, acks late, results in memory. */
+class WorkerOnAmqpIT {
+    @RegisterExtension
+    static final RabbitMqServer RABBIT = new RabbitMqServer();
+
+    private Celeriac app;
+    private Worker worker;
+
+    @BeforeEach
+    void setUp() {
+        TestTasks.reset();
+        app = Celeriac.builder().config(CeleriacConfig.builder()
+                .brokerUrl(RABBIT.url() + "?task_queue_max_priority=10")
+                .resultBackend("memory://").acksLate(true).hostname("amqp-it@test").build())
+                .register(new TestTasks()).build();
+        app.broker().purge("celery");
+    }
+
+    @AfterEach
+    void tearDown() {
+        TestTasks.release.countDown();
+        if (worker != null) {
+            worker.shutdownNow();
+        }
+        app.close();
+    }
+
+    private AmqpBroker broker() {
+        return (AmqpBroker) app.broker();
+    }
+
+    @Test
+    void resultsFailuresRetriesCountdownAndPriority() {
+        assertThat(app.broker()).isInstanceOf(AmqpBroker.class);
+        worker = app.worker().concurrency(4).start();
+        AsyncResult ok = app.task("t.add").delay(2, 3);
+        AsyncResult flaky = app.task("t.flaky").delay(2);
+        AsyncResult bad = app.task("t.boom").delay("on rabbitmq");
+        // A countdown is an ETA: the worker receives it early and defers it through the delay levels.
+        AsyncResult later = app.applyAsync("t.add", List.of(1, 1), Map.of(),
+                SendOptions.builder().countdown(Duration.ofSeconds(1)).priority(6).build());
+        assertThat(ok.get(Duration.ofSeconds(10))).isEqualTo(5);
+        assertThat(flaky.get(Duration.ofSeconds(10))).isEqualTo("ok after 2 retries");
+        assertThatThrownBy(() -> bad.get(Duration.ofSeconds(10))).isInstanceOf(TaskFailedException.class)
+                .hasMessageContaining("on rabbitmq");
+        assertThat(later.get(Duration.ofSeconds(15))).isEqualTo(2);
+    }
+
+    @Test
+    void acksLateKeepsTheMessageUnackedUntilDone() throws Exception {
+        TestTasks.release = new CountDownLatch(1);
+        TestTasks.started = new CountDownLatch(1);
+        worker = app.worker().concurrency(2).start();
+        AsyncResult r = app.task("t.block_late").delay("late");
+        assertThat(TestTasks.started.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(broker().unsettledCount()).as("held unacked by the worker's connection").isEqualTo(1);
+        assertThat(app.broker().queueLength("celery")).as("not ready for anyone else").isZero();
+        TestTasks.release.countDown();
+        assertThat(r.get(Duration.ofSeconds(10))).isEqualTo("late");
+        await().atMost(Duration.ofSeconds(5)).until(() -> broker().unsettledCount() == 0);
+    }
+
+    @Test
+    void aThousandTasksEachRunExactlyOnce() {
+        worker = app.worker().concurrency(8).start();
+        List<Signature> sigs = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            sigs.add(app.signature("t.add", i, 1));
+        }
+        List<AsyncResult> results = app.sendAll(sigs);
+        for (int i = 0; i < results.size(); i++) {
+            assertThat(results.get(i).get(Duration.ofSeconds(30))).isEqualTo(i + 1);
+        }
+        assertThat(TestTasks.CALLS.get("t.add").get()).isEqualTo(1000);
+        await().atMost(Duration.ofSeconds(5)).until(() -> broker().unsettledCount() == 0);
+        assertThat(app.broker().queueLength("celery")).isZero();
+    }
+
+    @Test
+    void anAmqpResultBackendIsRefusedWithWhatToUseInstead() {
+        CeleriacConfig config = CeleriacConfig.builder().brokerUrl(RABBIT.url()).build();
+        assertThatThrownBy(() -> Celeriac.builder().config(config).build())
+                .hasStackTraceContaining("configure result_backend with a redis:// or jdbc: URL");
+    }
+}
