@@ -188,7 +188,8 @@ class CliIT {
     @Test
     void dashboardOnABrokerThatIsNotRedisKeepsItsHistoryInTheDatabaseGiven()
             throws Exception {
-        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory(java.nio.file.Path.of("target"), "history");
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory(java.nio.file.Path.of("target"), "history")
+                .toAbsolutePath();
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
             port = s.getLocalPort();
