@@ -13,6 +13,7 @@ Prints one line per run:
   lat_rate=<r>/s lat_target=<r>/s lat_n=<n> pace=<ok|late(x%)|behind(x%)> p50=<us>us p99=<us>us
 """
 import json
+import os
 import sys
 import time
 
@@ -132,9 +133,11 @@ def one_run(run, tasks, latency_tasks, pool, concurrency, pace, latency_seconds,
         lat.sort()
     finally:
         stop_worker(worker)
-    print("celery pool=%s conc=%d config=%s run=%d tasks=%d enqueue=%.0f/s drain=%s/s drain_secs=%.1f%s "
+    broker = os.environ.get("BENCH_BROKER")
+    print("celery pool=%s conc=%d config=%s run=%d tasks=%d%s enqueue=%.0f/s drain=%s/s drain_secs=%.1f%s "
           "lat_rate=%s/s lat_target=%s/s lat_n=%d pace=%s p50=%.0fus p99=%.0fus" % (
-              pool, concurrency, CONFIG, run, done, tasks / enqueue, fmt_rate(drain), drain_secs,
+              pool, concurrency, CONFIG, run, done, (" broker=" + broker.split(":")[0]) if broker else "",
+              tasks / enqueue, fmt_rate(drain), drain_secs,
               (" stopped=time(%.0fs,of=%d)" % (max_drain_seconds, tasks)) if stopped else "",
               fmt_rate(rate), fmt_rate(target), n, verdict(rate, target, late, n), pct(lat, 50) * 1e6,
               pct(lat, 99) * 1e6),

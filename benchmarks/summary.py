@@ -46,10 +46,11 @@ def main():
         r = dict(re.findall(r"(\w+)=(\S+)", line))
         r["who"] = line.split()[0]
         r.setdefault("pool", "-")
+        r.setdefault("broker", "redis")
         rows.append(r)
     groups = {}
     for r in rows:
-        groups.setdefault((r["who"], r["pool"], r["config"]), []).append(r)
+        groups.setdefault((r["who"], r["pool"], r["config"], r["broker"]), []).append(r)
 
     def stats(rs, key):
         vals = [num(r[key]) for r in rs if key in r]
@@ -60,14 +61,14 @@ def main():
     def cell(s):
         return "-" if s is None else "%s [%s-%s]" % tuple(fmt(v) for v in s)
 
-    header = ["side", "pool", "config", "runs", "tasks"] + [label for _, label in FIGURES] + ["pace"]
+    header = ["broker", "side", "pool", "config", "runs", "tasks"] + [label for _, label in FIGURES] + ["pace"]
     table = [header]
-    for (who, pool, cfg), rs in groups.items():
+    for (who, pool, cfg, broker), rs in groups.items():
         tasks = sorted(int(r["tasks"]) for r in rs)
         tasks_cell = str(tasks[0]) if tasks[0] == tasks[-1] else "%d-%d" % (tasks[0], tasks[-1])
         if any("stopped" in r for r in rs):
             tasks_cell += " (time-limited)"
-        table.append([who, pool, cfg, str(len(rs)), tasks_cell] + [cell(stats(rs, k)) for k, _ in FIGURES]
+        table.append([broker, who, pool, cfg, str(len(rs)), tasks_cell] + [cell(stats(rs, k)) for k, _ in FIGURES]
                      + [pace_cell(rs)])
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     print()
@@ -77,12 +78,12 @@ def main():
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     print()
 
-    def med(who, pool, cfg, key):
-        s = stats(groups.get((who, pool, cfg), []), key)
+    def med(who, pool, cfg, key, broker="redis"):
+        s = stats(groups.get((who, pool, cfg, broker), []), key)
         return None if s is None else s[0]
 
     parts = []
-    celery_pools = sorted({p for (w, p, _) in groups if w == "celery"})
+    celery_pools = sorted({p for (w, p, _, _) in groups if w == "celery"})
     for cfg in ("prod", "default"):
         ours = med("celeriac", "-", cfg, "drain")
         theirs = [(med("celery", p, cfg, "drain"), p) for p in celery_pools if med("celery", p, cfg, "drain")]
@@ -107,7 +108,7 @@ def main():
     if events:
         parts.append("events on/off drain: " + ", ".join(events))
     enq = [(med("celeriac", "-", c, "enqueue"), med("celeriac", "-", c, "enqueue8"))
-           for c in ("prod", "default", "prod-events", "default-events") if ("celeriac", "-", c) in groups]
+           for c in ("prod", "default", "prod-events", "default-events") if ("celeriac", "-", c, "redis") in groups]
     if enq:
         batched = statistics.median([e for e, _ in enq])
         eight = [e8 for _, e8 in enq if e8]
@@ -121,10 +122,36 @@ def main():
             text += ", celery apply_async loop %.0f/s (best, %s run) = %.1fx / %.1fx" % (
                 best, pool, batched / best, (statistics.median(eight) / best) if eight else float("nan"))
         parts.append(text)
+    for broker in sorted({b for (_, _, _, b) in groups if b != "redis"}):
+        rabbit = []
+        for cfg in ("prod", "default"):
+            ours = med("celeriac", "-", cfg, "drain", broker)
+            theirs = [(med("celery", p, cfg, "drain", broker), p) for p in celery_pools
+                      if med("celery", p, cfg, "drain", broker)]
+            if ours is None:
+                continue
+            text = "%s celeriac drain %.0f/s" % (cfg, ours)
+            if theirs:
+                best, pool = max(theirs)
+                text += " vs celery %s %.0f/s = %.1fx" % (pool, best, ours / best)
+            rabbit.append(text)
+        ours_enq = [med("celeriac", "-", c, "enqueue", broker) for c in ("prod", "default")]
+        ours_enq = [e for e in ours_enq if e]
+        theirs_enq = [(med("celery", p, "default", "enqueue", broker), p) for p in celery_pools
+                      if med("celery", p, "default", "enqueue", broker)]
+        if ours_enq:
+            text = "enqueue celeriac %.0f/s" % statistics.median(ours_enq)
+            if theirs_enq:
+                best, pool = max(theirs_enq)
+                text += " vs celery %.0f/s = %.1fx" % (best, statistics.median(ours_enq) / best)
+            rabbit.append(text)
+        if rabbit:
+            parts.append("on %s: %s" % (broker, ", ".join(rabbit)))
     limited = {}
     for r in rows:
         if "stopped" in r:
-            limited.setdefault((r["pool"], r["stopped"]), []).append(int(r["tasks"]))
+            limited.setdefault((r["pool"] + ("" if r["broker"] == "redis" else " on " + r["broker"]), r["stopped"]),
+                               []).append(int(r["tasks"]))
     if limited:
         parts.append("time-limited drains (rate = tasks done / time): " + ", ".join(
             "celery %s %s, %d run(s), %s tasks done" % (

@@ -116,6 +116,7 @@ public final class Throughput {
                 try (Celeriac app = Celeriac.builder().config(config).register(new BenchTasks()).build()) {
                     StringBuilder line = new StringBuilder();
                     line.append(String.format(Locale.ROOT, "celeriac config=%s run=%d tasks=%d", name, run, tasks));
+                    BROKER.ifPresent(b -> line.append(" broker=").append(b.substring(0, b.indexOf(':'))));
 
                     // Enqueue, single delay() calls from several threads; the messages are then deleted.
                     String enqueue8 = null;

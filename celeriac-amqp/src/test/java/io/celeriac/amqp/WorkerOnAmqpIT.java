@@ -87,6 +87,47 @@ class WorkerOnAmqpIT {
         await().atMost(Duration.ofSeconds(5)).until(() -> broker().unsettledCount() == 0);
     }
 
+    /**
+     * The worker tells its window (concurrency 2 × multiplier 3): RabbitMQ delivers ahead up to that many and no
+     * more, the rest stays ready for other workers, and what was delivered ahead goes back when the worker stops.
+     */
+    @Test
+    void aWorkerHoldsItsPrefetchWindowAndGivesBackWhatItHeldAheadWhenItStops() throws Exception {
+        TestTasks.release = new CountDownLatch(1);
+        TestTasks.started = new CountDownLatch(2);
+        List<Signature> sigs = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            sigs.add(app.signature("t.block_late", "b" + i));
+        }
+        app.sendAll(sigs);
+        worker = app.worker().concurrency(2).prefetchMultiplier(3).start();
+        assertThat(TestTasks.started.await(10, TimeUnit.SECONDS)).isTrue();
+        await().atMost(Duration.ofSeconds(5)).until(() -> broker().unsettledCount() == 6);
+        // Held: two running, four waiting in the worker or delivered ahead; never more than the window.
+        Thread.sleep(300);
+        assertThat(broker().unsettledCount()).isEqualTo(6);
+        assertThat(app.broker().queueLength("celery")).isEqualTo(14);
+        assertThat(consumers("celery")).as("one standing subscription, not one per fetch").isEqualTo(1);
+
+        worker.shutdownNow();
+        worker = null;
+        TestTasks.release.countDown();
+        // The running ones were acks-late: back too. Nothing held, all 20 ready again.
+        await().atMost(Duration.ofSeconds(10)).until(() -> app.broker().queueLength("celery") == 20);
+        assertThat(broker().unsettledCount()).isZero();
+        assertThat(consumers("celery")).isZero();
+    }
+
+    /** RabbitMQ's count of consumers subscribed to {@code queue}, asked on a connection of the test's own. */
+    private static int consumers(String queue) throws Exception {
+        com.rabbitmq.client.ConnectionFactory f = new com.rabbitmq.client.ConnectionFactory();
+        f.setHost("127.0.0.1");
+        f.setPort(RABBIT.port());
+        try (com.rabbitmq.client.Connection c = f.newConnection("worker-on-amqp-it")) {
+            return c.createChannel().queueDeclarePassive(queue).getConsumerCount();
+        }
+    }
+
     @Test
     void aThousandTasksEachRunExactlyOnce() {
         worker = app.worker().concurrency(8).start();
