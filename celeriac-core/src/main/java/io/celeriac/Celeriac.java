@@ -76,7 +76,8 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     private final ResultBackend backend;
     private final Clock clock;
     private final String origin;
-    private final String replyTo = UUID.randomUUID().toString();
+    /** Celery's {@code app.oid}: a sent task's {@code reply_to}; the backend's reply queue when it has one (rpc). */
+    private final String replyTo;
     private final EagerExecutor eager;
     private final boolean ownsBroker;
     private final boolean ownsBackend;
@@ -102,6 +103,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
         }
         this.broker = br;
         this.backend = rb;
+        this.replyTo = rb.replyQueue().orElseGet(() -> UUID.randomUUID().toString());
         this.origin = "gen" + ProcessHandle.current().pid() + "@" + host();
         this.headerProviders = List.copyOf(b.headerProviders);
         this.interceptors = List.copyOf(b.interceptors);
@@ -374,7 +376,12 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
      * {@link BrokerUnavailableException} is retried: anything else is not a matter of waiting. The first attempt
      * costs nothing extra, so a healthy broker sees exactly the round trips it saw before.
      */
-    private <T> T publishing(PublishRetryPolicy policy, Supplier<String> what, Supplier<T> publish) {
+    private <T> T publishing(PublishRetryPolicy policy, Supplier<String> what, Supplier<T> send) {
+        // Results that come back as messages need their reply queue before the task goes out (rpc://).
+        Supplier<T> publish = () -> {
+            backend.beforeSend();
+            return send.get();
+        };
         try {
             return publish.get();
         } catch (BrokerUnavailableException first) {

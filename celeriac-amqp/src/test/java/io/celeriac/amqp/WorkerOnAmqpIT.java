@@ -148,6 +148,30 @@ class WorkerOnAmqpIT {
     void anAmqpResultBackendIsRefusedWithWhatToUseInstead() {
         CeleriacConfig config = CeleriacConfig.builder().brokerUrl(RABBIT.url()).build();
         assertThatThrownBy(() -> Celeriac.builder().config(config).build())
-                .hasStackTraceContaining("configure result_backend with a redis:// or jdbc: URL");
+                .hasStackTraceContaining("configure result_backend with rpc://");
+    }
+
+    /**
+     * Celery's rpc:// backend: the worker sends each result to the reply queue of the process that sent the task,
+     * and only that process sees it.
+     */
+    @Test
+    void rpcResultsComeBackToTheCallerAndOnlyToIt() throws Exception {
+        CeleriacConfig rpc = CeleriacConfig.builder().brokerUrl(RABBIT.url() + "?task_queue_max_priority=10")
+                .resultBackend("rpc://").acksLate(true).hostname("rpc-worker@test").build();
+        try (Celeriac workerApp = Celeriac.builder().config(rpc).register(new TestTasks()).build();
+             Celeriac caller = Celeriac.builder().config(rpc).build();
+             Celeriac other = Celeriac.builder().config(rpc).build()) {
+            assertThat(caller.backend()).isInstanceOf(AmqpRpcBackend.class);
+            worker = workerApp.worker().concurrency(2).start();
+            AsyncResult ok = caller.task("t.add").delay(20, 22);
+            AsyncResult bad = caller.task("t.boom").delay("over rpc");
+            assertThat(ok.get(Duration.ofSeconds(10))).isEqualTo(42);
+            assertThatThrownBy(() -> bad.get(Duration.ofSeconds(10))).isInstanceOf(TaskFailedException.class)
+                    .hasMessageContaining("over rpc");
+            // Another client never sees them: results are messages to the caller's own queue, not stored.
+            assertThat(other.backend().get(ok.id())).isEmpty();
+            assertThat(caller.backend().get(ok.id())).get().extracting(d -> d.status()).isEqualTo("SUCCESS");
+        }
     }
 }

@@ -44,6 +44,23 @@ public interface ResultBackend extends AutoCloseable {
         forget(List.of(taskId));
     }
 
+    /**
+     * The queue this backend receives results on, when it receives them as messages (Celery's {@code rpc://}): the
+     * producer sends every task with it as {@code reply_to}, so the worker's results come back to this process.
+     * Empty for a backend that stores results where anyone can read them.
+     */
+    default Optional<String> replyQueue() {
+        return Optional.empty();
+    }
+
+    /**
+     * Called before every send: a backend that receives results as messages makes sure its {@link #replyQueue} exists
+     * and is listened to (Celery's {@code on_task_call}), so no result arrives before it. Throws
+     * {@link ResultBackendUnavailableException} if it cannot.
+     */
+    default void beforeSend() {
+    }
+
     /** Counting of chord parts, if this backend can do it (Redis, JDBC and in memory can). */
     default Optional<ChordCounter> chords() {
         return Optional.empty();

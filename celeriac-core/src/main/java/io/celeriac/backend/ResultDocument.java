@@ -21,14 +21,26 @@ import java.util.Objects;
  * @param parentId the parent task id, when set
  * @param extra fields Celery writes with {@code result_extended} (name, args, kwargs, worker, retries, queue) or that
  *              newer versions add; kept so a document round-trips
+ * @param replyTo where a backend that sends results as messages ({@code rpc://}) sends this one: the task message's
+ *              {@code reply_to}, the caller's reply queue; null when unknown. Not part of the stored document.
  */
 public record ResultDocument(String taskId, String status, Object result, String traceback, List<Object> children,
-                             Instant dateDone, String parentId, Map<String, Object> extra) {
+                             Instant dateDone, String parentId, Map<String, Object> extra, String replyTo) {
     public ResultDocument {
         Objects.requireNonNull(taskId, "taskId");
         Objects.requireNonNull(status, "status");
         children = children == null ? List.of() : JsonValues.immutableList(children);
         extra = JsonValues.immutableMap(extra);
+    }
+
+    public ResultDocument(String taskId, String status, Object result, String traceback, List<Object> children,
+                          Instant dateDone, String parentId, Map<String, Object> extra) {
+        this(taskId, status, result, traceback, children, dateDone, parentId, extra, null);
+    }
+
+    /** This document, to be sent to {@code replyTo} by a backend that sends results as messages. */
+    public ResultDocument withReplyTo(String replyTo) {
+        return new ResultDocument(taskId, status, result, traceback, children, dateDone, parentId, extra, replyTo);
     }
 
     public static ResultDocument of(String taskId, String status, Object result) {

@@ -567,7 +567,7 @@ final class Completer {
         log.error("The broker refused the callbacks or next chain step of {}: {}; the task is marked FAILURE instead",
                 i.id(), oneLine(e));
         if (i.result != null) {
-            i.result = notStored(i.result.taskId(), why);
+            i.result = notStored(i.result.taskId(), why).withReplyTo(i.result.replyTo());
         }
     }
 
@@ -589,7 +589,7 @@ final class Completer {
         String why = "the retry message could not be published (" + oneLine(e) + ")";
         log.error("The broker refused the retry of {}: {}; the task is marked FAILURE instead", i.id(), oneLine(e));
         if (i.result != null || i.task != null) {
-            i.result = notStored(i.publish.taskId(), why);
+            i.result = notStored(i.publish.taskId(), why).withReplyTo(i.result == null ? null : i.result.replyTo());
         }
     }
 
@@ -604,7 +604,7 @@ final class Completer {
         String why = "the " + i.result.status() + " result could not be stored (" + oneLine(e) + ")";
         log.error("The result backend refused the {} result of {}: {}; storing a FAILURE that says so",
                 i.result.status(), i.id(), oneLine(e));
-        i.result = notStored(i.result.taskId(), why);
+        i.result = notStored(i.result.taskId(), why).withReplyTo(i.result.replyTo());
         try {
             step(List.of(i), l -> backend.store(List.of(i.result)), (x, e2) -> {
                 String reason = why + "; nor could a FAILURE in its place (" + oneLine(e2) + ")";

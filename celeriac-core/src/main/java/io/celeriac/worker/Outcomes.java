@@ -130,7 +130,8 @@ final class Outcomes {
             List<Object> children = new ArrayList<>(r.children);
             children.addAll(followUps.children());
             finishItem(r, null, r.ignoreResult ? null : new ResultDocument(r.message.id(), TaskState.SUCCESS,
-                    s.value(), null, children, clock.instant(), r.message.parentId(), groupMeta(r.message)), ack, null, null,
+                    s.value(), null, children, clock.instant(), r.message.parentId(), groupMeta(r.message),
+                    r.message.replyTo()), ack, null, null,
                     followUps, part == null ? List.of() : List.of(part));
             for (WorkerListener l : listeners) {
                 l.taskSucceeded(r.request, s.value(), runtime);
@@ -196,7 +197,7 @@ final class Outcomes {
                 reason == null ? ResultCodec.exceptionResult("Retry", "celery.exceptions", why)
                         : TaskTracer.exceptionResult(reason),
                 reason == null ? null : TaskTracer.traceback(reason), List.of(), clock.instant(),
-                r.message.parentId(), groupMeta(r.message));
+                r.message.parentId(), groupMeta(r.message), r.message.replyTo());
         // Published before the original is acked (Completer keeps that order): a crash in between runs it twice,
         // never zero times.
         finishItem(r, out, doc, ack, null, null);
@@ -212,12 +213,13 @@ final class Outcomes {
 
     private ResultDocument failureDocument(Request r, Throwable e) {
         return new ResultDocument(r.message.id(), TaskState.FAILURE, TaskTracer.exceptionResult(e),
-                TaskTracer.traceback(e), List.of(), clock.instant(), r.message.parentId(), groupMeta(r.message));
+                TaskTracer.traceback(e), List.of(), clock.instant(), r.message.parentId(), groupMeta(r.message),
+                r.message.replyTo());
     }
 
     private ResultDocument document(Request r, String state, Object result, String traceback) {
         return new ResultDocument(r.message.id(), state, result, traceback, List.of(), clock.instant(),
-                r.message.parentId(), groupMeta(r.message));
+                r.message.parentId(), groupMeta(r.message), r.message.replyTo());
     }
 
     /** A request that was revoked, expired or terminated before it could finish: stored as REVOKED. */
@@ -237,7 +239,7 @@ final class Outcomes {
         ResultDocument doc = ignore ? null : new ResultDocument(tr.id(), TaskState.REVOKED,
                 ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions",
                         expired ? "expired" : terminated ? "terminated" : "revoked"),
-                null, List.of(), clock.instant(), tr.parentId(), groupMeta(m));
+                null, List.of(), clock.instant(), tr.parentId(), groupMeta(m), m.replyTo());
         // Celery's mark_as_revoked: a revoked chord part counts, as failed, so its chord does not wait for ever.
         CanvasSteps.ChordPart part = canvas.chordPart(m, TaskState.REVOKED, doc != null ? doc.result()
                 : ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions", "revoked"));
