@@ -338,6 +338,48 @@ class CeleryAmqpInteropIT {
         }
     }
 
+    @Test
+    void ourTaskMessagesCarryWhatCelerysCarryOnTheWire() throws Exception {
+        app.broker().declare(List.of("wire"));
+        app.applyAsync("interop.add", List.of(1, 2), Map.of(), SendOptions.builder().queue("wire").build());
+        python.client("send-add", "wire");
+        try (Connection raw = observer()) {
+            Channel ch = raw.createChannel();
+            GetResponse ours = ch.basicGet("wire", true);
+            GetResponse celerys = ch.basicGet("wire", true);
+            assertThat(ours).isNotNull();
+            assertThat(celerys).isNotNull();
+            assertThat(taskShape(ours)).isEqualTo(taskShape(celerys));
+        }
+    }
+
+    /** A task message's shape: fixed properties by value, the others by presence, headers by AMQP type. */
+    private static Map<String, Object> taskShape(GetResponse r) {
+        Map<String, Object> m = shape(r);
+        for (String k : List.of("correlation_id", "reply_to", "message_id", "timestamp", "expiration")) {
+            m.put(k, m.get(k) == null ? "absent" : "set");
+        }
+        AMQP.BasicProperties p = r.getProps();
+        Map<String, String> headers = new java.util.TreeMap<>();
+        p.getHeaders().forEach((k, v) -> headers.put(k, typeOf(v)));
+        m.put("headers", headers);
+        return m;
+    }
+
+    /** An AMQP field value's type, and its elements' for arrays. */
+    private static String typeOf(Object v) {
+        if (v == null) {
+            return "void";
+        }
+        if (v instanceof LongString) {
+            return "S";
+        }
+        if (v instanceof List<?> l) {
+            return "[" + String.join(",", l.stream().map(CeleryAmqpInteropIT::typeOf).toList()) + "]";
+        }
+        return v.getClass().getSimpleName();
+    }
+
     /** What a message carries besides its body: exchange, routing key, properties, header names and AMQP types. */
     private static Map<String, Object> shape(GetResponse r) {
         AMQP.BasicProperties p = r.getProps();
