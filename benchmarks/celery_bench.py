@@ -93,7 +93,6 @@ def verdict(rate, target, late, n):
 
 def one_run(run, tasks, latency_tasks, pool, concurrency, pace, latency_seconds, max_drain_seconds):
     results = redis.Redis.from_url(BASE + "/1")
-    broker = redis.Redis.from_url(BASE + "/0")
     results.flushall()
 
     t0 = time.time()
@@ -112,8 +111,8 @@ def one_run(run, tasks, latency_tasks, pool, concurrency, pace, latency_seconds,
         drain = done / drain_secs
         if stopped:
             # Purge what is left and let the tasks the worker holds finish before the latency phase.
-            for key in broker.scan_iter("bench*"):
-                broker.delete(key)
+            with app.connection_for_write() as conn:
+                conn.default_channel.queue_purge("bench")
             last, quiet_since = results.dbsize(), time.time()
             while time.time() - quiet_since < 1.0:
                 time.sleep(0.05)

@@ -1,7 +1,7 @@
 """What the Celery benchmark scripts share: the app's settings for a configuration, and the worker process.
 
 prod = acks-late + prefetch multiplier 1; default = Celery's defaults (acks early, prefetch multiplier 4). Broker in
-Redis db 0, results in db 1. The worker imports the script's own module (-A), which reads BENCH_REDIS and
+Redis db 0 (or $BENCH_BROKER), results in db 1. The worker imports the script's own module (-A), which reads BENCH_REDIS and
 BENCH_CONFIG from its environment, so it is configured as the script that started it.
 """
 import os
@@ -22,7 +22,8 @@ def configure(app, base, config):
     """Points the app at a Redis and a configuration, and passes both on to worker processes started later."""
     os.environ["BENCH_REDIS"] = base
     os.environ["BENCH_CONFIG"] = config
-    app.conf.broker_url = base + "/0"
+    # BENCH_BROKER: another broker (RabbitMQ, amqp://...); results stay in the Redis (db 1).
+    app.conf.broker_url = os.environ.get("BENCH_BROKER") or base + "/0"
     app.conf.result_backend = base + "/1"
     app.conf.task_acks_late = config == "prod"
     app.conf.worker_prefetch_multiplier = 1 if config == "prod" else 4

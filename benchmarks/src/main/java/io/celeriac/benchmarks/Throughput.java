@@ -42,6 +42,8 @@ import java.util.regex.Pattern;
  *   <li>{@code latencyTasks}: the fewest latency tasks; with {@code -Dbench.latencySeconds=S} the phase sends
  *       max(latencyTasks, pace x S) tasks (but lasts at most max(20 s, S) unless that leaves fewer than 10);
  *   <li>{@code -Dbench.runs=R}: runs per configuration, one after the other in this JVM (default 1);
+ *   <li>{@code -Dbench.broker=URL}: the broker to measure, e.g. {@code amqp://...} (default: the Redis, db 0);
+ *       results are stored in the Redis given either way;
  *   <li>{@code -Dbench.enqueue8=M}: tasks for the multi-threaded enqueue figure (default 0: skipped), sent with
  *       {@code -Dbench.producers=P} threads (default 8).
  * </ul>
@@ -53,6 +55,9 @@ import java.util.regex.Pattern;
 public final class Throughput {
     private static final Pattern RESULT = Pattern.compile("\"result\":\\s*([-0-9.eE]+)");
     private static final String TASK = "bench.noop";
+    /** {@code -Dbench.broker=<url>}: another broker (RabbitMQ); results stay in the Redis given (db 1). */
+    private static final java.util.Optional<String> BROKER =
+            java.util.Optional.ofNullable(System.getProperty("bench.broker"));
 
     private Throughput() {
     }
@@ -101,13 +106,11 @@ public final class Throughput {
         void go(int tasks, int enqueue8Tasks, int producers, String paceArg, int latencyTasks, double latencySeconds)
                 throws Exception {
             RedisClient raw = RedisClient.create(base + "/1");
-            try (StatefulRedisConnection<String, String> conn = raw.connect();
-                 StatefulRedisConnection<String, String> brokerConn = raw.connect()) {
+            try (StatefulRedisConnection<String, String> conn = raw.connect()) {
                 RedisCommands<String, String> results = conn.sync();
-                RedisCommands<String, String> broker = brokerConn.sync();
-                broker.select(0);
                 results.flushall();
-                CeleriacConfig config = CeleriacConfig.builder().brokerUrl(base + "/0").resultBackend(base + "/1")
+                CeleriacConfig config = CeleriacConfig.builder().brokerUrl(BROKER.orElse(base + "/0"))
+                        .resultBackend(base + "/1")
                         .acksLate(prod).prefetchMultiplier(prod ? 1 : 4).defaultQueue("bench")
                         .hostname("bench@%h").build();
                 try (Celeriac app = Celeriac.builder().config(config).register(new BenchTasks()).build()) {
@@ -119,10 +122,7 @@ public final class Throughput {
                     if (enqueue8Tasks > 0) {
                         double rate = enqueueThreads(app, enqueue8Tasks, producers);
                         enqueue8 = String.format(Locale.ROOT, " enqueue%d=%.0f/s", producers, rate);
-                        List<String> queued = broker.keys("bench*");
-                        if (!queued.isEmpty()) {
-                            broker.del(queued.toArray(String[]::new));
-                        }
+                        app.broker().purge("bench");
                         results.flushdb();
                     }
 

@@ -73,6 +73,8 @@ public final class AmqpBroker implements Broker {
     private final MonitorLink monitor;
     private final AmqpEventBus events;
     private final AmqpPidbox pidbox;
+    /** The consumer's prefetch window as the worker told it; 0: none told, each reserve holds what it hands out. */
+    private volatile int prefetchCount;
     private volatile AmqpLink link;
     private volatile boolean lost;
     private volatile boolean closed;
@@ -278,6 +280,13 @@ public final class AmqpBroker implements Broker {
                 for (String q : queues) {
                     ensureDeclared(l, q);
                 }
+                int count = prefetchCount;
+                if (count > 0) {
+                    return reserveStreaming(l, queues, max, deadline, count);
+                }
+                if (!l.inbox.unstreamed()) {
+                    l.inbox.endStanding(l.inbox.standingQueues());
+                }
                 List<Delivery> out = new ArrayList<>();
                 while (true) {
                     collect(l, queues, max, out);
@@ -295,6 +304,41 @@ public final class AmqpBroker implements Broker {
                 }
             } catch (IOException | TimeoutException | RuntimeException e) {
                 throw failure("Reserving from " + queues, e);
+            }
+        }
+    }
+
+    /**
+     * With a prefetch count told ({@link #prefetchCount}): standing subscriptions deliver ahead into the inbox, and a
+     * reserve takes what is buffered, queues in kombu's cycle order, waiting only while nothing is.
+     */
+    private List<Delivery> reserveStreaming(AmqpLink l, List<String> queues, int max, long deadline, int count)
+            throws IOException, InterruptedException, TimeoutException {
+        l.inbox.stream(queues, count);
+        List<Delivery> out = new ArrayList<>();
+        while (true) {
+            for (String q : inCycleOrder(queues)) {
+                int room = max - out.size();
+                if (room <= 0) {
+                    break;
+                }
+                List<AmqpDelivery> got = readable(l, l.inbox.take(q, room));
+                if (!got.isEmpty()) {
+                    out.addAll(got);
+                    cycle.remove(q);
+                    cycle.add(q);
+                }
+            }
+            if (!out.isEmpty() || closed) {
+                return out;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return out;
+            }
+            l.inbox.awaitBuffered(left);
+            if (!l.inbox.open()) {
+                throw new IOException("the consuming channel closed", l.inbox.closedBy());
             }
         }
     }
@@ -354,6 +398,32 @@ public final class AmqpBroker implements Broker {
             d.inbox().ack(List.of(d));
         }
         return ok;
+    }
+
+    /**
+     * From now on, standing subscriptions deliver up to {@code count} unsettled messages ahead (Celery's prefetch
+     * count); 0 ends them and gives back what they delivered ahead. See {@link Inbox#stream}.
+     */
+    @Override
+    public void prefetchCount(int count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("prefetch count < 0: " + count);
+        }
+        prefetchCount = count;
+        if (count == 0) {
+            synchronized (reserveLock) {
+                AmqpLink l = link;
+                if (l != null && l.open() && !l.inbox.unstreamed()) {
+                    try {
+                        l.inbox.endStanding(l.inbox.standingQueues());
+                    } catch (InterruptedException e) {
+                        throw interrupted("ending the prefetch", e);
+                    } catch (IOException | RuntimeException e) {
+                        throw failure("Ending the prefetch", e);
+                    }
+                }
+            }
+        }
     }
 
     // ------------------------------------------------------------------ settling

@@ -50,6 +50,9 @@ final class Inbox {
     /** Delivered, not yet handed out, per queue in arrival order (RabbitMQ's order: by priority, then FIFO). */
     private final Map<String, ArrayDeque<AmqpDelivery>> buffer = new HashMap<>();
     private final Object ackLock = new Object();
+    /** Standing subscriptions by queue, and the prefetch count they were started with (see {@link #stream}). */
+    private final Map<String, Subscription> standing = new HashMap<>();
+    private int standingCount;
     private volatile ShutdownSignalException closedBy;
 
     Inbox(Channel channel, long maxMessageBytes) {
@@ -118,6 +121,87 @@ final class Inbox {
             if (open()) {
                 cancel(subs);
             }
+        }
+    }
+
+    // ------------------------------------------------------------------ standing subscriptions (prefetch count)
+
+    /**
+     * Keeps a standing subscription to each of {@code queues}, delivering ahead up to {@code count} unsettled
+     * messages on this channel (Celery's prefetch count): for a worker that told its window, one subscription for its
+     * life instead of three round trips per fetch. The limit is set per consumer (all quorum queues honour) and for
+     * the channel (so several queues together stay within it). A changed count resubscribes: RabbitMQ applies a
+     * per-consumer limit only to consumers that start after it. Subscriptions to queues no longer asked for end, and
+     * what they delivered ahead goes back to its queue. Called under the broker's reserve lock.
+     */
+    void stream(List<String> queues, int count) throws IOException, InterruptedException {
+        if (count != standingCount && !standing.isEmpty()) {
+            endStanding(new ArrayList<>(standing.keySet()));
+        }
+        List<String> gone = new ArrayList<>();
+        for (String q : standing.keySet()) {
+            if (!queues.contains(q)) {
+                gone.add(q);
+            }
+        }
+        if (!gone.isEmpty()) {
+            endStanding(gone);
+        }
+        if (standing.isEmpty() || count != standingCount) {
+            channel.basicQos(count, false);
+            channel.basicQos(count, true);
+            standingCount = count;
+        }
+        for (String q : queues) {
+            if (!standing.containsKey(q)) {
+                standing.put(q, subscribe(q));
+            }
+        }
+    }
+
+    /** Ends the standing subscriptions to {@code queues} and gives back what they delivered ahead. */
+    void endStanding(List<String> queues) throws IOException, InterruptedException {
+        List<Subscription> subs = new ArrayList<>();
+        for (String q : queues) {
+            Subscription s = standing.remove(q);
+            if (s != null) {
+                subs.add(s);
+            }
+        }
+        if (subs.isEmpty() || !open()) {
+            return;
+        }
+        cancel(subs);
+        if (standing.isEmpty()) {
+            channel.basicQos(0, true); // no channel-wide limit left in the way of per-fetch credit
+        }
+        List<AmqpDelivery> back = new ArrayList<>();
+        for (String q : queues) {
+            back.addAll(take(q, Integer.MAX_VALUE));
+        }
+        if (!back.isEmpty()) {
+            requeue(back);
+        }
+    }
+
+    /** Whether no standing subscription is open. */
+    boolean unstreamed() {
+        return standing.isEmpty();
+    }
+
+    List<String> standingQueues() {
+        return new ArrayList<>(standing.keySet());
+    }
+
+    /** Waits up to {@code nanos} until something is buffered; returns early when the channel closes. */
+    synchronized void awaitBuffered(long nanos) throws InterruptedException {
+        long deadline = System.nanoTime() + nanos;
+        while (buffered() == 0 && open()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
         }
     }
 

@@ -21,6 +21,8 @@ public final class CeleriacCommand implements Runnable {
 
     /** Exit status when the broker cannot be reached (sysexits' EX_UNAVAILABLE), so scripts can tell it apart. */
     static final int BROKER_UNAVAILABLE = 69;
+    /** Exit status when the broker cannot do what the command needs (sysexits' EX_CONFIG): retrying will not help. */
+    static final int UNSUPPORTED = 78;
 
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
@@ -34,6 +36,12 @@ public final class CeleriacCommand implements Runnable {
                 cmd.getErr().println("celeriac " + cmd.getCommandName() + ": " + e.getMessage());
                 cmd.getErr().flush();
                 return BROKER_UNAVAILABLE;
+            }
+            if (e instanceof UnsupportedOperationException) {
+                // The broker lacks what the command needs (remote control, events): say which, no stack trace.
+                cmd.getErr().println("celeriac " + cmd.getCommandName() + ": " + e.getMessage());
+                cmd.getErr().flush();
+                return UNSUPPORTED;
             }
             throw e;
         });

@@ -4,7 +4,6 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.dashboard.Dashboard;
-import io.celeriac.dashboard.RedisHistoryStore;
 import io.celeriac.dashboard.Role;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,7 +16,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code celeriac dashboard}: Flower's job. Web UI, JSON API and {@code /metrics} over the broker's events, queues,
- * dead letters and beat schedules; task history kept in Redis across restarts.
+ * dead letters and beat schedules; task history kept across restarts in Redis or a database ({@code --history}).
  */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,
         description = "Run the monitoring web UI (workers, tasks, queues, schedules, charts, /metrics).")
@@ -44,6 +43,13 @@ final class DashboardCommand implements Callable<Integer> {
             + "default), a redis:// URL, a jdbc: URL, or none.")
     String store;
 
+    @Option(names = "--history", defaultValue = "${env:CELERIAC_DASHBOARD_HISTORY}", description = "Where the task "
+            + "history is kept across restarts: a jdbc: URL (jdbc:postgresql://host/db; user and password from "
+            + "CELERIAC_HISTORY_DB_USER / CELERIAC_HISTORY_DB_PASSWORD), a redis:// URL, redis (the broker's), or "
+            + "none. Default: the broker's Redis when the broker is Redis, else memory only. Or "
+            + "CELERIAC_DASHBOARD_HISTORY.")
+    String history;
+
     @Option(names = "--history-size", defaultValue = "100000", description = "Tasks kept in the history "
             + "(default: ${DEFAULT-VALUE}).")
     int historySize;
@@ -64,10 +70,7 @@ final class DashboardCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         try (Celeriac app = Celeriac.builder().config(config).build()) {
             Dashboard.Builder b = Dashboard.builder(app).host(address).port(port).historySize(historySize)
-                    .queues(queues.toArray(String[]::new));
-            if (redis) {
-                b.historyStore(new RedisHistoryStore(config.brokerUrl()));
-            }
+                    .queues(queues.toArray(String[]::new)).historyUrl(history);
             if (!"none".equals(store) && (redis || store != null)) {
                 ScheduleStore s = Stores.open(store, config);
                 b.scheduleStore(s);

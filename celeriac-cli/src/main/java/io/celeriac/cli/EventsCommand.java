@@ -28,6 +28,12 @@ final class EventsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Celeriac app = connection.app();
+        if (app.broker().eventBus().isEmpty()) {
+            // Not an outage to retry through: this broker carries no events at all.
+            app.close();
+            throw new UnsupportedOperationException("the broker at " + ReconnectBackoff.redact(app.config().brokerUrl())
+                    + " carries no Celery events (" + app.broker().getClass().getSimpleName() + " has no event bus)");
+        }
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             done.countDown();

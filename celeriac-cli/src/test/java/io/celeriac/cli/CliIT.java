@@ -186,6 +186,34 @@ class CliIT {
     }
 
     @Test
+    void dashboardOnABrokerThatIsNotRedisKeepsItsHistoryInTheDatabaseGiven()
+            throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory(java.nio.file.Path.of("target"), "history")
+                .toAbsolutePath();
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String h2 = "jdbc:h2:file:" + dir.resolve("history");
+        Process dash = CeleriacJar.start("dashboard-jdbc", "dashboard", "--port", Integer.toString(port), "-b",
+                "memory://", "--history", h2, "--basic-auth", "ops:pw");
+        processes.add(dash);
+        await().atMost(Duration.ofSeconds(30)).until(() -> CeleriacJar.log("dashboard-jdbc")
+                .contains("celeriac dashboard: http://127.0.0.1:" + port + "/"));
+        assertThat(CeleriacJar.log("dashboard-jdbc"))
+                .contains("task history in the dashboard's history database at " + h2);
+        java.net.http.HttpResponse<String> me = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/api/me"))
+                        .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+                                "ops:pw".getBytes(java.nio.charset.StandardCharsets.UTF_8))).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(me.statusCode()).isEqualTo(200);
+        assertThat(me.body()).contains("\"notices\":[]");
+        assertThat(dir.resolve("history.mv.db")).exists();
+        assertThat(CeleriacJar.log("dashboard-jdbc")).doesNotContain("Redis");
+    }
+
+    @Test
     void scheduleCommandsEditEntriesThatARunningBeatPicksUp() throws Exception {
         worker("sched", 2);
         java.nio.file.Path file = java.nio.file.Files.createTempFile("beat", ".properties");

@@ -95,6 +95,18 @@ public interface Broker extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Says how many messages this consumer keeps reserved and unsettled at most: the worker's prefetch window
+     * (concurrency × prefetch multiplier), told at start and whenever the pool grows or shrinks. A transport where
+     * the server pushes messages (AMQP) may then keep a standing subscription that delivers ahead up to that many
+     * unsettled, as Celery's prefetch count does, instead of subscribing for each {@link #reserve}; held messages not
+     * yet handed out still count. A transport the consumer pulls from (Redis) has no use for it. Without it,
+     * {@link #reserve} holds exactly what it hands out. Zero: the consumer stopped; what was delivered ahead and not
+     * handed out goes back to its queues.
+     */
+    default void prefetchCount(int count) {
+    }
+
     /** Forgets delivered messages: done with them. */
     void ack(Collection<Delivery> deliveries);
 

@@ -263,6 +263,7 @@ public final class Worker implements AutoCloseable {
         while (true) {
             try {
                 broker.declare(queues);
+                broker.prefetchCount(concurrency.get() * prefetchMultiplier);
                 if (controlSubscription == null) {
                     controlSubscription = remote.subscribe();
                 }
@@ -361,6 +362,7 @@ public final class Worker implements AutoCloseable {
         concurrency.addAndGet(n);
         slots.release(n);
         window.grow(n * prefetchMultiplier);
+        broker.prefetchCount(concurrency.get() * prefetchMultiplier);
     }
 
     public void shrinkPool(int n) {
@@ -371,6 +373,7 @@ public final class Worker implements AutoCloseable {
         concurrency.addAndGet(-by);
         slots.shrink(by);
         window.shrink(by * prefetchMultiplier);
+        broker.prefetchCount(concurrency.get() * prefetchMultiplier);
     }
 
     public void addConsumer(String queue) {
@@ -480,6 +483,12 @@ public final class Worker implements AutoCloseable {
 
     private void stopConsuming() {
         consumer.stop();
+        try {
+            broker.prefetchCount(0); // what a pushing broker delivered ahead goes back now, not when it closes
+        } catch (RuntimeException e) {
+            log.warn("{}: could not stop the broker's prefetch ({}); its messages return when it closes", hostname,
+                    e.toString());
+        }
         dispatcher.stop();
         List<Delivery> back = new ArrayList<>();
         for (Request r : new ArrayList<>(dispatcher.reservedRequests())) {

@@ -38,6 +38,12 @@ import java.util.concurrent.TimeUnit;
  * subscribing to events are retried in the background with backoff ({@link ReconnectBackoff}) until Redis answers;
  * meanwhile pages load, and API calls that need the broker answer {@code 503}.
  *
+ * <p>It needs nothing of the broker beyond the {@code Broker} SPI, so it runs on any transport: queue lengths, purge
+ * and dead letters through {@code queueLength}, {@code purge} and {@code deadLetterQueue()}, events through
+ * {@code eventBus()}, the worker poll and control actions through {@code controlBus()}. A broker without an event
+ * bus or a control bus leaves out what needs it, and says so once in the log and on every page
+ * ({@link #notices()}); control actions then answer {@code 501} with the reason.
+ *
  * <pre>{@code
  * Dashboard d = Dashboard.builder(app).scheduleStore(store).user("ops", "s3cret", Role.ADMIN).port(5555).build();
  * d.start();
@@ -63,6 +69,8 @@ public final class Dashboard implements AutoCloseable {
     private final int requestedPort;
     private final Clock clock;
     private final Set<String> queues = new CopyOnWriteArraySet<>();
+    /** What this dashboard cannot do or keep, for the log and the pages' banner. */
+    private final List<String> notices;
     private final ConcurrentLinkedQueue<Map<String, Object>> inbox = new ConcurrentLinkedQueue<>();
     /** Events waiting in {@link #inbox} (its size() is a walk of the queue). */
     private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
@@ -86,10 +94,11 @@ public final class Dashboard implements AutoCloseable {
     private Dashboard(Builder b) {
         this.app = b.app;
         this.schedules = b.schedules;
-        this.historyStore = b.historyStore;
+        List<String> notes = new ArrayList<>();
+        this.historyStore = b.resolveHistoryStore(notes);
         this.clock = b.app.clock();
         // Loaded in start()'s connect step, which retries while the store (the broker's Redis) is down.
-        this.history = new TaskHistory(b.historySize, b.historyStore, false);
+        this.history = new TaskHistory(b.historySize, historyStore, false);
         this.host = b.host;
         this.requestedPort = b.port;
         this.users = b.users;
@@ -102,6 +111,16 @@ public final class Dashboard implements AutoCloseable {
         this.metrics = new DashboardMetrics(() -> workers.onlineCount(now()), dropped::get);
         queues.add(app.config().defaultQueue());
         queues.addAll(b.queues);
+        String broker = app.broker().getClass().getSimpleName();
+        if (app.broker().eventBus().isEmpty()) {
+            notes.add("The broker (" + broker + ") carries no Celery events: tasks and workers do not show live. "
+                    + "Queues, dead letters and the saved history do.");
+        }
+        if (app.broker().controlBus().isEmpty()) {
+            notes.add("The broker (" + broker + ") carries no remote control: workers are not polled, and revoke, "
+                    + "rate limits, pool resize and shutdown are unavailable.");
+        }
+        this.notices = List.copyOf(notes);
     }
 
     public static Builder builder(Celeriac app) {
@@ -116,6 +135,7 @@ public final class Dashboard implements AutoCloseable {
         if (server != null) {
             return this;
         }
+        notices.forEach(n -> log.warn("dashboard: {}", n));
         connect();
         timers.scheduleWithFixedDelay(guard(this::drainEvents), 100, 100, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(guard(history::flush), 500, 500, TimeUnit.MILLISECONDS);
@@ -161,7 +181,11 @@ public final class Dashboard implements AutoCloseable {
                 });
             }
             step = brokerName();
-            subscription = subscribe();
+            // Without an event bus there is nothing to subscribe to, and retrying would not make one: the rest of
+            // the dashboard works on (notices() says what is missing).
+            if (app.broker().eventBus().isPresent()) {
+                subscription = subscribe();
+            }
             connected = true;
             backoff.succeeded();
         } catch (RuntimeException e) {
@@ -194,7 +218,15 @@ public final class Dashboard implements AutoCloseable {
         return "the broker at " + ReconnectBackoff.redact(app.config().brokerUrl());
     }
 
-    /** True once the dashboard has its saved history and receives events. */
+    /**
+     * What this dashboard cannot do or keep with the broker and history store it has (no events, no remote control,
+     * a history in memory only), one sentence each; empty when nothing is missing. Shown on every page.
+     */
+    public List<String> notices() {
+        return notices;
+    }
+
+    /** True once the dashboard has its saved history and receives events (or the broker has none to receive). */
     public boolean connected() {
         return connected;
     }
@@ -249,6 +281,11 @@ public final class Dashboard implements AutoCloseable {
 
     public TaskHistory history() {
         return history;
+    }
+
+    /** Where the history is written behind (the one given, or the one {@code historyUrl} named). */
+    HistoryStore historyStore() {
+        return historyStore;
     }
 
     Celeriac app() {
@@ -338,6 +375,9 @@ public final class Dashboard implements AutoCloseable {
 
     /** Asks every worker for its pool size and queues: worker events don't carry them. */
     private void pollWorkers() {
+        if (app.broker().controlBus().isEmpty()) {
+            return;
+        }
         Duration wait = Duration.ofSeconds(1);
         double now = now();
         for (Map<String, Object> reply : app.controlBus("the dashboard's worker list").broadcastAndCollect(
@@ -600,6 +640,8 @@ public final class Dashboard implements AutoCloseable {
         private final Celeriac app;
         private ScheduleStore schedules;
         private HistoryStore historyStore = HistoryStore.none();
+        private String historyUrl;
+        private boolean historyFromUrl;
         private int historySize = 100_000;
         private String host = "127.0.0.1";
         private int port = 5555;
@@ -613,8 +655,35 @@ public final class Dashboard implements AutoCloseable {
         /** Where the Schedules page reads and edits beat entries; without one the page says so. */
         public Builder scheduleStore(ScheduleStore v) { this.schedules = v; return this; }
 
-        /** Where the task history is kept across restarts (default: nowhere). */
-        public Builder historyStore(HistoryStore v) { this.historyStore = Objects.requireNonNull(v); return this; }
+        /** Where the task history is kept across restarts (default: nowhere, unless {@link #historyUrl} is set). */
+        public Builder historyStore(HistoryStore v) {
+            this.historyStore = Objects.requireNonNull(v);
+            this.historyUrl = null;
+            this.historyFromUrl = false;
+            return this;
+        }
+
+        /**
+         * Where the task history is kept across restarts, as a URL (the CLI's {@code --history}, Spring's
+         * {@code celeriac.dashboard.history-url}):
+         * <ul>
+         *   <li>{@code jdbc:postgresql://host/db}, {@code jdbc:mariadb://host/db}, {@code jdbc:h2:...}: a table in
+         *       that database ({@link JdbcHistoryStore}); user and password from {@code CELERIAC_HISTORY_DB_USER} and
+         *       {@code CELERIAC_HISTORY_DB_PASSWORD}, or in the URL;</li>
+         *   <li>{@code redis://host:port/db} or {@code rediss://...}: that Redis ({@link RedisHistoryStore});
+         *       {@code redis}: the broker's Redis;</li>
+         *   <li>{@code none} (or {@code memory}): memory only, lost on restart;</li>
+         *   <li>null or empty: the broker's Redis when the broker is Redis, else memory only, said in the log and on
+         *       the pages.</li>
+         * </ul>
+         * Nothing is connected here or in {@link #build()}: the store connects on first use, so the dashboard starts
+         * while it is down.
+         */
+        public Builder historyUrl(String url) {
+            this.historyUrl = url;
+            this.historyFromUrl = true;
+            return this;
+        }
 
         /** How many tasks the history keeps (default 100,000). */
         public Builder historySize(int v) { this.historySize = v; return this; }
@@ -649,6 +718,56 @@ public final class Dashboard implements AutoCloseable {
 
         public Dashboard build() {
             return new Dashboard(this);
+        }
+
+        /** The store {@link #historyStore} gave, or the one {@link #historyUrl} names; notes a memory-only one. */
+        private HistoryStore resolveHistoryStore(List<String> notices) {
+            if (!historyFromUrl) {
+                return historyStore;
+            }
+            String broker = app.config().brokerUrl();
+            boolean redisBroker = isRedis(broker);
+            String url = historyUrl == null ? "" : historyUrl.trim();
+            String memoryOnly = "The task history is kept in memory only: a restart loses it. Set --history (or "
+                    + "celeriac.dashboard.history-url) to a jdbc: or redis:// URL to keep it.";
+            if (url.isEmpty()) {
+                if (redisBroker) {
+                    log.info("dashboard: task history in the broker's Redis at {}", ReconnectBackoff.redact(broker));
+                    return new RedisHistoryStore(broker);
+                }
+                log.info("dashboard: task history in memory only: the broker ({}) is not Redis and no history store "
+                        + "is set (--history jdbc:postgresql://... or redis://...)", ReconnectBackoff.redact(broker));
+                notices.add(memoryOnly);
+                return HistoryStore.none();
+            }
+            if (url.equals("none") || url.equals("memory")) {
+                log.info("dashboard: task history in memory only ({})", url);
+                notices.add(memoryOnly);
+                return HistoryStore.none();
+            }
+            if (url.equals("redis")) {
+                if (!redisBroker) {
+                    throw new IllegalArgumentException("history 'redis' means the broker's Redis, but the broker is "
+                            + ReconnectBackoff.redact(broker) + "; give a redis:// or jdbc: URL");
+                }
+                url = broker;
+            }
+            if (isRedis(url)) {
+                log.info("dashboard: task history in Redis at {}", ReconnectBackoff.redact(url));
+                return new RedisHistoryStore(url);
+            }
+            if (url.startsWith("jdbc:")) {
+                // Credentials from the environment (or in the URL), not the command line, where `ps` would show them.
+                return JdbcHistoryStore.open(url, System.getenv("CELERIAC_HISTORY_DB_USER"),
+                        System.getenv("CELERIAC_HISTORY_DB_PASSWORD"));
+            }
+            throw new IllegalArgumentException("unknown history store '" + ReconnectBackoff.redact(url) + "': use "
+                    + "jdbc:postgresql://host/db (or jdbc:mariadb:, jdbc:h2:), redis://host:port/db, redis (the "
+                    + "broker's), or none");
+        }
+
+        private static boolean isRedis(String url) {
+            return url.startsWith("redis://") || url.startsWith("rediss://");
         }
     }
 }

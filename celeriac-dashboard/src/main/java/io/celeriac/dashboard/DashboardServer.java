@@ -103,7 +103,7 @@ final class DashboardServer {
             config.routes.get("/api/me", ctx -> {
                 Principal p = principal(ctx);
                 send(ctx, Map.of("user", p.user(), "role", p.role().name(),
-                        "csrf", p.session() == null ? "" : p.session().csrf()));
+                        "csrf", p.session() == null ? "" : p.session().csrf(), "notices", dashboard.notices()));
             });
             config.routes.get("/api/tasks", this::tasks);
             config.routes.get("/api/tasks/{id}", this::task);
@@ -200,6 +200,12 @@ final class DashboardServer {
             config.routes.exception(BrokerUnavailableException.class, (e, ctx) -> error(ctx, 503, e.getMessage()));
             config.routes.exception(io.lettuce.core.RedisException.class, (e, ctx) -> error(ctx, 503,
                     "Redis did not answer (" + ReconnectBackoff.reason(e) + "); try again in a moment"));
+            config.routes.exception(HistoryStoreUnavailableException.class, (e, ctx) -> error(ctx, 503,
+                    e.getMessage()));
+            // A broker without what the call needs (remote control, say): not a failure of the dashboard, and no
+            // use repeating; the message names what is missing.
+            config.routes.exception(UnsupportedOperationException.class, (e, ctx) -> error(ctx, 501,
+                    e.getMessage()));
         });
         javalin.start(host, port);
     }
@@ -418,7 +424,17 @@ final class DashboardServer {
                 "id", Html.escape(id),
                 "user", Html.escape(p.user()),
                 "role", Html.escape(p.role() == Role.ADMIN ? "admin" : "read-only"),
-                "csrf", Html.escape(csrf))));
+                "csrf", Html.escape(csrf),
+                "notices", notices())));
+    }
+
+    /** The dashboard's notices as escaped paragraphs, above every page. */
+    private String notices() {
+        StringBuilder out = new StringBuilder();
+        for (String n : dashboard.notices()) {
+            out.append("<p class=\"notice\">").append(Html.escape(n)).append("</p>");
+        }
+        return out.toString();
     }
 
     private static String capital(String s) {

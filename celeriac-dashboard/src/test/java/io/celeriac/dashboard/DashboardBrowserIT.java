@@ -382,4 +382,27 @@ class DashboardBrowserIT {
         assertThat(browser.findElements(By.cssSelector("#workers-body button, #rl-apply"))).isEmpty();
         shot("15-read-only-workers");
     }
+
+    @Test
+    @Order(10)
+    void saysAboveEveryPageWhatItCannotKeep() throws Exception {
+        browser.get(f.base() + "/queues");
+        waitUpTo(10).until(d -> d.getCurrentUrl().contains("/queues") || d.getCurrentUrl().contains("/login"));
+        assertThat(browser.findElements(By.className("notice"))).isEmpty();
+
+        // A second dashboard on the same broker with no history store: it says so on every page.
+        try (Dashboard memoryOnly = Dashboard.builder(f.app).port(0).historyUrl("none")
+                .user(DashboardFixture.ADMIN, DashboardFixture.ADMIN_PASSWORD, Role.ADMIN).build().start()) {
+            String base = "http://127.0.0.1:" + memoryOnly.port();
+            browser.get(base + "/workers");
+            waitUpTo(10).until(d -> d.getCurrentUrl().contains("/login"));
+            browser.findElement(By.id("username")).sendKeys(DashboardFixture.ADMIN);
+            browser.findElement(By.id("password")).sendKeys(DashboardFixture.ADMIN_PASSWORD);
+            browser.findElement(By.id("login")).click();
+            waitUpTo(10).until(d -> d.getCurrentUrl().endsWith("/workers"));
+            assertThat(browser.findElement(By.className("notice")).isDisplayed()).isTrue();
+            assertThat(text(".notice")).contains("kept in memory only");
+            shot("16-notice-history-in-memory");
+        }
+    }
 }

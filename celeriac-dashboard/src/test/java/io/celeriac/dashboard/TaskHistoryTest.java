@@ -115,28 +115,6 @@ class TaskHistoryTest {
         store.close();
     }
 
-    @Test
-    void theHistorySurvivesARestart() {
-        RedisHistoryStore store = new RedisHistoryStore(REDIS.url(0));
-        TaskHistory before = new TaskHistory(1000, store);
-        before.apply(lifecycle("kept-1", "t.mail", "('a@b.c',)", 1, true), 1);
-        before.apply(lifecycle("kept-2", "t.mail", "('x@y.z',)", 2, false), 2);
-        before.put(before.get("kept-2").orElseThrow().withRetriedAs("kept-3"));
-        before.flush();
-        store.close();
-
-        RedisHistoryStore reopened = new RedisHistoryStore(REDIS.url(0));
-        TaskHistory after = new TaskHistory(1000, reopened);
-        assertThat(after.size()).isEqualTo(2);
-        TaskRecord failed = after.get("kept-2").orElseThrow();
-        assertThat(failed.state()).isEqualTo("FAILURE");
-        assertThat(failed.exception()).isEqualTo("ValueError('bad')");
-        assertThat(failed.retriedAs()).isEqualTo("kept-3");
-        assertThat(failed.events()).hasSize(3);
-        assertThat(after.query(TaskQuery.all()).items()).extracting(TaskRecord::id).containsExactly("kept-2", "kept-1");
-        reopened.close();
-    }
-
     /** 100k tasks: queries scan memory; reload from Redis is chunked. Times are printed, not asserted. */
     @Test
     void hundredThousandTasks() {

@@ -108,9 +108,10 @@ public final class JdbcResultBackend implements ResultBackend {
      * ({@link SQLNonTransientConnectionException} is what H2 throws with its own codes, "non-transient" meaning
      * only that the database has to come back first; HikariCP's "Connection is not available, request timed out" is
      * a {@link SQLTransientConnectionException}), recoverable ones, and PostgreSQL's 57P01-57P03 (the server
-     * shutting down or starting, as during a restart or failover). Causes and chained exceptions count too.
+     * shutting down or starting, as during a restart or failover). Causes and chained exceptions count too. Public for
+     * the other stores on JDBC (the dashboard's task history), which tell an outage apart the same way.
      */
-    static boolean unreachable(SQLException e) {
+    public static boolean unreachable(SQLException e) {
         for (Throwable t : chain(e)) {
             if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
                     || t instanceof SQLRecoverableException) {
@@ -136,7 +137,7 @@ public final class JdbcResultBackend implements ResultBackend {
      * a lock wait that timed out (PostgreSQL's 55P03, H2's HYT00, MariaDB's error 1205). Causes and chained
      * exceptions count too.
      */
-    static boolean contended(SQLException e) {
+    public static boolean contended(SQLException e) {
         for (Throwable t : chain(e)) {
             if (t instanceof SQLException sql) {
                 String state = sql.getSQLState();

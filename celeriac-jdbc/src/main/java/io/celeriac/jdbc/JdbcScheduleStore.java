@@ -83,8 +83,10 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
         } catch (SQLException e) {
             throw failed("Connecting to run migrations", e);
         }
+        // why baselineVersion 0: in a database that already holds the application's tables, Flyway's default
+        // baseline (version 1) would mark V1 as applied without running it, and the beat tables would be missing.
         Flyway.configure().dataSource(ds).locations(location).table("celeriac_schema_history")
-                .baselineOnMigrate(true).load().migrate();
+                .baselineOnMigrate(true).baselineVersion("0").load().migrate();
     }
 
     private static CeleriacException failed(String what, SQLException e) {

@@ -140,10 +140,10 @@ public class CeleriacAutoConfiguration {
             String broker = app.config().brokerUrl();
             boolean redis = broker.startsWith("redis://") || broker.startsWith("rediss://");
             io.celeriac.dashboard.Dashboard.Builder b = io.celeriac.dashboard.Dashboard.builder(app)
-                    .host(props.getAddress()).port(props.getPort()).historySize(props.getHistorySize());
+                    .host(props.getAddress()).port(props.getPort()).historySize(props.getHistorySize())
+                    .historyUrl(props.getHistoryUrl());
             if (redis) {
-                b.historyStore(new io.celeriac.dashboard.RedisHistoryStore(broker))
-                        .scheduleStore(new RedisScheduleStore(broker, app.config()));
+                b.scheduleStore(new RedisScheduleStore(broker, app.config()));
             }
             b.users(props.getAdminUsers(), io.celeriac.dashboard.Role.ADMIN)
                     .users(props.getReadonlyUsers(), io.celeriac.dashboard.Role.READ_ONLY);

@@ -106,8 +106,14 @@ public class CeleriacProperties {
         private List<String> adminUsers = new ArrayList<>();
         /** Read-only users as user:password. */
         private List<String> readonlyUsers = new ArrayList<>();
-        /** Tasks kept in the history (kept in Redis when the broker is Redis). */
+        /** Tasks kept in the history. */
         private int historySize = 100_000;
+        /**
+         * Where the history is kept across restarts: a jdbc: URL (user and password from CELERIAC_HISTORY_DB_USER /
+         * CELERIAC_HISTORY_DB_PASSWORD, or in the URL), a redis:// URL, redis (the broker's) or none. Unset: the
+         * broker's Redis when the broker is Redis, else memory only.
+         */
+        private String historyUrl;
 
         public boolean isEnabled() { return enabled; }
         public void setEnabled(boolean enabled) { this.enabled = enabled; }
@@ -121,6 +127,8 @@ public class CeleriacProperties {
         public void setReadonlyUsers(List<String> v) { this.readonlyUsers = v; }
         public int getHistorySize() { return historySize; }
         public void setHistorySize(int historySize) { this.historySize = historySize; }
+        public String getHistoryUrl() { return historyUrl; }
+        public void setHistoryUrl(String historyUrl) { this.historyUrl = historyUrl; }
     }
 
     public Dashboard getDashboard() { return dashboard; }
