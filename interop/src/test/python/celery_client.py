@@ -3,6 +3,7 @@
   /usr/bin/python3 celery_client.py send-to-java          send tasks a Java worker runs, wait for their results
   /usr/bin/python3 celery_client.py get <task-id>         read a result a Java producer's task left
   /usr/bin/python3 celery_client.py send-records-from <a> <b> <q>  send interop.record(i), a <= i < b, to queue q
+  /usr/bin/python3 celery_client.py send-add <q>          send interop.add(1, 2) to queue q, do not wait
 """
 import json
 import sys
@@ -54,6 +55,8 @@ if __name__ == "__main__":
         send_to_java()
     elif cmd == "get":
         get(sys.argv[2])
+    elif cmd == "send-add":
+        print(json.dumps({"id": app.send_task("interop.add", args=(1, 2), queue=sys.argv[2]).id}))
     elif cmd == "send-records-from":
         send_records(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     else:

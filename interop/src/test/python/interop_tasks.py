@@ -1,7 +1,8 @@
 """The Python side of the Celeriac <-> Celery interop tests (run with Debian's /usr/bin/python3).
 
 Broker and backend come from INTEROP_BROKER / INTEROP_BACKEND. Task names match the Java test tasks, so either
-side can run what the other sends.
+side can run what the other sends. interop.record writes to the Redis at INTEROP_LEDGER (default: the broker, which
+must then be Redis). INTEROP_QUEUE_MAX_PRIORITY, when set, is task_queue_max_priority (RabbitMQ queues).
 """
 import os
 
@@ -10,10 +11,13 @@ from celery import Celery
 
 BROKER = os.environ.get("INTEROP_BROKER", "redis://127.0.0.1:6379/0")
 BACKEND = os.environ.get("INTEROP_BACKEND", "redis://127.0.0.1:6379/1")
+LEDGER = os.environ.get("INTEROP_LEDGER", BROKER)
 
 app = Celery("interop_tasks", broker=BROKER, backend=BACKEND)
 app.conf.update(task_default_queue="celery", worker_hijack_root_logger=False, task_acks_late=True,
                 worker_prefetch_multiplier=1, broker_connection_retry_on_startup=True)
+if os.environ.get("INTEROP_QUEUE_MAX_PRIORITY"):
+    app.conf.task_queue_max_priority = int(os.environ["INTEROP_QUEUE_MAX_PRIORITY"])
 
 _ledger = None
 
@@ -21,7 +25,7 @@ _ledger = None
 def ledger():
     global _ledger
     if _ledger is None:
-        _ledger = redis.Redis.from_url(BROKER)
+        _ledger = redis.Redis.from_url(LEDGER)
     return _ledger
 
 

@@ -5,10 +5,13 @@ import com.rabbitmq.client.AlreadyClosedException;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.broker.ControlBus;
 import io.celeriac.broker.DeadLetterQueue;
 import io.celeriac.broker.Delivery;
+import io.celeriac.broker.EventBus;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.broker.ReconnectBackoff;
+import io.celeriac.protocol.MessageCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,6 +69,10 @@ public final class AmqpBroker implements Broker {
     /** kombu's queue cycle: the queue that delivered goes to the back (guarded by reserveLock). */
     private final LinkedHashSet<String> cycle = new LinkedHashSet<>();
     private final AmqpDeadLetterQueue deadLetters;
+    /** Events and remote control, on a connection of their own (opened on first use). */
+    private final MonitorLink monitor;
+    private final AmqpEventBus events;
+    private final AmqpPidbox pidbox;
     /** The consumer's prefetch window as the worker told it; 0: none told, each reserve holds what it hands out. */
     private volatile int prefetchCount;
     private volatile AmqpLink link;
@@ -83,6 +90,10 @@ public final class AmqpBroker implements Broker {
         this.maxMessageBytes = config.maxMessageBytes();
         this.deadLetterQueueName = config.deadLetterQueue();
         this.deadLetters = new AmqpDeadLetterQueue(this, deadLetterQueueName, maxMessageBytes);
+        this.monitor = new MonitorLink(url, connectionName + "-monitor");
+        MessageCodec codec = new MessageCodec(maxMessageBytes);
+        this.events = new AmqpEventBus(monitor, codec);
+        this.pidbox = new AmqpPidbox(monitor, codec, clock);
     }
 
     /** The server this broker talks to (without the password). */
@@ -93,6 +104,18 @@ public final class AmqpBroker implements Broker {
     @Override
     public Optional<DeadLetterQueue> deadLetterQueue() {
         return Optional.of(deadLetters);
+    }
+
+    /** Celery's {@code celeryev} events, on a connection of their own ({@link AmqpEventBus}). */
+    @Override
+    public Optional<EventBus> eventBus() {
+        return Optional.of(events);
+    }
+
+    /** Celery's pidbox remote control, on the events' connection ({@link AmqpPidbox}). */
+    @Override
+    public Optional<ControlBus> controlBus() {
+        return Optional.of(pidbox);
     }
 
     // ------------------------------------------------------------------ connection
@@ -588,6 +611,7 @@ public final class AmqpBroker implements Broker {
                 return;
             }
             closed = true;
+            monitor.close();
             if (link != null) {
                 // Closing the connection returns every unsettled message to its queue.
                 link.close();

@@ -51,6 +51,21 @@ final class AmqpLink implements AutoCloseable {
 
     /** Opens a connection; throws {@link BrokerUnavailableException} saying why it could not. */
     static AmqpLink open(AmqpUrl url, String name, long maxMessageBytes) {
+        Connection c = connect(url, name);
+        try {
+            return new AmqpLink(c, maxMessageBytes);
+        } catch (IOException | RuntimeException e) {
+            c.abort();
+            throw new BrokerUnavailableException("Cannot reach RabbitMQ at " + url + " ("
+                    + ReconnectBackoff.reason(e) + ")", e);
+        }
+    }
+
+    /**
+     * Opens a connection to {@code url} named {@code name}, without automatic recovery, its threads named
+     * {@code celeriac-amqp-<n>}; throws {@link BrokerUnavailableException} saying why it could not.
+     */
+    static Connection connect(AmqpUrl url, String name) {
         ConnectionFactory f = new ConnectionFactory();
         f.setHost(url.host());
         f.setPort(url.port());
@@ -69,7 +84,7 @@ final class AmqpLink implements AutoCloseable {
                 f.useSslProtocol(javax.net.ssl.SSLContext.getDefault());
                 f.enableHostnameVerification();
             }
-            return new AmqpLink(f.newConnection(name), maxMessageBytes);
+            return f.newConnection(name);
         } catch (IOException | TimeoutException | GeneralSecurityException | RuntimeException e) {
             throw new BrokerUnavailableException("Cannot reach RabbitMQ at " + url + " ("
                     + ReconnectBackoff.reason(e) + ")", e);

@@ -19,6 +19,15 @@ public interface ControlBus {
     /** Receives broadcast commands until the returned handle is closed. */
     AutoCloseable subscribe(Consumer<ControlMessage> listener);
 
+    /**
+     * Receives broadcast commands as node {@code hostname} until the returned handle is closed. A transport that
+     * keeps a mailbox per node needs the name (AMQP: kombu's queue {@code <hostname>.celery.pidbox}); the others
+     * ignore it, which is what this default does.
+     */
+    default AutoCloseable subscribe(String hostname, Consumer<ControlMessage> listener) {
+        return subscribe(listener);
+    }
+
     /** Answers a command that asked for replies: Celery's pidbox reply {@code {hostname: answer}}. */
     void reply(ControlMessage request, String hostname, Object answer);
 

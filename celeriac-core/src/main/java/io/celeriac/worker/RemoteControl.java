@@ -59,7 +59,7 @@ final class RemoteControl {
                     + "commands", broker.getClass().getSimpleName());
             return () -> { };
         }
-        return bus.subscribe(m -> {
+        return bus.subscribe(worker.hostname(), m -> {
             if (live == attempt) {
                 onControl(bus, m);
             }

@@ -20,10 +20,17 @@ final class PythonCelery {
 
     private final String broker;
     private final String backend;
+    private final Map<String, String> extraEnv;
 
     PythonCelery(String broker, String backend) {
+        this(broker, backend, Map.of());
+    }
+
+    /** With more environment for interop_tasks.py ({@code INTEROP_LEDGER}, {@code INTEROP_QUEUE_MAX_PRIORITY}). */
+    PythonCelery(String broker, String backend, Map<String, String> extraEnv) {
         this.broker = broker;
         this.backend = backend;
+        this.extraEnv = Map.copyOf(extraEnv);
     }
 
     private ProcessBuilder builder(List<String> command, String logName) throws IOException {
@@ -33,6 +40,7 @@ final class PythonCelery {
         env.put("INTEROP_BROKER", broker);
         env.put("INTEROP_BACKEND", backend);
         env.put("PYTHONDONTWRITEBYTECODE", "1");
+        env.putAll(extraEnv);
         pb.redirectError(LOGS.resolve(logName + ".err.log").toFile());
         return pb;
     }
