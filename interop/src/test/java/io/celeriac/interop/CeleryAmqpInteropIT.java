@@ -163,6 +163,43 @@ class CeleryAmqpInteropIT {
         assertThat(read).containsEntry("state", "SUCCESS").containsEntry("result", "ababab");
     }
 
+    /**
+     * Celery's rpc:// backend both ways: results travel as messages to the caller's reply queue, written by our
+     * worker for a Python caller and by a Python worker for ours.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void rpcResultsTravelBothWays() throws Exception {
+        PythonCelery rpcPython = new PythonCelery(pythonBrokerUrl(), "rpc://",
+                Map.of("INTEROP_LEDGER", REDIS.url(0), "INTEROP_QUEUE_MAX_PRIORITY", "10"));
+        CeleriacConfig rpc = CeleriacConfig.builder().brokerUrl(RABBIT.url() + "?task_queue_max_priority=10")
+                .resultBackend("rpc://").build();
+        try (Celeriac rpcApp = Celeriac.builder().config(rpc).register(new InteropTasks(redis)).build()) {
+            Worker javaWorker = rpcApp.worker().hostname("java-rpc@interop").queues("java").concurrency(4).start();
+            try {
+                Map<String, Object> seen = json.readValue(rpcPython.client("send-to-java"), Map.class);
+                assertThat(seen.get("add")).isEqualTo(5);
+                assertThat(seen.get("kwargs")).isEqualTo(42);
+                assertThat(seen.get("countdown")).isEqualTo(2);
+                assertThat(seen.get("custom_id")).isEqualTo(List.of("order-42-add", 15));
+                Map<String, Object> boom = (Map<String, Object>) seen.get("boom");
+                assertThat(boom.get("state")).isEqualTo("FAILURE");
+                assertThat((String) boom.get("message")).contains("no such order");
+            } finally {
+                javaWorker.shutdown(Duration.ofSeconds(10));
+            }
+
+            pyWorker = rpcPython.worker("py", "py", 2);
+            AsyncResult mul = rpcApp.applyAsync("interop.py_mul", List.of(6, 7), Map.of(),
+                    SendOptions.builder().queue("py").build());
+            assertThat(mul.get(Duration.ofSeconds(60))).isEqualTo(42);
+            AsyncResult fail = rpcApp.applyAsync("interop.py_fail", List.of("missing-key"), Map.of(),
+                    SendOptions.builder().queue("py").build());
+            assertThatThrownBy(() -> fail.get(Duration.ofSeconds(30)))
+                    .isInstanceOfSatisfying(TaskFailedException.class, e -> assertThat(e.excType()).isEqualTo("KeyError"));
+        }
+    }
+
     @Test
     void aPythonAndAJavaWorkerShareAQueueAndEachTaskRunsExactlyOnce() throws Exception {
         int n = 1000;
