@@ -87,6 +87,13 @@ public final class EventDispatcher implements WorkerListener {
     }
 
     @Override
+    public void heartbeatRequested(Worker w) {
+        if (worker != null && !scheduler.isShutdown()) {
+            scheduler.execute(() -> send("worker.heartbeat", workerEvent("worker-heartbeat")));
+        }
+    }
+
+    @Override
     public void workerStopped(Worker w) {
         scheduler.shutdownNow();
         flush();

@@ -47,6 +47,15 @@ final class GuardedListener implements WorkerListener {
     }
 
     @Override
+    public void heartbeatRequested(Worker worker) {
+        try {
+            delegate.heartbeatRequested(worker);
+        } catch (Throwable t) {
+            failed("heartbeatRequested", t);
+        }
+    }
+
+    @Override
     public void workerStopped(Worker worker) {
         try {
             delegate.workerStopped(worker);

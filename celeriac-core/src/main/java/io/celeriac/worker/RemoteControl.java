@@ -79,6 +79,10 @@ final class RemoteControl {
         switch (m.method()) {
             case "ping":
                 return Map.of("ok", "pong");
+            case "heartbeat":
+                // Celery's worker sends the heartbeat and replies nothing (celery/worker/control.py, heartbeat).
+                worker.requestHeartbeat();
+                return null;
             case "hello":
                 return Map.of("revoked", Map.of(), "clock", 0);
             case "active":

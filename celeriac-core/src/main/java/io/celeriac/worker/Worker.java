@@ -358,6 +358,13 @@ public final class Worker implements AutoCloseable {
         dispatcher.setRateLimit(task, rate);
     }
 
+    /** Celery's {@code heartbeat} command: listeners that send heartbeats send one now. */
+    void requestHeartbeat() {
+        for (WorkerListener l : listeners) {
+            l.heartbeatRequested(this);
+        }
+    }
+
     public void growPool(int n) {
         concurrency.addAndGet(n);
         slots.release(n);

@@ -19,6 +19,10 @@ public interface WorkerListener {
     default void workerStopped(Worker worker) {
     }
 
+    /** Remote control asked for a heartbeat now (Celery's {@code heartbeat} command, sent by {@code celery events}). */
+    default void heartbeatRequested(Worker worker) {
+    }
+
     default void taskReceived(TaskRequest request) {
     }
 

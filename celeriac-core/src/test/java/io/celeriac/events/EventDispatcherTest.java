@@ -53,6 +53,35 @@ class EventDispatcherTest {
         }
     }
 
+    /** Celery's {@code heartbeat} command ({@code celery events} sends it on start): a heartbeat now, not in 2 s. */
+    @Test
+    void theHeartbeatCommandSendsAHeartbeatAtOnce() throws Exception {
+        try (InMemoryBroker broker = new InMemoryBroker()) {
+            List<Map<String, Object>> events = new CopyOnWriteArrayList<>();
+            broker.eventBus().orElseThrow().subscribe(events::add);
+            Celeriac app = Celeriac.builder().config(CeleriacConfig.builder().hostname("hb@test").build())
+                    .broker(broker).register(new TestTasks()).build();
+            Worker worker = app.worker().sendEvents(true).start();
+            try {
+                await().atMost(Duration.ofSeconds(5)).until(() -> events.stream()
+                        .anyMatch(e -> "worker-online".equals(e.get("type"))));
+                // Six asked for one after the other: the schedule alone (every 2 s) sends at most three in 5 s.
+                for (int i = 1; i <= 6; i++) {
+                    broker.controlBus().orElseThrow().broadcast(io.celeriac.control.ControlMessage.of("heartbeat",
+                            Map.of()));
+                    int atLeast = i;
+                    await().atMost(Duration.ofSeconds(5)).until(() -> events.stream()
+                            .filter(e -> "worker-heartbeat".equals(e.get("type"))).count() >= atLeast);
+                }
+                assertThat(events.stream().filter(e -> "worker-heartbeat".equals(e.get("type"))).count())
+                        .isGreaterThanOrEqualTo(6);
+            } finally {
+                worker.shutdown(Duration.ofSeconds(5));
+                app.close();
+            }
+        }
+    }
+
     private static Map<String, Object> find(List<Map<String, Object>> events, String type, String id) {
         return events.stream().filter(e -> type.equals(e.get("type")) && id.equals(e.get("uuid"))).findFirst()
                 .orElseThrow(() -> new AssertionError("no " + type + " for " + id + " in " + events));
