@@ -34,7 +34,7 @@ public final class CeleriacConfig {
             "task_default_queue", "task_acks_late", "task_acks_on_failure_or_timeout", "worker_prefetch_multiplier",
             "worker_concurrency", "worker_pool", "task_time_limit", "task_soft_time_limit", "task_routes", "timezone",
             "task_always_eager", "task_eager_propagates", "task_ignore_result", "task_track_started",
-            "task_default_rate_limit", "task_default_priority", "worker_hostname", "visibility_timeout",
+            "task_default_rate_limit", "task_default_priority", "task_queue_max_priority", "worker_hostname", "visibility_timeout",
             "dead_letter_queue", "worker_send_task_events", "worker_max_tasks_per_child",
             "worker_max_memory_per_child",
             // Worker: broker connection at startup, message size.
@@ -67,6 +67,7 @@ public final class CeleriacConfig {
     private final boolean trackStarted;
     private final String defaultRateLimit;
     private final Integer defaultPriority;
+    private final Integer queueMaxPriority;
     private final String hostname;
     private final Duration visibilityTimeout;
     private final String deadLetterQueue;
@@ -101,6 +102,7 @@ public final class CeleriacConfig {
         this.trackStarted = b.trackStarted;
         this.defaultRateLimit = b.defaultRateLimit;
         this.defaultPriority = b.defaultPriority;
+        this.queueMaxPriority = b.queueMaxPriority;
         this.hostname = b.hostname == null ? "celery@" + localHost() : b.hostname;
         this.visibilityTimeout = b.visibilityTimeout;
         this.deadLetterQueue = b.deadLetterQueue;
@@ -199,6 +201,11 @@ public final class CeleriacConfig {
     public boolean trackStarted() { return trackStarted; }
     public Optional<String> defaultRateLimit() { return Optional.ofNullable(defaultRateLimit); }
     public Optional<Integer> defaultPriority() { return Optional.ofNullable(defaultPriority); }
+    /**
+     * Celery's {@code task_queue_max_priority}: task queues are declared with {@code x-max-priority} (AMQP brokers;
+     * Redis ignores it). Must match what every other client of the same queues declares.
+     */
+    public Optional<Integer> queueMaxPriority() { return Optional.ofNullable(queueMaxPriority); }
     /** Node name, Celery style {@code name@host}. */
     public String hostname() { return hostname; }
     public Duration visibilityTimeout() { return visibilityTimeout; }
@@ -250,6 +257,7 @@ public final class CeleriacConfig {
         b.trackStarted = trackStarted;
         b.defaultRateLimit = defaultRateLimit;
         b.defaultPriority = defaultPriority;
+        b.queueMaxPriority = queueMaxPriority;
         b.hostname = hostname;
         b.visibilityTimeout = visibilityTimeout;
         b.deadLetterQueue = deadLetterQueue;
@@ -295,6 +303,7 @@ public final class CeleriacConfig {
         private boolean trackStarted;
         private String defaultRateLimit;
         private Integer defaultPriority;
+        private Integer queueMaxPriority;
         private String hostname;
         private Duration visibilityTimeout = Duration.ofHours(1);
         private String deadLetterQueue = "celeriac.dead_letter";
@@ -350,6 +359,7 @@ public final class CeleriacConfig {
         public Builder trackStarted(boolean v) { this.trackStarted = v; return this; }
         public Builder defaultRateLimit(String v) { this.defaultRateLimit = v; return this; }
         public Builder defaultPriority(Integer v) { this.defaultPriority = v; return this; }
+        public Builder queueMaxPriority(Integer v) { this.queueMaxPriority = v; return this; }
         public Builder hostname(String v) { this.hostname = v; return this; }
         public Builder visibilityTimeout(Duration v) { this.visibilityTimeout = v; return this; }
         public Builder deadLetterQueue(String v) { this.deadLetterQueue = v; return this; }
@@ -416,6 +426,8 @@ public final class CeleriacConfig {
                     case "task_track_started" -> trackStarted(bool(v));
                     case "task_default_rate_limit" -> defaultRateLimit(v.isEmpty() ? null : v);
                     case "task_default_priority" -> defaultPriority(v.isEmpty() ? null : Integer.parseInt(v));
+                    case "task_queue_max_priority" -> queueMaxPriority(v.isEmpty() || v.equals("None") ? null
+                            : Integer.parseInt(v));
                     case "worker_hostname" -> hostname(v);
                     case "visibility_timeout" -> visibilityTimeout(seconds(v));
                     case "dead_letter_queue" -> deadLetterQueue(v);

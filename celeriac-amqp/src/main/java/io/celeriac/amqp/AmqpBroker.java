@@ -85,7 +85,7 @@ public final class AmqpBroker implements Broker {
 
     public AmqpBroker(AmqpUrl url, CeleriacConfig config, Clock clock) {
         this.url = url;
-        this.topology = new Topology(url.maxPriority());
+        this.topology = new Topology(maxPriority(url, config));
         this.clock = clock;
         this.maxMessageBytes = config.maxMessageBytes();
         this.deadLetterQueueName = config.deadLetterQueue();
@@ -94,6 +94,17 @@ public final class AmqpBroker implements Broker {
         MessageCodec codec = new MessageCodec(maxMessageBytes);
         this.events = new AmqpEventBus(monitor, codec);
         this.pidbox = new AmqpPidbox(monitor, codec, clock);
+    }
+
+    /** {@code task_queue_max_priority} from the URL or the configuration; both may say it only if they agree. */
+    private static Integer maxPriority(AmqpUrl url, CeleriacConfig config) {
+        Integer fromUrl = url.maxPriority();
+        Integer fromConfig = config.queueMaxPriority().orElse(null);
+        if (fromUrl != null && fromConfig != null && !fromUrl.equals(fromConfig)) {
+            throw new IllegalArgumentException("task_queue_max_priority is " + fromUrl + " in the broker URL but "
+                    + fromConfig + " in the configuration: set it in one place");
+        }
+        return fromUrl != null ? fromUrl : fromConfig;
     }
 
     /** The server this broker talks to (without the password). */

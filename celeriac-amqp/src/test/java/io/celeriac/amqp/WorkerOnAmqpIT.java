@@ -145,6 +145,26 @@ class WorkerOnAmqpIT {
     }
 
     @Test
+    void taskQueueMaxPriorityComesFromTheConfigurationOrTheUrlButNotBothDifferently() {
+        CeleriacConfig config = CeleriacConfig.builder().brokerUrl(RABBIT.url()).resultBackend("memory://")
+                .queueMaxPriority(10).build();
+        try (Celeriac a = Celeriac.builder().config(config).build()) {
+            // The queue exists with x-max-priority 10 (setUp's app declared it): the same from the setting is accepted.
+            a.broker().declare(List.of("celery"));
+        }
+        CeleriacConfig both = CeleriacConfig.builder().brokerUrl(RABBIT.url() + "?task_queue_max_priority=5")
+                .resultBackend("memory://").queueMaxPriority(10).build();
+        assertThatThrownBy(() -> Celeriac.builder().config(both).build())
+                .hasStackTraceContaining("set it in one place");
+        CeleriacConfig other = CeleriacConfig.builder().brokerUrl(RABBIT.url()).resultBackend("memory://")
+                .queueMaxPriority(3).build();
+        try (Celeriac c = Celeriac.builder().config(other).build()) {
+            assertThatThrownBy(() -> c.broker().declare(List.of("celery")))
+                    .hasMessageContaining("task_queue_max_priority");
+        }
+    }
+
+    @Test
     void anAmqpResultBackendIsRefusedWithWhatToUseInstead() {
         CeleriacConfig config = CeleriacConfig.builder().brokerUrl(RABBIT.url()).build();
         assertThatThrownBy(() -> Celeriac.builder().config(config).build())
