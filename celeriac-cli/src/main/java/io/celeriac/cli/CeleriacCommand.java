@@ -43,9 +43,27 @@ public final class CeleriacCommand implements Runnable {
                 cmd.getErr().flush();
                 return UNSUPPORTED;
             }
+            IllegalArgumentException config = configurationError(e);
+            if (config != null) {
+                // A setting that cannot work (a result backend the broker cannot be, an unknown URL scheme):
+                // the reason in one line; nothing to retry.
+                cmd.getErr().println("celeriac " + cmd.getCommandName() + ": " + config.getMessage());
+                cmd.getErr().flush();
+                return UNSUPPORTED;
+            }
             throw e;
         });
         return cli;
+    }
+
+    /** The IllegalArgumentException in {@code e}'s causes, if building the app from the settings failed with one. */
+    private static IllegalArgumentException configurationError(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IllegalArgumentException iae && iae.getMessage() != null) {
+                return iae;
+            }
+        }
+        return null;
     }
 
     static final class Version implements CommandLine.IVersionProvider {
