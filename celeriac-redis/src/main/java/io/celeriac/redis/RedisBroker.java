@@ -186,6 +186,9 @@ public final class RedisBroker implements Broker {
 
     // ------------------------------------------------------------------ publishing
 
+    /** Messages encoded and sent per command while a batch is published (see {@link #publish}). */
+    private static final int PUBLISH_SLICE = 128;
+
     @Override
     public void publish(List<OutboundMessage> messages) {
         if (messages.isEmpty()) {
@@ -194,17 +197,22 @@ public final class RedisBroker implements Broker {
         // A message with an ETA goes to its queue like any other, as Celery publishes it (the eta header carries the
         // time), so that Python workers run it too: they hold it in memory until due, as Celery 5 does. A Celeriac
         // worker that receives it early hands it back with defer() instead of holding it.
-        Map<String, List<String>> byList = new LinkedHashMap<>();
-        for (OutboundMessage m : messages) {
-            byList.computeIfAbsent(listKey(m.queue(), step(m.priority())), k -> new ArrayList<>())
-                    .add(envelope(kombu, m));
-        }
         RedisAsyncCommands<String, String> async = redis.connection().async();
         List<RedisFuture<?>> futures = new ArrayList<>();
         try {
-            // All commands go out back to back on one connection: one round trip for the whole batch.
-            for (Map.Entry<String, List<String>> e : byList.entrySet()) {
-                futures.add(async.lpush(e.getKey(), e.getValue().toArray(String[]::new)));
+            // All commands go out back to back on one connection, without waiting in between: one round trip for the
+            // whole batch. Each slice goes out as soon as it is encoded, so Redis and the connection's thread work on
+            // it while the next slice is encoded; commands keep their order on the connection, and so the messages
+            // of each list keep theirs.
+            for (int from = 0; from < messages.size(); from += PUBLISH_SLICE) {
+                Map<String, List<String>> byList = new LinkedHashMap<>();
+                for (OutboundMessage m : messages.subList(from, Math.min(messages.size(), from + PUBLISH_SLICE))) {
+                    byList.computeIfAbsent(listKey(m.queue(), step(m.priority())), k -> new ArrayList<>())
+                            .add(envelope(kombu, m));
+                }
+                for (Map.Entry<String, List<String>> e : byList.entrySet()) {
+                    futures.add(async.lpush(e.getKey(), e.getValue().toArray(String[]::new)));
+                }
             }
             for (RedisFuture<?> f : futures) {
                 f.get(10, TimeUnit.SECONDS);
