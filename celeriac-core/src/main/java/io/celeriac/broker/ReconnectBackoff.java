@@ -100,8 +100,16 @@ public final class ReconnectBackoff {
                 break;
             }
         }
-        return reason == null ? e.getClass().getSimpleName() : reason;
+        if (reason == null) {
+            return e.getClass().getSimpleName();
+        }
+        // Netty's native transport (epoll) names the system call before the error the JDK's sockets report alone
+        // ("finishConnect(..) failed with error(-111): Connection refused"): the same reason reads the same either way.
+        return NATIVE_CALL.matcher(reason).replaceFirst("");
     }
+
+    private static final java.util.regex.Pattern NATIVE_CALL =
+            java.util.regex.Pattern.compile("^\\w+\\(\\.\\.\\) failed with error\\(-?\\d+\\): ");
 
     /** A broker URL fit for a log: {@code redis://:secret@host/0} becomes {@code redis://***@host/0}. */
     public static String redact(String url) {

@@ -30,6 +30,18 @@ class ReconnectBackoffTest {
     }
 
     @Test
+    void nettysNativeTransportSaysTheSameReasonAsTheJdksSockets() {
+        // As epoll reports a refused connection: the system call first.
+        Exception refused = new ConnectException("finishConnect(..) failed with error(-111): Connection refused");
+        Exception annotated = new ConnectException(
+                "finishConnect(..) failed with error(-111): Connection refused: /127.0.0.1:6379");
+        annotated.initCause(refused);
+        Exception ours = new BrokerUnavailableException("Cannot connect to the Redis broker at redis://...",
+                new RuntimeException("Unable to connect to 127.0.0.1/<unresolved>:6379", annotated));
+        assertThat(ReconnectBackoff.reason(ours)).isEqualTo("Connection refused: /127.0.0.1:6379");
+    }
+
+    @Test
     void passwordsStayOutOfTheLog() {
         assertThat(ReconnectBackoff.redact("redis://:s3cret@redis:6379/0")).isEqualTo("redis://***@redis:6379/0");
         assertThat(ReconnectBackoff.redact("redis://user:s3cret@redis/0")).isEqualTo("redis://***@redis/0");
