@@ -78,10 +78,10 @@ public final class AmqpBroker implements Broker {
 
     public AmqpBroker(AmqpUrl url, CeleriacConfig config, Clock clock) {
         this.url = url;
-        this.topology = new Topology(url.maxPriority());
         this.clock = clock;
         this.maxMessageBytes = config.maxMessageBytes();
         this.deadLetterQueueName = config.deadLetterQueue();
+        this.topology = new Topology(url.maxPriority(), url.quorum(), url.deliveryLimit(), deadLetterQueueName);
         this.deadLetters = new AmqpDeadLetterQueue(this, deadLetterQueueName, maxMessageBytes);
     }
 
@@ -137,8 +137,9 @@ public final class AmqpBroker implements Broker {
         int code = AmqpLink.replyCode(e);
         if (code == AMQP.PRECONDITION_FAILED) {
             return new IllegalStateException(what + " was refused by RabbitMQ: " + ReconnectBackoff.reason(e)
-                    + ". A queue of that name exists with other arguments; set task_queue_max_priority in the broker "
-                    + "URL to what the queue was declared with (docs/amqp.md), or delete the queue.", e);
+                    + ". A queue of that name exists with other arguments; set task_queue_max_priority, "
+                    + "task_default_queue_type and delivery_limit in the broker URL to what the queue was declared "
+                    + "with (docs/amqp.md), or delete the queue.", e);
         }
         if (code == AMQP.ACCESS_REFUSED || code == AMQP.NOT_ALLOWED) {
             return new IllegalStateException(what + " was refused by RabbitMQ: " + ReconnectBackoff.reason(e), e);
@@ -156,6 +157,9 @@ public final class AmqpBroker implements Broker {
     private void ensureDeclared(AmqpLink l, String queue) throws IOException {
         if (l.declared.contains(queue)) {
             return;
+        }
+        if (topology.deadLettersByRabbitMq()) {
+            ensureDeadLetterQueue(l); // RabbitMQ drops what it dead-letters to a queue that does not exist
         }
         l.admin(ch -> {
             topology.declareTaskQueue(ch, queue);
