@@ -85,10 +85,10 @@ public final class AmqpBroker implements Broker {
 
     public AmqpBroker(AmqpUrl url, CeleriacConfig config, Clock clock) {
         this.url = url;
-        this.topology = new Topology(maxPriority(url, config));
         this.clock = clock;
         this.maxMessageBytes = config.maxMessageBytes();
         this.deadLetterQueueName = config.deadLetterQueue();
+        this.topology = new Topology(maxPriority(url, config), url.quorum(), url.deliveryLimit(), deadLetterQueueName);
         this.deadLetters = new AmqpDeadLetterQueue(this, deadLetterQueueName, maxMessageBytes);
         this.monitor = new MonitorLink(url, connectionName + "-monitor");
         MessageCodec codec = new MessageCodec(maxMessageBytes);
@@ -104,7 +104,12 @@ public final class AmqpBroker implements Broker {
             throw new IllegalArgumentException("task_queue_max_priority is " + fromUrl + " in the broker URL but "
                     + fromConfig + " in the configuration: set it in one place");
         }
-        return fromUrl != null ? fromUrl : fromConfig;
+        Integer max = fromUrl != null ? fromUrl : fromConfig;
+        if (max != null && url.quorum()) {
+            throw new IllegalArgumentException("task_queue_max_priority cannot be used with quorum queues: RabbitMQ "
+                    + "refuses x-max-priority on them (docs/amqp.md)");
+        }
+        return max;
     }
 
     /** The server this broker talks to (without the password). */
@@ -171,8 +176,9 @@ public final class AmqpBroker implements Broker {
         int code = AmqpLink.replyCode(e);
         if (code == AMQP.PRECONDITION_FAILED) {
             return new IllegalStateException(what + " was refused by RabbitMQ: " + ReconnectBackoff.reason(e)
-                    + ". A queue of that name exists with other arguments; set task_queue_max_priority in the broker "
-                    + "URL to what the queue was declared with (docs/amqp.md), or delete the queue.", e);
+                    + ". A queue of that name exists with other arguments; set task_queue_max_priority, "
+                    + "task_default_queue_type and delivery_limit in the broker URL to what the queue was declared "
+                    + "with (docs/amqp.md), or delete the queue.", e);
         }
         if (code == AMQP.ACCESS_REFUSED || code == AMQP.NOT_ALLOWED) {
             return new IllegalStateException(what + " was refused by RabbitMQ: " + ReconnectBackoff.reason(e), e);
@@ -190,6 +196,9 @@ public final class AmqpBroker implements Broker {
     private void ensureDeclared(AmqpLink l, String queue) throws IOException {
         if (l.declared.contains(queue)) {
             return;
+        }
+        if (topology.deadLettersByRabbitMq()) {
+            ensureDeadLetterQueue(l); // RabbitMQ drops what it dead-letters to a queue that does not exist
         }
         l.admin(ch -> {
             topology.declareTaskQueue(ch, queue);

@@ -30,6 +30,7 @@ import java.util.concurrent.TimeoutException;
  */
 final class AmqpDeadLetterQueue implements DeadLetterQueue {
     static final int MAX_BROWSE = 10_000;
+    private static final String X_FIRST_DEATH_REASON = "x-first-death-reason";
 
     private final AmqpBroker broker;
     private final String queue;
@@ -57,7 +58,8 @@ final class AmqpDeadLetterQueue implements DeadLetterQueue {
     public boolean requeue(String id) {
         return !browse(id, (ch, r) -> {
             AMQP.BasicProperties props = r.getProps();
-            Object target = props.getHeaders().get(AmqpBroker.H_QUEUE);
+            Object target = props.getHeaders().getOrDefault(AmqpBroker.H_QUEUE,
+                    props.getHeaders().get("x-first-death-queue"));
             broker.requeueDeadLetter(String.valueOf(target), withoutRecordHeaders(props), r.getBody());
             return true;
         }).isEmpty();
@@ -116,6 +118,10 @@ final class AmqpDeadLetterQueue implements DeadLetterQueue {
     private DeadLetter letter(GetResponse r) {
         AMQP.BasicProperties props = r.getProps();
         Map<String, Object> h = props.getHeaders() == null ? Map.of() : props.getHeaders();
+        if (h.get(AmqpBroker.H_ID) == null && h.get(X_FIRST_DEATH_REASON) != null) {
+            props = props.builder().headers(fromRabbitMq(h, r.getBody())).build();
+            h = props.getHeaders();
+        }
         String id = str(h.get(AmqpBroker.H_ID));
         Instant time;
         try {
@@ -134,6 +140,36 @@ final class AmqpDeadLetterQueue implements DeadLetterQueue {
                 time, message, AmqpMessages.display(r.getBody()));
     }
 
+    /**
+     * The record headers of a message RabbitMQ dead-lettered itself (a quorum queue's delivery limit): the reason,
+     * queue and time from its {@code x-first-death-*} and {@code x-death} headers, and an id derived from those and
+     * the body, so the same record has the same id at every browse (nothing can be written back into a queue).
+     */
+    static Map<String, Object> fromRabbitMq(Map<String, Object> h, byte[] body) {
+        Map<String, Object> out = new java.util.LinkedHashMap<>(h);
+        String reason = str(h.get(X_FIRST_DEATH_REASON));
+        String queue = str(h.get("x-first-death-queue"));
+        Object time = null;
+        long count = 0;
+        if (h.get("x-death") instanceof List<?> deaths && !deaths.isEmpty() && deaths.get(0) instanceof Map<?, ?> d) {
+            time = d.get("time");
+            count = d.get("count") instanceof Number n ? n.longValue() : 0;
+        }
+        Instant at = time instanceof java.util.Date date ? date.toInstant() : Instant.EPOCH;
+        String what = "delivery_limit".equals(reason)
+                ? "delivered more times than the queue's delivery limit (x-delivery-limit)"
+                : "rejected".equals(reason) ? "rejected without requeue" : reason;
+        out.put(AmqpBroker.H_REASON, "dead-lettered by RabbitMQ (" + reason + "): " + what);
+        out.put(AmqpBroker.H_QUEUE, queue);
+        out.put(AmqpBroker.H_TIME, at.toString());
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(body);
+        out.put(AmqpBroker.H_ID, java.util.UUID.nameUUIDFromBytes((queue + "|" + at.toEpochMilli() + "|" + count
+                + "|" + crc.getValue() + "|" + str(h.get("id"))).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .toString());
+        return out;
+    }
+
     private static String str(Object v) {
         return v == null ? null : v.toString();
     }
@@ -145,6 +181,9 @@ final class AmqpDeadLetterQueue implements DeadLetterQueue {
         h.remove(AmqpBroker.H_QUEUE);
         h.remove(AmqpBroker.H_TIME);
         h.remove(AmqpBroker.H_ID);
+        // RabbitMQ's own dead-lettering history and a quorum queue's count: a requeued record starts afresh.
+        h.keySet().removeIf(k -> k.equals("x-death") || k.startsWith("x-first-death-")
+                || k.startsWith("x-last-death-") || k.equals("x-delivery-count"));
         return props.builder().headers(h).build();
     }
 

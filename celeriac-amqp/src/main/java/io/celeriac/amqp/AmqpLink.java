@@ -1,6 +1,8 @@
 package io.celeriac.amqp;
 
 import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Address;
+import com.rabbitmq.client.AddressResolver;
 import com.rabbitmq.client.AlreadyClosedException;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
@@ -44,16 +46,16 @@ final class AmqpLink implements AutoCloseable {
     /** Messages RabbitMQ returned as unroutable during the current publish batch (mandatory flag). */
     private final List<String> returned = new ArrayList<>();
 
-    private AmqpLink(Connection connection, long maxMessageBytes) throws IOException {
+    private AmqpLink(Connection connection, long maxMessageBytes, boolean quorum) throws IOException {
         this.connection = connection;
-        this.inbox = new Inbox(connection.createChannel(), maxMessageBytes);
+        this.inbox = new Inbox(connection.createChannel(), maxMessageBytes, quorum);
     }
 
     /** Opens a connection; throws {@link BrokerUnavailableException} saying why it could not. */
     static AmqpLink open(AmqpUrl url, String name, long maxMessageBytes) {
         Connection c = connect(url, name);
         try {
-            return new AmqpLink(c, maxMessageBytes);
+            return new AmqpLink(c, maxMessageBytes, url.quorum());
         } catch (IOException | RuntimeException e) {
             c.abort();
             throw new BrokerUnavailableException("Cannot reach RabbitMQ at " + url + " ("
@@ -84,7 +86,24 @@ final class AmqpLink implements AutoCloseable {
                 f.useSslProtocol(javax.net.ssl.SSLContext.getDefault());
                 f.enableHostnameVerification();
             }
-            return f.newConnection(name);
+            List<Address> addresses = new ArrayList<>();
+            for (AmqpUrl.Host h : url.hosts()) {
+                addresses.add(new Address(h.host(), h.port()));
+            }
+            // In the order written, as kombu's default failover strategy (round-robin from the first) tries them;
+            // the client's own resolver would shuffle them.
+            AddressResolver inOrder = new AddressResolver() {
+                @Override
+                public List<Address> getAddresses() {
+                    return addresses;
+                }
+
+                @Override
+                public List<Address> maybeShuffle(List<Address> input) {
+                    return input;
+                }
+            };
+            return f.newConnection(null, inOrder, name);
         } catch (IOException | TimeoutException | GeneralSecurityException | RuntimeException e) {
             throw new BrokerUnavailableException("Cannot reach RabbitMQ at " + url + " ("
                     + ReconnectBackoff.reason(e) + ")", e);

@@ -40,6 +40,8 @@ final class AmqpMessages {
     private static final String X_DEATH = "x-death";
     private static final String X_FIRST_DEATH = "x-first-death-";
     private static final String X_LAST_DEATH = "x-last-death-";
+    /** What a quorum queue adds to a message it delivers again (its count against {@code x-delivery-limit}). */
+    private static final String X_DELIVERY_COUNT = "x-delivery-count";
 
     private AmqpMessages() {
     }
@@ -135,7 +137,8 @@ final class AmqpMessages {
         if (props.getHeaders() != null) {
             for (Map.Entry<String, Object> e : props.getHeaders().entrySet()) {
                 String k = e.getKey();
-                if (k.equals(X_DEATH) || k.startsWith(X_FIRST_DEATH) || k.startsWith(X_LAST_DEATH)) {
+                if (k.equals(X_DEATH) || k.startsWith(X_FIRST_DEATH) || k.startsWith(X_LAST_DEATH)
+                        || k.equals(X_DELIVERY_COUNT)) {
                     continue;
                 }
                 headers.put(k, fromAmqp(e.getValue(), k));

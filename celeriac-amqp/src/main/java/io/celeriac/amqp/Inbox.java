@@ -41,6 +41,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Inbox {
     private static final AtomicLong IDS = new AtomicLong();
     private static final long CANCEL_WAIT_SECONDS = 10;
+    private static final long POLL_MILLIS = 50;
 
     private final long id = IDS.incrementAndGet();
     private final Channel channel;
@@ -53,11 +54,28 @@ final class Inbox {
     /** Standing subscriptions by queue, and the prefetch count they were started with (see {@link #stream}). */
     private final Map<String, Subscription> standing = new HashMap<>();
     private int standingCount;
+    /**
+     * Quorum queues differ in three ways that matter here: they refuse a consumer on a channel with a channel-wide
+     * (global) limit; a delivery may still arrive after {@code basic.cancel-ok} (the queue is a Raft log, and the
+     * consumer's end is one more entry in it); and a {@code basic.nack requeue} is applied after later commands on the
+     * channel have answered. So fetches and waits use {@code basic.get} instead of a consumer, a late delivery is
+     * given back, and a requeue waits until the queue counts its messages again.
+     */
+    private final boolean quorum;
     private volatile ShutdownSignalException closedBy;
 
-    Inbox(Channel channel, long maxMessageBytes) {
+    Inbox(Channel channel, long maxMessageBytes, boolean quorum) {
         this.channel = channel;
         this.maxMessageBytes = maxMessageBytes;
+        this.quorum = quorum;
+        // A delivery for a consumer already cancelled (quorum queues): nobody will hand it out, so it goes back.
+        channel.setDefaultConsumer(new DefaultConsumer(channel) {
+            @Override
+            public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties properties,
+                                       byte[] body) throws IOException {
+                channel.basicNack(envelope.getDeliveryTag(), false, true);
+            }
+        });
         channel.addShutdownListener(cause -> {
             closedBy = cause;
             synchronized (this) {
@@ -92,15 +110,48 @@ final class Inbox {
      * with room appears, before it handles the cancel.
      */
     void fetch(String queue, int credit) throws IOException, InterruptedException {
+        if (quorum) {
+            for (int i = 0; i < credit && get(queue); i++) {
+                // one basic.get per message: exact, where a consumer's cancel does not end its deliveries
+            }
+            return;
+        }
         channel.basicQos(credit, false);
         cancel(List.of(subscribe(queue)));
     }
+
+    /** One {@code basic.get} into the buffer; false if the queue had nothing ready. */
+    private boolean get(String queue) throws IOException {
+        com.rabbitmq.client.GetResponse r = channel.basicGet(queue, false);
+        if (r == null) {
+            return false;
+        }
+        buffer(queue, r.getEnvelope(), r.getProps(), r.getBody());
+        return true;
+    }
+
 
     /**
      * Waits up to {@code nanos} for a message on any of {@code queues}, subscribed to each with room for one (so at
      * most one per queue arrives if several fill at once), then cancels. Returns early when the channel closes.
      */
     void await(List<String> queues, long nanos) throws IOException, InterruptedException {
+        if (quorum) {
+            long deadline = System.nanoTime() + nanos;
+            while (open()) {
+                for (String q : queues) {
+                    if (get(q)) {
+                        return;
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                Thread.sleep(Math.min(POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+            }
+            return;
+        }
         channel.basicQos(1, false);
         List<Subscription> subs = new ArrayList<>();
         try {
@@ -129,8 +180,11 @@ final class Inbox {
     /**
      * Keeps a standing subscription to each of {@code queues}, delivering ahead up to {@code count} unsettled
      * messages on this channel (Celery's prefetch count): for a worker that told its window, one subscription for its
-     * life instead of three round trips per fetch. The limit is set per consumer (all quorum queues honour) and for
-     * the channel (so several queues together stay within it). A changed count resubscribes: RabbitMQ applies a
+     * life instead of three round trips per fetch. The limit is set per consumer (which quorum queues honour) and, on
+     * classic queues, for the channel (so several queues together stay within it). Quorum queues refuse a consumer
+     * on a channel with a channel-wide limit (RabbitMQ's {@code global_qos_not_supported_for_queue_type}), so there
+     * each queue's subscription may hold up to {@code count}, as Celery 5.5 does when it detects quorum queues
+     * ({@code worker_detect_quorum_queues}: global QoS off). A changed count resubscribes: RabbitMQ applies a
      * per-consumer limit only to consumers that start after it. Subscriptions to queues no longer asked for end, and
      * what they delivered ahead goes back to its queue. Called under the broker's reserve lock.
      */
@@ -149,7 +203,9 @@ final class Inbox {
         }
         if (standing.isEmpty() || count != standingCount) {
             channel.basicQos(count, false);
-            channel.basicQos(count, true);
+            if (!quorum) {
+                channel.basicQos(count, true);
+            }
             standingCount = count;
         }
         for (String q : queues) {
@@ -172,7 +228,7 @@ final class Inbox {
             return;
         }
         cancel(subs);
-        if (standing.isEmpty()) {
+        if (standing.isEmpty() && !quorum) {
             channel.basicQos(0, true); // no channel-wide limit left in the way of per-fetch credit
         }
         List<AmqpDelivery> back = new ArrayList<>();
@@ -294,15 +350,36 @@ final class Inbox {
      */
     void requeue(Collection<AmqpDelivery> ds) throws IOException {
         synchronized (ackLock) {
-            java.util.Set<String> queues = new java.util.LinkedHashSet<>();
+            Map<String, Integer> back = new java.util.LinkedHashMap<>();
+            Map<String, Long> before = new HashMap<>();
+            for (AmqpDelivery d : ds) {
+                if (quorum && open() && unsettled.contains(d.tag()) && !before.containsKey(d.queue())) {
+                    before.put(d.queue(), (long) channel.queueDeclarePassive(d.queue()).getMessageCount());
+                }
+            }
             for (AmqpDelivery d : ds) {
                 if (unsettled.remove(d.tag()) && open()) {
                     channel.basicNack(d.tag(), false, true);
-                    queues.add(d.queue());
+                    back.merge(d.queue(), 1, Integer::sum);
                 }
             }
-            for (String q : queues) {
-                channel.queueDeclarePassive(q);
+            for (Map.Entry<String, Integer> e : back.entrySet()) {
+                long count = channel.queueDeclarePassive(e.getKey()).getMessageCount();
+                if (!quorum) {
+                    continue;
+                }
+                // why a bounded poll: the count is read from the leader's applied state, and the returns are applied
+                // later; another consumer taking meanwhile can keep the count below, hence the deadline.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                while (count < before.get(e.getKey()) + e.getValue() && System.nanoTime() < deadline) {
+                    try {
+                        Thread.sleep(5);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                    count = channel.queueDeclarePassive(e.getKey()).getMessageCount();
+                }
             }
         }
     }
@@ -336,23 +413,7 @@ final class Inbox {
         @Override
         public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties properties,
                                    byte[] body) {
-            String token = AmqpDelivery.token(Inbox.this, envelope.getDeliveryTag());
-            BrokerMessage message = null;
-            String refusal = null;
-            try {
-                message = AmqpMessages.message(envelope, properties, body, token, maxMessageBytes);
-            } catch (MessageRejectedException e) {
-                refusal = e.reason();
-            } catch (RuntimeException e) {
-                refusal = "refused: unreadable message (" + e + ")";
-            }
-            AmqpDelivery d = new AmqpDelivery(queue, message, Inbox.this, envelope.getDeliveryTag(), properties,
-                    body, refusal);
-            synchronized (Inbox.this) {
-                unsettled.add(envelope.getDeliveryTag());
-                buffer.computeIfAbsent(queue, k -> new ArrayDeque<>()).add(d);
-                Inbox.this.notifyAll();
-            }
+            buffer(queue, envelope, properties, body);
         }
 
         @Override
@@ -369,6 +430,27 @@ final class Inbox {
         @Override
         public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
             done.countDown();
+        }
+    }
+
+    /** Buffers a message delivered from {@code queue} (by a subscription or a basic.get), readable or not. */
+    private void buffer(String queue, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+        String token = AmqpDelivery.token(Inbox.this, envelope.getDeliveryTag());
+        BrokerMessage message = null;
+        String refusal = null;
+        try {
+            message = AmqpMessages.message(envelope, properties, body, token, maxMessageBytes);
+        } catch (MessageRejectedException e) {
+            refusal = e.reason();
+        } catch (RuntimeException e) {
+            refusal = "refused: unreadable message (" + e + ")";
+        }
+        AmqpDelivery d = new AmqpDelivery(queue, message, Inbox.this, envelope.getDeliveryTag(), properties,
+                body, refusal);
+        synchronized (Inbox.this) {
+            unsettled.add(envelope.getDeliveryTag());
+            buffer.computeIfAbsent(queue, k -> new ArrayDeque<>()).add(d);
+            Inbox.this.notifyAll();
         }
     }
 }

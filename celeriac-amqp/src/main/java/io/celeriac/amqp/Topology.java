@@ -16,29 +16,59 @@ import java.util.Map;
  *       defaults to the default queue's name, {@code new_missing} names a missing queue's exchange after it), the
  *       queue is durable, not exclusive, not auto-deleted, and bound to that exchange with routing key {@code q};
  *   <li>its only argument is {@code x-max-priority}, and only when {@code task_queue_max_priority} is set
- *       ({@code Queues._set_max_priority});
+ *       ({@code Queues._set_max_priority}); with Celery 5.5's {@code task_default_queue_type = "quorum"} it is
+ *       {@code x-queue-type: quorum} instead ({@code celery/app/amqp.py} {@code Queues._add} puts it in
+ *       {@code queue_arguments}); a {@code delivery_limit} adds {@code x-delivery-limit} and a dead-letter target, the
+ *       default exchange with our dead-letter queue's name as routing key, so RabbitMQ moves a poison message there;
  *   <li>tasks are published to the default exchange with the queue name as routing key (the "anon-exchange" branch
  *       of {@code send_task_message}), so the per-queue exchange serves other producers' routing.
  * </ul>
  */
 final class Topology {
     private final Integer maxPriority;
+    private final boolean quorum;
+    private final Integer deliveryLimit;
+    private final String deadLetterQueue;
 
     Topology(Integer maxPriority) {
+        this(maxPriority, false, null, null);
+    }
+
+    Topology(Integer maxPriority, boolean quorum, Integer deliveryLimit, String deadLetterQueue) {
         this.maxPriority = maxPriority;
+        this.quorum = quorum;
+        this.deliveryLimit = deliveryLimit;
+        this.deadLetterQueue = deadLetterQueue;
     }
 
     Integer maxPriority() {
         return maxPriority;
     }
 
-    /** Celery's queue arguments: {@code x-max-priority} when configured, nothing else. */
+    /**
+     * Celery's queue arguments: {@code x-max-priority} when configured, or {@code x-queue-type: quorum}, plus the
+     * delivery limit and its dead-letter target when one is set.
+     */
     Map<String, Object> queueArguments() {
         Map<String, Object> args = new HashMap<>();
         if (maxPriority != null) {
             args.put("x-max-priority", maxPriority);
         }
+        if (quorum) {
+            args.put("x-queue-type", "quorum");
+        }
+        if (deliveryLimit != null) {
+            args.put("x-delivery-limit", deliveryLimit);
+            // why the default exchange: it reaches any queue by name with nothing more to declare or bind.
+            args.put("x-dead-letter-exchange", "");
+            args.put("x-dead-letter-routing-key", deadLetterQueue);
+        }
         return args;
+    }
+
+    /** Whether RabbitMQ itself dead-letters into our dead-letter queue (a delivery limit is set). */
+    boolean deadLettersByRabbitMq() {
+        return deliveryLimit != null;
     }
 
     /** Declares task queue {@code queue}, its exchange and their binding (exchange.declare, queue.declare, bind). */

@@ -29,7 +29,18 @@ class AmqpBrokerContractIT extends BrokerContract {
     private static final List<String> QUEUES = List.of("contract.a", "contract.b");
     private static boolean started;
 
-    private static synchronized String url() throws Exception {
+    /** The broker URL's options for this suite's queues. */
+    protected String options() {
+        // Priorities need x-max-priority; 10 is what Celery's docs suggest for task_queue_max_priority.
+        return "?task_queue_max_priority=10";
+    }
+
+    /** Classic queues: priorities, and a requeued message back at its old place; quorum queues: neither. */
+    protected boolean honoursPriorities() {
+        return true;
+    }
+
+    static synchronized RabbitMqServer node() throws Exception {
         if (!started) {
             RABBIT.start();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -41,13 +52,12 @@ class AmqpBrokerContractIT extends BrokerContract {
             }));
             started = true;
         }
-        // Priorities need x-max-priority; 10 is what Celery's docs suggest for task_queue_max_priority.
-        return RABBIT.url() + "?task_queue_max_priority=10";
+        return RABBIT;
     }
 
     @Override
     protected Transport open() throws Exception {
-        String url = url();
+        String url = node().url() + options();
         CeleriacConfig config = CeleriacConfig.builder().brokerUrl(url).build();
         emptyStore(config.deadLetterQueue());
         List<AmqpBroker> opened = new ArrayList<>();
@@ -91,6 +101,16 @@ class AmqpBrokerContractIT extends BrokerContract {
             }
 
             @Override
+            public boolean honoursPriorities() {
+                return AmqpBrokerContractIT.this.honoursPriorities();
+            }
+
+            @Override
+            public boolean requeueGoesFirst() {
+                return AmqpBrokerContractIT.this.honoursPriorities();
+            }
+
+            @Override
             public void close() {
                 for (AmqpBroker b : opened) {
                     b.close();
@@ -100,7 +120,7 @@ class AmqpBrokerContractIT extends BrokerContract {
     }
 
     /** Deletes the contract's queues and the dead letters, and empties the delay levels: a fresh store. */
-    private static void emptyStore(String deadLetterQueue) throws Exception {
+    static void emptyStore(String deadLetterQueue) throws Exception {
         ConnectionFactory f = new ConnectionFactory();
         f.setPort(RABBIT.port());
         f.setHost("127.0.0.1");

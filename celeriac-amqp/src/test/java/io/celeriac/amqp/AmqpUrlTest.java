@@ -4,6 +4,7 @@ import io.celeriac.CeleriacException;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -52,6 +53,38 @@ class AmqpUrlTest {
                 .hasMessageContaining("unknown option 'prefetch'");
         assertThatThrownBy(() -> AmqpUrl.parse("amqp://h/?task_queue_max_priority=0"))
                 .hasMessageContaining("1-255");
+    }
+
+    @Test
+    void quorumQueuesAndTheirDeliveryLimit() {
+        AmqpUrl u = AmqpUrl.parse("amqp://h/?task_default_queue_type=quorum&delivery_limit=5");
+        assertThat(u.quorum()).isTrue();
+        assertThat(u.deliveryLimit()).isEqualTo(5);
+        assertThat(AmqpUrl.parse("amqp://h/?queue_type=classic").quorum()).isFalse();
+        assertThat(new Topology(null, true, 5, "celeriac.dead_letter").queueArguments()).containsExactlyInAnyOrderEntriesOf(
+                Map.of("x-queue-type", "quorum", "x-delivery-limit", 5, "x-dead-letter-exchange", "",
+                        "x-dead-letter-routing-key", "celeriac.dead_letter"));
+        assertThatThrownBy(() -> AmqpUrl.parse("amqp://h/?task_default_queue_type=quorum&task_queue_max_priority=10"))
+                .hasMessageContaining("cannot be used with quorum queues");
+        assertThatThrownBy(() -> AmqpUrl.parse("amqp://h/?delivery_limit=5"))
+                .hasMessageContaining("needs task_default_queue_type=quorum");
+        assertThatThrownBy(() -> AmqpUrl.parse("amqp://h/?queue_type=stream")).hasMessageContaining("bad value");
+    }
+
+    @Test
+    void aFailoverListAsKombuWritesIt() {
+        AmqpUrl u = AmqpUrl.parse("amqp://u:p@h1:5701/v?task_default_queue_type=quorum;amqp://u:p@h2:5702/v;"
+                + "amqp://u:p@h3/v");
+        assertThat(u.hosts()).containsExactly(new AmqpUrl.Host("h1", 5701), new AmqpUrl.Host("h2", 5702),
+                new AmqpUrl.Host("h3", 5672));
+        assertThat(u.host()).isEqualTo("h1");
+        assertThat(u.quorum()).isTrue();
+        assertThat(u.virtualHost()).isEqualTo("v");
+        assertThat(u.toString()).isEqualTo("amqp://u:***@h1:5701/v;amqp://u:***@h2:5702/v;amqp://u:***@h3:5672/v");
+        assertThatThrownBy(() -> AmqpUrl.parse("amqp://u:p@h1/v;amqp://x:p@h2/v"))
+                .hasMessageContaining("same user, password, vhost");
+        assertThatThrownBy(() -> AmqpUrl.parse("amqp://h1/?heartbeat=5;amqp://h2/?heartbeat=9"))
+                .hasMessageContaining("read from its first URL");
     }
 
     @Test

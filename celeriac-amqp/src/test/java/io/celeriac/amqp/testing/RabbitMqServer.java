@@ -40,11 +40,22 @@ public final class RabbitMqServer implements BeforeAllCallback, AfterAllCallback
     private static final Path WRAPPER = Path.of("/usr/sbin/rabbitmq-server");
     private static final Path SCRIPT = Path.of("/usr/lib/rabbitmq/bin/rabbitmq-server");
     private static final long START_SECONDS = 90;
+    private static final Path CLI_DIR = Path.of("/usr/lib/rabbitmq/bin");
 
+    /** The Erlang cookie shared by the nodes of one cluster ({@link RabbitMqCluster}); null: the node makes its own. */
+    private final String cookie;
     private int port;
     private int distPort;
     private Path dir;
     private Process process;
+
+    public RabbitMqServer() {
+        this(null);
+    }
+
+    RabbitMqServer(String cookie) {
+        this.cookie = cookie;
+    }
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
@@ -100,6 +111,12 @@ public final class RabbitMqServer implements BeforeAllCallback, AfterAllCallback
             distPort = freePort();
             dir = Files.createTempDirectory("celeriac-rabbitmq");
             Files.createDirectories(dir.resolve("home"));
+            if (cookie != null) {
+                // Nodes of one cluster, and the CLI tools talking to them, must hold the same cookie.
+                Path c = dir.resolve("home").resolve(".erlang.cookie");
+                Files.writeString(c, cookie, StandardCharsets.US_ASCII);
+                Files.setPosixFilePermissions(c, java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
+            }
             Files.createDirectories(dir.resolve("mnesia"));
             Files.createDirectories(dir.resolve("log"));
             Files.writeString(dir.resolve("rabbitmq.conf"), String.join("\n",
@@ -141,6 +158,34 @@ public final class RabbitMqServer implements BeforeAllCallback, AfterAllCallback
             }
             Thread.sleep(100);
         }
+    }
+
+    /**
+     * Runs a RabbitMQ CLI tool ({@code rabbitmqctl}, {@code rabbitmq-queues}) against this node, as the user running
+     * the tests with the node's cookie (the {@code /usr/sbin} wrappers would switch to the {@code rabbitmq} user);
+     * returns its output, or throws with it if the tool failed.
+     */
+    public String cli(String tool, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new java.util.ArrayList<>(List.of(CLI_DIR.resolve(tool).toString(), "-n", nodeName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        Map<String, String> env = pb.environment();
+        env.keySet().removeIf(k -> k.startsWith("RABBITMQ_") || k.startsWith("ERL_"));
+        env.put("HOME", dir.resolve("home").toString());
+        env.put("RABBITMQ_CONF_ENV_FILE", dir.resolve("rabbitmq-env.conf").toString());
+        env.put("ERL_EPMD_ADDRESS", "127.0.0.1");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(tool + " " + String.join(" ", args) + " on " + nodeName() + " failed:\n"
+                    + out);
+        }
+        return out;
+    }
+
+    /** Whether the node's process runs (it may not be booted yet). */
+    public synchronized boolean alive() {
+        return process != null && process.isAlive();
     }
 
     /** Whether the node completes an AMQP handshake (its listener opens before the node is fully booted). */
