@@ -106,19 +106,7 @@ final class AmqpPidbox implements ControlBus {
     }
 
     private void send(ControlMessage message, double timeoutSeconds) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("method", message.method());
-        body.put("arguments", message.arguments());
-        body.put("destination", message.destination().isEmpty() ? null : message.destination());
-        body.put("pattern", null);
-        body.put("matcher", null);
-        if (message.replyTo() != null) {
-            body.put("ticket", message.ticket());
-            Map<String, Object> replyTo = new LinkedHashMap<>();
-            replyTo.put("exchange", REPLY_EXCHANGE.name());
-            replyTo.put("routing_key", message.replyTo());
-            body.put("reply_to", replyTo);
-        }
+        Map<String, Object> body = message.celeryBody(REPLY_EXCHANGE.name());
         Map<String, Object> headers = new LinkedHashMap<>();
         headers.put("clock", tick());
         headers.put("expires", now() + timeoutSeconds);
@@ -156,17 +144,7 @@ final class AmqpPidbox implements ControlBus {
 
     private ControlMessage parse(byte[] raw) {
         try {
-            Map<String, Object> body = asMap(codec.readJson(MessageCodec.strictUtf8(raw)));
-            List<String> destination = new ArrayList<>();
-            if (body.get("destination") instanceof List<?> l) {
-                l.forEach(x -> destination.add(String.valueOf(x)));
-            }
-            String replyKey = body.get("reply_to") instanceof Map<?, ?> r && r.get("routing_key") != null
-                    ? r.get("routing_key").toString() : null;
-            Map<String, Object> args = body.get("arguments") instanceof Map<?, ?> a ? asMap(a) : Map.of();
-            Object ticket = body.get("ticket");
-            return new ControlMessage(String.valueOf(body.get("method")), args, destination,
-                    ticket == null ? null : ticket.toString(), replyKey);
+            return ControlMessage.fromCeleryBody(codec.readJson(MessageCodec.strictUtf8(raw)));
         } catch (RuntimeException e) {
             log.debug("ignoring a pidbox message that does not parse: {}", e.toString());
             return null;

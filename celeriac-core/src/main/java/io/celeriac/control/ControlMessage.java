@@ -1,7 +1,11 @@
 package io.celeriac.control;
 
+import io.celeriac.protocol.MessageRejectedException;
+
 import io.celeriac.protocol.JsonValues;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -28,5 +32,44 @@ public record ControlMessage(String method, Map<String, Object> arguments, List<
 
     public boolean isFor(String hostname) {
         return destination.isEmpty() || destination.contains(hostname);
+    }
+
+    /**
+     * The body of kombu's pidbox message for this command ({@code kombu/pidbox.py}, {@code Mailbox._broadcast}), the
+     * same on every transport; replies are asked for through {@code replyExchange}.
+     */
+    public Map<String, Object> celeryBody(String replyExchange) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("method", method);
+        body.put("arguments", arguments);
+        body.put("destination", destination.isEmpty() ? null : destination);
+        body.put("pattern", null);
+        body.put("matcher", null);
+        if (replyTo != null) {
+            body.put("ticket", ticket);
+            Map<String, Object> reply = new LinkedHashMap<>();
+            reply.put("exchange", replyExchange);
+            reply.put("routing_key", replyTo);
+            body.put("reply_to", reply);
+        }
+        return body;
+    }
+
+    /** Reads a pidbox message body (any transport); refuses what is not a JSON object. */
+    public static ControlMessage fromCeleryBody(Object parsed) {
+        if (!(parsed instanceof Map<?, ?> body)) {
+            throw new MessageRejectedException("refused: not a JSON object");
+        }
+        List<String> destination = new ArrayList<>();
+        if (body.get("destination") instanceof List<?> l) {
+            l.forEach(x -> destination.add(String.valueOf(x)));
+        }
+        String replyKey = body.get("reply_to") instanceof Map<?, ?> r && r.get("routing_key") != null
+                ? r.get("routing_key").toString() : null;
+        @SuppressWarnings("unchecked")
+        Map<String, Object> args = body.get("arguments") instanceof Map<?, ?> a ? (Map<String, Object>) a : Map.of();
+        Object ticket = body.get("ticket");
+        return new ControlMessage(String.valueOf(body.get("method")), args, destination,
+                ticket == null ? null : ticket.toString(), replyKey);
     }
 }

@@ -1,7 +1,5 @@
 package io.celeriac.dashboard;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.celeriac.CeleriacException;
@@ -12,8 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -53,8 +49,6 @@ public final class JdbcHistoryStore implements HistoryStore {
     /** How long a statement waits for a pooled connection before the store counts the database as down. */
     private static final long CONNECTION_TIMEOUT_MS = 3000;
 
-    private final ObjectMapper json = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private final DataSource dataSource;
     private final AutoCloseable owned;
     private final String where;
@@ -159,7 +153,7 @@ public final class JdbcHistoryStore implements HistoryStore {
                 ps.setFetchSize(Math.min(CHUNK, max)); // H2 refuses a fetch size above the max rows
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        out.add(decode(rs.getString(1)));
+                        out.add(TaskRecord.fromJson(rs.getString(1)));
                     }
                 }
                 c.commit();
@@ -188,7 +182,7 @@ public final class JdbcHistoryStore implements HistoryStore {
                     for (TaskRecord t : all.subList(i, Math.min(all.size(), i + CHUNK))) {
                         ps.setString(1, t.id());
                         ps.setDouble(2, t.firstSeen());
-                        ps.setString(3, encode(t));
+                        ps.setString(3, t.toJson());
                         ps.addBatch();
                     }
                     ps.executeBatch();
@@ -290,21 +284,6 @@ public final class JdbcHistoryStore implements HistoryStore {
         }
     }
 
-    private String encode(TaskRecord t) {
-        try {
-            return json.writeValueAsString(t);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private TaskRecord decode(String s) {
-        try {
-            return json.readValue(s, TaskRecord.class);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     /** Closes the pool if {@link #open} made it; a data source given by the caller stays open. */
     @Override

@@ -1,7 +1,5 @@
 package io.celeriac.dashboard;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.redis.RedisUrl;
@@ -15,8 +13,6 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -38,8 +34,6 @@ public final class RedisHistoryStore implements HistoryStore {
     static final String ORDER = "celeriac.dashboard.order";
     private static final int CHUNK = 1000;
 
-    private final ObjectMapper json = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private final RedisUrl url;
     private final ClientResources resources;
     private final RedisClient client;
@@ -87,7 +81,7 @@ public final class RedisHistoryStore implements HistoryStore {
             List<String> chunk = ids.subList(i, Math.min(ids.size(), i + CHUNK));
             for (KeyValue<String, String> kv : r.hmget(RECORDS, chunk.toArray(String[]::new))) {
                 if (kv.hasValue()) {
-                    out.add(decode(kv.getValue()));
+                    out.add(TaskRecord.fromJson(kv.getValue()));
                 }
             }
         }
@@ -102,7 +96,7 @@ public final class RedisHistoryStore implements HistoryStore {
             Map<String, String> values = new LinkedHashMap<>();
             List<Object> scores = new ArrayList<>();
             for (TaskRecord t : all.subList(i, Math.min(all.size(), i + CHUNK))) {
-                values.put(t.id(), encode(t));
+                values.put(t.id(), t.toJson());
                 scores.add(t.firstSeen());
                 scores.add(t.id());
             }
@@ -138,21 +132,6 @@ public final class RedisHistoryStore implements HistoryStore {
         r.zrem(ORDER, all);
     }
 
-    private String encode(TaskRecord t) {
-        try {
-            return json.writeValueAsString(t);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private TaskRecord decode(String s) {
-        try {
-            return json.readValue(s, TaskRecord.class);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     @Override
     public void close() {

@@ -58,6 +58,29 @@ public record TaskRecord(String id, String name, String state, String args, Stri
         return isTerminal(state);
     }
 
+    // How history stores keep a record (one JSON document each): fields added later are ignored by older readers.
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind
+            .ObjectMapper().configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
+                    false);
+
+    /** This record as a history store keeps it. */
+    String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A record a history store kept ({@link #toJson}). */
+    static TaskRecord fromJson(String json) {
+        try {
+            return JSON.readValue(json, TaskRecord.class);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static boolean isTerminal(String state) {
         return switch (state) {
             case "SUCCESS", "FAILURE", "REVOKED", "REJECTED" -> true;

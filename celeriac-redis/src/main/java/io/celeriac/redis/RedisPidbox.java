@@ -63,19 +63,7 @@ final class RedisPidbox implements ControlBus {
 
     @Override
     public void broadcast(ControlMessage message) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("method", message.method());
-        body.put("arguments", message.arguments());
-        body.put("destination", message.destination().isEmpty() ? null : message.destination());
-        body.put("pattern", null);
-        body.put("matcher", null);
-        if (message.replyTo() != null) {
-            body.put("ticket", message.ticket());
-            Map<String, Object> replyTo = new LinkedHashMap<>();
-            replyTo.put("exchange", REPLY_EXCHANGE);
-            replyTo.put("routing_key", message.replyTo());
-            body.put("reply_to", replyTo);
-        }
+        Map<String, Object> body = message.celeryBody(REPLY_EXCHANGE);
         Map<String, Object> headers = new LinkedHashMap<>();
         headers.put("clock", clock.incrementAndGet());
         headers.put("expires", now.getAsDouble() + 10);
@@ -100,19 +88,7 @@ final class RedisPidbox implements ControlBus {
 
     private ControlMessage parse(String raw) {
         try {
-            Map<String, Object> body = asMap(codec.readJsonBody(kombu.decode(raw)));
-            Object dest = body.get("destination");
-            List<String> destination = new ArrayList<>();
-            if (dest instanceof List<?> l) {
-                l.forEach(x -> destination.add(String.valueOf(x)));
-            }
-            Object replyTo = body.get("reply_to");
-            String replyKey = replyTo instanceof Map<?, ?> r && r.get("routing_key") != null
-                    ? r.get("routing_key").toString() : null;
-            Map<String, Object> args = body.get("arguments") instanceof Map<?, ?> a ? asMap(a) : Map.of();
-            Object ticket = body.get("ticket");
-            return new ControlMessage(String.valueOf(body.get("method")), args, destination,
-                    ticket == null ? null : ticket.toString(), replyKey);
+            return ControlMessage.fromCeleryBody(codec.readJsonBody(kombu.decode(raw)));
         } catch (RuntimeException ex) {
             log.debug("ignoring a pidbox message that does not parse: {}", ex.toString());
             return null;
