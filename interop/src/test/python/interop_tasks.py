@@ -2,7 +2,8 @@
 
 Broker and backend come from INTEROP_BROKER / INTEROP_BACKEND. Task names match the Java test tasks, so either
 side can run what the other sends. interop.record writes to the Redis at INTEROP_LEDGER (default: the broker, which
-must then be Redis). INTEROP_QUEUE_MAX_PRIORITY, when set, is task_queue_max_priority (RabbitMQ queues).
+must then be Redis). INTEROP_QUEUE_MAX_PRIORITY, when set, is task_queue_max_priority (RabbitMQ queues); INTEROP_MASTER_NAME, when set,
+is Sentinel's master name (sentinel:// broker and backend).
 """
 import os
 
@@ -16,6 +17,10 @@ LEDGER = os.environ.get("INTEROP_LEDGER", BROKER)
 app = Celery("interop_tasks", broker=BROKER, backend=BACKEND)
 app.conf.update(task_default_queue="celery", worker_hijack_root_logger=False, task_acks_late=True,
                 worker_prefetch_multiplier=1, broker_connection_retry_on_startup=True)
+if os.environ.get("INTEROP_MASTER_NAME"):
+    # Celery's Sentinel settings: sentinel:// URLs, the master's name in the transport options.
+    app.conf.broker_transport_options = {"master_name": os.environ["INTEROP_MASTER_NAME"]}
+    app.conf.result_backend_transport_options = {"master_name": os.environ["INTEROP_MASTER_NAME"]}
 if os.environ.get("INTEROP_QUEUE_MAX_PRIORITY"):
     app.conf.task_queue_max_priority = int(os.environ["INTEROP_QUEUE_MAX_PRIORITY"])
 

@@ -40,7 +40,9 @@ public final class CeleriacConfig {
             // Worker: broker connection at startup, message size.
             "broker_connection_retry_on_startup", "broker_connection_max_retries", "celeriac_max_message_bytes",
             // Sending while the broker is unavailable.
-            "task_publish_retry", "task_publish_retry_policy");
+            "task_publish_retry", "task_publish_retry_policy",
+            // Transport options (Sentinel's master_name, ...), as Celery's dicts.
+            "broker_transport_options", "result_backend_transport_options");
 
     // Worker: broker connection at startup, message size.
     /** Celery's default for {@code broker_connection_max_retries}. */
@@ -81,6 +83,8 @@ public final class CeleriacConfig {
     // Sending while the broker is unavailable.
     private final boolean publishRetry;
     private final PublishRetryPolicy publishRetryPolicy;
+    private final Map<String, Object> brokerTransportOptions;
+    private final Map<String, Object> resultBackendTransportOptions;
 
     private CeleriacConfig(Builder b) {
         this.brokerUrl = b.brokerUrl;
@@ -116,6 +120,8 @@ public final class CeleriacConfig {
         // Sending while the broker is unavailable.
         this.publishRetry = b.publishRetry;
         this.publishRetryPolicy = b.publishRetryPolicy;
+        this.brokerTransportOptions = Map.copyOf(b.brokerTransportOptions);
+        this.resultBackendTransportOptions = Map.copyOf(b.resultBackendTransportOptions);
     }
 
     public static Builder builder() {
@@ -225,6 +231,10 @@ public final class CeleriacConfig {
     public boolean publishRetry() { return publishRetry; }
     /** How a send retries ({@code task_publish_retry_policy}); every key is set. */
     public PublishRetryPolicy publishRetryPolicy() { return publishRetryPolicy; }
+    /** Celery's {@code broker_transport_options}: what a transport reads from it (e.g. Sentinel's {@code master_name}). */
+    public Map<String, Object> brokerTransportOptions() { return brokerTransportOptions; }
+    /** Celery's {@code result_backend_transport_options}. */
+    public Map<String, Object> resultBackendTransportOptions() { return resultBackendTransportOptions; }
 
     /** The queue for a task name from {@code task_routes}, if any route matches (first match wins). */
     public Optional<String> routeFor(String taskName) {
@@ -271,6 +281,8 @@ public final class CeleriacConfig {
         // Sending while the broker is unavailable.
         b.publishRetry = publishRetry;
         b.publishRetryPolicy = publishRetryPolicy;
+        b.brokerTransportOptions = brokerTransportOptions;
+        b.resultBackendTransportOptions = resultBackendTransportOptions;
         return b;
     }
 
@@ -317,6 +329,8 @@ public final class CeleriacConfig {
         // Sending while the broker is unavailable.
         private boolean publishRetry = true;
         private PublishRetryPolicy publishRetryPolicy = PublishRetryPolicy.CELERY_DEFAULT;
+        private Map<String, Object> brokerTransportOptions = Map.of();
+        private Map<String, Object> resultBackendTransportOptions = Map.of();
 
         private Builder() {
         }
@@ -400,6 +414,24 @@ public final class CeleriacConfig {
             return this;
         }
 
+        /** Celery's {@code broker_transport_options}; null values are dropped. */
+        public Builder brokerTransportOptions(Map<String, ?> v) { this.brokerTransportOptions = options(v); return this; }
+        /** Celery's {@code result_backend_transport_options}; null values are dropped. */
+        public Builder resultBackendTransportOptions(Map<String, ?> v) {
+            this.resultBackendTransportOptions = options(v);
+            return this;
+        }
+
+        private static Map<String, Object> options(Map<String, ?> v) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            v.forEach((k, x) -> {
+                if (x != null) {
+                    out.put(k, x);
+                }
+            });
+            return out;
+        }
+
         /** Sets one setting by any accepted spelling of its key; unknown keys are refused with the list. */
         public Builder set(String key, String value) {
             String k = canonicalKey(key).orElseThrow(() -> new IllegalArgumentException(
@@ -442,6 +474,8 @@ public final class CeleriacConfig {
                     // Sending while the broker is unavailable.
                     case "task_publish_retry" -> publishRetry(bool(v));
                     case "task_publish_retry_policy" -> publishRetryPolicy(parseRetryPolicy(v));
+                    case "broker_transport_options" -> brokerTransportOptions(parseDict(k, v));
+                    case "result_backend_transport_options" -> resultBackendTransportOptions(parseDict(k, v));
                     default -> throw new IllegalStateException("unhandled setting " + k);
                 }
             } catch (RuntimeException e) {
@@ -508,6 +542,24 @@ public final class CeleriacConfig {
         }
 
         /** Celery's dict as JSON ({@code {"max_retries": 5}}) or as Python writes it ({@code {'max_retries': None}}). */
+        /** A dict setting, as JSON or as a Python literal ({@code {'master_name': 'mymaster'}}). */
+        @SuppressWarnings("unchecked")
+        static Map<String, Object> parseDict(String key, String v) {
+            if (v.isEmpty()) {
+                return Map.of();
+            }
+            Object parsed;
+            try {
+                parsed = new ObjectMapper().readValue(v, Object.class);
+            } catch (IOException notJson) {
+                parsed = PythonLiteral.parse(v);
+            }
+            if (!(parsed instanceof Map<?, ?> m)) {
+                throw new IllegalArgumentException(key + " must be a dict such as {'master_name': 'mymaster'}");
+            }
+            return (Map<String, Object>) m;
+        }
+
         static PublishRetryPolicy parseRetryPolicy(String v) {
             if (v.isEmpty()) {
                 return PublishRetryPolicy.CELERY_DEFAULT;

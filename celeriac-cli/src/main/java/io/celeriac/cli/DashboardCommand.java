@@ -66,7 +66,7 @@ final class DashboardCommand implements Callable<Integer> {
             Logging.setLevel(logLevel);
         }
         CeleriacConfig config = connection.config().build();
-        boolean redis = config.brokerUrl().startsWith("redis://") || config.brokerUrl().startsWith("rediss://");
+        boolean redis = io.celeriac.redis.RedisUrl.isRedisUrl(config.brokerUrl());
         CountDownLatch stop = new CountDownLatch(1);
         try (Celeriac app = Celeriac.builder().config(config).build()) {
             Dashboard.Builder b = Dashboard.builder(app).host(address).port(port).historySize(historySize)

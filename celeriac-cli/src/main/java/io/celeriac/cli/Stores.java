@@ -12,7 +12,7 @@ final class Stores {
 
     static ScheduleStore open(String store, CeleriacConfig config) {
         String url = store == null || store.equals("redis") ? config.brokerUrl() : store;
-        if (url.startsWith("redis://") || url.startsWith("rediss://")) {
+        if (io.celeriac.redis.RedisUrl.isRedisUrl(url)) {
             return new RedisScheduleStore(url, config);
         }
         if (url.startsWith("jdbc:")) {

@@ -733,7 +733,7 @@ public final class Dashboard implements AutoCloseable {
             if (url.isEmpty()) {
                 if (redisBroker) {
                     log.info("dashboard: task history in the broker's Redis at {}", ReconnectBackoff.redact(broker));
-                    return new RedisHistoryStore(broker);
+                    return new RedisHistoryStore(broker, app.config().brokerTransportOptions());
                 }
                 log.info("dashboard: task history in memory only: the broker ({}) is not Redis and no history store "
                         + "is set (--history jdbc:postgresql://... or redis://...)", ReconnectBackoff.redact(broker));
@@ -754,7 +754,7 @@ public final class Dashboard implements AutoCloseable {
             }
             if (isRedis(url)) {
                 log.info("dashboard: task history in Redis at {}", ReconnectBackoff.redact(url));
-                return new RedisHistoryStore(url);
+                return new RedisHistoryStore(url, app.config().brokerTransportOptions());
             }
             if (url.startsWith("jdbc:")) {
                 // Credentials from the environment (or in the URL), not the command line, where `ps` would show them.
@@ -767,7 +767,7 @@ public final class Dashboard implements AutoCloseable {
         }
 
         private static boolean isRedis(String url) {
-            return url.startsWith("redis://") || url.startsWith("rediss://");
+            return io.celeriac.redis.RedisUrl.isRedisUrl(url);
         }
     }
 }

@@ -40,7 +40,12 @@ public final class RedisHistoryStore implements HistoryStore {
     private volatile StatefulRedisConnection<String, String> connection;
 
     public RedisHistoryStore(String url) {
-        this.url = RedisUrl.parse(url);
+        this(url, java.util.Map.of());
+    }
+
+    /** @param transportOptions Celery's {@code broker_transport_options} (Sentinel's {@code master_name}) */
+    public RedisHistoryStore(String url, java.util.Map<String, Object> transportOptions) {
+        this.url = RedisUrl.parse(url).withTransportOptions(transportOptions);
         this.resources = ClientResources.builder()
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2,
                         TimeUnit.MILLISECONDS))

@@ -101,6 +101,7 @@ public final class RedisBroker implements Broker {
     private final RedisPidbox pidbox;
     private final RedisEventBus events;
     private final RedisOnceDispatch once;
+    private final ReplicaAcks replicaAcks;
     private volatile Thread etaThread;
     private volatile Thread heartbeatThread;
     private volatile Thread recoverThread;
@@ -108,7 +109,7 @@ public final class RedisBroker implements Broker {
     private volatile boolean closed;
 
     public RedisBroker(String url, CeleriacConfig config) {
-        this(RedisUrl.parse(url), config, new MessageCodec(config.maxMessageBytes()), Clock.systemUTC());
+        this(RedisUrl.parse(url).withTransportOptions(config.brokerTransportOptions()), config, new MessageCodec(config.maxMessageBytes()), Clock.systemUTC());
     }
 
     public RedisBroker(RedisUrl url, CeleriacConfig config, MessageCodec codec, Clock clock) {
@@ -128,7 +129,8 @@ public final class RedisBroker implements Broker {
         this.deadLetters = new RedisDeadLetterQueue(redis, codec, kombu, deadLetterKey);
         this.pidbox = new RedisPidbox(redis, pubsub, codec, kombu, this::now, url.db());
         this.events = new RedisEventBus(redis, pubsub, codec, kombu, url.db());
-        this.once = new RedisOnceDispatch(redis, kombu);
+        this.replicaAcks = ReplicaAcks.from(redis, url, config.brokerTransportOptions());
+        this.once = new RedisOnceDispatch(redis, kombu, replicaAcks);
     }
 
     RedisCommands<String, String> sync() {
@@ -197,8 +199,9 @@ public final class RedisBroker implements Broker {
         // A message with an ETA goes to its queue like any other, as Celery publishes it (the eta header carries the
         // time), so that Python workers run it too: they hold it in memory until due, as Celery 5 does. A Celeriac
         // worker that receives it early hands it back with defer() instead of holding it.
-        RedisAsyncCommands<String, String> async = redis.connection().async();
+        RedisAsyncCommands<String, String> async = replicaAcks.connection().async();
         List<RedisFuture<?>> futures = new ArrayList<>();
+        RedisFuture<Long> replicated = null;
         try {
             // All commands go out back to back on one connection, without waiting in between: one round trip for the
             // whole batch. Each slice goes out as soon as it is encoded, so Redis and the connection's thread work on
@@ -214,8 +217,13 @@ public final class RedisBroker implements Broker {
                     futures.add(async.lpush(e.getKey(), e.getValue().toArray(String[]::new)));
                 }
             }
+            replicated = replicaAcks.request(async);
             for (RedisFuture<?> f : futures) {
                 f.get(10, TimeUnit.SECONDS);
+            }
+            if (replicated != null) {
+                replicaAcks.acknowledged(replicated.get(10, TimeUnit.SECONDS), "Publishing " + messages.size()
+                        + " message(s)");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -388,7 +396,12 @@ public final class RedisBroker implements Broker {
                     keys = Arrays.copyOf(cycle.keys, cycle.keys.length + results);
                     System.arraycopy(writes.keys(), 0, keys, cycle.keys.length, results);
                 }
-                out = RESERVE.run(bytes(), ScriptOutputType.MULTI, keys, args);
+                RedisCommands<byte[], byte[]> bytes = bytes();
+                out = RESERVE.run(bytes, ScriptOutputType.MULTI, keys, args);
+                // Nothing reserved is handed out, and no ack or result counts, until a replica holds it (with
+                // Sentinel): a shortfall fails this call like a lost answer, so the next one puts back what it
+                // took and carries its acks and results again (ReplicaAcks says why).
+                replicaAcks.confirm(bytes, "A reserve");
                 cycle.lost.clear();
             } catch (RuntimeException e) {
                 // Redis may have run it and the answer been lost: the next call that is answered puts back what this
@@ -498,9 +511,11 @@ public final class RedisBroker implements Broker {
             args.add(t[1]);
         }
         try {
-            SETTLE.run(bytes(), ScriptOutputType.INTEGER,
+            RedisCommands<byte[], byte[]> bytes = bytes();
+            SETTLE.run(bytes, ScriptOutputType.INTEGER,
                     new byte[][] {b(UNACKED), b(UNACKED_INDEX), b(mine), b(deadLetterKey)},
                     args.toArray(byte[][]::new));
+            replicaAcks.confirm(bytes, "Dead-lettering");
         } catch (RuntimeException e) {
             // Still recorded as ours in unacked: retried before the next reserve, recovered if we die first.
             log.warn("Could not dead-letter {} undeliverable message(s) yet ({}); retrying", tagAndRecord.size(),
@@ -566,8 +581,9 @@ public final class RedisBroker implements Broker {
         }
         try {
             // One round trip for the batch; only tags this consumer still holds are removed (ack.lua says why).
-            ACK.run(redis.connection().sync(), ScriptOutputType.INTEGER, new String[] {UNACKED, UNACKED_INDEX, mine},
-                    tags);
+            RedisCommands<String, String> sync = redis.connection().sync();
+            ACK.run(sync, ScriptOutputType.INTEGER, new String[] {UNACKED, UNACKED_INDEX, mine}, tags);
+            replicaAcks.confirm(sync, "An ack");
         } catch (RuntimeException e) {
             throw redis.unavailable("Acking " + tags.length + " message(s)", e);
         }
@@ -610,8 +626,10 @@ public final class RedisBroker implements Broker {
 
     private void settle(String target, List<String> args) {
         try {
-            SETTLE.run(redis.connection().sync(), ScriptOutputType.INTEGER,
-                    new String[] {UNACKED, UNACKED_INDEX, mine, target}, args.toArray(String[]::new));
+            RedisCommands<String, String> sync = redis.connection().sync();
+            SETTLE.run(sync, ScriptOutputType.INTEGER, new String[] {UNACKED, UNACKED_INDEX, mine, target},
+                    args.toArray(String[]::new));
+            replicaAcks.confirm(sync, "Settling messages");
         } catch (RuntimeException e) {
             throw redis.unavailable("Settling messages (" + args.get(0) + ")", e);
         }
@@ -734,6 +752,7 @@ public final class RedisBroker implements Broker {
             }
         }
         waiters.values().forEach(StatefulRedisConnection::close);
+        replicaAcks.close();
         pubsub.close();
         redis.close();
     }

@@ -23,6 +23,12 @@ import java.util.concurrent.TimeUnit;
  * its backoff is capped at one second so that operations work again within a second of Redis answering (Lettuce's
  * default cap of 30 s kept producers failing long after an outage ended). Commands issued while disconnected are
  * rejected, never buffered: a send either reaches Redis or fails with a clear exception.
+ *
+ * <p>With Sentinel, every connect and reconnect asks the sentinels for the current master, so a failover is an outage
+ * like any other: connections drop when the old master dies (or when Sentinel demotes it, which closes its clients),
+ * and come back to the new one. A connection that still answers but from a replica (a demotion that left it open)
+ * gets {@code READONLY} for every write; {@link #unavailable} then closes this connector's connections on the server
+ * side, so that they reconnect through the sentinels instead of failing the same way until a restart.
  */
 final class RedisConnector implements AutoCloseable {
     static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
@@ -35,6 +41,8 @@ final class RedisConnector implements AutoCloseable {
     private volatile StatefulRedisConnection<String, String> connection;
     private volatile StatefulRedisConnection<byte[], byte[]> bytesConnection;
     private volatile boolean closed;
+    /** Every connection opened, for {@link #reconnectAll}; closed ones leave on their own. */
+    private final java.util.Set<StatefulRedisConnection<?, ?>> opened = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** @param what how errors name this server, e.g. "Redis broker" */
     RedisConnector(RedisUrl url, String what) {
@@ -86,7 +94,7 @@ final class RedisConnector implements AutoCloseable {
                     throw new BrokerUnavailableException(what + " at " + url + " is closed");
                 }
                 try {
-                    bytesConnection = client.connect(ByteArrayCodec.INSTANCE);
+                    bytesConnection = track(client.connect(ByteArrayCodec.INSTANCE));
                 } catch (RuntimeException e) {
                     throw new BrokerUnavailableException("Cannot connect to the " + what + " at " + url + ": "
                             + rootMessage(e) + ". Is redis-server running and is the URL right?", e);
@@ -102,7 +110,7 @@ final class RedisConnector implements AutoCloseable {
             throw new BrokerUnavailableException(what + " at " + url + " is closed");
         }
         try {
-            return client.connect();
+            return track(client.connect());
         } catch (RuntimeException e) {
             throw new BrokerUnavailableException("Cannot connect to the " + what + " at " + url + ": "
                     + rootMessage(e) + ". Is redis-server running and is the URL right?", e);
@@ -121,12 +129,58 @@ final class RedisConnector implements AutoCloseable {
         }
     }
 
+    private <C extends StatefulRedisConnection<?, ?>> C track(C c) {
+        opened.add(c);
+        c.addListener(new io.lettuce.core.RedisConnectionStateListener() {
+            @Override
+            public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
+                if (!connection.isOpen()) {
+                    opened.remove(c);
+                }
+            }
+        });
+        return c;
+    }
+
     /** The exception a broker operation throws when Redis did not answer: says what failed and why. */
     BrokerUnavailableException unavailable(String operation, Exception e) {
         Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
                 ? e.getCause() : e;
+        if (isReadOnly(cause)) {
+            reconnectAll();
+        }
         return new BrokerUnavailableException(operation + " failed: Redis at " + url + " did not answer ("
                 + cause.getMessage() + ")", cause);
+    }
+
+    static boolean isReadOnly(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof io.lettuce.core.RedisReadOnlyException
+                    || (t.getMessage() != null && t.getMessage().startsWith("READONLY"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Has the server close each of this connector's connections ({@code CLIENT KILL ID <own id> SKIPME no}): Lettuce
+     * then reconnects, and with Sentinel that means to whichever server the sentinels now call master. Best effort:
+     * a connection that fails here is down already and reconnects anyway.
+     */
+    void reconnectAll() {
+        for (StatefulRedisConnection<?, ?> c : opened) {
+            if (!c.isOpen()) {
+                continue;
+            }
+            try {
+                var sync = c.sync();
+                Long id = sync.clientId();
+                sync.clientKill(io.lettuce.core.KillArgs.Builder.id(id).skipme(false));
+            } catch (RuntimeException ignored) {
+                // The kill closes the connection before or as it answers; either way it reconnects.
+            }
+        }
     }
 
     /** True once the shared connection was opened (for close paths that must not connect). */

@@ -17,19 +17,33 @@ final class RedisOnceDispatch implements OnceDispatch {
     private final RedisConnector redis;
     private final KombuEnvelope kombu;
 
-    RedisOnceDispatch(RedisConnector redis, KombuEnvelope kombu) {
+    private final ReplicaAcks replicaAcks;
+
+    RedisOnceDispatch(RedisConnector redis, KombuEnvelope kombu, ReplicaAcks replicaAcks) {
         this.redis = redis;
         this.kombu = kombu;
+        this.replicaAcks = replicaAcks;
     }
 
     @Override
     public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
         try {
-            Long n = PUBLISH_ONCE.run(redis.connection().sync(), ScriptOutputType.INTEGER,
+            var connection = replicaAcks.connection();
+            Long n = PUBLISH_ONCE.run(connection.sync(), ScriptOutputType.INTEGER,
                     new String[] {onceKey, RedisBroker.listKey(message.queue(), RedisBroker.step(message.priority()))},
                     Long.toString(keep.toMillis()), RedisBroker.envelope(kombu, message));
+            var replicated = replicaAcks.request(connection.async());
+            if (replicated != null) {
+                replicaAcks.acknowledged(replicated.get(10, java.util.concurrent.TimeUnit.SECONDS),
+                        "Publishing " + message.taskId() + " once");
+            }
             return n != null && n == 1;
-        } catch (RuntimeException e) {
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new io.celeriac.broker.BrokerUnavailableException("interrupted while publishing "
+                    + message.taskId() + " once", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+                 | RuntimeException e) {
             throw redis.unavailable("Publishing " + message.taskId() + " once", e);
         }
     }

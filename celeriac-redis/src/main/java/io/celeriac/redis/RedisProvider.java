@@ -5,12 +5,11 @@ import io.celeriac.backend.ResultBackend;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerProvider;
 
-/** Registers {@code redis://}, {@code rediss://} (and, refused for now, {@code redis+sentinel://}) URLs. */
+/** Registers {@code redis://}, {@code rediss://} and Sentinel's {@code sentinel://} URLs. */
 public final class RedisProvider implements BrokerProvider {
     @Override
     public boolean supports(String url) {
-        return url.startsWith("redis://") || url.startsWith("rediss://") || url.startsWith("redis+sentinel://")
-                || url.startsWith("sentinel://");
+        return RedisUrl.isRedisUrl(url);
     }
 
     @Override

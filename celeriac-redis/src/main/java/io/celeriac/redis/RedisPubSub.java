@@ -12,12 +12,27 @@ import java.util.function.Consumer;
 /**
  * The broker's one pub/sub connection, shared by remote control (a channel) and events (a pattern), opened on first
  * use. Lettuce re-subscribes after a reconnect by itself.
+ *
+ * <p>Listeners run on a thread of their own, in arrival order, never on Lettuce's event loop: a listener that sends a
+ * command and waits for it (a worker answering {@code ping} publishes its reply) would otherwise block the very
+ * thread that must read that answer whenever both connections share an event loop thread, and time out after 10 s.
+ * The hand-off queue is bounded ({@link #BACKLOG}); beyond it messages are dropped with a warning, as pub/sub itself
+ * drops what a slow subscriber cannot take, rather than let memory grow without bound.
  */
 final class RedisPubSub implements AutoCloseable {
     private final RedisConnector redis;
     private final Map<String, List<Consumer<String>>> channels = new ConcurrentHashMap<>();
     private final Map<String, List<Consumer<String>>> patterns = new ConcurrentHashMap<>();
+    static final int BACKLOG = 100_000;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RedisPubSub.class);
     private volatile StatefulRedisPubSubConnection<String, String> connection;
+    private final java.util.concurrent.ThreadPoolExecutor dispatch = new java.util.concurrent.ThreadPoolExecutor(1, 1,
+            0, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(BACKLOG), r -> {
+                Thread t = new Thread(r, "celeriac-pubsub");
+                t.setDaemon(true);
+                return t;
+            }, (r, pool) -> dropped());
+    private final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
 
     RedisPubSub(RedisConnector redis) {
         this.redis = redis;
@@ -29,17 +44,39 @@ final class RedisPubSub implements AutoCloseable {
             c.addListener(new RedisPubSubAdapter<>() {
                 @Override
                 public void message(String channel, String message) {
-                    channels.getOrDefault(channel, List.of()).forEach(l -> l.accept(message));
+                    deliver(channels.getOrDefault(channel, List.of()), message);
                 }
 
                 @Override
                 public void message(String pattern, String channel, String message) {
-                    patterns.getOrDefault(pattern, List.of()).forEach(l -> l.accept(message));
+                    deliver(patterns.getOrDefault(pattern, List.of()), message);
                 }
             });
             connection = c;
         }
         return connection;
+    }
+
+    private void deliver(List<Consumer<String>> listeners, String message) {
+        if (listeners.isEmpty() || dispatch.isShutdown()) {
+            return;
+        }
+        dispatch.execute(() -> {
+            for (Consumer<String> l : listeners) {
+                try {
+                    l.accept(message);
+                } catch (RuntimeException e) {
+                    log.warn("A pub/sub listener failed: {}", e.toString());
+                }
+            }
+        });
+    }
+
+    private void dropped() {
+        long n = dropped.incrementAndGet();
+        if (n == 1 || n % 10_000 == 0) {
+            log.warn("{} pub/sub message(s) dropped: listeners are {} messages behind", n, BACKLOG);
+        }
     }
 
     /**
@@ -63,6 +100,7 @@ final class RedisPubSub implements AutoCloseable {
 
     @Override
     public void close() {
+        dispatch.shutdown();
         StatefulRedisPubSubConnection<String, String> c = connection;
         if (c != null) {
             c.close();

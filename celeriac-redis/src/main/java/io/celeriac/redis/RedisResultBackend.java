@@ -48,7 +48,10 @@ public final class RedisResultBackend implements ResultBackend {
     private final RedisChords chords;
 
     public RedisResultBackend(String url, CeleriacConfig config) {
-        this(RedisUrl.parse(url), config.resultExpires(), new MessageCodec());
+        // Celery reads the backend's own options; the broker's fill in a master name it leaves out, since a
+        // result backend on the broker's Sentinel set is the usual layout.
+        this(RedisUrl.parse(url).withTransportOptions(config.resultBackendTransportOptions())
+                .withTransportOptions(config.brokerTransportOptions()), config.resultExpires(), new MessageCodec());
     }
 
     public RedisResultBackend(RedisUrl url, Duration expires, MessageCodec codec) {
@@ -136,9 +139,7 @@ public final class RedisResultBackend implements ResultBackend {
 
     /** Whether this backend lives on the Redis server {@code other} names (any database). */
     boolean onServerOf(RedisUrl other) {
-        return url.host().equalsIgnoreCase(other.host()) && url.port() == other.port() && url.tls() == other.tls()
-                && java.util.Objects.equals(url.username(), other.username())
-                && java.util.Objects.equals(url.password(), other.password());
+        return url.sameServerAs(other);
     }
 
     /**

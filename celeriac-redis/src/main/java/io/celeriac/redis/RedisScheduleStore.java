@@ -32,7 +32,7 @@ public final class RedisScheduleStore implements ScheduleStore, AutoCloseable {
     private final EntryCodec codec;
 
     public RedisScheduleStore(String url, CeleriacConfig config) {
-        RedisUrl u = RedisUrl.parse(url);
+        RedisUrl u = RedisUrl.parse(url).withTransportOptions(config.brokerTransportOptions());
         this.redis = new RedisConnector(u, "Redis schedule store");
         this.codec = new EntryCodec(new MessageCodec(), config.timezone());
     }

@@ -7,17 +7,36 @@ import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 
 /**
- * A Redis URL as Celery writes them: {@code redis://[[user]:password@]host[:port][/db]}, {@code rediss://} for TLS.
- * {@code redis+sentinel://} is understood and refused until Sentinel support lands.
+ * A Redis URL as Celery writes them: {@code redis://[[user]:password@]host[:port][/db]}, {@code rediss://} for TLS,
+ * and Sentinel's {@code sentinel://[[user]:password@]host:port[;sentinel://host:port...][/db]} with the master's name
+ * from {@code ?master_name=} or from Celery's {@code broker_transport_options = {'master_name': ...}}
+ * ({@link #withMasterName}). A Sentinel URL's password is the master's (as kombu reads it); the sentinels themselves
+ * are reached without one.
+ *
+ * @param host       the server, or for Sentinel the first sentinel (what messages name)
+ * @param sentinels  the sentinels as {@code host:port}, empty for a plain server
+ * @param masterName the name the sentinels monitor the master under; null for a plain server
  */
-public record RedisUrl(String host, int port, int db, String username, String password, boolean tls) {
+public record RedisUrl(String host, int port, int db, String username, String password, boolean tls,
+                       List<String> sentinels, String masterName) {
+
+    public RedisUrl {
+        sentinels = List.copyOf(sentinels);
+    }
+
+    /** A plain server. */
+    public RedisUrl(String host, int port, int db, String username, String password, boolean tls) {
+        this(host, port, db, username, password, tls, List.of(), null);
+    }
 
     public static RedisUrl parse(String url) {
-        if (url.startsWith("redis+sentinel://") || url.startsWith("sentinel://")) {
-            throw new CeleriacException("Redis Sentinel is not supported yet (" + url.replaceAll("://.*@", "://***@")
-                    + "); use redis://host:port/db pointing at the current master");
+        if (url.startsWith("sentinel://") || url.startsWith("redis+sentinel://")) {
+            return parseSentinel(url);
         }
         boolean tls = url.startsWith("rediss://");
         if (!tls && !url.startsWith("redis://")) {
@@ -26,43 +45,167 @@ public record RedisUrl(String host, int port, int db, String username, String pa
         URI uri = URI.create(url);
         String host = uri.getHost() == null || uri.getHost().isEmpty() ? "localhost" : uri.getHost();
         int port = uri.getPort() < 0 ? 6379 : uri.getPort();
-        int db = 0;
-        String path = uri.getPath();
-        if (path != null && path.length() > 1) {
-            try {
-                db = Integer.parseInt(path.substring(1));
-            } catch (NumberFormatException e) {
-                throw new CeleriacException("bad database number in Redis URL " + url + ": '" + path.substring(1) + "'");
-            }
-        }
+        String[] credentials = credentials(uri.getRawUserInfo());
+        return new RedisUrl(host, port, db(uri, url), credentials[0], credentials[1], tls);
+    }
+
+    /**
+     * kombu's Sentinel form: every sentinel written as a URL of its own, joined by {@code ;}; credentials, database
+     * and query are read from the first that has them (kombu takes them from the URLs as one).
+     */
+    private static RedisUrl parseSentinel(String url) {
+        List<String> sentinels = new ArrayList<>();
         String user = null;
         String password = null;
-        String info = uri.getRawUserInfo();
-        if (info != null && !info.isEmpty()) {
-            int colon = info.indexOf(':');
-            if (colon < 0) {
-                password = decode(info);
-            } else {
-                user = colon == 0 ? null : decode(info.substring(0, colon));
-                password = decode(info.substring(colon + 1));
+        int db = 0;
+        String master = null;
+        for (String part : url.split(";")) {
+            String p = part.trim();
+            if (p.isEmpty()) {
+                continue;
+            }
+            if (!p.startsWith("sentinel://") && !p.startsWith("redis+sentinel://")) {
+                throw new CeleriacException("not a Sentinel URL: " + redact(p)
+                        + " (expected sentinel://host:port;sentinel://host:port/db)");
+            }
+            URI uri = URI.create(p.startsWith("redis+") ? p.substring("redis+".length()) : p);
+            if (uri.getHost() == null || uri.getHost().isEmpty()) {
+                throw new CeleriacException("no sentinel host in " + redact(p));
+            }
+            sentinels.add(uri.getHost() + ":" + (uri.getPort() < 0 ? 26379 : uri.getPort()));
+            String[] credentials = credentials(uri.getRawUserInfo());
+            if (credentials[1] != null && password == null) {
+                user = credentials[0];
+                password = credentials[1];
+            }
+            if (uri.getPath() != null && uri.getPath().length() > 1) {
+                db = db(uri, redact(p));
+            }
+            String name = queryParameter(uri.getRawQuery(), "master_name");
+            if (name != null && master == null) {
+                master = name;
             }
         }
-        return new RedisUrl(host, port, db, user, password, tls);
+        if (sentinels.isEmpty()) {
+            throw new CeleriacException("no sentinel in " + redact(url));
+        }
+        String first = sentinels.get(0);
+        int colon = first.lastIndexOf(':');
+        return new RedisUrl(first.substring(0, colon), Integer.parseInt(first.substring(colon + 1)), db, user,
+                password, false, sentinels, master);
+    }
+
+    private static int db(URI uri, String url) {
+        String path = uri.getPath();
+        if (path == null || path.length() <= 1) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(path.substring(1));
+        } catch (NumberFormatException e) {
+            throw new CeleriacException("bad database number in Redis URL " + url + ": '" + path.substring(1) + "'");
+        }
+    }
+
+    /** {user or null, password or null} from a URL's raw user info. */
+    private static String[] credentials(String info) {
+        if (info == null || info.isEmpty()) {
+            return new String[] {null, null};
+        }
+        int colon = info.indexOf(':');
+        if (colon < 0) {
+            return new String[] {null, decode(info)};
+        }
+        return new String[] {colon == 0 ? null : decode(info.substring(0, colon)), decode(info.substring(colon + 1))};
+    }
+
+    private static String queryParameter(String rawQuery, String name) {
+        if (rawQuery == null) {
+            return null;
+        }
+        for (String pair : rawQuery.split("&")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0 && decode(pair.substring(0, eq)).equals(name)) {
+                return decode(pair.substring(eq + 1));
+            }
+        }
+        return null;
+    }
+
+    private static String redact(String url) {
+        return url.replaceAll("//[^@/;]*@", "//***@");
     }
 
     private static String decode(String s) {
         return URLDecoder.decode(s, StandardCharsets.UTF_8);
     }
 
+    /** Whether the master is found through sentinels. */
+    public boolean isSentinel() {
+        return !sentinels.isEmpty();
+    }
+
+    /**
+     * The same URL with the master's name Celery's transport options give ({@code master_name}), unless the URL named
+     * one itself.
+     */
+    public RedisUrl withMasterName(String name) {
+        if (!isSentinel() || masterName != null || name == null || name.isBlank()) {
+            return this;
+        }
+        return new RedisUrl(host, port, db, username, password, tls, sentinels, name.trim());
+    }
+
+    /**
+     * The same URL with what Celery's transport options ({@code broker_transport_options} or
+     * {@code result_backend_transport_options}) say about it: Sentinel's {@code master_name}.
+     */
+    public RedisUrl withTransportOptions(java.util.Map<String, Object> options) {
+        Object name = options.get("master_name");
+        return name == null ? this : withMasterName(name.toString());
+    }
+
+    /** Whether a URL is one of Redis's: a plain server or Sentinel. */
+    public static boolean isRedisUrl(String url) {
+        return url.startsWith("redis://") || url.startsWith("rediss://") || url.startsWith("sentinel://")
+                || url.startsWith("redis+sentinel://");
+    }
+
     /** The same server, another database. */
     public RedisUrl withDb(int otherDb) {
-        return new RedisUrl(host, port, otherDb, username, password, tls);
+        return new RedisUrl(host, port, otherDb, username, password, tls, sentinels, masterName);
+    }
+
+    /** Whether both URLs reach the same server (any database): one Redis script can then write for both. */
+    public boolean sameServerAs(RedisUrl other) {
+        if (isSentinel() || other.isSentinel()) {
+            return Objects.equals(masterName, other.masterName) && sentinels.equals(other.sentinels)
+                    && Objects.equals(username, other.username) && Objects.equals(password, other.password);
+        }
+        return host.equalsIgnoreCase(other.host) && port == other.port && tls == other.tls
+                && Objects.equals(username, other.username) && Objects.equals(password, other.password);
     }
 
     /** The Lettuce URI (for Celeriac modules that open their own Redis connection). */
     public RedisURI toRedisUri() {
-        RedisURI.Builder b = RedisURI.builder().withHost(host).withPort(port).withDatabase(db).withSsl(tls)
-                .withTimeout(Duration.ofSeconds(10));
+        RedisURI.Builder b;
+        if (isSentinel()) {
+            if (masterName == null) {
+                throw new CeleriacException("the Sentinel URL " + this + " names no master: add ?master_name=<name>"
+                        + " or set broker_transport_options = {'master_name': '<name>'} as in Celery");
+            }
+            String first = sentinels.get(0);
+            int colon = first.lastIndexOf(':');
+            b = RedisURI.Builder.sentinel(first.substring(0, colon), Integer.parseInt(first.substring(colon + 1)),
+                    masterName);
+            for (String s : sentinels.subList(1, sentinels.size())) {
+                int c = s.lastIndexOf(':');
+                b.withSentinel(s.substring(0, c), Integer.parseInt(s.substring(c + 1)));
+            }
+        } else {
+            b = RedisURI.builder().withHost(host).withPort(port).withSsl(tls);
+        }
+        b.withDatabase(db).withTimeout(Duration.ofSeconds(10));
         if (password != null) {
             if (username != null) {
                 b.withAuthentication(username, password.toCharArray());
@@ -75,6 +218,18 @@ public record RedisUrl(String host, int port, int db, String username, String pa
 
     @Override
     public String toString() {
-        return (tls ? "rediss://" : "redis://") + (password == null ? "" : "***@") + host + ":" + port + "/" + db;
+        String auth = password == null ? "" : "***@";
+        if (isSentinel()) {
+            StringBuilder s = new StringBuilder();
+            for (int i = 0; i < sentinels.size(); i++) {
+                s.append(i == 0 ? "sentinel://" + auth : ";sentinel://").append(sentinels.get(i));
+            }
+            s.append('/').append(db);
+            if (masterName != null) {
+                s.append("?master_name=").append(masterName);
+            }
+            return s.toString();
+        }
+        return (tls ? "rediss://" : "redis://") + auth + host + ":" + port + "/" + db;
     }
 }

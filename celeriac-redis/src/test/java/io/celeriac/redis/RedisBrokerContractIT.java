@@ -34,10 +34,15 @@ class RedisBrokerContractIT extends BrokerContract {
         return REDIS.url(0);
     }
 
+    /** The broker's URL (database 0); {@link SentinelBrokerContractIT} runs the same contract through Sentinel. */
+    protected String brokerUrl() throws Exception {
+        return url();
+    }
+
     @Override
     protected Transport open() throws Exception {
-        String url = url();
-        RedisClient admin = RedisClient.create(url);
+        String url = brokerUrl();
+        RedisClient admin = RedisClient.create(RedisUrl.parse(url).toRedisUri());
         StatefulRedisConnection<String, String> adminConnection = admin.connect();
         adminConnection.sync().flushall();
         CeleriacConfig config = CeleriacConfig.builder().brokerUrl(url).build();

@@ -3,6 +3,8 @@ package io.celeriac.redis;
 import io.celeriac.CeleriacException;
 import org.junit.jupiter.api.Test;
 
+import java.util.Map;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -18,11 +20,40 @@ class RedisUrlTest {
     }
 
     @Test
-    void sentinelIsUnderstoodAndRefusedClearly() {
-        assertThatThrownBy(() -> RedisUrl.parse("redis+sentinel://:pw@s1:26379/0"))
-                .isInstanceOf(CeleriacException.class).hasMessageContaining("Sentinel is not supported")
+    void sentinelUrlsAsCeleryWritesThem() {
+        RedisUrl u = RedisUrl.parse("sentinel://:s%40cret@s1:26379;sentinel://s2:26380;sentinel://s3/2");
+        assertThat(u.isSentinel()).isTrue();
+        assertThat(u.sentinels()).containsExactly("s1:26379", "s2:26380", "s3:26379");
+        assertThat(u.db()).isEqualTo(2);
+        assertThat(u.password()).isEqualTo("s@cret");
+        assertThat(u.masterName()).isNull();
+        // The master's name from Celery's transport options, unless the URL has one.
+        assertThat(u.withTransportOptions(Map.of("master_name", "cluster1")).masterName()).isEqualTo("cluster1");
+        RedisUrl named = RedisUrl.parse("redis+sentinel://s1:1;sentinel://s2:2/0?master_name=mine");
+        assertThat(named.masterName()).isEqualTo("mine");
+        assertThat(named.withTransportOptions(Map.of("master_name", "other")).masterName()).isEqualTo("mine");
+        assertThat(u.toString()).isEqualTo("sentinel://***@s1:26379;sentinel://s2:26380;sentinel://s3:26379/2")
+                .doesNotContain("cret");
+        assertThat(new RedisProvider().supports("sentinel://s1:26379")).isTrue();
+        assertThat(RedisUrl.isRedisUrl("redis+sentinel://s1")).isTrue();
+        assertThat(RedisUrl.isRedisUrl("amqp://h")).isFalse();
+    }
+
+    @Test
+    void aSentinelUrlWithoutAMasterNameSaysHowToGiveOne() {
+        assertThatThrownBy(() -> RedisUrl.parse("sentinel://:pw@s1:26379/0").toRedisUri())
+                .isInstanceOf(CeleriacException.class).hasMessageContaining("master_name")
                 .hasMessageNotContaining("pw");
-        assertThat(new RedisProvider().supports("redis+sentinel://s1:26379")).isTrue();
+        assertThatThrownBy(() -> RedisUrl.parse("sentinel://s1:1;redis://s2:2")).hasMessageContaining("not a Sentinel URL");
+    }
+
+    @Test
+    void oneScriptWritesForBrokerAndBackendOnlyOnTheSameServer() {
+        RedisUrl a = RedisUrl.parse("sentinel://s1:1;sentinel://s2:2/0?master_name=m");
+        assertThat(a.sameServerAs(RedisUrl.parse("sentinel://s1:1;sentinel://s2:2/1?master_name=m"))).isTrue();
+        assertThat(a.sameServerAs(RedisUrl.parse("sentinel://s1:1;sentinel://s2:2/1?master_name=other"))).isFalse();
+        assertThat(a.sameServerAs(RedisUrl.parse("redis://s1:1/0"))).isFalse();
+        assertThat(RedisUrl.parse("redis://h:1/0").sameServerAs(RedisUrl.parse("redis://H:1/3"))).isTrue();
     }
 
     @Test

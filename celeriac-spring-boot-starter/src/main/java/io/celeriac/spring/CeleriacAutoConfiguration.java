@@ -138,7 +138,7 @@ public class CeleriacAutoConfiguration {
         @Override
         public void start() {
             String broker = app.config().brokerUrl();
-            boolean redis = broker.startsWith("redis://") || broker.startsWith("rediss://");
+            boolean redis = io.celeriac.redis.RedisUrl.isRedisUrl(broker);
             io.celeriac.dashboard.Dashboard.Builder b = io.celeriac.dashboard.Dashboard.builder(app)
                     .host(props.getAddress()).port(props.getPort()).historySize(props.getHistorySize())
                     .historyUrl(props.getHistoryUrl());
