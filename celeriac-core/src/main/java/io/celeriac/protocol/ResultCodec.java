@@ -3,11 +3,8 @@ package io.celeriac.protocol;
 import io.celeriac.backend.ResultDocument;
 
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,24 +59,8 @@ public final class ResultCodec {
         return new ResultDocument(taskId.toString(), status.toString(), m.get("result"),
                 m.get("traceback") == null ? null : m.get("traceback").toString(),
                 children instanceof List<?> l ? new java.util.ArrayList<Object>(l) : List.of(),
-                parseDate(m.get("date_done")), m.get("parent_id") == null ? null : m.get("parent_id").toString(),
+                MessageCodec.parseTime(m.get("date_done"), "date_done"), m.get("parent_id") == null ? null : m.get("parent_id").toString(),
                 extra);
-    }
-
-    private static Instant parseDate(Object v) {
-        if (v == null) {
-            return null;
-        }
-        String s = v.toString();
-        try {
-            return OffsetDateTime.parse(s).toInstant();
-        } catch (DateTimeParseException e) {
-            try {
-                return LocalDateTime.parse(s).toInstant(ZoneOffset.UTC);
-            } catch (DateTimeParseException e2) {
-                throw new MessageRejectedException("refused: date_done is not an ISO-8601 time: " + s);
-            }
-        }
     }
 
     /** Celery's failure result: {@code {"exc_type", "exc_message": [message], "exc_module"}}. */
