@@ -42,9 +42,11 @@ final class Dispatcher {
     private final Map<String, Optional<RateLimit>> rateLimits = new ConcurrentHashMap<>();
     private final Thread thread;
     private volatile boolean dispatching;
+    private final java.util.function.LongSupplier ticker;
 
     Dispatcher(CeleriacConfig config, Slots slots, ExecutorService pool, ScheduledExecutorService timer,
-               AtomicBoolean draining, Consumer<Request> run) {
+               AtomicBoolean draining, Consumer<Request> run, java.util.function.LongSupplier ticker) {
+        this.ticker = ticker;
         this.config = config;
         this.slots = slots;
         this.pool = pool;
@@ -170,7 +172,7 @@ final class Dispatcher {
         if (limit.isEmpty()) {
             return 0;
         }
-        long now = System.nanoTime();
+        long now = ticker.getAsLong();
         TokenBucket bucket = buckets.computeIfAbsent(name, n -> new TokenBucket(limit.get(), now));
         return bucket.tryTake(now);
     }

@@ -113,7 +113,7 @@ public final class Worker implements AutoCloseable {
         this.outcomes = new Outcomes(config, codec, clock, completer, listeners, canvas);
         // The runner is built after the dispatcher that feeds it (it needs the dispatcher's reserved requests), so
         // the dispatcher reaches it through runTask, which reads the field only once tasks run.
-        this.dispatcher = new Dispatcher(config, slots, pool, timer, draining, this::runTask);
+        this.dispatcher = new Dispatcher(config, slots, pool, timer, draining, this::runTask, b.ticker);
         this.runner = new TaskRunner(clock, hostname, env.pid(), slots, timer,
                 new TaskTracer(codec, env.interceptors()), outcomes, dispatcher, revoked, listeners, draining,
                 b.maxTasksPerChild >= 0 ? b.maxTasksPerChild : config.maxTasksPerChild(),
@@ -591,6 +591,7 @@ public final class Worker implements AutoCloseable {
         private Boolean sendEvents;
         private int maxTasksPerChild = -1;
         private long maxMemoryPerChildKb = -1;
+        private java.util.function.LongSupplier ticker = System::nanoTime;
 
         private Builder(WorkerEnvironment env) {
             this.env = env;
@@ -611,6 +612,12 @@ public final class Worker implements AutoCloseable {
         public Builder maxTasksPerChild(int v) { this.maxTasksPerChild = v; return this; }
         /** Stop cleanly once the heap in use exceeds this many KiB after a task (0 = never). */
         public Builder maxMemoryPerChildKb(long v) { this.maxMemoryPerChildKb = v; return this; }
+
+        /**
+         * The monotonic nanosecond source rate limits are measured on ({@code System::nanoTime}); a test sets its
+         * own to check the spacing without depending on how fast the machine runs.
+         */
+        Builder ticker(java.util.function.LongSupplier v) { this.ticker = v; return this; }
 
         public Worker build() {
             return new Worker(this);
