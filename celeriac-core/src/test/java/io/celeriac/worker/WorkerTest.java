@@ -221,14 +221,26 @@ class WorkerTest {
                 .hasMessageContaining("terminated");
     }
 
+    /**
+     * On a clock the test moves: the countdown cannot come due while the other task runs, however slow the machine,
+     * so "still pending" is checked, not raced.
+     */
     @Test
     void countdownRunsLaterWithoutHoldingASlot() {
+        io.celeriac.fixtures.MutableClock clock = new io.celeriac.fixtures.MutableClock(java.time.Instant.now());
+        broker.close();
+        broker = new InMemoryBroker(clock);
+        app = Celeriac.builder().config(CeleriacConfig.builder().hostname("test@local").build()).broker(broker)
+                .resultBackend(backend).clock(clock).register(new TestTasks()).build();
         start(app.worker().concurrency(1).prefetchMultiplier(1));
         AsyncResult later = app.applyAsync("t.add", List.of(1, 1), Map.of(),
-                SendOptions.builder().countdown(Duration.ofMillis(700)).build());
+                SendOptions.builder().countdown(Duration.ofSeconds(30)).build());
         AsyncResult now = app.task("t.add").delay(2, 2);
         assertThat(now.get(WAIT)).isEqualTo(4);
+        // Held by the broker, not by the worker's only slot.
+        await().atMost(WAIT).until(() -> broker.scheduledCount() == 1);
         assertThat(later.state()).isEqualTo(TaskState.PENDING);
+        clock.advance(Duration.ofSeconds(31));
         assertThat(later.get(WAIT)).isEqualTo(2);
     }
 
