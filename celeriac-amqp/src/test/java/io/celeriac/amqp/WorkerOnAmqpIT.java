@@ -104,8 +104,8 @@ class WorkerOnAmqpIT {
         assertThat(TestTasks.started.await(10, TimeUnit.SECONDS)).isTrue();
         await().atMost(Duration.ofSeconds(5)).until(() -> broker().unsettledCount() == 6);
         // Held: two running, four waiting in the worker or delivered ahead; never more than the window.
-        Thread.sleep(300);
-        assertThat(broker().unsettledCount()).isEqualTo(6);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+                .until(() -> broker().unsettledCount() == 6);
         assertThat(app.broker().queueLength("celery")).isEqualTo(14);
         assertThat(consumers("celery")).as("one standing subscription, not one per fetch").isEqualTo(1);
 

@@ -31,7 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -181,14 +180,8 @@ public abstract class BrokerContract {
         try (Transport t = open()) {
             Broker consumer = t.connect();
             Broker producer = t.connect();
-            CompletableFuture<List<Delivery>> waiting = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return consumer.reserve(QUEUES, 5, LONG);
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            Thread.sleep(300); // let the reserve start waiting; the assertion holds either way
+            java.util.concurrent.FutureTask<List<Delivery>> waiting = io.celeriac.fixtures.BlockingCall
+                    .startAndAwaitBlocked("contract-reserve", () -> consumer.reserve(QUEUES, 5, LONG));
             producer.publish(message("contract.b", 0, "late"));
             List<Delivery> got = waiting.get(LONG.toSeconds() + 10, TimeUnit.SECONDS);
             assertThat(ids(this, got)).containsExactly("late");

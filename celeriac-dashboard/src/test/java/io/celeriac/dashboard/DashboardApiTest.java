@@ -157,8 +157,8 @@ class DashboardApiTest {
         java.util.stream.Stream<String> lines = open.body();
         java.util.concurrent.CompletableFuture<Long> ended = java.util.concurrent.CompletableFuture.supplyAsync(
                 lines::count);
-        Thread.sleep(500);
-        assertThat(ended).as("the stream is open").isNotDone();
+        org.awaitility.Awaitility.await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                .until(() -> !ended.isDone());
         HttpResponse<String> logout = f.http.send(HttpRequest.newBuilder(URI.create(f.base() + "/logout"))
                 .header("Cookie", session).POST(HttpRequest.BodyPublishers.noBody()).build(),
                 HttpResponse.BodyHandlers.ofString());

@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CyclicBarrier;
@@ -61,14 +60,8 @@ abstract class ResultBackendContract {
     @Test
     void awaitSeesAResultStoredLater() throws Exception {
         JdbcResultBackend b = backend();
-        CompletableFuture<Optional<ResultDocument>> waiting = CompletableFuture.supplyAsync(() -> {
-            try {
-                return b.await("later", Duration.ofSeconds(20));
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        Thread.sleep(100);
+        java.util.concurrent.FutureTask<Optional<ResultDocument>> waiting = io.celeriac.fixtures.BlockingCall
+                .startAndAwaitBlocked("result-wait", () -> b.await("later", Duration.ofSeconds(20)));
         b.store(ResultDocument.of("later", TaskState.SUCCESS, 42));
         assertThat(waiting.get(10, TimeUnit.SECONDS)).get().extracting(ResultDocument::result).isEqualTo(42);
     }

@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,14 +63,8 @@ class RedisResultBackendIT {
 
     @Test
     void awaitReturnsWhenAnotherThreadStores() throws Exception {
-        CompletableFuture<Optional<ResultDocument>> waiting = CompletableFuture.supplyAsync(() -> {
-            try {
-                return backend.await("later", Duration.ofSeconds(20));
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        Thread.sleep(200);
+        java.util.concurrent.FutureTask<Optional<ResultDocument>> waiting = io.celeriac.fixtures.BlockingCall
+                .startAndAwaitBlocked("result-wait", () -> backend.await("later", Duration.ofSeconds(20)));
         backend.store(ResultDocument.of("later", TaskState.STARTED, null));
         backend.store(ResultDocument.of("later", TaskState.SUCCESS, "done"));
         Optional<ResultDocument> got = waiting.get(10, TimeUnit.SECONDS);
