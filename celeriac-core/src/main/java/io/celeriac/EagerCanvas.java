@@ -9,7 +9,7 @@ import io.celeriac.task.Group;
 import io.celeriac.task.GroupResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Signature;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -3,7 +3,7 @@ package io.celeriac;
 import io.celeriac.fixtures.TestTasks;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.TaskFailedException;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 

@@ -9,7 +9,7 @@ import io.celeriac.task.ResultTimeoutException;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Signature;
 import io.celeriac.task.TaskArgumentException;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -10,7 +10,7 @@ import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.MessageRejectedException;
-import io.celeriac.protocol.ResultCodec;
+import io.celeriac.backend.ResultCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

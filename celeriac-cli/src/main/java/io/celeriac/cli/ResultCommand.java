@@ -3,7 +3,7 @@ package io.celeriac.cli;
 import io.celeriac.Celeriac;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.task.AsyncResult;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

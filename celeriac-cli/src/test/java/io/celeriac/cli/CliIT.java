@@ -6,7 +6,7 @@ import io.celeriac.backend.ResultDocument;
 import io.celeriac.redis.testing.RedisServerExtension;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

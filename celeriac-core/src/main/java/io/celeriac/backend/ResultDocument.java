@@ -1,7 +1,6 @@
 package io.celeriac.backend;
 
 import io.celeriac.protocol.JsonValues;
-import io.celeriac.task.TaskState;
 
 import java.time.Instant;
 import java.util.List;

@@ -1,5 +1,10 @@
 package io.celeriac.protocol;
 
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -43,5 +48,25 @@ public final class JsonValues {
             return immutableList(l);
         }
         return v;
+    }
+
+    /**
+     * A time as Celery writes it: ISO-8601 with an offset, or naive (taken as UTC, as older Celery versions write);
+     * null for null. Anything else is refused, naming {@code what}.
+     */
+    public static Instant instant(Object v, String what) {
+        if (v == null) {
+            return null;
+        }
+        String s = v.toString();
+        try {
+            return OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            try {
+                return LocalDateTime.parse(s).toInstant(ZoneOffset.UTC);
+            } catch (DateTimeParseException e2) {
+                throw new MessageRejectedException("refused: '" + what + "' is not an ISO-8601 time: " + s);
+            }
+        }
     }
 }

@@ -194,8 +194,8 @@ public final class MessageCodec {
             return TaskMessage.builder(string(h.get("task")), id)
                     .lang(string(h.get("lang")))
                     .shadow(string(h.get("shadow")))
-                    .eta(parseTime(h.get("eta"), "eta"))
-                    .expires(parseTime(h.get("expires"), "expires"))
+                    .eta(JsonValues.instant(h.get("eta"), "eta"))
+                    .expires(JsonValues.instant(h.get("expires"), "expires"))
                     .group(string(h.get("group")))
                     .groupIndex(h.get("group_index") instanceof Number n ? n.intValue() : null)
                     .retries(h.get("retries") instanceof Number n ? n.intValue() : 0)
@@ -410,23 +410,6 @@ public final class MessageCodec {
         OffsetDateTime odt = t.atOffset(ZoneOffset.UTC);
         String pattern = odt.getNano() / 1000 == 0 ? "yyyy-MM-dd'T'HH:mm:ss" : "yyyy-MM-dd'T'HH:mm:ss.SSSSSS";
         return odt.format(DateTimeFormatter.ofPattern(pattern)) + "+00:00";
-    }
-
-    /** Accepts ISO-8601 with an offset, or naive (taken as UTC, as older Celery versions write). */
-    static Instant parseTime(Object v, String what) {
-        if (v == null) {
-            return null;
-        }
-        String s = v.toString();
-        try {
-            return OffsetDateTime.parse(s).toInstant();
-        } catch (DateTimeParseException e) {
-            try {
-                return LocalDateTime.parse(s).toInstant(ZoneOffset.UTC);
-            } catch (DateTimeParseException e2) {
-                throw new MessageRejectedException("refused: '" + what + "' is not an ISO-8601 time: " + s);
-            }
-        }
     }
 
     /** Time limits: whole seconds as integers, as Python writes them; fractions as floats. */

@@ -3,6 +3,7 @@ package io.celeriac.task;
 import io.celeriac.CeleriacException;
 import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultDocument;
+import io.celeriac.backend.TaskState;
 import io.celeriac.protocol.MessageCodec;
 
 import java.time.Duration;

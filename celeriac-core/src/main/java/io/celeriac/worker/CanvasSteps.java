@@ -8,14 +8,14 @@ import io.celeriac.broker.OutboundMessage;
 import io.celeriac.canvas.CanvasPlanner;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.PythonRepr;
-import io.celeriac.protocol.ResultCodec;
+import io.celeriac.backend.ResultCodec;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.task.Canvas;
 import io.celeriac.task.Chain;
 import io.celeriac.task.Chord;
 import io.celeriac.task.Group;
 import io.celeriac.task.Signature;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -7,8 +7,8 @@ import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
-import io.celeriac.protocol.ResultCodec;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.ResultCodec;
+import io.celeriac.backend.TaskState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -10,7 +10,7 @@ import io.celeriac.task.SendOptions;
 import io.celeriac.task.TaskContext;
 import io.celeriac.task.TaskDefinition;
 import io.celeriac.task.TaskRequest;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 
 import java.time.Instant;
 import java.util.List;

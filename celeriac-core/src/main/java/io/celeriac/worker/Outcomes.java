@@ -6,13 +6,13 @@ import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.PythonRepr;
-import io.celeriac.protocol.ResultCodec;
+import io.celeriac.backend.ResultCodec;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.protocol.UniqueTask;
 import io.celeriac.task.RetryException;
 import io.celeriac.task.TaskDefinition;
 import io.celeriac.task.TaskRequest;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

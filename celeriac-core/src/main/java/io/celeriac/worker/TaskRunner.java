@@ -4,7 +4,7 @@ import io.celeriac.broker.Delivery;
 import io.celeriac.task.CurrentTask;
 import io.celeriac.task.TaskContext;
 import io.celeriac.task.TaskRequest;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import io.celeriac.task.TimeLimitExceeded;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,7 +1,7 @@
 package io.celeriac.worker;
 
 import io.celeriac.protocol.MessageCodec;
-import io.celeriac.protocol.ResultCodec;
+import io.celeriac.backend.ResultCodec;
 import io.celeriac.task.ArgumentMismatchException;
 import io.celeriac.task.RetryException;
 import io.celeriac.task.SoftTimeLimitExceeded;

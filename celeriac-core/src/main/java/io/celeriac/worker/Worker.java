@@ -102,7 +102,7 @@ public final class Worker implements AutoCloseable {
         this.timer.setRemoveOnCancelPolicy(true);
         List<WorkerListener> all = new ArrayList<>(b.listeners);
         if (b.sendEvents != null ? b.sendEvents : config.sendTaskEvents()) {
-            all.add(new io.celeriac.events.EventDispatcher(broker, hostname, clock));
+            all.add(new EventDispatcher(broker, hostname, clock));
         }
         // Each listener is isolated: one that throws must not hold a pool slot or a prefetch permit.
         this.listeners = all.stream().<WorkerListener>map(GuardedListener::new).toList();

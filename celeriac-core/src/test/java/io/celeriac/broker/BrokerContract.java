@@ -6,7 +6,7 @@ import io.celeriac.backend.ResultDocument;
 import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;

@@ -13,7 +13,7 @@ import io.celeriac.task.GroupResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Signature;
 import io.celeriac.task.TaskFailedException;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import io.celeriac.worker.Worker;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

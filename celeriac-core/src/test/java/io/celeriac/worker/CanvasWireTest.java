@@ -11,10 +11,10 @@ import io.celeriac.broker.OutboundMessage;
 import io.celeriac.protocol.CeleryVectors;
 import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
-import io.celeriac.protocol.ResultCodec;
+import io.celeriac.backend.ResultCodec;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.task.Canvas;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

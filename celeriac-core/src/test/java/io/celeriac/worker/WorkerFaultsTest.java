@@ -22,7 +22,7 @@ import io.celeriac.task.TaskDefinition;
 import io.celeriac.task.TaskFailedException;
 import io.celeriac.task.TaskRequest;
 import io.celeriac.task.TaskRevokedException;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -15,7 +15,7 @@ import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.TaskFailedException;
 import io.celeriac.task.TaskRevokedException;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -4,7 +4,7 @@ import io.celeriac.CeleriacException;
 import io.celeriac.backend.ChordCounter;
 import io.celeriac.backend.ResultBackendUnavailableException;
 import io.celeriac.backend.ResultDocument;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import org.h2.jdbcx.JdbcDataSource;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.Test;

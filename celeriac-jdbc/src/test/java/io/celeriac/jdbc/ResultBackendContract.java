@@ -12,7 +12,7 @@ import io.celeriac.task.AsyncResult;
 import io.celeriac.task.Canvas;
 import io.celeriac.task.GroupResult;
 import io.celeriac.task.TaskFailedException;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import io.celeriac.worker.Worker;
 import org.junit.jupiter.api.Test;
 

@@ -13,7 +13,7 @@ import io.celeriac.protocol.TaskMessage;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.TaskFailedException;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import io.celeriac.worker.Worker;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterEach;

@@ -6,7 +6,7 @@ import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.protocol.MessageCodec;
-import io.celeriac.protocol.ResultCodec;
+import io.celeriac.backend.ResultCodec;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.StringCodec;

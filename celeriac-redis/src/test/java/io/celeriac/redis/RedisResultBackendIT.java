@@ -2,9 +2,9 @@ package io.celeriac.redis;
 
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.protocol.MessageCodec;
-import io.celeriac.protocol.ResultCodec;
+import io.celeriac.backend.ResultCodec;
 import io.celeriac.redis.testing.RedisServerExtension;
-import io.celeriac.task.TaskState;
+import io.celeriac.backend.TaskState;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;

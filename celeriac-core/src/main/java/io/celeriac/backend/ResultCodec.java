@@ -1,6 +1,8 @@
-package io.celeriac.protocol;
+package io.celeriac.backend;
 
-import io.celeriac.backend.ResultDocument;
+import io.celeriac.protocol.JsonValues;
+import io.celeriac.protocol.MessageCodec;
+import io.celeriac.protocol.MessageRejectedException;
 
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -59,7 +61,7 @@ public final class ResultCodec {
         return new ResultDocument(taskId.toString(), status.toString(), m.get("result"),
                 m.get("traceback") == null ? null : m.get("traceback").toString(),
                 children instanceof List<?> l ? new java.util.ArrayList<Object>(l) : List.of(),
-                MessageCodec.parseTime(m.get("date_done"), "date_done"), m.get("parent_id") == null ? null : m.get("parent_id").toString(),
+                JsonValues.instant(m.get("date_done"), "date_done"), m.get("parent_id") == null ? null : m.get("parent_id").toString(),
                 extra);
     }
 

@@ -1,12 +1,9 @@
-package io.celeriac.events;
+package io.celeriac.worker;
 
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.EventBus;
 import io.celeriac.protocol.PythonRepr;
 import io.celeriac.task.TaskRequest;
-import io.celeriac.worker.TaskTracer;
-import io.celeriac.worker.Worker;
-import io.celeriac.worker.WorkerListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

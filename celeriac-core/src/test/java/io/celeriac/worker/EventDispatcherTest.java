@@ -1,11 +1,10 @@
-package io.celeriac.events;
+package io.celeriac.worker;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.InMemoryBroker;
 import io.celeriac.fixtures.TestTasks;
 import io.celeriac.task.AsyncResult;
-import io.celeriac.worker.Worker;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

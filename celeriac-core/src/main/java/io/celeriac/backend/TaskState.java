@@ -1,4 +1,4 @@
-package io.celeriac.task;
+package io.celeriac.backend;
 
 import java.util.Set;
 

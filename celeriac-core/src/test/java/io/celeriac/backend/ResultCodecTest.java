@@ -1,6 +1,7 @@
-package io.celeriac.protocol;
+package io.celeriac.backend;
 
-import io.celeriac.backend.ResultDocument;
+import io.celeriac.protocol.CeleryVectors;
+import io.celeriac.protocol.MessageCodec;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
