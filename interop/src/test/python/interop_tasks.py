@@ -2,7 +2,8 @@
 
 Broker and backend come from INTEROP_BROKER / INTEROP_BACKEND. Task names match the Java test tasks, so either
 side can run what the other sends. interop.record writes to the Redis at INTEROP_LEDGER (default: the broker, which
-must then be Redis). INTEROP_QUEUE_MAX_PRIORITY, when set, is task_queue_max_priority (RabbitMQ queues).
+must then be Redis). INTEROP_QUEUE_MAX_PRIORITY, when set, is task_queue_max_priority (RabbitMQ queues);
+INTEROP_CONTROL_EXCHANGE and INTEROP_EVENT_EXCHANGE, when set, are control_exchange and event_exchange.
 """
 import os
 
@@ -18,6 +19,10 @@ app.conf.update(task_default_queue="celery", worker_hijack_root_logger=False, ta
                 worker_prefetch_multiplier=1, broker_connection_retry_on_startup=True)
 if os.environ.get("INTEROP_QUEUE_MAX_PRIORITY"):
     app.conf.task_queue_max_priority = int(os.environ["INTEROP_QUEUE_MAX_PRIORITY"])
+if os.environ.get("INTEROP_CONTROL_EXCHANGE"):
+    app.conf.control_exchange = os.environ["INTEROP_CONTROL_EXCHANGE"]
+if os.environ.get("INTEROP_EVENT_EXCHANGE"):
+    app.conf.event_exchange = os.environ["INTEROP_EVENT_EXCHANGE"]
 
 _ledger = None
 

@@ -93,8 +93,8 @@ public final class AmqpBroker implements Broker {
         this.deadLetters = new AmqpDeadLetterQueue(this, deadLetterQueueName, maxMessageBytes);
         this.monitor = new MonitorLink(url, connectionName + "-monitor");
         MessageCodec codec = new MessageCodec(maxMessageBytes);
-        this.events = new AmqpEventBus(monitor, codec);
-        this.pidbox = new AmqpPidbox(monitor, codec, clock);
+        this.events = new AmqpEventBus(monitor, codec, config);
+        this.pidbox = new AmqpPidbox(monitor, codec, clock, config);
     }
 
     /** {@code task_queue_max_priority} from the URL or the configuration; both may say it only if they agree. */
