@@ -2,8 +2,9 @@
 
 Broker and backend come from INTEROP_BROKER / INTEROP_BACKEND. Task names match the Java test tasks, so either
 side can run what the other sends. interop.record writes to the Redis at INTEROP_LEDGER (default: the broker, which
-must then be Redis). INTEROP_QUEUE_MAX_PRIORITY, when set, is task_queue_max_priority (RabbitMQ queues); INTEROP_MASTER_NAME, when set,
-is Sentinel's master name (sentinel:// broker and backend).
+must then be Redis). INTEROP_QUEUE_MAX_PRIORITY, when set, is task_queue_max_priority (RabbitMQ queues);
+INTEROP_CONTROL_EXCHANGE and INTEROP_EVENT_EXCHANGE, when set, are control_exchange and event_exchange;
+INTEROP_MASTER_NAME, when set, is Sentinel's master name (sentinel:// broker and backend).
 """
 import os
 
@@ -23,6 +24,10 @@ if os.environ.get("INTEROP_MASTER_NAME"):
     app.conf.result_backend_transport_options = {"master_name": os.environ["INTEROP_MASTER_NAME"]}
 if os.environ.get("INTEROP_QUEUE_MAX_PRIORITY"):
     app.conf.task_queue_max_priority = int(os.environ["INTEROP_QUEUE_MAX_PRIORITY"])
+if os.environ.get("INTEROP_CONTROL_EXCHANGE"):
+    app.conf.control_exchange = os.environ["INTEROP_CONTROL_EXCHANGE"]
+if os.environ.get("INTEROP_EVENT_EXCHANGE"):
+    app.conf.event_exchange = os.environ["INTEROP_EVENT_EXCHANGE"]
 
 _ledger = None
 

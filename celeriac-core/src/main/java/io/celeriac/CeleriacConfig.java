@@ -42,13 +42,32 @@ public final class CeleriacConfig {
             // Sending while the broker is unavailable.
             "task_publish_retry", "task_publish_retry_policy",
             // Transport options (Sentinel's master_name, ...), as Celery's dicts.
-            "broker_transport_options", "result_backend_transport_options");
+            "broker_transport_options", "result_backend_transport_options",
+            // Monitoring events and remote control: their exchanges, and their queues' arguments (AMQP).
+            "event_exchange", "event_queue_prefix", "event_queue_ttl", "event_queue_expires", "control_exchange",
+            "control_queue_ttl", "control_queue_expires");
 
     // Worker: broker connection at startup, message size.
     /** Celery's default for {@code broker_connection_max_retries}. */
     public static final int DEFAULT_BROKER_CONNECTION_MAX_RETRIES = 100;
     /** Default {@code celeriac_max_message_bytes}: 20 MiB, about Jackson's default limit on one string. */
     public static final long DEFAULT_MAX_MESSAGE_BYTES = io.celeriac.protocol.MessageCodec.DEFAULT_MAX_MESSAGE_BYTES;
+    // Monitoring events and remote control: Celery 5.2's defaults (celery/app/defaults.py, namespaces event and
+    // control), which `celery events` and `celery inspect` expect unless told otherwise.
+    /** Celery's default {@code event_exchange}. */
+    public static final String DEFAULT_EVENT_EXCHANGE = "celeryev";
+    /** Celery's default {@code event_queue_prefix}. */
+    public static final String DEFAULT_EVENT_QUEUE_PREFIX = "celeryev";
+    /** Celery's default {@code event_queue_ttl}: 5 s. */
+    public static final Duration DEFAULT_EVENT_QUEUE_TTL = Duration.ofSeconds(5);
+    /** Celery's default {@code event_queue_expires}: 60 s. */
+    public static final Duration DEFAULT_EVENT_QUEUE_EXPIRES = Duration.ofSeconds(60);
+    /** Celery's default {@code control_exchange}. */
+    public static final String DEFAULT_CONTROL_EXCHANGE = "celery";
+    /** Celery's default {@code control_queue_ttl}: 300 s. */
+    public static final Duration DEFAULT_CONTROL_QUEUE_TTL = Duration.ofSeconds(300);
+    /** Celery's default {@code control_queue_expires}: 10 s. */
+    public static final Duration DEFAULT_CONTROL_QUEUE_EXPIRES = Duration.ofSeconds(10);
 
     private final String brokerUrl;
     private final String resultBackend;
@@ -85,6 +104,14 @@ public final class CeleriacConfig {
     private final PublishRetryPolicy publishRetryPolicy;
     private final Map<String, Object> brokerTransportOptions;
     private final Map<String, Object> resultBackendTransportOptions;
+    // Monitoring events and remote control.
+    private final String eventExchange;
+    private final String eventQueuePrefix;
+    private final Duration eventQueueTtl;
+    private final Duration eventQueueExpires;
+    private final String controlExchange;
+    private final Duration controlQueueTtl;
+    private final Duration controlQueueExpires;
 
     private CeleriacConfig(Builder b) {
         this.brokerUrl = b.brokerUrl;
@@ -122,6 +149,14 @@ public final class CeleriacConfig {
         this.publishRetryPolicy = b.publishRetryPolicy;
         this.brokerTransportOptions = Map.copyOf(b.brokerTransportOptions);
         this.resultBackendTransportOptions = Map.copyOf(b.resultBackendTransportOptions);
+        // Monitoring events and remote control.
+        this.eventExchange = b.eventExchange;
+        this.eventQueuePrefix = b.eventQueuePrefix;
+        this.eventQueueTtl = b.eventQueueTtl;
+        this.eventQueueExpires = b.eventQueueExpires;
+        this.controlExchange = b.controlExchange;
+        this.controlQueueTtl = b.controlQueueTtl;
+        this.controlQueueExpires = b.controlQueueExpires;
     }
 
     public static Builder builder() {
@@ -235,6 +270,36 @@ public final class CeleriacConfig {
     public Map<String, Object> brokerTransportOptions() { return brokerTransportOptions; }
     /** Celery's {@code result_backend_transport_options}. */
     public Map<String, Object> resultBackendTransportOptions() { return resultBackendTransportOptions; }
+    // Monitoring events and remote control.
+    /** Celery's {@code event_exchange}: where workers publish events and receivers bind their queues. */
+    public String eventExchange() { return eventExchange; }
+    /** Celery's {@code event_queue_prefix}: a receiver's queue is {@code <prefix>.<uuid>}. Not used on Redis. */
+    public String eventQueuePrefix() { return eventQueuePrefix; }
+    /**
+     * Celery's {@code event_queue_ttl}: how long an event waits in a receiver's queue before RabbitMQ drops it
+     * ({@code x-message-ttl}); empty: as long as the queue lives. Not used on Redis, where events are pub/sub.
+     */
+    public Optional<Duration> eventQueueTtl() { return Optional.ofNullable(eventQueueTtl); }
+    /**
+     * Celery's {@code event_queue_expires}: how long a receiver's queue outlives its last consumer before RabbitMQ
+     * deletes it ({@code x-expires}); empty: until deleted. Not used on Redis.
+     */
+    public Optional<Duration> eventQueueExpires() { return Optional.ofNullable(eventQueueExpires); }
+    /**
+     * Celery's {@code control_exchange}: the remote-control namespace; commands go to exchange
+     * {@code <name>.pidbox}, replies to {@code reply.<name>.pidbox}, a node reads {@code <hostname>.<name>.pidbox}.
+     */
+    public String controlExchange() { return controlExchange; }
+    /**
+     * Celery's {@code control_queue_ttl}: how long a command or a reply waits in a node's or a caller's queue
+     * ({@code x-message-ttl}); empty: as long as the queue lives. Not used on Redis.
+     */
+    public Optional<Duration> controlQueueTtl() { return Optional.ofNullable(controlQueueTtl); }
+    /**
+     * Celery's {@code control_queue_expires}: how long a node's or a caller's queue outlives its last consumer
+     * ({@code x-expires}); empty: until deleted. Not used on Redis.
+     */
+    public Optional<Duration> controlQueueExpires() { return Optional.ofNullable(controlQueueExpires); }
 
     /** The queue for a task name from {@code task_routes}, if any route matches (first match wins). */
     public Optional<String> routeFor(String taskName) {
@@ -283,6 +348,14 @@ public final class CeleriacConfig {
         b.publishRetryPolicy = publishRetryPolicy;
         b.brokerTransportOptions = brokerTransportOptions;
         b.resultBackendTransportOptions = resultBackendTransportOptions;
+        // Monitoring events and remote control.
+        b.eventExchange = eventExchange;
+        b.eventQueuePrefix = eventQueuePrefix;
+        b.eventQueueTtl = eventQueueTtl;
+        b.eventQueueExpires = eventQueueExpires;
+        b.controlExchange = controlExchange;
+        b.controlQueueTtl = controlQueueTtl;
+        b.controlQueueExpires = controlQueueExpires;
         return b;
     }
 
@@ -331,6 +404,14 @@ public final class CeleriacConfig {
         private PublishRetryPolicy publishRetryPolicy = PublishRetryPolicy.CELERY_DEFAULT;
         private Map<String, Object> brokerTransportOptions = Map.of();
         private Map<String, Object> resultBackendTransportOptions = Map.of();
+        // Monitoring events and remote control.
+        private String eventExchange = DEFAULT_EVENT_EXCHANGE;
+        private String eventQueuePrefix = DEFAULT_EVENT_QUEUE_PREFIX;
+        private Duration eventQueueTtl = DEFAULT_EVENT_QUEUE_TTL;
+        private Duration eventQueueExpires = DEFAULT_EVENT_QUEUE_EXPIRES;
+        private String controlExchange = DEFAULT_CONTROL_EXCHANGE;
+        private Duration controlQueueTtl = DEFAULT_CONTROL_QUEUE_TTL;
+        private Duration controlQueueExpires = DEFAULT_CONTROL_QUEUE_EXPIRES;
 
         private Builder() {
         }
@@ -413,6 +494,67 @@ public final class CeleriacConfig {
             this.publishRetryPolicy = v.orElse(PublishRetryPolicy.CELERY_DEFAULT);
             return this;
         }
+        // Monitoring events and remote control. Each client declares its own event and control queues, so these
+        // need not match other clients'; the exchange names must, or events and commands do not meet.
+        /** Celery's {@code event_exchange}; default {@value #DEFAULT_EVENT_EXCHANGE}. */
+        public Builder eventExchange(String v) {
+            this.eventExchange = name("event_exchange", v);
+            return this;
+        }
+        /** Celery's {@code event_queue_prefix}; default {@value #DEFAULT_EVENT_QUEUE_PREFIX}. */
+        public Builder eventQueuePrefix(String v) {
+            this.eventQueuePrefix = name("event_queue_prefix", v);
+            return this;
+        }
+        /** Celery's {@code event_queue_ttl}; default {@link #DEFAULT_EVENT_QUEUE_TTL} (5 s); null: no limit. */
+        public Builder eventQueueTtl(Duration v) {
+            this.eventQueueTtl = messageTtl("event_queue_ttl", v);
+            return this;
+        }
+        /** Celery's {@code event_queue_expires}; default {@link #DEFAULT_EVENT_QUEUE_EXPIRES} (60 s); null: never. */
+        public Builder eventQueueExpires(Duration v) {
+            this.eventQueueExpires = queueExpires("event_queue_expires", v);
+            return this;
+        }
+        /** Celery's {@code control_exchange}; default {@value #DEFAULT_CONTROL_EXCHANGE}. */
+        public Builder controlExchange(String v) {
+            this.controlExchange = name("control_exchange", v);
+            return this;
+        }
+        /** Celery's {@code control_queue_ttl}; default {@link #DEFAULT_CONTROL_QUEUE_TTL} (300 s); null: no limit. */
+        public Builder controlQueueTtl(Duration v) {
+            this.controlQueueTtl = messageTtl("control_queue_ttl", v);
+            return this;
+        }
+        /**
+         * Celery's {@code control_queue_expires}; default {@link #DEFAULT_CONTROL_QUEUE_EXPIRES} (10 s); null: never.
+         */
+        public Builder controlQueueExpires(Duration v) {
+            this.controlQueueExpires = queueExpires("control_queue_expires", v);
+            return this;
+        }
+
+        private static String name(String key, String v) {
+            if (v == null || v.isBlank()) {
+                throw new IllegalArgumentException(key + " must be a name, was '" + v + "'");
+            }
+            return v;
+        }
+
+        private static Duration messageTtl(String key, Duration v) {
+            if (v != null && v.isNegative()) {
+                throw new IllegalArgumentException(key + " must be 0 or more seconds (or None), was " + v);
+            }
+            return v;
+        }
+
+        private static Duration queueExpires(String key, Duration v) {
+            // RabbitMQ refuses x-expires 0, and kombu sends whole milliseconds (int(seconds * 1000)).
+            if (v != null && v.toMillis() < 1) {
+                throw new IllegalArgumentException(key + " must be at least 0.001 seconds (or None), was " + v);
+            }
+            return v;
+        }
 
         /** Celery's {@code broker_transport_options}; null values are dropped. */
         public Builder brokerTransportOptions(Map<String, ?> v) { this.brokerTransportOptions = options(v); return this; }
@@ -476,6 +618,14 @@ public final class CeleriacConfig {
                     case "task_publish_retry_policy" -> publishRetryPolicy(parseRetryPolicy(v));
                     case "broker_transport_options" -> brokerTransportOptions(parseDict(k, v));
                     case "result_backend_transport_options" -> resultBackendTransportOptions(parseDict(k, v));
+                    // Monitoring events and remote control.
+                    case "event_exchange" -> eventExchange(v);
+                    case "event_queue_prefix" -> eventQueuePrefix(v);
+                    case "event_queue_ttl" -> eventQueueTtl(none(v) ? null : seconds(v));
+                    case "event_queue_expires" -> eventQueueExpires(none(v) ? null : seconds(v));
+                    case "control_exchange" -> controlExchange(v);
+                    case "control_queue_ttl" -> controlQueueTtl(none(v) ? null : seconds(v));
+                    case "control_queue_expires" -> controlQueueExpires(none(v) ? null : seconds(v));
                     default -> throw new IllegalStateException("unhandled setting " + k);
                 }
             } catch (RuntimeException e) {
@@ -535,6 +685,11 @@ public final class CeleriacConfig {
                 case "false", "no", "off", "0", "" -> false;
                 default -> throw new IllegalArgumentException("expected true or false");
             };
+        }
+
+        /** Python's None, as a setting's value: empty or {@code None}. */
+        private static boolean none(String v) {
+            return v.isEmpty() || v.equals("None");
         }
 
         private static Duration seconds(String v) {

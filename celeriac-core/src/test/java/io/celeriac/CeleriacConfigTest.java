@@ -55,6 +55,47 @@ class CeleriacConfigTest {
         assertThat(c.routeFor("emails.send_all")).isEmpty();
     }
 
+    /** Celery 5.2's celery/app/defaults.py (namespaces event and control), so `celery events` keeps meeting us. */
+    @Test
+    void eventAndControlSettingsDefaultToCelerysAndTakeCelerysNamesAndNone() {
+        CeleriacConfig d = CeleriacConfig.defaults();
+        assertThat(d.eventExchange()).isEqualTo("celeryev");
+        assertThat(d.eventQueuePrefix()).isEqualTo("celeryev");
+        assertThat(d.eventQueueTtl()).contains(Duration.ofSeconds(5));
+        assertThat(d.eventQueueExpires()).contains(Duration.ofSeconds(60));
+        assertThat(d.controlExchange()).isEqualTo("celery");
+        assertThat(d.controlQueueTtl()).contains(Duration.ofSeconds(300));
+        assertThat(d.controlQueueExpires()).contains(Duration.ofSeconds(10));
+
+        Properties p = new Properties();
+        p.setProperty("event_exchange", "ops.events");
+        p.setProperty("CELERY_EVENT_QUEUE_PREFIX", "opsmon");
+        p.setProperty("event_queue_ttl", "1.5");
+        p.setProperty("event_queue_expires", "None");
+        p.setProperty("celeriac.control-exchange", "ops");
+        p.setProperty("control_queue_ttl", "0");
+        p.setProperty("control_queue_expires", "2.25");
+        CeleriacConfig c = CeleriacConfig.builder().apply(p).build();
+        assertThat(c.eventExchange()).isEqualTo("ops.events");
+        assertThat(c.eventQueuePrefix()).isEqualTo("opsmon");
+        assertThat(c.eventQueueTtl()).contains(Duration.ofMillis(1500));
+        assertThat(c.eventQueueExpires()).isEmpty();
+        assertThat(c.controlExchange()).isEqualTo("ops");
+        assertThat(c.controlQueueTtl()).contains(Duration.ZERO);
+        assertThat(c.controlQueueExpires()).contains(Duration.ofMillis(2250));
+        assertThat(c.toBuilder().build().controlQueueExpires()).contains(Duration.ofMillis(2250));
+        assertThat(CeleriacConfig.loadBuilder(Map.of("CELERY_EVENT_QUEUE_TTL", "None")).build().eventQueueTtl())
+                .isEmpty();
+
+        // What RabbitMQ would refuse (x-expires 0) or Celery could not mean, refused with the key named.
+        assertThatThrownBy(() -> CeleriacConfig.builder().set("event_queue_expires", "0"))
+                .hasMessageContaining("event_queue_expires").hasMessageContaining("at least 0.001 seconds");
+        assertThatThrownBy(() -> CeleriacConfig.builder().set("control_queue_ttl", "-1"))
+                .hasMessageContaining("control_queue_ttl").hasMessageContaining("0 or more");
+        assertThatThrownBy(() -> CeleriacConfig.builder().set("control_exchange", " "))
+                .hasMessageContaining("control_exchange must be a name");
+    }
+
     @Test
     void dottedDashedAndEnvironmentSpellingsAreAliases() {
         assertThat(CeleriacConfig.canonicalKey("celeriac.task-acks-late")).contains("task_acks_late");

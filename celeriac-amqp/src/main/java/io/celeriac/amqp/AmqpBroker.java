@@ -26,6 +26,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.TimeoutException;
 
@@ -92,8 +93,8 @@ public final class AmqpBroker implements Broker {
         this.deadLetters = new AmqpDeadLetterQueue(this, deadLetterQueueName, maxMessageBytes);
         this.monitor = new MonitorLink(url, connectionName + "-monitor");
         MessageCodec codec = new MessageCodec(maxMessageBytes);
-        this.events = new AmqpEventBus(monitor, codec);
-        this.pidbox = new AmqpPidbox(monitor, codec, clock);
+        this.events = new AmqpEventBus(monitor, codec, config);
+        this.pidbox = new AmqpPidbox(monitor, codec, clock, config);
     }
 
     /** {@code task_queue_max_priority} from the URL or the configuration; both may say it only if they agree. */
@@ -587,22 +588,37 @@ public final class AmqpBroker implements Broker {
     /** Ready messages ({@code queue.declare passive}'s count): not those delivered and unacked, nor deferred ones. */
     @Override
     public long queueLength(String queue) {
-        return queueOp("Reading the length of " + queue, queue, false);
+        return queueOp("Reading the length of " + queue, queue, Op.LENGTH);
     }
 
     @Override
     public long purge(String queue) {
-        return queueOp("Purging " + queue, queue, true);
+        return queueOp("Purging " + queue, queue, Op.PURGE);
     }
 
-    private long queueOp(String what, String queue, boolean purge) {
+    /**
+     * RabbitMQ's count of the queue's consumers ({@code queue.declare passive}): every client's subscriptions, Python
+     * Celery workers' included. A Celeriac worker holds one per queue while it runs; a client that reserves without
+     * a prefetch window is subscribed only while a reserve waits.
+     */
+    @Override
+    public OptionalInt consumerCount(String queue) {
+        return OptionalInt.of((int) queueOp("Counting the consumers of " + queue, queue, Op.CONSUMERS));
+    }
+
+    private enum Op { LENGTH, PURGE, CONSUMERS }
+
+    private long queueOp(String what, String queue, Op op) {
         AmqpLink l = link();
         try {
-            return l.admin(ch -> purge ? ch.queuePurge(queue).getMessageCount()
-                    : ch.queueDeclarePassive(queue).getMessageCount());
+            return l.admin(ch -> switch (op) {
+                case LENGTH -> (long) ch.queueDeclarePassive(queue).getMessageCount();
+                case PURGE -> (long) ch.queuePurge(queue).getMessageCount();
+                case CONSUMERS -> (long) ch.queueDeclarePassive(queue).getConsumerCount();
+            });
         } catch (IOException | RuntimeException e) {
             if (AmqpLink.replyCode(e) == AMQP.NOT_FOUND) {
-                return 0; // never declared: nothing waits in it
+                return 0; // never declared: nothing waits in it, nobody reads it
             }
             throw failure(what, e);
         }

@@ -1,5 +1,6 @@
 package io.celeriac.amqp;
 
+import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.EventBus;
 import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.MessageCodec;
@@ -25,29 +26,31 @@ import java.util.function.Consumer;
  *       {@code hostname}, delivery mode 1 (transient), priority 0 ({@code celery/events/dispatcher.py}
  *       {@code EventDispatcher.__init__} and {@code _publish}, {@code kombu/messaging.py} {@code Producer.publish});
  *   <li>a receiver declares its own queue {@code celeryev.<uuid>} ({@code event_queue_prefix}), not durable,
- *       auto-deleted, with {@code x-message-ttl} 5000 ms ({@code event_queue_ttl} 5.0 s) and {@code x-expires}
- *       60000 ms ({@code event_queue_expires} 60.0 s), bound with routing key {@code #}, and consumes without acks
- *       ({@code celery/events/receiver.py} {@code EventReceiver.__init__} and {@code get_consumers};
- *       {@code kombu/transport/base.py} {@code to_rabbitmq_queue_arguments} turns seconds into integer ms).
+ *       auto-deleted, with {@code x-message-ttl} = {@code event_queue_ttl} (5.0 s by default) and {@code x-expires}
+ *       = {@code event_queue_expires} (60.0 s), each left out when None, bound with routing key {@code #}, and
+ *       consumes without acks ({@code celery/events/receiver.py} {@code EventReceiver.__init__} and
+ *       {@code get_consumers}; {@code kombu/transport/base.py} {@code to_rabbitmq_queue_arguments} turns seconds into
+ *       integer ms).
  * </ul>
- * Only the receiver declares its queue, so these settings cannot conflict with another client's; the exchange is
- * shared and declared exactly as Celery declares it.
+ * Only the receiver declares its queue, so its arguments cannot conflict with another client's; the exchange is
+ * shared and declared exactly as Celery declares it, under the name both sides must be given.
  */
 final class AmqpEventBus implements EventBus {
     private static final Logger log = LoggerFactory.getLogger(AmqpEventBus.class);
-    static final MonitorLink.Exchange EXCHANGE = new MonitorLink.Exchange("celeryev", "topic", true);
-    static final String QUEUE_PREFIX = "celeryev.";
-    /** Celery's {@code event_queue_ttl} default, 5.0 s. */
-    static final int QUEUE_TTL_MILLIS = 5_000;
-    /** Celery's {@code event_queue_expires} default, 60.0 s. */
-    static final int QUEUE_EXPIRES_MILLIS = 60_000;
-
     private final MonitorLink link;
     private final MessageCodec codec;
+    private final MonitorLink.Exchange exchange;
+    private final String queuePrefix;
+    private final Map<String, Object> queueArguments;
 
-    AmqpEventBus(MonitorLink link, MessageCodec codec) {
+    /** Events on {@code event_exchange}; receivers' queues named and declared from the other event settings. */
+    AmqpEventBus(MonitorLink link, MessageCodec codec, CeleriacConfig config) {
         this.link = link;
         this.codec = codec;
+        this.exchange = new MonitorLink.Exchange(config.eventExchange(), "topic", true);
+        this.queuePrefix = config.eventQueuePrefix() + ".";
+        this.queueArguments = MonitorLink.queueArguments(config.eventQueueTtl().orElse(null),
+                config.eventQueueExpires().orElse(null));
     }
 
     @Override
@@ -57,19 +60,16 @@ final class AmqpEventBus implements EventBus {
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("delivery_mode", 1);
         properties.put("priority", 0);
-        link.publish(EXCHANGE, routingKey, BrokerMessage.json(codec.writeJson(body), headers, properties));
+        link.publish(exchange, routingKey, BrokerMessage.json(codec.writeJson(body), headers, properties));
     }
 
     @Override
     public AutoCloseable subscribe(Consumer<Map<String, Object>> listener) {
         return link.consume("an event receiver", channel -> {
-            EXCHANGE.declare(channel);
-            String queue = QUEUE_PREFIX + UUID.randomUUID();
-            Map<String, Object> args = new HashMap<>();
-            args.put("x-message-ttl", QUEUE_TTL_MILLIS);
-            args.put("x-expires", QUEUE_EXPIRES_MILLIS);
-            channel.queueDeclare(queue, false, false, true, args);
-            channel.queueBind(queue, EXCHANGE.name(), "#");
+            exchange.declare(channel);
+            String queue = queuePrefix + UUID.randomUUID();
+            channel.queueDeclare(queue, false, false, true, queueArguments);
+            channel.queueBind(queue, exchange.name(), "#");
             return queue;
         }, (props, body) -> onEvent(body, listener));
     }

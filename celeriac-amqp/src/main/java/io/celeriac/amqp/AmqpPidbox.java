@@ -5,6 +5,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.ControlBus;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.BrokerMessage;
@@ -16,7 +17,6 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,8 +31,11 @@ import java.util.function.Consumer;
 /**
  * Celery's remote control on RabbitMQ, as kombu 5.2's {@code Mailbox} lays it out ({@code kombu/pidbox.py}) with
  * the settings Celery 5.2 gives it ({@code celery/app/control.py} {@code Control.__init__}: namespace
- * {@code control_exchange} = {@code celery}, type fanout, {@code control_queue_ttl} 300.0 s and
- * {@code control_queue_expires} 10.0 s for both the node and the reply queues, {@code celery/app/defaults.py}):
+ * {@code control_exchange}, type fanout, {@code control_queue_ttl} and {@code control_queue_expires} for both the
+ * node and the reply queues). Below with Celery's defaults ({@code celery/app/defaults.py}): namespace
+ * {@code celery}, 300.0 s and 10.0 s; another namespace {@code ns} makes the names {@code ns.pidbox} and
+ * {@code reply.ns.pidbox} ({@code Mailbox.exchange_fmt}, {@code reply_exchange_fmt}), and a None TTL or expiry
+ * leaves its argument out.
  * <ul>
  *   <li>commands go to exchange {@code celery.pidbox}: fanout, not durable, not auto-deleted
  *       ({@code Mailbox._get_exchange}), routing key {@code ''}, delivery mode 2 and priority 0 (kombu's defaults
@@ -56,37 +59,32 @@ import java.util.function.Consumer;
  */
 final class AmqpPidbox implements ControlBus {
     private static final Logger log = LoggerFactory.getLogger(AmqpPidbox.class);
-    static final MonitorLink.Exchange EXCHANGE = new MonitorLink.Exchange("celery.pidbox", "fanout", false);
-    static final MonitorLink.Exchange REPLY_EXCHANGE = new MonitorLink.Exchange("reply.celery.pidbox", "direct",
-            false);
-    /** Celery's {@code control_queue_ttl} default, 300.0 s. */
-    static final int QUEUE_TTL_MILLIS = 300_000;
-    /** Celery's {@code control_queue_expires} default, 10.0 s. */
-    static final int QUEUE_EXPIRES_MILLIS = 10_000;
-
     private final MonitorLink link;
     private final MessageCodec codec;
     private final Clock clock;
+    /** {@code <control_exchange>.pidbox}: commands. */
+    private final MonitorLink.Exchange exchange;
+    /** {@code reply.<control_exchange>.pidbox}: replies. */
+    private final MonitorLink.Exchange replyExchange;
+    /** kombu's arguments for the node and reply queues, from {@code control_queue_ttl} and {@code _expires}. */
+    private final Map<String, Object> queueArguments;
     /** kombu's Lamport clock, forwarded on each message sent. */
     private final AtomicLong lamport = new AtomicLong();
 
-    AmqpPidbox(MonitorLink link, MessageCodec codec, Clock clock) {
+    AmqpPidbox(MonitorLink link, MessageCodec codec, Clock clock, CeleriacConfig config) {
         this.link = link;
         this.codec = codec;
         this.clock = clock;
+        this.exchange = new MonitorLink.Exchange(config.controlExchange() + ".pidbox", "fanout", false);
+        this.replyExchange = new MonitorLink.Exchange("reply." + config.controlExchange() + ".pidbox", "direct",
+                false);
+        this.queueArguments = MonitorLink.queueArguments(config.controlQueueTtl().orElse(null),
+                config.controlQueueExpires().orElse(null));
     }
 
-    /** The name of a node's mailbox queue, {@code <hostname>.celery.pidbox}. */
-    static String nodeQueue(String hostname) {
-        return hostname + "." + EXCHANGE.name();
-    }
-
-    /** kombu's queue arguments for the node and reply queues ({@code expires}, {@code message_ttl}). */
-    private static Map<String, Object> queueArguments() {
-        Map<String, Object> args = new HashMap<>();
-        args.put("x-expires", QUEUE_EXPIRES_MILLIS);
-        args.put("x-message-ttl", QUEUE_TTL_MILLIS);
-        return args;
+    /** The name of a node's mailbox queue, {@code <hostname>.<control_exchange>.pidbox} ({@code Mailbox.get_queue}). */
+    String nodeQueue(String hostname) {
+        return hostname + "." + exchange.name();
     }
 
     private double now() {
@@ -106,14 +104,14 @@ final class AmqpPidbox implements ControlBus {
     }
 
     private void send(ControlMessage message, double timeoutSeconds) {
-        Map<String, Object> body = message.celeryBody(REPLY_EXCHANGE.name());
+        Map<String, Object> body = message.celeryBody(replyExchange.name());
         Map<String, Object> headers = new LinkedHashMap<>();
         headers.put("clock", tick());
         headers.put("expires", now() + timeoutSeconds);
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("delivery_mode", 2);
         properties.put("priority", 0);
-        link.publish(EXCHANGE, "", BrokerMessage.json(codec.writeJson(body), headers, properties));
+        link.publish(exchange, "", BrokerMessage.json(codec.writeJson(body), headers, properties));
     }
 
     /** Subscribes as an unnamed node (a mailbox named {@code celeriac-<uuid>.celery.pidbox}). */
@@ -126,13 +124,13 @@ final class AmqpPidbox implements ControlBus {
     public AutoCloseable subscribe(String hostname, Consumer<ControlMessage> listener) {
         String queue = nodeQueue(hostname);
         return link.consume("the mailbox of node " + hostname, channel -> {
-            EXCHANGE.declare(channel);
-            AMQP.Queue.DeclareOk ok = channel.queueDeclare(queue, false, false, true, queueArguments());
+            exchange.declare(channel);
+            AMQP.Queue.DeclareOk ok = channel.queueDeclare(queue, false, false, true, queueArguments);
             if (ok.getConsumerCount() > 0) {
                 log.warn("A node named {} is already using this process mailbox ({}): commands go to one of the two. "
                         + "Stop the other node, or give each node a unique name (hostname).", hostname, queue);
             }
-            channel.queueBind(queue, EXCHANGE.name(), "");
+            channel.queueBind(queue, exchange.name(), "");
             return queue;
         }, (props, body) -> {
             ControlMessage m = parse(body);
@@ -165,7 +163,7 @@ final class AmqpPidbox implements ControlBus {
         properties.put("delivery_mode", 1);
         properties.put("priority", 0);
         // Unroutable (the caller stopped waiting, its queue is gone) is dropped by RabbitMQ, as kombu expects.
-        link.publish(REPLY_EXCHANGE, request.replyTo(), BrokerMessage.json(codec.writeJson(body), headers,
+        link.publish(replyExchange, request.replyTo(), BrokerMessage.json(codec.writeJson(body), headers,
                 properties));
     }
 
@@ -178,14 +176,14 @@ final class AmqpPidbox implements ControlBus {
     public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
         String oid = UUID.randomUUID().toString();
         String ticket = UUID.randomUUID().toString();
-        String queue = oid + "." + REPLY_EXCHANGE.name();
+        String queue = oid + "." + replyExchange.name();
         BlockingQueue<Reply> inbox = new LinkedBlockingQueue<>();
         List<Map<String, Object>> replies = new ArrayList<>();
         Channel channel = link.newChannel();
         try {
-            REPLY_EXCHANGE.declare(channel);
-            channel.queueDeclare(queue, false, false, true, queueArguments());
-            channel.queueBind(queue, REPLY_EXCHANGE.name(), oid);
+            replyExchange.declare(channel);
+            channel.queueDeclare(queue, false, false, true, queueArguments);
+            channel.queueBind(queue, replyExchange.name(), oid);
             channel.basicConsume(queue, true, new DefaultConsumer(channel) {
                 @Override
                 public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties,

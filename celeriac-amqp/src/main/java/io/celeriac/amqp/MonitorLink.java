@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -71,6 +72,28 @@ final class MonitorLink implements AutoCloseable {
         void declare(Channel channel) throws IOException {
             channel.exchangeDeclare(name, type, durable, false, null);
         }
+    }
+
+    /**
+     * A monitoring queue's arguments as kombu makes them from a {@code Queue}'s {@code message_ttl} and
+     * {@code expires} ({@code kombu/transport/base.py} {@code to_rabbitmq_queue_arguments}): whole milliseconds,
+     * an argument left out where the setting is None (null here). Typed as py-amqp types an int: 32-bit while it
+     * fits.
+     */
+    static Map<String, Object> queueArguments(Duration messageTtl, Duration expires) {
+        Map<String, Object> args = new HashMap<>();
+        if (messageTtl != null) {
+            args.put("x-message-ttl", millis(messageTtl));
+        }
+        if (expires != null) {
+            args.put("x-expires", millis(expires));
+        }
+        return Map.copyOf(args);
+    }
+
+    private static Object millis(Duration d) {
+        long ms = d.toMillis();
+        return ms <= Integer.MAX_VALUE ? (Object) (int) ms : (Object) ms;
     }
 
     /** Declares what a standing consumer reads and returns the queue's name. */

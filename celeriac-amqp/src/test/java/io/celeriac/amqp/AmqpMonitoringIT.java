@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -130,6 +131,82 @@ class AmqpMonitoringIT {
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(4));
             ch.close();
         }
+    }
+
+    /**
+     * Celery's event and control settings, set away from their defaults, are what the node holds: the exchanges are
+     * named after {@code event_exchange} and {@code control_exchange}, a receiver's queue after
+     * {@code event_queue_prefix}, and a queue redeclared with the arguments the settings make is accepted as
+     * equivalent while one with Celery's defaults is refused (PRECONDITION_FAILED), so the queues carry exactly
+     * {@code x-message-ttl} / {@code x-expires} from the settings, None leaving one out.
+     */
+    @Test
+    void eventAndControlSettingsNameTheExchangesAndSetTheQueuesArguments() throws Exception {
+        CeleriacConfig ops = CeleriacConfig.builder()
+                .eventExchange("ops.events").eventQueuePrefix("opsmon").eventQueueTtl(Duration.ofMillis(1500))
+                .eventQueueExpires(Duration.ofSeconds(20))
+                .controlExchange("ops").controlQueueTtl(Duration.ofSeconds(2)).controlQueueExpires(null)
+                .build();
+        try (AmqpBroker opsWorker = new AmqpBroker(RABBIT.url(), ops);
+             AmqpBroker opsClient = new AmqpBroker(RABBIT.url(), ops)) {
+            // Events: published to ops.events (a queue of the test's bound there gets them) and received by a
+            // receiver on the same settings, whose queue has the arguments they make.
+            Channel ch = raw.createChannel();
+            String before = RABBIT.cli("rabbitmqctl", "list_queues", "name", "--quiet", "--no-table-headers");
+            List<Map<String, Object>> seen = new CopyOnWriteArrayList<>();
+            try (AutoCloseable sub = opsClient.eventBus().orElseThrow().subscribe(seen::add)) {
+                String receiverQueue = RABBIT.cli("rabbitmqctl", "list_queues", "name", "--quiet",
+                        "--no-table-headers").lines().filter(q -> !before.contains(q)).findFirst().orElseThrow();
+                assertThat(receiverQueue).startsWith("opsmon.");
+                ch.exchangeDeclarePassive("ops.events"); // declared by the subscription, as Celery's receiver does
+                String observed = ch.queueDeclare("", false, true, true, null).getQueue();
+                ch.queueBind(observed, "ops.events", "#");
+                opsWorker.eventBus().orElseThrow().publish("worker.heartbeat", "ops@host",
+                        Map.of("type", "worker-heartbeat", "hostname", "ops@host"));
+                await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 1);
+                await().atMost(Duration.ofSeconds(10)).until(() -> ch.basicGet(observed, true) != null);
+
+                assertEquivalent(receiverQueue, kombuArgs(1500, 20_000));
+                assertRefused(receiverQueue, kombuArgs(5000, 60_000));
+            }
+
+            // Remote control: the node reads <hostname>.ops.pidbox, bound to ops.pidbox, with x-message-ttl 2000
+            // and no x-expires (control_queue_expires None); a caller on the same settings gets its answer, a
+            // caller on Celery's defaults (celery.pidbox) does not reach it.
+            ControlBus workerBus = opsWorker.controlBus().orElseThrow();
+            try (AutoCloseable sub = workerBus.subscribe("ops@host", m -> workerBus.reply(m, "ops@host",
+                    Map.of("ok", "pong")))) {
+                ch.exchangeDeclarePassive("ops.pidbox");
+                Map<String, Object> ttlOnly = new HashMap<>();
+                ttlOnly.put("x-message-ttl", 2000);
+                assertEquivalent("ops@host.ops.pidbox", ttlOnly);
+                assertRefused("ops@host.ops.pidbox", kombuArgs(300_000, 10_000));
+
+                assertThat(opsClient.controlBus().orElseThrow().broadcastAndCollect(ControlMessage.of("ping",
+                        Map.of()), Duration.ofSeconds(5))).containsExactly(Map.of("ops@host", Map.of("ok", "pong")));
+                ch.exchangeDeclarePassive("reply.ops.pidbox");
+                assertThat(client.controlBus().orElseThrow().broadcastAndCollect(new ControlMessage("ping",
+                        Map.of(), List.of("ops@host"), null, null), Duration.ofSeconds(1))).isEmpty();
+            }
+            ch.close();
+        }
+    }
+
+    /**
+     * Redeclaring {@code queue} as kombu declares an event or pidbox queue (not durable, auto-deleted) with
+     * {@code args} is accepted: the queue has those flags and exactly those arguments.
+     */
+    private void assertEquivalent(String queue, Map<String, Object> args) throws Exception {
+        Channel ch = raw.createChannel();
+        assertThat(ch.queueDeclare(queue, false, false, true, args).getQueue()).isEqualTo(queue);
+        ch.close();
+    }
+
+    /** Redeclaring {@code queue} with other {@code args} is refused by RabbitMQ (which closes the channel). */
+    private void assertRefused(String queue, Map<String, Object> args) throws Exception {
+        Channel ch = raw.createChannel();
+        assertThatThrownBy(() -> ch.queueDeclare(queue, false, false, true, args))
+                .hasStackTraceContaining("PRECONDITION_FAILED").hasStackTraceContaining(queue);
     }
 
     @Test

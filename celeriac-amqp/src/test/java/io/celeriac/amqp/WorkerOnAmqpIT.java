@@ -118,6 +118,37 @@ class WorkerOnAmqpIT {
         assertThat(consumers("celery")).isZero();
     }
 
+    /**
+     * The count {@code celeriac queues} and the dashboard show is RabbitMQ's: it follows workers as they start and
+     * stop, each worker being one consumer of each queue it reads, and agrees with what RabbitMQ tells another client.
+     */
+    @Test
+    void theConsumerCountFollowsWorkersStartingAndStopping() throws Exception {
+        assertThat(app.broker().consumerCount("counted")).as("not declared yet: nobody reads it").hasValue(0);
+        worker = app.worker().queues("counted", "celery").concurrency(2).start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> app.broker().consumerCount("counted").orElse(-1) == 1);
+
+        // A second worker process: its own app, connection and node name.
+        try (Celeriac other = Celeriac.builder().config(app.config().toBuilder().hostname("second@test").build())
+                .register(new TestTasks()).build()) {
+            Worker second = other.worker().queues("counted").concurrency(1).start();
+            try {
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> app.broker().consumerCount("counted").orElse(-1) == 2);
+                assertThat(consumers("counted")).isEqualTo(2);
+                assertThat(app.broker().consumerCount("celery")).as("the second worker does not read it").hasValue(1);
+            } finally {
+                second.shutdown(Duration.ofSeconds(10));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> app.broker().consumerCount("counted").orElse(-1) == 1);
+        }
+
+        worker.shutdown(Duration.ofSeconds(10));
+        worker = null;
+        await().atMost(Duration.ofSeconds(10)).until(() -> app.broker().consumerCount("counted").orElse(-1) == 0);
+        assertThat(app.broker().consumerCount("celery")).hasValue(0);
+    }
+
     /** RabbitMQ's count of consumers subscribed to {@code queue}, asked on a connection of the test's own. */
     private static int consumers(String queue) throws Exception {
         com.rabbitmq.client.ConnectionFactory f = new com.rabbitmq.client.ConnectionFactory();

@@ -7,11 +7,20 @@ import picocli.CommandLine.Parameters;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 
-/** {@code celeriac queues [q...]}: waiting messages per queue, plus the dead-letter queue. */
-@Command(name = "queues", mixinStandardHelpOptions = true, description = "Show queue lengths.")
+/**
+ * {@code celeriac queues [q...]}: waiting messages and consumers per queue, plus the dead-letter queue. The consumer
+ * count is the broker's own (RabbitMQ counts every client's subscriptions); a broker that keeps no record of who reads
+ * a queue (Redis) shows "unknown", not a count that would leave Python workers out.
+ */
+@Command(name = "queues", mixinStandardHelpOptions = true, description = "Show queue lengths and consumer counts.")
 final class QueuesCommand implements Callable<Integer> {
+    /** In words, not a dash: a terminal whose locale is not UTF-8 would print a dash as '?'. */
+    static final String UNKNOWN = "unknown";
+    private static final String ROW = "%-30s %10s %10s%n";
+
     @Mixin
     ConnectionOptions connection;
 
@@ -22,11 +31,14 @@ final class QueuesCommand implements Callable<Integer> {
     public Integer call() {
         try (Celeriac app = connection.app()) {
             List<String> qs = queues.isEmpty() ? List.of(app.config().defaultQueue()) : queues;
-            System.out.printf("%-30s %10s%n", "QUEUE", "WAITING");
+            System.out.printf(ROW, "QUEUE", "WAITING", "CONSUMERS");
             for (String q : qs) {
-                System.out.printf("%-30s %10d%n", q, app.broker().queueLength(q));
+                OptionalInt consumers = app.broker().consumerCount(q);
+                System.out.printf(ROW, q, app.broker().queueLength(q),
+                        consumers.isPresent() ? Integer.toString(consumers.getAsInt()) : UNKNOWN);
             }
-            System.out.printf("%-30s %10d%n", "(dead letters)", app.broker().deadLetterQueue().map(d -> d.count()).orElse(0L));
+            System.out.printf("%-30s %10d%n", "(dead letters)",
+                    app.broker().deadLetterQueue().map(d -> d.count()).orElse(0L));
             return 0;
         }
     }

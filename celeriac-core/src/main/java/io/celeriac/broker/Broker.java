@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * Where task messages wait: the one interface every transport implements (in memory, Redis, RabbitMQ). Messages
@@ -128,6 +129,17 @@ public interface Broker extends AutoCloseable {
 
     /** Empties a queue; returns how many messages were removed. */
     long purge(String queue);
+
+    /**
+     * Consumers subscribed to a queue, if this broker knows them all: RabbitMQ counts every client's subscriptions
+     * (Python Celery workers' too; a running Celeriac worker holds one per queue it consumes). Empty where the broker
+     * keeps no record of who reads a queue (Redis: workers pop from lists and leave no trace per queue), so that a
+     * caller shows the count as unknown rather than one that leaves some consumers out. A queue that does not exist
+     * has none. Throws {@link BrokerUnavailableException} if the broker could not be asked.
+     */
+    default OptionalInt consumerCount(String queue) {
+        return OptionalInt.empty();
+    }
 
     /** Browsing and mending dead letters, if this broker keeps them where they can be read back. */
     default Optional<DeadLetterQueue> deadLetterQueue() {

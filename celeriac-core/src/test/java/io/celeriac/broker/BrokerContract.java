@@ -34,6 +34,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -42,8 +43,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * delivery promises the worker builds on: a message is delivered unchanged, never lost, never handed to two live
  * consumers at once; an acked message never comes back; a dead consumer's messages do; queues are served in turn.
  *
- * <p>What a broker offers only optionally ({@link Broker#deadLetterQueue()}, {@link Broker#onceDispatch()}) is
- * tested where it is offered; a broker without it skips those tests.
+ * <p>What a broker offers only optionally ({@link Broker#deadLetterQueue()}, {@link Broker#onceDispatch()},
+ * {@link Broker#consumerCount}) is tested where it is offered; a broker without it skips those tests.
  *
  * <p>The property at the end runs random sequences of publish, reserve, ack, requeue, dead-letter, consumer kills and
  * new consumers against a model and checks, after every step, that the broker holds exactly what the model says.
@@ -486,6 +487,36 @@ public abstract class BrokerContract {
             assertThat(b.purge("contract.a")).isEqualTo(2);
             assertThat(b.queueLength("contract.a")).isZero();
             assertThat(ids(this, b.reserve(QUEUES, 10, LONG))).containsExactly("b0");
+        }
+    }
+
+    /**
+     * Where a broker counts consumers, a consumer running as a worker does (its window told, reading the queue) is
+     * counted while it lives, on that queue only, and no longer once it stopped or died. A broker that cannot count
+     * them all says nothing rather than a partial count.
+     */
+    @Test
+    void aConsumerCountWhenKnownFollowsConsumersComingAndGoing() throws Exception {
+        try (Transport t = open()) {
+            Broker observer = t.connect();
+            observer.declare(QUEUES);
+            assumeTrue(observer.consumerCount("contract.a").isPresent(), "this broker does not count consumers");
+            assertThat(observer.consumerCount("contract.a")).hasValue(0);
+            assertThat(observer.consumerCount("contract.never-declared")).hasValue(0);
+
+            Broker first = t.connect();
+            Broker second = t.connect();
+            for (Broker c : List.of(first, second)) {
+                c.prefetchCount(4); // as a worker does at start
+                assertThat(c.reserve(List.of("contract.a"), 1, SHORT)).isEmpty();
+            }
+            await().atMost(LONG).untilAsserted(() -> assertThat(observer.consumerCount("contract.a")).hasValue(2));
+            assertThat(observer.consumerCount("contract.b")).as("a queue nobody reads").hasValue(0);
+
+            first.prefetchCount(0); // as a worker does when it stops consuming
+            await().atMost(LONG).untilAsserted(() -> assertThat(observer.consumerCount("contract.a")).hasValue(1));
+            t.crash(second);
+            await().atMost(LONG).untilAsserted(() -> assertThat(observer.consumerCount("contract.a")).hasValue(0));
         }
     }
 

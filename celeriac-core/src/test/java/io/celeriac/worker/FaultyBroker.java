@@ -126,6 +126,11 @@ final class FaultyBroker implements Broker {
     }
 
     @Override
+    public java.util.OptionalInt consumerCount(String queue) {
+        return inner.consumerCount(queue);
+    }
+
+    @Override
     public Optional<DeadLetterQueue> deadLetterQueue() {
         return inner.deadLetterQueue();
     }

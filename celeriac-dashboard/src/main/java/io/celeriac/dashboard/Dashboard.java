@@ -409,7 +409,11 @@ public final class Dashboard implements AutoCloseable {
         return workers.list(now());
     }
 
-    /** Queues with their waiting messages, consumers and per-minute rates. */
+    /**
+     * Queues with their waiting messages, consumers and per-minute rates. {@code consumerCount} is the broker's own
+     * count of subscriptions (Python workers' included), null where the broker does not know it (Redis);
+     * {@code consumers} names the online workers that said, in the last poll, that they read the queue.
+     */
     public List<Map<String, Object>> queues() {
         double now = now();
         Map<String, long[]> rates = new LinkedHashMap<>();
@@ -431,6 +435,8 @@ public final class Dashboard implements AutoCloseable {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", q);
             m.put("waiting", app.broker().queueLength(q));
+            java.util.OptionalInt consumers = app.broker().consumerCount(q);
+            m.put("consumerCount", consumers.isPresent() ? consumers.getAsInt() : null);
             m.put("consumers", ws.stream().filter(w -> w.online() && w.queues().contains(q)).map(WorkerInfo::hostname)
                     .toList());
             long[] r = rates.getOrDefault(q, new long[2]);

@@ -261,6 +261,9 @@ class DashboardBrowserIT {
         browser.get(f.base() + "/queues");
         waitUpTo(10).until(d -> text("#queues-body tr[data-queue='celery']") != null);
         assertThat(text("#queues-body tr[data-queue='celery']")).contains("java@dash");
+        assertThat(text("#queues thead")).contains("Consumers").contains("Workers");
+        // Redis keeps no count of who reads a list: shown as unknown, never as a number that leaves workers out.
+        assertThat(text("#queues-body tr[data-queue='celery'] td.consumer-count")).isEqualTo("\u2014");
         shot("08-queues");
 
         browser.get(f.base() + "/charts");

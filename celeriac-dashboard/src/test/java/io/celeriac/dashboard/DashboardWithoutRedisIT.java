@@ -94,6 +94,16 @@ class DashboardWithoutRedisIT {
         return -1;
     }
 
+    /** The queue's row in {@code /api/queues}; fails if the dashboard does not list it. */
+    private static JsonNode queue(JsonNode queues, String queue) {
+        for (JsonNode q : queues.get("queues")) {
+            if (q.get("name").asText().equals(queue)) {
+                return q;
+            }
+        }
+        throw new AssertionError("no queue " + queue + " in " + queues);
+    }
+
     private static List<String> taskIds(JsonNode tasks) {
         List<String> ids = new ArrayList<>();
         tasks.get("items").forEach(t -> ids.add(t.get("id").asText()));
@@ -125,6 +135,10 @@ class DashboardWithoutRedisIT {
             assertThat(getJson(first, "/api/tasks/" + failed).get("state").asText()).isEqualTo("FAILURE");
         });
         assertThat(waiting(getJson(first, "/api/queues"), "backlog")).isEqualTo(4);
+        // The in-memory broker keeps no count of consumers: unknown (null), not 0.
+        JsonNode backlog = queue(getJson(first, "/api/queues"), "backlog");
+        assertThat(backlog.has("consumerCount")).isTrue();
+        assertThat(backlog.get("consumerCount").isNull()).isTrue();
         // Workers answer the control bus's stats poll (every 5 s) and send heartbeats.
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
                 assertThat(getJson(first, "/api/workers").toString()).contains("java@mem"));
@@ -173,6 +187,13 @@ class DashboardWithoutRedisIT {
         assertThat(purged.body()).contains("3");
         assertThat(waiting(getJson(first, "/api/queues"), "backlog")).isZero();
         assertThat(getJson(first, "/api/queues").get("deadLetters").asLong()).isZero();
+
+        // Consumer counts are RabbitMQ's: the worker's standing subscription on celery (the queue is listed once the
+        // worker poll names it), none on backlog. WorkerOnAmqpIT follows the count as workers start and stop.
+        assertThat(queue(getJson(first, "/api/queues"), "backlog").get("consumerCount").asInt(-1)).isZero();
+        await().atMost(Duration.ofSeconds(20)).until(() -> getJson(first, "/api/queues").toString()
+                .contains("\"name\":\"celery\"") && queue(getJson(first, "/api/queues"), "celery")
+                .get("consumerCount").asInt(-1) == 1);
         assertThat(get(first, "/api/dead-letters").statusCode()).isEqualTo(200);
 
         // A task runs on RabbitMQ with its result in PostgreSQL; it reaches the history from its events if the

@@ -127,8 +127,8 @@ public final class RedisBroker implements Broker {
         this.etaMover = new EtaMover(redis, codec, this::now, deadLetterKey);
         this.pubsub = new RedisPubSub(redis);
         this.deadLetters = new RedisDeadLetterQueue(redis, codec, kombu, deadLetterKey);
-        this.pidbox = new RedisPidbox(redis, pubsub, codec, kombu, this::now, url.db());
-        this.events = new RedisEventBus(redis, pubsub, codec, kombu, url.db());
+        this.pidbox = new RedisPidbox(redis, pubsub, codec, kombu, this::now, url.db(), config.controlExchange());
+        this.events = new RedisEventBus(redis, pubsub, codec, kombu, url.db(), config.eventExchange());
         this.replicaAcks = ReplicaAcks.from(redis, url, config.brokerTransportOptions());
         this.once = new RedisOnceDispatch(redis, kombu, replicaAcks);
     }

@@ -13,7 +13,9 @@ import java.util.function.Consumer;
 
 /**
  * Celery's events on Redis as kombu's fanout lays them out: each event is published on the channel
- * {@code /<db>.celeryev/<routing key>} in a kombu envelope, which {@code celery events} and Flower read.
+ * {@code /<db>.celeryev/<routing key>} in a kombu envelope, which {@code celery events} and Flower read
+ * ({@code celeryev} is Celery's {@code event_exchange}; the queue TTL and expiry settings are RabbitMQ's and not used
+ * here: events are pub/sub messages, kept nowhere).
  */
 final class RedisEventBus implements EventBus {
     private static final Logger log = LoggerFactory.getLogger(RedisEventBus.class);
@@ -22,21 +24,24 @@ final class RedisEventBus implements EventBus {
     private final RedisPubSub pubsub;
     private final MessageCodec codec;
     private final KombuEnvelope kombu;
+    private final String exchange;
     private final String prefix;
 
-    RedisEventBus(RedisConnector redis, RedisPubSub pubsub, MessageCodec codec, KombuEnvelope kombu, int db) {
+    RedisEventBus(RedisConnector redis, RedisPubSub pubsub, MessageCodec codec, KombuEnvelope kombu, int db,
+                  String eventExchange) {
         this.redis = redis;
         this.pubsub = pubsub;
         this.codec = codec;
         this.kombu = kombu;
-        this.prefix = "/" + db + ".celeryev/";
+        this.exchange = eventExchange;
+        this.prefix = "/" + db + "." + eventExchange + "/";
     }
 
     @Override
     public void publish(String routingKey, String hostname, Object body) {
         Map<String, Object> headers = Map.of("hostname", hostname);
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
-                RedisPidbox.properties(1, "celeryev", routingKey)));
+                RedisPidbox.properties(1, exchange, routingKey)));
         redis.connection().async().publish(prefix + routingKey, envelope);
     }
 

@@ -24,28 +24,36 @@ import java.util.function.DoubleSupplier;
  * Celery's remote control on Redis, as kombu's pidbox lays it out: commands are published on the fanout channel
  * {@code /<db>.celery.pidbox}; a command that wants replies names a reply queue, a list
  * {@code <id>.reply.celery.pidbox} bound to {@code reply.celery.pidbox}, into which each worker pushes
- * {@code {hostname: answer}}.
+ * {@code {hostname: answer}}. {@code celery} is Celery's {@code control_exchange}, the mailbox's namespace
+ * ({@code kombu/pidbox.py} {@code Mailbox.exchange_fmt}, {@code reply_exchange_fmt}); the queue TTL and expiry
+ * settings are RabbitMQ's and not used here.
  */
 final class RedisPidbox implements ControlBus {
     private static final Logger log = LoggerFactory.getLogger(RedisPidbox.class);
-    private static final String REPLY_EXCHANGE = "reply.celery.pidbox";
 
     private final RedisConnector redis;
     private final RedisPubSub pubsub;
     private final MessageCodec codec;
     private final KombuEnvelope kombu;
     private final DoubleSupplier now;
+    /** {@code <control_exchange>.pidbox}: the commands' fanout exchange. */
+    private final String exchange;
+    /** {@code reply.<control_exchange>.pidbox}: the replies' direct exchange. */
+    private final String replyExchange;
+    /** kombu's pub/sub channel for the fanout exchange. */
     private final String channel;
     private final AtomicLong clock = new AtomicLong();
 
     RedisPidbox(RedisConnector redis, RedisPubSub pubsub, MessageCodec codec, KombuEnvelope kombu, DoubleSupplier now,
-                int db) {
+                int db, String controlExchange) {
         this.redis = redis;
         this.pubsub = pubsub;
         this.codec = codec;
         this.kombu = kombu;
         this.now = now;
-        this.channel = "/" + db + ".celery.pidbox";
+        this.exchange = controlExchange + ".pidbox";
+        this.replyExchange = "reply." + controlExchange + ".pidbox";
+        this.channel = "/" + db + "." + exchange;
     }
 
     /** kombu's properties for a fanout or reply message. */
@@ -63,12 +71,12 @@ final class RedisPidbox implements ControlBus {
 
     @Override
     public void broadcast(ControlMessage message) {
-        Map<String, Object> body = message.celeryBody(REPLY_EXCHANGE);
+        Map<String, Object> body = message.celeryBody(replyExchange);
         Map<String, Object> headers = new LinkedHashMap<>();
         headers.put("clock", clock.incrementAndGet());
         headers.put("expires", now.getAsDouble() + 10);
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
-                properties(2, "celery.pidbox", "")));
+                properties(2, exchange, "")));
         try {
             redis.connection().sync().publish(channel, envelope);
         } catch (RuntimeException e) {
@@ -106,20 +114,20 @@ final class RedisPidbox implements ControlBus {
         headers.put("ticket", request.ticket());
         headers.put("clock", clock.incrementAndGet());
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
-                properties(1, REPLY_EXCHANGE, request.replyTo())));
-        redis.connection().sync().lpush(request.replyTo() + "." + REPLY_EXCHANGE, envelope);
+                properties(1, replyExchange, request.replyTo())));
+        redis.connection().sync().lpush(request.replyTo() + "." + replyExchange, envelope);
     }
 
     @Override
     public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
         String replyId = UUID.randomUUID().toString();
         String ticket = UUID.randomUUID().toString();
-        String replyQueue = replyId + "." + REPLY_EXCHANGE;
+        String replyQueue = replyId + "." + replyExchange;
         String binding = replyId + RedisBroker.SEP + RedisBroker.SEP + replyQueue;
         List<Map<String, Object>> replies = new ArrayList<>();
         StatefulRedisConnection<String, String> blocking = redis.open();
         try {
-            redis.connection().sync().sadd("_kombu.binding." + REPLY_EXCHANGE, binding);
+            redis.connection().sync().sadd("_kombu.binding." + replyExchange, binding);
             broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,
                     replyId));
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -141,7 +149,7 @@ final class RedisPidbox implements ControlBus {
             throw redis.unavailable("Collecting replies to " + message.method(), e);
         } finally {
             try {
-                redis.connection().sync().srem("_kombu.binding." + REPLY_EXCHANGE, binding);
+                redis.connection().sync().srem("_kombu.binding." + replyExchange, binding);
                 redis.connection().sync().del(replyQueue);
             } catch (RuntimeException e) {
                 log.debug("cleanup of reply queue failed: {}", e.toString());

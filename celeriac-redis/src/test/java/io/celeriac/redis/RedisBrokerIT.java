@@ -390,6 +390,47 @@ class RedisBrokerIT {
         assertThat(redis.smembers("_kombu.binding.reply.celery.pidbox")).isEmpty();
     }
 
+    /**
+     * {@code event_exchange} and {@code control_exchange} name kombu's channels and keys on Redis as they do the
+     * exchanges on RabbitMQ: events on {@code /<db>.<event_exchange>/<routing key>}, commands on
+     * {@code /<db>.<control_exchange>.pidbox}, replies bound to {@code reply.<control_exchange>.pidbox}.
+     */
+    @Test
+    void eventAndControlExchangesNameTheChannelsAsKombuDoes() throws Exception {
+        CeleriacConfig ops = CeleriacConfig.builder().eventExchange("ops.events").controlExchange("ops").build();
+        RedisBroker worker = broker(ops);
+        RedisBroker caller = broker(ops);
+        List<String> channels = new CopyOnWriteArrayList<>();
+        try (io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String> observer = client.connectPubSub()) {
+            observer.addListener(new io.lettuce.core.pubsub.RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String message) {
+                    channels.add(channel);
+                }
+            });
+            observer.sync().subscribe("/0.ops.events/worker.heartbeat");
+            List<Map<String, Object>> seen = new CopyOnWriteArrayList<>();
+            caller.eventBus().orElseThrow().subscribe(seen::add);
+            // Published until the receiver's subscription (made on its own connection) is in place.
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                worker.eventBus().orElseThrow().publish("worker.heartbeat", "ops@host",
+                        Map.of("type", "worker-heartbeat"));
+                return !seen.isEmpty();
+            });
+            assertThat(channels).contains("/0.ops.events/worker.heartbeat");
+        }
+
+        worker.controlBus().orElseThrow()
+                .subscribe(m -> worker.controlBus().orElseThrow().reply(m, "ops@host", Map.of("ok", "pong")));
+        await().atMost(Duration.ofSeconds(10)).until(() -> redis.pubsubChannels("/0.ops.pidbox").size() == 1);
+        assertThat(caller.controlBus().orElseThrow().broadcastAndCollect(ControlMessage.of("ping", Map.of()),
+                Duration.ofSeconds(5))).containsExactly(Map.of("ops@host", Map.of("ok", "pong")));
+        // A caller on Celery's default (celery) broadcasts on /0.celery.pidbox, which this node does not read.
+        assertThat(broker().controlBus().orElseThrow().broadcastAndCollect(ControlMessage.of("ping", Map.of()),
+                Duration.ofSeconds(1))).isEmpty();
+        assertThat(redis.smembers("_kombu.binding.reply.ops.pidbox")).isEmpty();
+    }
+
     /** A message's envelope as stored, with one change made to its JSON. */
     private String alteredEnvelope(String id, Consumer<Map<String, Object>> change) {
         String raw = kombu.encode(message("q", 0, id).message());

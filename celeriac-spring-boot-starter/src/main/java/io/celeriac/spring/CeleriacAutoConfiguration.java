@@ -110,7 +110,18 @@ public class CeleriacAutoConfiguration {
             return new BeatLifecycle(app, io.celeriac.jdbc.JdbcScheduleStore.open(store,
                     System.getenv("CELERIAC_BEAT_DB_USER"), System.getenv("CELERIAC_BEAT_DB_PASSWORD")));
         }
+        if (!redis(store)) {
+            // The store defaults to the broker only where the broker is Redis: RabbitMQ cannot hold schedules.
+            throw new IllegalStateException("celeriac.beat.enabled needs a schedule store: celeriac.beat.store is "
+                    + (props.getBeat().getStore() == null ? "unset and the broker is " : "")
+                    + store.replaceAll("://[^@]*@", "://***@") + "; set celeriac.beat.store to a jdbc: URL (with "
+                    + "celeriac-jdbc) or a redis:// URL");
+        }
         return new BeatLifecycle(app, new RedisScheduleStore(store, app.config()));
+    }
+
+    private static boolean redis(String url) {
+        return io.celeriac.redis.RedisUrl.isRedisUrl(url);
     }
 
     /** {@code celeriac.dashboard.enabled}: the dashboard on its own port, when celeriac-dashboard is present. */
@@ -138,7 +149,7 @@ public class CeleriacAutoConfiguration {
         @Override
         public void start() {
             String broker = app.config().brokerUrl();
-            boolean redis = io.celeriac.redis.RedisUrl.isRedisUrl(broker);
+            boolean redis = redis(broker);
             io.celeriac.dashboard.Dashboard.Builder b = io.celeriac.dashboard.Dashboard.builder(app)
                     .host(props.getAddress()).port(props.getPort()).historySize(props.getHistorySize())
                     .historyUrl(props.getHistoryUrl());

@@ -14,9 +14,12 @@ import java.util.Map;
  */
 @ConfigurationProperties(prefix = "celeriac")
 public class CeleriacProperties {
-    /** Broker URL, e.g. redis://localhost:6379/0 (Celery's broker_url). memory:// runs in-process. */
+    /**
+     * Broker URL (Celery's broker_url), e.g. redis://localhost:6379/0, or amqp://host:5672/vhost with celeriac-amqp
+     * on the classpath. memory:// runs in-process.
+     */
     private String brokerUrl;
-    /** Result backend URL (result_backend); defaults to the broker. */
+    /** Result backend URL (result_backend); defaults to the broker. Required on RabbitMQ: rpc://, redis:// or jdbc:. */
     private String resultBackend;
     /** How long results are kept (result_expires). */
     private Duration resultExpires;
@@ -81,11 +84,14 @@ public class CeleriacProperties {
         public void setShutdownGrace(Duration shutdownGrace) { this.shutdownGrace = shutdownGrace; }
     }
 
-    /** Beat, if enabled: entries in Redis on the broker's server (or celeriac.beat.store). */
+    /** Beat, if enabled: entries in celeriac.beat.store, or in the broker's Redis when the broker is Redis. */
     public static class Beat {
         /** Run beat in this application (safe on several instances: each due time is sent once). */
         private boolean enabled;
-        /** Store URL: redis://... (default: the broker) or jdbc:postgresql://... (needs celeriac-jdbc). */
+        /**
+         * Store URL: redis://... or jdbc:postgresql://... (needs celeriac-jdbc). Defaults to the broker when it is
+         * Redis; required otherwise.
+         */
         private String store;
 
         public boolean isEnabled() { return enabled; }

@@ -284,6 +284,41 @@ class CeleryAmqpInteropIT {
         }
     }
 
+    /**
+     * {@code control_exchange} and {@code event_exchange} moved off Celery's defaults on both sides: {@code celery
+     * inspect} and {@code celery events} configured alike meet our worker, so the names we make from them are kombu's
+     * ({@code ops.pidbox}, {@code reply.ops.pidbox}, {@code <node>.ops.pidbox}, exchange {@code ops.events}); Celery
+     * left on the defaults does not reach it. Our queue TTL and expiry differ from Celery's here, which is allowed:
+     * each side declares only its own queues.
+     */
+    @Test
+    void onExchangesOffTheDefaultsCeleryInspectAndEventsMeetOurWorkerConfiguredAlike() throws Exception {
+        PythonCelery opsPython = new PythonCelery(pythonBrokerUrl(), REDIS.url(1), Map.of("INTEROP_LEDGER",
+                REDIS.url(0), "INTEROP_QUEUE_MAX_PRIORITY", "10", "INTEROP_CONTROL_EXCHANGE", "ops",
+                "INTEROP_EVENT_EXCHANGE", "ops.events"));
+        CeleriacConfig opsConfig = app.config().toBuilder().controlExchange("ops").eventExchange("ops.events")
+                .controlQueueTtl(null).controlQueueExpires(Duration.ofSeconds(30)).eventQueueTtl(Duration.ofSeconds(2))
+                .build();
+        File out = Files.createTempFile("evdump-ops", ".txt").toFile();
+        Process dump = opsPython.celeryInBackground(out, "events", "--dump");
+        try (Celeriac ops = Celeriac.builder().config(opsConfig).register(new InteropTasks(redis), new HoldTasks())
+                .build()) {
+            Worker opsWorker = ops.worker().hostname("java-ops@interop").queues("java").concurrency(2)
+                    .sendEvents(true).start();
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> read(out).contains("java-ops@interop")
+                        && read(out).contains("heartbeat"));
+                assertThat(opsPython.celery("inspect", "ping", "-t", "3")).contains("java-ops@interop: OK")
+                        .contains("pong");
+                assertThat(python.celery("inspect", "ping", "-t", "2")).doesNotContain("java-ops@interop");
+            } finally {
+                opsWorker.shutdown(Duration.ofSeconds(10));
+            }
+        } finally {
+            PythonCelery.stop(dump);
+        }
+    }
+
     @Test
     void ourBroadcastReachesAPythonWorkerAndOurReceiverSeesItsEvents() throws Exception {
         List<Map<String, Object>> events = new java.util.concurrent.CopyOnWriteArrayList<>();

@@ -371,14 +371,19 @@ function queuesPage() {
   const tbody = h('tbody', { id: 'queues-body' });
   const dl = h('p', { id: 'dead-letter-count' });
   render(h('h1', {}, 'Queues'),
-    h('table', { id: 'queues' }, h('thead', {}, h('tr', {}, ['Queue', 'Waiting', 'Consumers', 'Received / min',
-      'Finished / min', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), tbody), dl);
+    h('table', { id: 'queues' }, h('thead', {}, h('tr', {}, ['Queue', 'Waiting', 'Consumers', 'Workers',
+      'Received / min', 'Finished / min', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), tbody), dl);
   async function load() {
     const data = await api('/api/queues');
     dl.replaceChildren('Dead-lettered messages: ', h('a', { href: '/failed' }, String(data.deadLetters)));
     if (unchanged(tbody, data.queues)) return;
     tbody.replaceChildren(...data.queues.map(q => h('tr', { 'data-queue': q.name },
-      h('td', {}, q.name), h('td', {}, q.waiting), h('td', {}, q.consumers.join(', ') || 'none'),
+      h('td', {}, q.name), h('td', {}, q.waiting),
+      // The broker's own count (null: this broker does not know, as on Redis); the workers are those that said so.
+      q.consumerCount === null
+        ? h('td', { class: 'consumer-count', title: 'This broker does not count the consumers of a queue' }, '\u2014')
+        : h('td', { class: 'consumer-count' }, q.consumerCount),
+      h('td', {}, q.consumers.join(', ') || 'none'),
       h('td', {}, q.receivedPerMinute), h('td', {}, q.finishedPerMinute),
       h('td', {}, ADMIN ? h('button', { class: 'danger', onclick: () => act(
         `Purge queue ${q.name}? Its ${q.waiting} waiting messages are deleted.`,
