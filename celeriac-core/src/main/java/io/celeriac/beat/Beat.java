@@ -158,6 +158,11 @@ public final class Beat implements AutoCloseable {
         } else {
             log.info("beat {} started; its schedule store does not answer yet", holder);
         }
+        if (ledgerDispatch != null) {
+            log.info("beat {}: {} cannot publish once per key; each due time is recorded in {}'s dispatch ledger, "
+                    + "then published (the active beat publishes again a record left pending for {} ms)", holder,
+                    app.broker().getClass().getSimpleName(), store.getClass().getSimpleName(), relayAfter.toMillis());
+        }
         return this;
     }
 

@@ -104,13 +104,26 @@ public class CeleriacAutoConfiguration {
     @Bean
     @ConditionalOnProperty(prefix = "celeriac.beat", name = "enabled", havingValue = "true")
     public SmartLifecycle celeriacBeat(Celeriac app, CeleriacProperties props) {
-        String store = props.getBeat().getStore() != null ? props.getBeat().getStore() : app.config().brokerUrl();
+        return new BeatLifecycle(app, beatStore(app.config(), props.getBeat().getStore()));
+    }
+
+    /**
+     * Beat's store: {@code celeriac.beat.store} if set, else the broker's Redis. Both kinds keep a dispatch ledger, so
+     * beat also runs on a broker that cannot publish once per key (RabbitMQ), given a store of its own.
+     */
+    static io.celeriac.beat.ScheduleStore beatStore(CeleriacConfig config, String configured) {
+        String store = configured != null ? configured : config.brokerUrl();
         if (store.startsWith("jdbc:")) {
             // Needs celeriac-jdbc; credentials as for the CLI (CELERIAC_BEAT_DB_USER / _PASSWORD).
-            return new BeatLifecycle(app, io.celeriac.jdbc.JdbcScheduleStore.open(store,
-                    System.getenv("CELERIAC_BEAT_DB_USER"), System.getenv("CELERIAC_BEAT_DB_PASSWORD")));
+            return io.celeriac.jdbc.JdbcScheduleStore.open(store,
+                    System.getenv("CELERIAC_BEAT_DB_USER"), System.getenv("CELERIAC_BEAT_DB_PASSWORD"));
         }
-        return new BeatLifecycle(app, new RedisScheduleStore(store, app.config()));
+        if (store.startsWith("redis://") || store.startsWith("rediss://")) {
+            return new RedisScheduleStore(store, config);
+        }
+        throw new IllegalStateException("celeriac.beat.store: beat keeps its entries, lease and dispatch records in "
+                + "Redis or a database; set it to a redis:// or jdbc: URL (the broker at "
+                + io.celeriac.broker.ReconnectBackoff.redact(config.brokerUrl()) + " cannot hold them)");
     }
 
     /** {@code celeriac.dashboard.enabled}: the dashboard on its own port, when celeriac-dashboard is present. */
