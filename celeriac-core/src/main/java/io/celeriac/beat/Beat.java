@@ -93,9 +93,12 @@ public final class Beat implements AutoCloseable {
         this(app, store, clock, holder, LEASE);
     }
 
-    /** @param lease how long the lease lasts without renewal: the longest a failover takes */
+    /**
+     * @param lease how long the lease lasts without renewal: the longest a failover takes; records are relayed after
+     *     {@link #DEFAULT_RELAY_AFTER}, or after the lease if that is longer
+     */
     public Beat(Celeriac app, ScheduleStore store, Clock clock, String holder, Duration lease) {
-        this(app, store, clock, holder, lease, DEFAULT_RELAY_AFTER);
+        this(app, store, clock, holder, lease, lease.compareTo(DEFAULT_RELAY_AFTER) > 0 ? lease : DEFAULT_RELAY_AFTER);
     }
 
     /**
@@ -267,13 +270,16 @@ public final class Beat implements AutoCloseable {
      * publishing it (one publish waits up to the broker's confirm timeout), and relaying it then would send the tick
      * twice. The lease keeps relays to one beat at a time, and the ledger's claim (which restarts a record's wait)
      * keeps even a deposed leader that still relays from taking the same record.
+     *
+     * <p>A relay that fails does not fail the round (the due runs were sent before it, and backing off would delay the
+     * next ones): what it could not publish stays pending, and is claimed again once {@code relayAfter} has passed.
      */
     private void relay() {
         try {
             ledgerDispatch.relayPending(relayAfter, RELAY_BATCH);
         } catch (RuntimeException ex) {
-            failedOn = ex instanceof BrokerUnavailableException ? FailedOn.BROKER : FailedOn.STORE;
-            throw ex;
+            log.warn("beat {} could not relay pending dispatch records ({}); they stay pending and are tried again",
+                    holder, ex.toString());
         }
     }
 
