@@ -520,9 +520,14 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
         return new AsyncResult(taskId, backend, this::revoke, codec);
     }
 
-    /** The broker's once-only dispatch, or a clear error naming what needed it. */
+    /**
+     * The broker's once-only dispatch, or a clear error naming what needed it. Unique tasks use it; beat uses it when
+     * present and its schedule store's dispatch ledger otherwise ({@link io.celeriac.beat.Beat}). Unique tasks have no
+     * such fallback: a send is not tied to a store, and their keys are released by workers, which would all need the
+     * same ledger.
+     */
     public OnceDispatch onceDispatch(String forWhat) {
-        return broker.onceDispatch().orElseThrow(() -> new UnsupportedOperationException(forWhat + " need(s) a broker "
+        return broker.onceDispatch().orElseThrow(() -> new UnsupportedOperationException(forWhat + " need a broker "
                 + "that can publish once per key (Redis, in memory); " + broker.getClass().getSimpleName()
                 + " cannot"));
     }

@@ -48,6 +48,10 @@ import java.util.concurrent.TimeoutException;
  * handed out before the loss cannot be settled any more: RabbitMQ has put them back, acking them does nothing, and
  * they run again (at least once, as with Celery).
  *
+ * <p>No {@link #onceDispatch()}: RabbitMQ cannot record a key and publish in one atomic step. Beat records each due
+ * time in its schedule store's {@link io.celeriac.broker.DispatchLedger} instead and publishes through
+ * {@link #publish} ({@link io.celeriac.broker.LedgerOnceDispatch}); unique tasks are refused.
+ *
  * <p>Thread-safety: all methods may be called from any thread; reserves run one at a time.
  */
 public final class AmqpBroker implements Broker {

@@ -31,7 +31,9 @@ final class BeatCommand implements Callable<Integer> {
     java.util.List<String> apps = new java.util.ArrayList<>();
 
     @Option(names = "--store", description = "Where entries live: redis (the broker's server, default), a "
-            + "redis:// URL, or a jdbc: URL (PostgreSQL, H2; user/password from CELERIAC_BEAT_DB_USER/PASSWORD).")
+            + "redis:// URL, or a jdbc: URL (PostgreSQL, MariaDB, H2; user/password from "
+            + "CELERIAC_BEAT_DB_USER/PASSWORD). Required with a RabbitMQ broker (amqp://): beat records each due "
+            + "time there before publishing it.")
     String store;
 
     @Option(names = "--lease", defaultValue = "10", description = "Lease seconds: the longest a failover takes.")
@@ -50,7 +52,9 @@ final class BeatCommand implements Callable<Integer> {
         if (logLevel != null) {
             Logging.setLevel(logLevel);
         }
-        CeleriacConfig config = connection.config().build();
+        // Beat sends tasks by name and never reads a result: no result backend, so that a broker that cannot hold
+        // results (RabbitMQ, the default backend being the broker) is not refused for it.
+        CeleriacConfig config = connection.config().resultBackend("memory://").build();
         String holder = "beat@" + InetAddress.getLocalHost().getHostName() + ":" + ProcessHandle.current().pid();
         CountDownLatch stop = new CountDownLatch(1);
         try (Celeriac app = Celeriac.builder().config(config).build()) {

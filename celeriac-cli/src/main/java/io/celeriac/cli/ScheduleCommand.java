@@ -62,7 +62,9 @@ final class ScheduleCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("unchecked")
     public Integer call() {
-        CeleriacConfig config = connection.config().build();
+        // Editing entries and run-now (which prints the task id) read no result: no result backend, so that a broker
+        // that cannot hold results (RabbitMQ, the default backend being the broker) is not refused for it.
+        CeleriacConfig config = connection.config().resultBackend("memory://").build();
         ScheduleStore s = Stores.open(store, config);
         try (Celeriac app = Celeriac.builder().config(config).build()) {
             switch (action) {

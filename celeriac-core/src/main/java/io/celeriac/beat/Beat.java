@@ -1,6 +1,10 @@
 package io.celeriac.beat;
 
 import io.celeriac.Celeriac;
+import io.celeriac.broker.BrokerUnavailableException;
+import io.celeriac.broker.DispatchLedger;
+import io.celeriac.broker.LedgerOnceDispatch;
+import io.celeriac.broker.OnceDispatch;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.protocol.TaskMessage;
@@ -20,9 +24,20 @@ import java.util.UUID;
  *
  * <p>A lease in the store elects one active beat; if it dies another takes over within the lease time. The lease
  * alone is not what prevents duplicates (a paused leader may still act after losing it): every (entry, due time) is
- * published through {@link io.celeriac.broker.OnceDispatch#publishOnce}, which records the dispatch and publishes in one
- * atomic step, and the task id is derived from the entry and the due time. So each tick is sent exactly once,
- * across failovers.
+ * published through {@link OnceDispatch#publishOnce} under a key made of the entry and the due time, and the task id
+ * is derived from the same two. Which once-only dispatch:
+ * <ul>
+ *   <li>the broker's own, when it has one (Redis: {@code publish_once.lua} records the key and publishes in one atomic
+ *       step; in memory): each tick is sent exactly once, across failovers;</li>
+ *   <li>otherwise (RabbitMQ) the schedule store's {@link DispatchLedger} through a {@link LedgerOnceDispatch}: the key
+ *       is recorded with the message in one atomic step of the store, the message published (on RabbitMQ: returns
+ *       after the publisher confirm), the record marked sent. Each tick is <em>recorded</em> exactly once and
+ *       published at least once: the active beat relays, every round, records left pending by a beat that died
+ *       between recording and marking sent, once they are {@code relayAfter} old. A tick is published twice only
+ *       if a beat stopped after the broker's confirm and before the mark-sent (or stalled in between for longer
+ *       than {@code relayAfter}), and then as the same task id. A store without a ledger is refused at
+ *       construction.</li>
+ * </ul>
  *
  * <p>The store is re-read every tick (at most a second apart), so entries added, edited, disabled or removed while
  * beat runs take effect within a second. After downtime, an entry with {@code catchUp} sends its latest missed run
@@ -41,12 +56,24 @@ public final class Beat implements AutoCloseable {
     static final Duration MISSED_AFTER = Duration.ofSeconds(5);
     /** How long a dispatch record is kept: longer than any failover. */
     static final Duration KEEP_RECORDS = Duration.ofDays(7);
+    /**
+     * How long a dispatch record must stay pending before the active beat relays it, by default: longer than a live
+     * beat can spend between recording and marking sent, which is one publish (RabbitMQ's confirm is awaited for up to
+     * 30 s).
+     */
+    public static final Duration DEFAULT_RELAY_AFTER = Duration.ofMinutes(1);
+    /** Records relayed per round at most (a backlog drains over several rounds). */
+    static final int RELAY_BATCH = 100;
 
     private final Celeriac app;
     private final ScheduleStore store;
     private final Clock clock;
     private final String holder;
     private final Duration lease;
+    private final OnceDispatch once;
+    /** The ledger's dispatch, when beat publishes through the store's ledger; null when the broker's own is used. */
+    private final LedgerOnceDispatch ledgerDispatch;
+    private final Duration relayAfter;
     private volatile boolean leader;
     private volatile boolean running;
     private Thread thread;
@@ -66,13 +93,44 @@ public final class Beat implements AutoCloseable {
         this(app, store, clock, holder, LEASE);
     }
 
-    /** @param lease how long the lease lasts without renewal: the longest a failover takes */
+    /**
+     * @param lease how long the lease lasts without renewal: the longest a failover takes; records are relayed after
+     *     {@link #DEFAULT_RELAY_AFTER}, or after the lease if that is longer
+     */
     public Beat(Celeriac app, ScheduleStore store, Clock clock, String holder, Duration lease) {
+        this(app, store, clock, holder, lease, lease.compareTo(DEFAULT_RELAY_AFTER) > 0 ? lease : DEFAULT_RELAY_AFTER);
+    }
+
+    /**
+     * @param lease how long the lease lasts without renewal: the longest a failover takes
+     * @param relayAfter with a dispatch ledger (a broker without once-only dispatch of its own), how long a record
+     *     stays pending before the active beat publishes it again ({@link #DEFAULT_RELAY_AFTER}); not shorter than
+     *     {@code lease}, and it must outlast one publish to the broker, or a live beat's send may be doubled
+     * @throws UnsupportedOperationException if the broker cannot publish once per key and the store keeps no
+     *     dispatch ledger
+     */
+    public Beat(Celeriac app, ScheduleStore store, Clock clock, String holder, Duration lease, Duration relayAfter) {
+        if (relayAfter.compareTo(lease) < 0) {
+            throw new IllegalArgumentException("relayAfter < lease: " + relayAfter + " < " + lease);
+        }
         this.app = app;
         this.store = store;
         this.clock = clock;
         this.holder = holder;
         this.lease = lease;
+        this.relayAfter = relayAfter;
+        Optional<OnceDispatch> own = app.broker().onceDispatch();
+        if (own.isPresent()) {
+            this.once = own.get();
+            this.ledgerDispatch = null;
+        } else {
+            DispatchLedger ledger = store.dispatchLedger().orElseThrow(() -> new UnsupportedOperationException(
+                    "beat on " + app.broker().getClass().getSimpleName() + " needs a schedule store that keeps a "
+                            + "dispatch ledger (JdbcScheduleStore or RedisScheduleStore); "
+                            + store.getClass().getSimpleName() + " does not"));
+            this.ledgerDispatch = new LedgerOnceDispatch(ledger, app.broker());
+            this.once = ledgerDispatch;
+        }
     }
 
     public ScheduleStore store() {
@@ -102,6 +160,11 @@ public final class Beat implements AutoCloseable {
             log.info("beat {} started: {} entr{} in the store", holder, entries, entries == 1 ? "y" : "ies");
         } else {
             log.info("beat {} started; its schedule store does not answer yet", holder);
+        }
+        if (ledgerDispatch != null) {
+            log.info("beat {}: {} cannot publish once per key; each due time is recorded in {}'s dispatch ledger, "
+                    + "then published (the active beat publishes again a record left pending for {} ms)", holder,
+                    app.broker().getClass().getSimpleName(), store.getClass().getSimpleName(), relayAfter.toMillis());
         }
         return this;
     }
@@ -195,7 +258,29 @@ public final class Beat implements AutoCloseable {
                 next = n.get();
             }
         }
+        if (ledgerDispatch != null) {
+            relay();
+        }
         return Duration.between(clock.instant(), next);
+    }
+
+    /**
+     * Publishes what a beat recorded in the ledger and never marked sent (it died in between). Only the lease holder
+     * relays, and only records pending for {@code relayAfter}: a record that young may belong to a beat that is still
+     * publishing it (one publish waits up to the broker's confirm timeout), and relaying it then would send the tick
+     * twice. The lease keeps relays to one beat at a time, and the ledger's claim (which restarts a record's wait)
+     * keeps even a deposed leader that still relays from taking the same record.
+     *
+     * <p>A relay that fails does not fail the round (the due runs were sent before it, and backing off would delay the
+     * next ones): what it could not publish stays pending, and is claimed again once {@code relayAfter} has passed.
+     */
+    private void relay() {
+        try {
+            ledgerDispatch.relayPending(relayAfter, RELAY_BATCH);
+        } catch (RuntimeException ex) {
+            log.warn("beat {} could not relay pending dispatch records ({}); they stay pending and are tried again",
+                    holder, ex.toString());
+        }
     }
 
     /** Sends the entry if due; returns its next due time. */
@@ -265,10 +350,11 @@ public final class Beat implements AutoCloseable {
         boolean first;
         try {
             // Once-only: if this fails after Redis took it, the retry next round finds the record and sends nothing.
-            first = app.onceDispatch("beat").publishOnce("celeriac.beat.sent:" + e.name() + ":" + due.toEpochMilli(),
-                    KEEP_RECORDS, out);
+            // Through the ledger, a failed publish takes its record back, so the retry records and sends it then.
+            first = once.publishOnce(onceKey(e.name(), due), KEEP_RECORDS, out);
         } catch (RuntimeException ex) {
-            failedOn = FailedOn.BROKER;
+            failedOn = ledgerDispatch == null || ex instanceof BrokerUnavailableException ? FailedOn.BROKER
+                    : FailedOn.STORE;
             throw ex;
         }
         inStore(() -> store.recordRun(e.name(), due, now, first));
@@ -280,6 +366,11 @@ public final class Beat implements AutoCloseable {
             log.info("Scheduler: {} due {} was already sent (by another beat, or by this one before a failure)",
                     e.name(), due);
         }
+    }
+
+    /** The key under which the run of {@code entry} due at {@code due} is dispatched once. */
+    public static String onceKey(String entry, Instant due) {
+        return "celeriac.beat.sent:" + entry + ":" + due.toEpochMilli();
     }
 
     /** Sends an entry now, outside its schedule (the CLI's and dashboard's "run now"). */

@@ -1,5 +1,8 @@
 package io.celeriac.beat;
 
+import io.celeriac.broker.DispatchLedger;
+import io.celeriac.broker.InMemoryDispatchLedger;
+
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,9 +20,11 @@ public final class InMemoryScheduleStore implements ScheduleStore {
     private String holder;
     private Instant leaseUntil = Instant.EPOCH;
     private long fence;
+    private final InMemoryDispatchLedger ledger;
 
     public InMemoryScheduleStore(Clock clock) {
         this.clock = clock;
+        this.ledger = new InMemoryDispatchLedger(clock);
     }
 
     @Override
@@ -73,5 +78,10 @@ public final class InMemoryScheduleStore implements ScheduleStore {
         if (who.equals(holder)) {
             holder = null;
         }
+    }
+
+    @Override
+    public Optional<DispatchLedger> dispatchLedger() {
+        return Optional.of(ledger);
     }
 }

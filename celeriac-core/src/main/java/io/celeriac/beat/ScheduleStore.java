@@ -1,5 +1,7 @@
 package io.celeriac.beat;
 
+import io.celeriac.broker.DispatchLedger;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -7,7 +9,10 @@ import java.util.Optional;
 
 /**
  * Where beat entries live, editable while beat runs (beat re-reads the store every tick), and the lease that elects
- * one beat process. Implementations: Redis ({@code celeriac-redis}), in memory.
+ * one beat process. Implementations: Redis ({@code celeriac-redis}), JDBC ({@code celeriac-jdbc}), in memory.
+ *
+ * <p>A store may also keep a {@link DispatchLedger}, which beat needs on a broker that cannot publish once per key by
+ * itself (RabbitMQ): see {@link #dispatchLedger()}.
  */
 public interface ScheduleStore {
     List<ScheduleEntry> entries();
@@ -33,4 +38,13 @@ public interface ScheduleStore {
 
     /** Gives the lease up if {@code holder} has it. */
     void release(String holder);
+
+    /**
+     * The store's dispatch ledger, if it can keep one (record a key with a message in one atomic step, shared by every
+     * beat process using the store). Beat uses it when the broker has no {@link io.celeriac.broker.OnceDispatch} of
+     * its own. Empty by default.
+     */
+    default Optional<DispatchLedger> dispatchLedger() {
+        return Optional.empty();
+    }
 }

@@ -5,7 +5,9 @@ import java.time.Duration;
 /**
  * Publishing at most once per key: beat sends each (entry, due time) exactly once whichever beat process sends it,
  * and unique tasks are refused while one with the same key is pending. A broker offers it through
- * {@link Broker#onceDispatch()} when it can record the key and publish in one atomic step.
+ * {@link Broker#onceDispatch()} when it can record the key and publish in one atomic step (Redis, in memory). Where
+ * it cannot (RabbitMQ), {@link LedgerOnceDispatch} records the key in a {@link DispatchLedger} and then publishes:
+ * recorded exactly once, published at least once (see there).
  */
 public interface OnceDispatch {
     /**

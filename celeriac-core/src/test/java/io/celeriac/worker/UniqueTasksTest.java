@@ -15,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** A unique task id is sent once while pending or running, and can be sent again once it is done. */
@@ -80,5 +81,19 @@ class UniqueTasksTest {
         // Without the option, the same id is sent again, as in Celery.
         app.applyAsync("t.add", List.of(1, 2), Map.of(), SendOptions.builder().taskId("report-2026-11").build());
         assertThat(broker.queueLength("celery")).isEqualTo(2);
+    }
+
+    @Test
+    void onABrokerThatCannotPublishOncePerKeyAUniqueSendIsRefusedAndNothingIsSent() {
+        io.celeriac.fixtures.BrokerWithoutOnceDispatch plain =
+                new io.celeriac.fixtures.BrokerWithoutOnceDispatch(new InMemoryBroker());
+        Celeriac onPlain = Celeriac.builder().broker(plain).register(new TestTasks()).build();
+        assertThatThrownBy(() -> onPlain.applyAsync("t.unique_block", List.of("x"), Map.of(),
+                SendOptions.builder().taskId("order-7").build()))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessage("unique tasks need a broker that can publish once per key (Redis, in memory); "
+                        + "BrokerWithoutOnceDispatch cannot");
+        assertThat(plain.queueLength("celery")).isZero();
+        plain.close();
     }
 }

@@ -10,6 +10,7 @@ import io.celeriac.beat.IntervalSchedule;
 import io.celeriac.beat.Schedule;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.beat.ScheduleStore;
+import io.celeriac.broker.DispatchLedger;
 import io.celeriac.protocol.MessageCodec;
 import org.flywaydb.core.Flyway;
 
@@ -32,9 +33,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Beat entries in a relational database (PostgreSQL, H2), in tables shaped like django-celery-beat's
+ * Beat entries in a relational database (PostgreSQL, MariaDB/MySQL, H2), in tables shaped like django-celery-beat's
  * ({@code celeriac_beat_periodic_task} pointing at an interval, crontab or clocked row). The schema is created and
- * upgraded by Flyway ({@code db/celeriac}); the lease is one row taken with a conditional UPDATE.
+ * upgraded by Flyway ({@code db/celeriac}, {@code db/celeriac-mariadb}); the lease is one row taken with a conditional
+ * UPDATE. It keeps a {@link DispatchLedger} (table {@code celeriac_dispatch_ledger}), so beat sends each due time once
+ * on a broker that cannot do so by itself (RabbitMQ).
  */
 public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
     private static final String SELECT = "SELECT t.*, i.every, i.period, c.cron_minute, c.cron_hour, c.day_of_week, "
@@ -47,6 +50,7 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
     private final MessageCodec json = new MessageCodec();
     private final Clock clock;
     private final AutoCloseable owned;
+    private final JdbcDispatchLedger ledger;
 
     /** Uses a data source the caller owns; runs the migrations. */
     public JdbcScheduleStore(DataSource dataSource, Clock clock) {
@@ -58,6 +62,7 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
         this.clock = clock;
         this.owned = owned;
         migrate(dataSource);
+        this.ledger = new JdbcDispatchLedger(dataSource, clock);
     }
 
     /** Opens a pooled connection to {@code jdbcUrl} (user and password may be null). */
@@ -89,7 +94,7 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
                 .baselineOnMigrate(true).baselineVersion("0").load().migrate();
     }
 
-    private static CeleriacException failed(String what, SQLException e) {
+    static CeleriacException failed(String what, SQLException e) {
         return new CeleriacException(what + " failed in the schedule database: " + e.getMessage(), e);
     }
 
@@ -145,12 +150,12 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
                 rs.getBoolean("catch_up"));
     }
 
-    private static Instant instant(ResultSet rs, String column) throws SQLException {
+    static Instant instant(ResultSet rs, String column) throws SQLException {
         OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
         return t == null ? null : t.toInstant();
     }
 
-    private static void setInstant(PreparedStatement ps, int i, Instant t) throws SQLException {
+    static void setInstant(PreparedStatement ps, int i, Instant t) throws SQLException {
         if (t == null) {
             ps.setNull(i, Types.TIMESTAMP_WITH_TIMEZONE);
         } else {
@@ -360,6 +365,11 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
         } catch (SQLException e) {
             throw failed("Releasing the beat lease", e);
         }
+    }
+
+    @Override
+    public Optional<DispatchLedger> dispatchLedger() {
+        return Optional.of(ledger);
     }
 
     @Override

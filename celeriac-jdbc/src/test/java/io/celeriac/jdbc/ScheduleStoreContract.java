@@ -8,6 +8,7 @@ import io.celeriac.beat.IntervalSchedule;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.broker.InMemoryBroker;
+import io.celeriac.fixtures.BrokerWithoutOnceDispatch;
 import io.celeriac.fixtures.MutableClock;
 import org.junit.jupiter.api.Test;
 
@@ -97,6 +98,29 @@ abstract class ScheduleStoreContract {
             }
             assertThat(broker.queueLength("celery")).isEqualTo(3);
             assertThat(s.state("tick").totalRunCount()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void onABrokerWithoutOnceDispatchTwoBeatsSendEachDueTimeOnceThroughTheStoresLedger() throws Exception {
+        ScheduleStore s = store();
+        try (BrokerWithoutOnceDispatch broker = new BrokerWithoutOnceDispatch(new InMemoryBroker(clock))) {
+            Celeriac app = Celeriac.builder().broker(broker).clock(clock).build();
+            s.save(ScheduleEntry.of("tick", "t.add", IntervalSchedule.every(Duration.ofSeconds(1)), 1, 2));
+            Beat a = new Beat(app, s, clock, "beat-a", Duration.ofSeconds(2), Duration.ofSeconds(5));
+            Beat b = new Beat(app, s, clock, "beat-b", Duration.ofSeconds(2), Duration.ofSeconds(5));
+            for (int i = 0; i < 30; i++) {
+                a.tick();
+                b.tick();
+                clock.advance(Duration.ofMillis(100));
+            }
+            List<String> ids = broker.reserve(List.of("celery"), 100, Duration.ZERO).stream()
+                    .map(d -> app.codec().decode(d.message()).id()).toList();
+            assertThat(ids).hasSize(3).doesNotHaveDuplicates();
+            assertThat(s.state("tick").totalRunCount()).isEqualTo(3);
+            clock.advance(Duration.ofSeconds(10));
+            assertThat(s.dispatchLedger().orElseThrow().claimPending(Duration.ZERO, 10)).as("all marked sent")
+                    .isEmpty();
         }
     }
 }

@@ -5,6 +5,7 @@ import io.celeriac.beat.EntryCodec;
 import io.celeriac.beat.EntryState;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.beat.ScheduleStore;
+import io.celeriac.broker.DispatchLedger;
 import io.celeriac.protocol.MessageCodec;
 import io.lettuce.core.ScriptOutputType;
 
@@ -19,7 +20,9 @@ import java.util.TreeMap;
 /**
  * Beat entries in Redis: hash {@code celeriac.beat.entries} (name → entry JSON), hash {@code celeriac.beat.state}
  * (name → last due, last run, run count), the lease {@code celeriac.beat.lease} (holder, with a TTL) and its
- * fencing token {@code celeriac.beat.lease.token}. Edits by any process are seen by beat at its next tick.
+ * fencing token {@code celeriac.beat.lease.token}. Edits by any process are seen by beat at its next tick. It keeps a
+ * {@link DispatchLedger} ({@code celeriac.dispatch.*} and the once keys), so beat sends each due time once on a broker
+ * that cannot do so by itself (RabbitMQ).
  */
 public final class RedisScheduleStore implements ScheduleStore, AutoCloseable {
     static final String ENTRIES = "celeriac.beat.entries";
@@ -30,11 +33,13 @@ public final class RedisScheduleStore implements ScheduleStore, AutoCloseable {
 
     private final RedisConnector redis;
     private final EntryCodec codec;
+    private final RedisDispatchLedger ledger;
 
     public RedisScheduleStore(String url, CeleriacConfig config) {
         RedisUrl u = RedisUrl.parse(url).withTransportOptions(config.brokerTransportOptions());
         this.redis = new RedisConnector(u, "Redis schedule store");
         this.codec = new EntryCodec(new MessageCodec(), config.timezone());
+        this.ledger = new RedisDispatchLedger(redis);
     }
 
     @Override
@@ -85,6 +90,11 @@ public final class RedisScheduleStore implements ScheduleStore, AutoCloseable {
     public void release(String holder) {
         LEASE_SCRIPT.run(redis.connection().sync(), ScriptOutputType.INTEGER, new String[] {LEASE, TOKEN}, holder, "0",
                 "release");
+    }
+
+    @Override
+    public Optional<DispatchLedger> dispatchLedger() {
+        return Optional.of(ledger);
     }
 
     @Override

@@ -63,7 +63,8 @@ class ScriptKeysIT {
         for (LuaScript s : List.of(new LuaScript("reserve", "ack_held"), new LuaScript("ack", "ack_held"),
                 new LuaScript("settle"), new LuaScript("move_due"), new LuaScript("heartbeat", "liveness"),
                 new LuaScript("recover", "liveness"), new LuaScript("restore_visible"), new LuaScript("dead_letter_op"), new LuaScript("publish_once"),
-                new LuaScript("beat_lease"))) {
+                new LuaScript("beat_lease"), new LuaScript("ledger_record"), new LuaScript("ledger_claim"),
+                new LuaScript("ledger_drop"))) {
             SCRIPTS.put(s.digest(), s);
         }
     }
@@ -253,6 +254,14 @@ class ScriptKeysIT {
         try (RedisScheduleStore store = new RedisScheduleStore(REDIS.url(0), CeleriacConfig.defaults())) {
             assertThat(store.lease("beat-1", Duration.ofSeconds(5))).isPresent();
             store.release("beat-1");
+            // The dispatch ledger: record, claim (an expired record dropped, a pending one claimed), sent, forget.
+            io.celeriac.broker.DispatchLedger ledger = store.dispatchLedger().orElseThrow();
+            assertThat(ledger.record("celeriac.beat.sent:x:1", Duration.ofMillis(1), message("a", 0, "l1"))).isTrue();
+            assertThat(ledger.record("celeriac.beat.sent:x:2", Duration.ofDays(1), message("a", 0, "l2"))).isTrue();
+            assertThat(ledger.record("celeriac.beat.sent:x:3", Duration.ofDays(1), message("a", 0, "l3"))).isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(() -> !ledger.claimPending(Duration.ZERO, 10).isEmpty());
+            ledger.markSent("celeriac.beat.sent:x:2");
+            ledger.forget("celeriac.beat.sent:x:3");
         }
     }
 

@@ -104,20 +104,29 @@ public class CeleriacAutoConfiguration {
     @Bean
     @ConditionalOnProperty(prefix = "celeriac.beat", name = "enabled", havingValue = "true")
     public SmartLifecycle celeriacBeat(Celeriac app, CeleriacProperties props) {
-        String store = props.getBeat().getStore() != null ? props.getBeat().getStore() : app.config().brokerUrl();
+        return new BeatLifecycle(app, beatStore(app.config(), props.getBeat().getStore()));
+    }
+
+    /**
+     * Beat's store: {@code celeriac.beat.store} if set, else the broker's Redis. Both kinds keep a dispatch ledger, so
+     * beat also runs on a broker that cannot publish once per key (RabbitMQ), given a store of its own.
+     */
+    static io.celeriac.beat.ScheduleStore beatStore(CeleriacConfig config, String configured) {
+        String store = configured != null ? configured : config.brokerUrl();
         if (store.startsWith("jdbc:")) {
             // Needs celeriac-jdbc; credentials as for the CLI (CELERIAC_BEAT_DB_USER / _PASSWORD).
-            return new BeatLifecycle(app, io.celeriac.jdbc.JdbcScheduleStore.open(store,
-                    System.getenv("CELERIAC_BEAT_DB_USER"), System.getenv("CELERIAC_BEAT_DB_PASSWORD")));
+            return io.celeriac.jdbc.JdbcScheduleStore.open(store,
+                    System.getenv("CELERIAC_BEAT_DB_USER"), System.getenv("CELERIAC_BEAT_DB_PASSWORD"));
         }
-        if (!redis(store)) {
-            // The store defaults to the broker only where the broker is Redis: RabbitMQ cannot hold schedules.
-            throw new IllegalStateException("celeriac.beat.enabled needs a schedule store: celeriac.beat.store is "
-                    + (props.getBeat().getStore() == null ? "unset and the broker is " : "")
-                    + store.replaceAll("://[^@]*@", "://***@") + "; set celeriac.beat.store to a jdbc: URL (with "
-                    + "celeriac-jdbc) or a redis:// URL");
+        if (redis(store)) {
+            return new RedisScheduleStore(store, config);
         }
-        return new BeatLifecycle(app, new RedisScheduleStore(store, app.config()));
+        // The store defaults to the broker only where the broker is Redis: RabbitMQ cannot hold schedules.
+        throw new IllegalStateException("celeriac.beat.store is " + (configured == null ? "unset and the broker is "
+                + io.celeriac.broker.ReconnectBackoff.redact(config.brokerUrl())
+                : io.celeriac.broker.ReconnectBackoff.redact(configured)) + ": beat keeps its entries, lease and "
+                + "dispatch records in Redis or a database; set celeriac.beat.store to a jdbc: URL (with "
+                + "celeriac-jdbc) or a redis:// URL (a redis:// or jdbc: URL is what it takes)");
     }
 
     private static boolean redis(String url) {

@@ -84,7 +84,10 @@ public class CeleriacProperties {
         public void setShutdownGrace(Duration shutdownGrace) { this.shutdownGrace = shutdownGrace; }
     }
 
-    /** Beat, if enabled: entries in celeriac.beat.store, or in the broker's Redis when the broker is Redis. */
+    /**
+     * Beat, if enabled: entries in Redis on the broker's server, or in celeriac.beat.store (a redis:// or jdbc: URL;
+     * required when the broker is RabbitMQ, where beat records each due time in the store before publishing it).
+     */
     public static class Beat {
         /** Run beat in this application (safe on several instances: each due time is sent once). */
         private boolean enabled;
