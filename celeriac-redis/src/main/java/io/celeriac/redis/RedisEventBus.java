@@ -37,7 +37,7 @@ final class RedisEventBus implements EventBus {
         Map<String, Object> headers = Map.of("hostname", hostname);
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
                 RedisPidbox.properties(1, "celeryev", routingKey)));
-        redis.connection().async().publish(prefix + routingKey, envelope);
+        redis.connectionFor(prefix + routingKey).async().publish(prefix + routingKey, envelope);
     }
 
     @Override

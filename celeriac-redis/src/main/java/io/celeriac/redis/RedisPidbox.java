@@ -6,7 +6,7 @@ import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.lettuce.core.KeyValue;
-import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.StatefulConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +70,7 @@ final class RedisPidbox implements ControlBus {
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
                 properties(2, "celery.pidbox", "")));
         try {
-            redis.connection().sync().publish(channel, envelope);
+            redis.connectionFor(channel).sync().publish(channel, envelope);
         } catch (RuntimeException e) {
             throw redis.unavailable("Broadcasting " + message.method(), e);
         }
@@ -107,7 +107,8 @@ final class RedisPidbox implements ControlBus {
         headers.put("clock", clock.incrementAndGet());
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
                 properties(1, REPLY_EXCHANGE, request.replyTo())));
-        redis.connection().sync().lpush(request.replyTo() + "." + REPLY_EXCHANGE, envelope);
+        String replyQueue = request.replyTo() + "." + REPLY_EXCHANGE;
+        redis.connectionFor(replyQueue).sync().lpush(replyQueue, envelope);
     }
 
     @Override
@@ -117,9 +118,10 @@ final class RedisPidbox implements ControlBus {
         String replyQueue = replyId + "." + REPLY_EXCHANGE;
         String binding = replyId + RedisBroker.SEP + RedisBroker.SEP + replyQueue;
         List<Map<String, Object>> replies = new ArrayList<>();
-        StatefulRedisConnection<String, String> blocking = redis.open();
+        StatefulConnection<String, String> blocking = redis.openDedicated();
+        String bindings = "_kombu.binding." + REPLY_EXCHANGE;
         try {
-            redis.connection().sync().sadd("_kombu.binding." + REPLY_EXCHANGE, binding);
+            redis.connectionFor(bindings).sync().sadd(bindings, binding);
             broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,
                     replyId));
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -128,7 +130,9 @@ final class RedisPidbox implements ControlBus {
                 if (left <= 0) {
                     break;
                 }
-                KeyValue<String, String> kv = blocking.sync().brpop(Math.max(0.01, left / 1e9), replyQueue);
+                KeyValue<String, String> kv = RedisConnector.async(blocking).brpop(Math.max(0.01, left / 1e9),
+                        replyQueue).get(RedisConnector.COMMAND_TIMEOUT.toMillis() + left / 1_000_000,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
                 if (kv == null || !kv.hasValue()) {
                     continue;
                 }
@@ -137,12 +141,16 @@ final class RedisPidbox implements ControlBus {
                     replies.add(asMap(codec.readJsonBody(reply)));
                 }
             }
-        } catch (RuntimeException e) {
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw redis.unavailable("Collecting replies to " + message.method() + " (interrupted)", e);
+        } catch (RuntimeException | java.util.concurrent.ExecutionException
+                 | java.util.concurrent.TimeoutException e) {
             throw redis.unavailable("Collecting replies to " + message.method(), e);
         } finally {
             try {
-                redis.connection().sync().srem("_kombu.binding." + REPLY_EXCHANGE, binding);
-                redis.connection().sync().del(replyQueue);
+                redis.connectionFor(bindings).sync().srem(bindings, binding);
+                redis.connectionFor(replyQueue).sync().del(replyQueue);
             } catch (RuntimeException e) {
                 log.debug("cleanup of reply queue failed: {}", e.toString());
             }
