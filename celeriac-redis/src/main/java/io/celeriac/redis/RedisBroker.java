@@ -138,7 +138,7 @@ public final class RedisBroker implements Broker {
         this.pidbox = new RedisPidbox(redis, pubsub, codec, kombu, this::now, url.db());
         this.events = new RedisEventBus(redis, pubsub, codec, kombu, url.db());
         this.replicaAcks = ReplicaAcks.from(redis, url, config.brokerTransportOptions());
-        this.once = new RedisOnceDispatch(redis, kombu, replicaAcks);
+        this.once = new RedisOnceDispatch(redis, kombu, replicaAcks, this::space, this::knownSpaces);
     }
 
     /** The shared connection (a plain server only; tests read keys through it). */
@@ -221,13 +221,10 @@ public final class RedisBroker implements Broker {
         return Optional.of(events);
     }
 
-    /**
-     * Not on a cluster: the once-key and the queue's list would sit in different slots, so the check and the push
-     * could not be one atomic step; beat and unique tasks then refuse to start rather than send twice.
-     */
+    /** On a cluster the once-key sits in the queue's slot, once per queue ({@link RedisOnceDispatch}). */
     @Override
     public Optional<OnceDispatch> onceDispatch() {
-        return redis.isCluster() ? Optional.empty() : Optional.of(once);
+        return Optional.of(once);
     }
 
     // ------------------------------------------------------------------ publishing

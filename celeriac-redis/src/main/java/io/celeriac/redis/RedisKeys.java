@@ -105,6 +105,11 @@ final class RedisKeys {
         return named(name);
     }
 
+    /** A once-only publishing key (kombu's layout: the key itself; on a cluster, in the queue's slot). */
+    String once(String key) {
+        return named(key);
+    }
+
     private String named(String name) {
         return tag.isEmpty() ? name : tag + "." + name;
     }
