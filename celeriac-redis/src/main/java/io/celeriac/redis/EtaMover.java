@@ -57,7 +57,14 @@ final class EtaMover {
             long sleep = 250;
             boolean moved = false;
             boolean failed = false;
-            for (RedisKeys keys : spaces.get()) {
+            java.util.Collection<RedisKeys> known;
+            try {
+                known = spaces.get();
+            } catch (RuntimeException e) {
+                known = java.util.List.of();
+                failed = true;
+            }
+            for (RedisKeys keys : known) {
                 try {
                     double t = now.getAsDouble();
                     List<ScoredValue<byte[]>> next = redis.bytesConnectionFor(keys.scheduled()).sync()

@@ -161,8 +161,15 @@ public final class RedisBroker implements Broker {
             return List.of(RedisKeys.PLAIN);
         }
         Set<RedisKeys> all = new java.util.LinkedHashSet<>(beating);
-        for (String q : redis.connectionFor(RedisKeys.CLUSTER_QUEUES).sync().smembers(RedisKeys.CLUSTER_QUEUES)) {
-            all.add(space(q));
+        try {
+            for (String q : redis.connectionFor(RedisKeys.CLUSTER_QUEUES).sync()
+                    .smembers(RedisKeys.CLUSTER_QUEUES)) {
+                all.add(space(q));
+            }
+        } catch (RuntimeException e) {
+            // The registry's master is away (a failover under way): every queue seen so far still gets looked at.
+            log.debug("could not read {}: {}", RedisKeys.CLUSTER_QUEUES, e.toString());
+            all.addAll(spaces.values());
         }
         return all;
     }

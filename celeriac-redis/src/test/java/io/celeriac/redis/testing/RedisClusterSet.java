@@ -190,6 +190,14 @@ public final class RedisClusterSet implements AutoCloseable {
     }
 
     /**
+     * Starts a killed node again on its port with its old cluster config: it rejoins the cluster, and a master that
+     * was replaced meanwhile comes back as a replica of its successor.
+     */
+    public void restart(int port) throws Exception {
+        startServer(port);
+    }
+
+    /**
      * Waits until a live master other than {@code deadPort} serves {@code slot} (its replica was promoted) and the
      * surviving nodes say {@code cluster_state:ok}; returns the new master's port.
      */
