@@ -431,6 +431,10 @@ public final class Dashboard implements AutoCloseable {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", q);
             m.put("waiting", app.broker().queueLength(q));
+            if (app.broker() instanceof io.celeriac.redis.RedisBroker redis && redis.isCluster()) {
+                // Sharded: which slot and master hold the queue, for operators.
+                m.put("location", redis.queueLocation(q));
+            }
             m.put("consumers", ws.stream().filter(w -> w.online() && w.queues().contains(q)).map(WorkerInfo::hostname)
                     .toList());
             long[] r = rates.getOrDefault(q, new long[2]);
