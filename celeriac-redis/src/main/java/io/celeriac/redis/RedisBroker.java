@@ -65,6 +65,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * and a Celeriac worker hands one it receives early back to {@code celeriac.scheduled} ({@link #defer}) rather than
  * hold it in memory; what is not a message (not an envelope, not UTF-8, too large) goes to the dead-letter list and
  * is never handed out. docs/redis.md has the full key layout.
+ *
+ * <p>On Redis Cluster ({@code redis+cluster://}) the same keys live in a layout of Celeriac's own, one slot per queue
+ * ({@link RedisKeys}): a reserve calls the script once per queue's slot and keeps kombu's turn between queues here,
+ * heartbeats and recovery run per slot, and results are left to the result backend. docs/redis.md, "Redis Cluster".
  */
 public final class RedisBroker implements Broker {
     private static final Logger log = LoggerFactory.getLogger(RedisBroker.class);
