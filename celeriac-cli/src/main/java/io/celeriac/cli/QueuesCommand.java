@@ -20,6 +20,7 @@ final class QueuesCommand implements Callable<Integer> {
     /** In words, not a dash: a terminal whose locale is not UTF-8 would print a dash as '?'. */
     static final String UNKNOWN = "unknown";
     private static final String ROW = "%-30s %10s %10s%n";
+    private static final String WHERE_ROW = "%-30s %10s %10s  %s%n";
 
     @Mixin
     ConnectionOptions connection;
@@ -31,11 +32,15 @@ final class QueuesCommand implements Callable<Integer> {
     public Integer call() {
         try (Celeriac app = connection.app()) {
             List<String> qs = queues.isEmpty() ? List.of(app.config().defaultQueue()) : queues;
-            System.out.printf(ROW, "QUEUE", "WAITING", "CONSUMERS");
+            // On a Redis Cluster each queue lives in one slot: say which slot and master hold it.
+            io.celeriac.redis.RedisBroker cluster = app.broker() instanceof io.celeriac.redis.RedisBroker r
+                    && r.isCluster() ? r : null;
+            System.out.printf(cluster == null ? ROW : WHERE_ROW, "QUEUE", "WAITING", "CONSUMERS", "WHERE");
             for (String q : qs) {
                 OptionalInt consumers = app.broker().consumerCount(q);
-                System.out.printf(ROW, q, app.broker().queueLength(q),
-                        consumers.isPresent() ? Integer.toString(consumers.getAsInt()) : UNKNOWN);
+                System.out.printf(cluster == null ? ROW : WHERE_ROW, q, app.broker().queueLength(q),
+                        consumers.isPresent() ? Integer.toString(consumers.getAsInt()) : UNKNOWN,
+                        cluster == null ? "" : cluster.queueLocation(q));
             }
             System.out.printf("%-30s %10d%n", "(dead letters)",
                     app.broker().deadLetterQueue().map(d -> d.count()).orElse(0L));

@@ -437,6 +437,10 @@ public final class Dashboard implements AutoCloseable {
             m.put("waiting", app.broker().queueLength(q));
             java.util.OptionalInt consumers = app.broker().consumerCount(q);
             m.put("consumerCount", consumers.isPresent() ? consumers.getAsInt() : null);
+            if (app.broker() instanceof io.celeriac.redis.RedisBroker redis && redis.isCluster()) {
+                // Sharded: which slot and master hold the queue, for operators.
+                m.put("location", redis.queueLocation(q));
+            }
             m.put("consumers", ws.stream().filter(w -> w.online() && w.queues().contains(q)).map(WorkerInfo::hostname)
                     .toList());
             long[] r = rates.getOrDefault(q, new long[2]);

@@ -46,6 +46,11 @@ public final class RedisHistoryStore implements HistoryStore {
     /** @param transportOptions Celery's {@code broker_transport_options} (Sentinel's {@code master_name}) */
     public RedisHistoryStore(String url, java.util.Map<String, Object> transportOptions) {
         this.url = RedisUrl.parse(url).withTransportOptions(transportOptions);
+        if (this.url.isCluster()) {
+            // Its keys are written through one plain connection: on a cluster most would be redirected and fail.
+            throw new io.celeriac.CeleriacException("The dashboard's Redis history store does not support Redis "
+                    + "Cluster (" + this.url + ") yet: set the history store (--history) to a jdbc: URL, or none");
+        }
         this.resources = ClientResources.builder()
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2,
                         TimeUnit.MILLISECONDS))

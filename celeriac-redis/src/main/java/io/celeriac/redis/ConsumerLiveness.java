@@ -6,7 +6,11 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -34,31 +38,48 @@ final class ConsumerLiveness {
     private final RedisConnector redis;
     private final String consumerId;
     private final UnackedRestorer restorer;
-    private volatile boolean registered;
+    private final Supplier<Collection<RedisKeys>> beatIn;
+    private final Supplier<Collection<RedisKeys>> recoverIn;
+    private final Set<RedisKeys> registered = ConcurrentHashMap.newKeySet();
     private volatile long heldUntilLogged;
 
-    ConsumerLiveness(RedisConnector redis, String consumerId, UnackedRestorer restorer) {
+    /**
+     * @param beatIn    the key spaces this consumer holds messages in, where it beats (kombu's layout: the one; on a
+     *                  cluster: the slot of each queue it consumes)
+     * @param recoverIn the key spaces whose dead consumers it recovers (on a cluster: every queue consumed so far)
+     */
+    ConsumerLiveness(RedisConnector redis, String consumerId, UnackedRestorer restorer,
+                     Supplier<Collection<RedisKeys>> beatIn, Supplier<Collection<RedisKeys>> recoverIn) {
         this.redis = redis;
         this.consumerId = consumerId;
         this.restorer = restorer;
+        this.beatIn = beatIn;
+        this.recoverIn = recoverIn;
     }
 
     /**
-     * One heartbeat: registers this consumer again if it is not (reaped while cut off, or lost in a Redis restart)
-     * and refreshes its key, on Redis's clock.
+     * One heartbeat in every key space: registers this consumer again if it is not (reaped while cut off, or lost
+     * in a Redis restart) and refreshes its key, on Redis's clock. The first failure ends the beat (and is thrown):
+     * the next one tries them all again.
      */
     void beat() {
-        List<Long> r = HEARTBEAT.run(redis.connection().sync(), ScriptOutputType.MULTI,
-                new String[] {UnackedRestorer.CONSUMERS, UnackedRestorer.HEARTBEAT_PREFIX + consumerId,
-                        UnackedRestorer.HEARTBEAT_LAST, UnackedRestorer.REAP_AFTER},
+        for (RedisKeys keys : beatIn.get()) {
+            beat(keys);
+        }
+    }
+
+    /** One heartbeat in one key space. */
+    void beat(RedisKeys keys) {
+        List<Long> r = HEARTBEAT.run(redis.connectionFor(keys.consumers()).sync(), ScriptOutputType.MULTI,
+                new String[] {keys.consumers(), keys.heartbeat(consumerId), keys.heartbeatLast(), keys.reapAfter()},
                 consumerId, Long.toString(HEARTBEAT_TTL.toMillis()), Long.toString(HEARTBEAT_GAP.toMillis()),
                 Long.toString(HEARTBEAT_TTL.plus(REAP_GRACE).toMillis()));
-        if (r.get(0) == 1 && registered) {
+        if (r.get(0) == 1 && registered.contains(keys)) {
             log.warn("Consumer {} was presumed dead (no heartbeat reached Redis for {} s) and its unacked messages "
                     + "were put back on their queues; registered again. Tasks it is still running may also run "
                     + "elsewhere; its acks of them are ignored.", consumerId, HEARTBEAT_TTL.toSeconds());
         }
-        registered = true;
+        registered.add(keys);
     }
 
     /** The {@code celeriac-heartbeat} thread's loop. */
@@ -99,12 +120,22 @@ final class ConsumerLiveness {
 
     /** One recovery pass: returns {dead consumers, restored messages}. See {@link RedisBroker#recoverNow()}. */
     long[] recoverNow() {
-        UnackedRestorer.Result r;
-        try {
-            r = restorer.recover();
-        } catch (RuntimeException e) {
-            throw redis.unavailable("Recovering unacked messages", e);
+        long reaped = 0;
+        long restored = 0;
+        long heldUntil = 0;
+        RuntimeException failed = null;
+        for (RedisKeys keys : recoverIn.get()) {
+            try {
+                UnackedRestorer.Result one = restorer.recover(keys);
+                reaped += one.reaped();
+                restored += one.restored();
+                heldUntil = Math.max(heldUntil, one.heldUntil());
+            } catch (RuntimeException e) {
+                // One slot's master away (a cluster failover) must not stop recovery in the others.
+                failed = redis.unavailable("Recovering unacked messages in " + keys, e);
+            }
         }
+        UnackedRestorer.Result r = new UnackedRestorer.Result(reaped, restored, heldUntil);
         if (r.reaped() > 0 || r.restored() > 0) {
             log.warn("Recovered {} message(s) from {} consumer(s) that stopped without acking", r.restored(),
                     r.reaped());
@@ -114,6 +145,9 @@ final class ConsumerLiveness {
             log.info("No heartbeat reached Redis for over {} s (Redis down, paused or restarted?): no consumer is "
                     + "presumed dead before {} (Redis's clock), time for live ones to beat again",
                     HEARTBEAT_GAP.toSeconds(), Instant.ofEpochMilli(r.heldUntil()));
+        }
+        if (failed != null) {
+            throw failed;
         }
         return new long[] {r.reaped(), r.restored()};
     }

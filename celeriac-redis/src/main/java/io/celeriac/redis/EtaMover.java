@@ -31,12 +31,16 @@ final class EtaMover {
     private final MessageCodec codec;
     private final DoubleSupplier now;
     private final String deadLetterKey;
+    private final java.util.function.Supplier<java.util.Collection<RedisKeys>> spaces;
 
-    EtaMover(RedisConnector redis, MessageCodec codec, DoubleSupplier now, String deadLetterKey) {
+    /** @param spaces the key spaces to move in (kombu's layout: the one; on a cluster: every queue consumed so far) */
+    EtaMover(RedisConnector redis, MessageCodec codec, DoubleSupplier now, String deadLetterKey,
+             java.util.function.Supplier<java.util.Collection<RedisKeys>> spaces) {
         this.redis = redis;
         this.codec = codec;
         this.now = now;
         this.deadLetterKey = deadLetterKey;
+        this.spaces = spaces;
     }
 
     /**
@@ -51,25 +55,43 @@ final class EtaMover {
     void loop(java.util.function.BooleanSupplier running) {
         while (running.getAsBoolean()) {
             long sleep = 250;
+            boolean moved = false;
+            boolean failed = false;
+            java.util.Collection<RedisKeys> known;
             try {
-                double t = now.getAsDouble();
-                List<ScoredValue<byte[]>> next = redis.bytesConnection().sync()
-                        .zrangeWithScores(b(RedisBroker.SCHEDULED), 0, 0);
-                if (!next.isEmpty()) {
-                    double at = next.get(0).getScore();
-                    if (at <= t) {
-                        if (moveDue(t) > 0) {
-                            continue;
-                        }
-                        sleep = 10;
-                    } else {
-                        sleep = Math.max(1, Math.min(250, (long) ((at - t) * 1000)));
-                    }
-                }
+                known = spaces.get();
             } catch (RuntimeException e) {
-                if (running.getAsBoolean()) {
-                    log.debug("ETA mover: {}", e.toString());
+                known = java.util.List.of();
+                failed = true;
+            }
+            for (RedisKeys keys : known) {
+                try {
+                    double t = now.getAsDouble();
+                    List<ScoredValue<byte[]>> next = redis.bytesConnectionFor(keys.scheduled()).sync()
+                            .zrangeWithScores(b(keys.scheduled()), 0, 0);
+                    if (!next.isEmpty()) {
+                        double at = next.get(0).getScore();
+                        if (at <= t) {
+                            if (moveDue(keys, t) > 0) {
+                                moved = true;
+                                continue;
+                            }
+                            sleep = Math.min(sleep, 10);
+                        } else {
+                            sleep = Math.min(sleep, Math.max(1, Math.min(250, (long) ((at - t) * 1000))));
+                        }
+                    }
+                } catch (RuntimeException e) {
+                    if (running.getAsBoolean()) {
+                        log.debug("ETA mover ({}): {}", keys, e.toString());
+                    }
+                    failed = true;
                 }
+            }
+            if (moved) {
+                continue;
+            }
+            if (failed) {
                 sleep = 500;
             }
             try {
@@ -80,14 +102,15 @@ final class EtaMover {
         }
     }
 
-    int moveDue(double t) {
-        RedisCommands<byte[], byte[]> bytes = redis.bytesConnection().sync();
-        List<byte[]> due = bytes.zrangebyscore(b(RedisBroker.SCHEDULED),
+    int moveDue(RedisKeys keys, double t) {
+        RedisCommands<byte[], byte[]> bytes = redis.bytesConnectionFor(keys.scheduled()).sync();
+        List<byte[]> due = bytes.zrangebyscore(b(keys.scheduled()),
                 Range.from(Range.Boundary.unbounded(), Range.Boundary.including(t)), Limit.create(0, MOVE_BATCH));
         if (due.isEmpty()) {
             return 0;
         }
-        UnackedRestorer.Targets targets = new UnackedRestorer.Targets(b(RedisBroker.SCHEDULED), b(deadLetterKey));
+        UnackedRestorer.Targets targets = new UnackedRestorer.Targets(b(keys.scheduled()),
+                b(keys.deadLetter(deadLetterKey)));
         List<byte[]> args = new ArrayList<>(1 + due.size() * 3);
         args.add(b(Double.toString(t)));
         for (byte[] member : due) {

@@ -19,6 +19,7 @@ import io.celeriac.protocol.MessageRejectedException;
 import io.lettuce.core.LMoveArgs;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -38,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -63,14 +65,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * and a Celeriac worker hands one it receives early back to {@code celeriac.scheduled} ({@link #defer}) rather than
  * hold it in memory; what is not a message (not an envelope, not UTF-8, too large) goes to the dead-letter list and
  * is never handed out. docs/redis.md has the full key layout.
+ *
+ * <p>On Redis Cluster ({@code redis+cluster://}) the same keys live in a layout of Celeriac's own, one slot per queue
+ * ({@link RedisKeys}): a reserve calls the script once per queue's slot and keeps kombu's turn between queues here,
+ * heartbeats and recovery run per slot, and results are left to the result backend. docs/redis.md, "Redis Cluster".
  */
 public final class RedisBroker implements Broker {
     private static final Logger log = LoggerFactory.getLogger(RedisBroker.class);
     static final String SEP = PriorityLists.SEP;
     static final int[] STEPS = PriorityLists.STEPS;
-    static final String UNACKED = "unacked";
-    static final String UNACKED_INDEX = "unacked_index";
-    static final String SCHEDULED = "celeriac.scheduled";
+    static final String UNACKED = RedisKeys.UNACKED;
+    static final String UNACKED_INDEX = RedisKeys.UNACKED_INDEX;
+    static final String SCHEDULED = RedisKeys.SCHEDULED;
     static final String CONSUMERS = UnackedRestorer.CONSUMERS;
 
     private static final LuaScript RESERVE = new LuaScript("reserve", "ack_held");
@@ -85,14 +91,17 @@ public final class RedisBroker implements Broker {
     private final RedisConnector redis;
     private final long maxMessageBytes;
     private final String consumerId = UUID.randomUUID().toString();
-    private final String mine = UnackedRestorer.UNACKED_PREFIX + consumerId;
-    /** What this consumer's last reserve took, so that a call whose answer was lost strands nothing (reserve.lua). */
-    private final String reserving = "celeriac.reserving." + consumerId;
     private final String deadLetterKey;
-    private final Map<String, StatefulRedisConnection<String, String>> waiters = new ConcurrentHashMap<>();
+    private final Map<String, StatefulConnection<String, String>> waiters = new ConcurrentHashMap<>();
     private final Map<String, RedisFuture<String>> pendingWaits = new ConcurrentHashMap<>();
     private final Map<List<String>, ReserveCycle> cycles = new ConcurrentHashMap<>();
-    private final Queue<byte[][]> undeliverable = new ConcurrentLinkedQueue<>();
+    /** On a cluster: one cycle per list of queues, each queue reserved from its own slot. */
+    private final Map<List<String>, ShardedCycle> shardedCycles = new ConcurrentHashMap<>();
+    /** On a cluster: each queue's key space, by queue. */
+    private final Map<String, RedisKeys> spaces = new ConcurrentHashMap<>();
+    /** The key spaces this consumer beats in: kombu's one, or on a cluster each consumed queue's slot. */
+    private final Set<RedisKeys> beating = ConcurrentHashMap.newKeySet();
+    private final Queue<Undeliverable> undeliverable = new ConcurrentLinkedQueue<>();
     private final AtomicLong deadSeq = new AtomicLong();
     private final ConsumerLiveness liveness;
     private final EtaMover etaMover;
@@ -123,22 +132,64 @@ public final class RedisBroker implements Broker {
         UnackedRestorer restorer = new UnackedRestorer(redis, codec, this::now, config.visibilityTimeout(),
                 deadLetterKey, ConsumerLiveness.HEARTBEAT_GAP,
                 ConsumerLiveness.HEARTBEAT_TTL.plus(ConsumerLiveness.REAP_GRACE));
-        this.liveness = new ConsumerLiveness(redis, consumerId, restorer);
-        this.etaMover = new EtaMover(redis, codec, this::now, deadLetterKey);
+        if (!redis.isCluster()) {
+            beating.add(RedisKeys.PLAIN);
+        }
+        this.liveness = new ConsumerLiveness(redis, consumerId, restorer, () -> beating, this::knownSpaces);
+        this.etaMover = new EtaMover(redis, codec, this::now, deadLetterKey, this::knownSpaces);
         this.pubsub = new RedisPubSub(redis);
-        this.deadLetters = new RedisDeadLetterQueue(redis, codec, kombu, deadLetterKey);
+        this.deadLetters = new RedisDeadLetterQueue(redis, codec, kombu, deadLetterKey, this::knownSpaces);
         this.pidbox = new RedisPidbox(redis, pubsub, codec, kombu, this::now, url.db(), config.controlExchange());
         this.events = new RedisEventBus(redis, pubsub, codec, kombu, url.db(), config.eventExchange());
         this.replicaAcks = ReplicaAcks.from(redis, url, config.brokerTransportOptions());
-        this.once = new RedisOnceDispatch(redis, kombu, replicaAcks);
+        this.once = new RedisOnceDispatch(redis, kombu, replicaAcks, this::space, this::knownSpaces);
     }
 
+    /** The shared connection (a plain server only; tests read keys through it). */
     RedisCommands<String, String> sync() {
         return redis.connection().sync();
     }
 
-    private RedisCommands<byte[], byte[]> bytes() {
-        return redis.bytesConnection().sync();
+    /** The key space of a queue: kombu's one on a plain server; on a cluster the queue's own slot. */
+    private RedisKeys space(String queue) {
+        return redis.isCluster() ? spaces.computeIfAbsent(queue, RedisKeys::ofQueue) : RedisKeys.PLAIN;
+    }
+
+    /**
+     * Every key space whose messages may need recovering or moving: kombu's one, or on a cluster every queue any
+     * consumer consumed so far ({@code celeriac.cluster.queues}), so that a dead consumer's messages come back
+     * whichever live consumer looks.
+     */
+    private Collection<RedisKeys> knownSpaces() {
+        if (!redis.isCluster()) {
+            return List.of(RedisKeys.PLAIN);
+        }
+        Set<RedisKeys> all = new java.util.LinkedHashSet<>(beating);
+        try {
+            for (String q : redis.connectionFor(RedisKeys.CLUSTER_QUEUES).sync()
+                    .smembers(RedisKeys.CLUSTER_QUEUES)) {
+                all.add(space(q));
+            }
+        } catch (RuntimeException e) {
+            // The registry's master is away (a failover under way): every queue seen so far still gets looked at.
+            log.debug("could not read {}: {}", RedisKeys.CLUSTER_QUEUES, e.toString());
+            all.addAll(spaces.values());
+        }
+        return all;
+    }
+
+    /**
+     * On a cluster, before anything can be recorded as ours in a queue's slot: a first heartbeat there (so what we
+     * hold is always recoverable) and the queue's name in {@code celeriac.cluster.queues} (so every consumer's
+     * reaper looks there).
+     */
+    private void consumeIn(RedisKeys space) {
+        if (beating.contains(space)) {
+            return;
+        }
+        liveness.beat(space);
+        redis.connectionFor(RedisKeys.CLUSTER_QUEUES).sync().sadd(RedisKeys.CLUSTER_QUEUES, space.queue());
+        beating.add(space);
     }
 
     private static byte[] b(String s) {
@@ -181,6 +232,7 @@ public final class RedisBroker implements Broker {
         return Optional.of(events);
     }
 
+    /** On a cluster the once-key sits in the queue's slot, once per queue ({@link RedisOnceDispatch}). */
     @Override
     public Optional<OnceDispatch> onceDispatch() {
         return Optional.of(once);
@@ -199,9 +251,11 @@ public final class RedisBroker implements Broker {
         // A message with an ETA goes to its queue like any other, as Celery publishes it (the eta header carries the
         // time), so that Python workers run it too: they hold it in memory until due, as Celery 5 does. A Celeriac
         // worker that receives it early hands it back with defer() instead of holding it.
-        RedisAsyncCommands<String, String> async = replicaAcks.connection().async();
+        // One connection on a plain server; on a cluster, one per master, each list's pushes on the connection to the
+        // master of its slot (each followed by its own WAIT there, since WAIT counts its connection's writes).
+        Map<StatefulRedisConnection<String, String>, RedisAsyncCommands<String, String>> nodes = new LinkedHashMap<>();
         List<RedisFuture<?>> futures = new ArrayList<>();
-        RedisFuture<Long> replicated = null;
+        List<RedisFuture<Long>> replicated = new ArrayList<>();
         try {
             // All commands go out back to back on one connection, without waiting in between: one round trip for the
             // whole batch. Each slice goes out as soon as it is encoded, so Redis and the connection's thread work on
@@ -210,19 +264,27 @@ public final class RedisBroker implements Broker {
             for (int from = 0; from < messages.size(); from += PUBLISH_SLICE) {
                 Map<String, List<String>> byList = new LinkedHashMap<>();
                 for (OutboundMessage m : messages.subList(from, Math.min(messages.size(), from + PUBLISH_SLICE))) {
-                    byList.computeIfAbsent(listKey(m.queue(), step(m.priority())), k -> new ArrayList<>())
-                            .add(envelope(kombu, m));
+                    byList.computeIfAbsent(space(m.queue()).list(m.queue(), step(m.priority())),
+                            k -> new ArrayList<>()).add(envelope(kombu, m));
                 }
                 for (Map.Entry<String, List<String>> e : byList.entrySet()) {
-                    futures.add(async.lpush(e.getKey(), e.getValue().toArray(String[]::new)));
+                    StatefulRedisConnection<String, String> c = redis.isCluster()
+                            ? redis.connectionFor(e.getKey()) : replicaAcks.connection();
+                    futures.add(nodes.computeIfAbsent(c, StatefulRedisConnection::async)
+                            .lpush(e.getKey(), e.getValue().toArray(String[]::new)));
                 }
             }
-            replicated = replicaAcks.request(async);
+            for (RedisAsyncCommands<String, String> async : nodes.values()) {
+                RedisFuture<Long> wait = replicaAcks.request(async);
+                if (wait != null) {
+                    replicated.add(wait);
+                }
+            }
             for (RedisFuture<?> f : futures) {
                 f.get(10, TimeUnit.SECONDS);
             }
-            if (replicated != null) {
-                replicaAcks.acknowledged(replicated.get(10, TimeUnit.SECONDS), "Publishing " + messages.size()
+            for (RedisFuture<Long> wait : replicated) {
+                replicaAcks.acknowledged(wait.get(10, TimeUnit.SECONDS), "Publishing " + messages.size()
                         + " message(s)");
             }
         } catch (InterruptedException e) {
@@ -258,7 +320,8 @@ public final class RedisBroker implements Broker {
         try {
             for (String q : queues) {
                 // kombu's binding for a queue on the default direct exchange: <routing key>\x06\x16<pattern>\x06\x16<queue>
-                redis.connection().sync().sadd("_kombu.binding." + q, q + SEP + SEP + q);
+                space(q);
+                redis.connectionFor("_kombu.binding." + q).sync().sadd("_kombu.binding." + q, q + SEP + SEP + q);
             }
         } catch (RuntimeException e) {
             throw redis.unavailable("Declaring queues " + queues, e);
@@ -285,7 +348,8 @@ public final class RedisBroker implements Broker {
      */
     @Override
     public boolean storesResultsOf(ResultBackend backend) {
-        return backend instanceof RedisResultBackend r && r.onServerOf(url);
+        // Not on a cluster: the result keys would have to share the queue's slot. The backend stores them itself.
+        return !url.isCluster() && backend instanceof RedisResultBackend r && r.onServerOf(url);
     }
 
     /** One {@code reserve.lua} call stores the results, acks and reserves. */
@@ -305,13 +369,16 @@ public final class RedisBroker implements Broker {
         if (queues.isEmpty()) {
             throw new IllegalArgumentException("reserve needs at least one queue");
         }
+        if (redis.isCluster()) {
+            return reserveSharded(acks, queues, max, wait);
+        }
         byte[][] tags = new byte[acks.size()][];
         int t = 0;
         for (Delivery d : acks) {
             tags[t++] = b(RedisDelivery.of(d).ackToken());
         }
         startConsuming();
-        ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), ReserveCycle::new);
+        ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), qs -> new ReserveCycle(qs, RedisKeys.PLAIN));
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             List<Delivery> got = reserveNow(cycle, max, tags, writes);
@@ -334,33 +401,122 @@ public final class RedisBroker implements Broker {
      */
     private final class ReserveCycle {
         final List<String> queues;
+        final RedisKeys space;
         final List<String> lists;
         final byte[][] keys;
         final int[] order;
         /** The ids of calls whose answers never came (Redis may have run them), until a later call is answered. */
         final List<String> lost = new ArrayList<>();
 
-        ReserveCycle(List<String> queues) {
+        ReserveCycle(List<String> queues, RedisKeys space) {
             this.queues = queues;
+            this.space = space;
             this.lists = new ArrayList<>(queues.size() * STEPS.length);
             for (String q : queues) {
                 for (int s : STEPS) {
-                    lists.add(listKey(q, s));
+                    lists.add(space.list(q, s));
                 }
             }
             this.keys = new byte[lists.size() + 5][];
             for (int i = 0; i < lists.size(); i++) {
                 keys[i] = b(lists.get(i));
             }
-            keys[lists.size()] = b(UNACKED);
-            keys[lists.size() + 1] = b(UNACKED_INDEX);
-            keys[lists.size() + 2] = b(mine);
-            keys[lists.size() + 3] = b(deadLetterKey);
-            keys[lists.size() + 4] = b(reserving);
+            keys[lists.size()] = b(space.unacked());
+            keys[lists.size() + 1] = b(space.unackedIndex());
+            keys[lists.size() + 2] = b(space.heldBy(consumerId));
+            keys[lists.size() + 3] = b(space.deadLetter(deadLetterKey));
+            // What this consumer's last reserve took, so that a call whose answer was lost strands nothing.
+            keys[lists.size() + 4] = b(space.reserving(consumerId));
             this.order = new int[queues.size()];
             for (int i = 0; i < order.length; i++) {
                 order[i] = i + 1;
             }
+        }
+    }
+
+    /**
+     * On a cluster: a queue per slot, so a script per queue. The queues are asked in kombu's round-robin order, each
+     * for an even share of what is left, and a queue that delivered moves to the end of the order (as kombu rotates
+     * after each message); a queue that gave less than its share is empty for the rest of the call, and what it
+     * left is asked of the others. Priorities are honoured within each queue; across queues a batch is shared in
+     * turn rather than priority-major (no script can see two slots).
+     */
+    private final class ShardedCycle {
+        final List<ReserveCycle> cycles = new ArrayList<>();
+        final List<String> lists = new ArrayList<>();
+        /** Indexes into {@link #cycles}, next served first. */
+        final List<Integer> order = new ArrayList<>();
+
+        ShardedCycle(List<String> queues) {
+            for (String q : queues) {
+                ReserveCycle c = new ReserveCycle(List.of(q), space(q));
+                order.add(cycles.size());
+                cycles.add(c);
+                lists.addAll(c.lists);
+            }
+        }
+    }
+
+    private List<Delivery> reserveSharded(Collection<Delivery> acks, List<String> queues, int max, Duration wait)
+            throws InterruptedException {
+        // Acks go to each message's own slot first; a failure throws, and the worker retries them with the reserve.
+        ack(acks);
+        startConsuming();
+        ShardedCycle sharded = shardedCycles.computeIfAbsent(List.copyOf(queues), ShardedCycle::new);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            List<Delivery> got = reserveShardedNow(sharded, max);
+            if (!got.isEmpty()) {
+                return got;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || closed) {
+                return List.of();
+            }
+            waitForAny(sharded.lists, left);
+        }
+    }
+
+    private List<Delivery> reserveShardedNow(ShardedCycle sharded, int max) {
+        synchronized (sharded) {
+            List<Delivery> out = new ArrayList<>();
+            Set<Integer> dry = new java.util.HashSet<>();
+            RuntimeException failure = null;
+            while (out.size() < max) {
+                List<Integer> asking = new ArrayList<>(sharded.order);
+                asking.removeAll(dry);
+                if (asking.isEmpty()) {
+                    break;
+                }
+                for (int k = 0; k < asking.size() && out.size() < max; k++) {
+                    int index = asking.get(k);
+                    int share = -Math.floorDiv(-(max - out.size()), asking.size() - k);
+                    ReserveCycle cycle = sharded.cycles.get(index);
+                    List<Delivery> got;
+                    try {
+                        consumeIn(cycle.space);
+                        got = reserveNow(cycle, share, NO_TAGS, RedisResultBackend.ScriptWrites.NONE);
+                    } catch (RuntimeException e) {
+                        // One slot's master away (a failover under way) must not stop the queues on the others.
+                        failure = e;
+                        dry.add(index);
+                        continue;
+                    }
+                    if (got.size() < share) {
+                        dry.add(index);
+                    }
+                    if (!got.isEmpty()) {
+                        out.addAll(got);
+                        sharded.order.remove(Integer.valueOf(index));
+                        sharded.order.add(index);
+                    }
+                }
+            }
+            if (out.isEmpty() && failure != null) {
+                throw failure instanceof BrokerUnavailableException b ? b
+                        : redis.unavailable("Reserving from " + sharded.lists, failure);
+            }
+            return out;
         }
     }
 
@@ -396,7 +552,7 @@ public final class RedisBroker implements Broker {
                     keys = Arrays.copyOf(cycle.keys, cycle.keys.length + results);
                     System.arraycopy(writes.keys(), 0, keys, cycle.keys.length, results);
                 }
-                RedisCommands<byte[], byte[]> bytes = bytes();
+                RedisCommands<byte[], byte[]> bytes = redis.bytesConnectionFor(cycle.lists.get(0)).sync();
                 out = RESERVE.run(bytes, ScriptOutputType.MULTI, keys, args);
                 // Nothing reserved is handed out, and no ack or result counts, until a replica holds it (with
                 // Sentinel): a shortfall fails this call like a lost answer, so the next one puts back what it
@@ -463,7 +619,7 @@ public final class RedisBroker implements Broker {
             }
         }
         if (refused != null) {
-            deadLetterUndeliverable(refused);
+            deadLetterUndeliverable(cycle.space, refused);
         }
         return deliveries;
     }
@@ -501,8 +657,12 @@ public final class RedisBroker implements Broker {
         return DeadLetterRecords.binary(codec, UUID.randomUUID().toString(), queue, now(), reason, raw);
     }
 
+    /** A reserved message that cannot be delivered, still to be dead-lettered in its key space. */
+    private record Undeliverable(RedisKeys space, byte[][] tagAndRecord) {
+    }
+
     /** Dead-letters reserved messages that cannot be delivered, with their bookkeeping, in one settle.lua call. */
-    private void deadLetterUndeliverable(List<byte[][]> tagAndRecord) {
+    private void deadLetterUndeliverable(RedisKeys space, List<byte[][]> tagAndRecord) {
         List<byte[]> args = new ArrayList<>(1 + tagAndRecord.size() * 3);
         args.add(b("dead"));
         for (byte[][] t : tagAndRecord) {
@@ -511,16 +671,19 @@ public final class RedisBroker implements Broker {
             args.add(t[1]);
         }
         try {
-            RedisCommands<byte[], byte[]> bytes = bytes();
+            String dead = space.deadLetter(deadLetterKey);
+            RedisCommands<byte[], byte[]> bytes = redis.bytesConnectionFor(dead).sync();
             SETTLE.run(bytes, ScriptOutputType.INTEGER,
-                    new byte[][] {b(UNACKED), b(UNACKED_INDEX), b(mine), b(deadLetterKey)},
+                    new byte[][] {b(space.unacked()), b(space.unackedIndex()), b(space.heldBy(consumerId)), b(dead)},
                     args.toArray(byte[][]::new));
             replicaAcks.confirm(bytes, "Dead-lettering");
         } catch (RuntimeException e) {
             // Still recorded as ours in unacked: retried before the next reserve, recovered if we die first.
             log.warn("Could not dead-letter {} undeliverable message(s) yet ({}); retrying", tagAndRecord.size(),
                     e.toString());
-            undeliverable.addAll(tagAndRecord);
+            for (byte[][] t : tagAndRecord) {
+                undeliverable.add(new Undeliverable(space, t));
+            }
         }
     }
 
@@ -528,11 +691,11 @@ public final class RedisBroker implements Broker {
         if (undeliverable.isEmpty()) {
             return;
         }
-        List<byte[][]> again = new ArrayList<>();
-        for (byte[][] t; (t = undeliverable.poll()) != null; ) {
-            again.add(t);
+        Map<RedisKeys, List<byte[][]>> again = new LinkedHashMap<>();
+        for (Undeliverable u; (u = undeliverable.poll()) != null; ) {
+            again.computeIfAbsent(u.space(), k -> new ArrayList<>()).add(u.tagAndRecord());
         }
-        deadLetterUndeliverable(again);
+        again.forEach(this::deadLetterUndeliverable);
     }
 
     static String printable(String key) {
@@ -550,8 +713,8 @@ public final class RedisBroker implements Broker {
         for (String list : lists) {
             RedisFuture<String> f = pendingWaits.get(list);
             if (f == null || f.isDone()) {
-                StatefulRedisConnection<String, String> c = waiters.computeIfAbsent(list, k -> redis.open());
-                f = c.async().blmove(list, list, LMoveArgs.Builder.rightRight(), 2.0);
+                StatefulConnection<String, String> c = waiters.computeIfAbsent(list, k -> redis.openDedicated());
+                f = RedisConnector.async(c).blmove(list, list, LMoveArgs.Builder.rightRight(), 2.0);
                 pendingWaits.put(list, f);
             }
             futures.add(f.toCompletableFuture());
@@ -574,18 +737,23 @@ public final class RedisBroker implements Broker {
         if (deliveries.isEmpty()) {
             return;
         }
-        String[] tags = new String[deliveries.size()];
-        int i = 0;
+        // By key space: one on a plain server; on a cluster each queue's slot gets its own ack.lua call.
+        Map<RedisKeys, List<String>> bySpace = new LinkedHashMap<>();
         for (Delivery d : deliveries) {
-            tags[i++] = RedisDelivery.of(d).ackToken();
+            bySpace.computeIfAbsent(space(d.queue()), k -> new ArrayList<>()).add(RedisDelivery.of(d).ackToken());
         }
-        try {
-            // One round trip for the batch; only tags this consumer still holds are removed (ack.lua says why).
-            RedisCommands<String, String> sync = redis.connection().sync();
-            ACK.run(sync, ScriptOutputType.INTEGER, new String[] {UNACKED, UNACKED_INDEX, mine}, tags);
-            replicaAcks.confirm(sync, "An ack");
-        } catch (RuntimeException e) {
-            throw redis.unavailable("Acking " + tags.length + " message(s)", e);
+        for (Map.Entry<RedisKeys, List<String>> e : bySpace.entrySet()) {
+            RedisKeys space = e.getKey();
+            String[] tags = e.getValue().toArray(String[]::new);
+            try {
+                // One round trip for the batch; only tags this consumer still holds are removed (ack.lua says why).
+                RedisCommands<String, String> sync = redis.connectionFor(space.unacked()).sync();
+                ACK.run(sync, ScriptOutputType.INTEGER,
+                        new String[] {space.unacked(), space.unackedIndex(), space.heldBy(consumerId)}, tags);
+                replicaAcks.confirm(sync, "An ack");
+            } catch (RuntimeException ex) {
+                throw redis.unavailable("Acking " + tags.length + " message(s)", ex);
+            }
         }
     }
 
@@ -593,7 +761,8 @@ public final class RedisBroker implements Broker {
     public void requeue(Collection<Delivery> deliveries) {
         Map<String, List<RedisDelivery>> byList = new LinkedHashMap<>();
         for (Delivery d : deliveries) {
-            byList.computeIfAbsent(listKey(d.queue(), d.priority()), k -> new ArrayList<>()).add(RedisDelivery.of(d));
+            byList.computeIfAbsent(space(d.queue()).list(d.queue(), d.priority()), k -> new ArrayList<>())
+                    .add(RedisDelivery.of(d));
         }
         for (Map.Entry<String, List<RedisDelivery>> e : byList.entrySet()) {
             List<RedisDelivery> list = new ArrayList<>(e.getValue());
@@ -606,28 +775,31 @@ public final class RedisBroker implements Broker {
                 args.add(d.raw());
                 args.add("");
             }
-            settle(e.getKey(), args);
+            settle(space(list.get(0).queue()), e.getKey(), args);
         }
     }
 
     @Override
     public void defer(Delivery delivery, Instant eta) {
         RedisDelivery d = RedisDelivery.of(delivery);
-        String list = listKey(d.queue(), d.priority());
-        settle(SCHEDULED, List.of("defer", d.ackToken(), EtaMover.member(list, d.raw()),
+        RedisKeys space = space(d.queue());
+        String list = space.list(d.queue(), d.priority());
+        settle(space, space.scheduled(), List.of("defer", d.ackToken(), EtaMover.member(list, d.raw()),
                 Double.toString(epochSeconds(eta))));
     }
 
     @Override
     public void deadLetter(Delivery delivery, String reason) {
         RedisDelivery d = RedisDelivery.of(delivery);
-        settle(deadLetterKey, List.of("dead", d.ackToken(), "", deadLetterRecord(d.queue(), reason, d.raw())));
+        RedisKeys space = space(d.queue());
+        settle(space, space.deadLetter(deadLetterKey), List.of("dead", d.ackToken(), "", deadLetterRecord(d.queue(), reason, d.raw())));
     }
 
-    private void settle(String target, List<String> args) {
+    private void settle(RedisKeys space, String target, List<String> args) {
         try {
-            RedisCommands<String, String> sync = redis.connection().sync();
-            SETTLE.run(sync, ScriptOutputType.INTEGER, new String[] {UNACKED, UNACKED_INDEX, mine, target},
+            RedisCommands<String, String> sync = redis.connectionFor(target).sync();
+            SETTLE.run(sync, ScriptOutputType.INTEGER,
+                    new String[] {space.unacked(), space.unackedIndex(), space.heldBy(consumerId), target},
                     args.toArray(String[]::new));
             replicaAcks.confirm(sync, "Settling messages");
         } catch (RuntimeException e) {
@@ -639,11 +811,12 @@ public final class RedisBroker implements Broker {
 
     @Override
     public long queueLength(String queue) {
-        RedisAsyncCommands<String, String> async = redis.connection().async();
         try {
+            RedisKeys space = space(queue);
+            RedisAsyncCommands<String, String> async = redis.connectionFor(space.list(queue, 0)).async();
             List<RedisFuture<Long>> f = new ArrayList<>();
             for (int s : STEPS) {
-                f.add(async.llen(listKey(queue, s)));
+                f.add(async.llen(space.list(queue, s)));
             }
             long n = 0;
             for (RedisFuture<Long> x : f) {
@@ -661,22 +834,48 @@ public final class RedisBroker implements Broker {
     @Override
     public long purge(String queue) {
         long n = queueLength(queue);
+        RedisKeys space = space(queue);
         String[] keys = new String[STEPS.length];
         for (int i = 0; i < STEPS.length; i++) {
-            keys[i] = listKey(queue, STEPS[i]);
+            keys[i] = space.list(queue, STEPS[i]);
         }
-        redis.connection().sync().del(keys);
+        redis.connectionFor(keys[0]).sync().del(keys);
         return n;
     }
 
-    /** Messages waiting for their ETA in {@code celeriac.scheduled}. */
+    /** Messages waiting for their ETA in {@code celeriac.scheduled} (on a cluster: every queue's). */
     public long scheduledCount() {
-        return redis.connection().sync().zcard(SCHEDULED);
+        long n = 0;
+        for (RedisKeys space : knownSpaces()) {
+            n += redis.connectionFor(space.scheduled()).sync().zcard(space.scheduled());
+        }
+        return n;
     }
 
-    /** Delivered, not yet acked messages (kombu's {@code unacked} hash, all consumers). */
+    /** Delivered, not yet acked messages (kombu's {@code unacked} hash, all consumers; on a cluster every queue's). */
     public long unackedCount() {
-        return redis.connection().sync().hlen(UNACKED);
+        long n = 0;
+        for (RedisKeys space : knownSpaces()) {
+            n += redis.connectionFor(space.unacked()).sync().hlen(space.unacked());
+        }
+        return n;
+    }
+
+    /**
+     * Where a queue lives: on a cluster, {@code slot <n> on <host:port>} (the master serving it now); on a plain
+     * server, the server. For operators ({@code celeriac queues}, the dashboard).
+     */
+    public String queueLocation(String queue) {
+        String key = space(queue).list(queue, 0);
+        if (!redis.isCluster()) {
+            return redis.nodeOf(key);
+        }
+        return "slot " + io.lettuce.core.cluster.SlotHash.getSlot(key) + " on " + redis.nodeOf(key);
+    }
+
+    /** Whether this broker shards its queues over a Redis Cluster. */
+    public boolean isCluster() {
+        return redis.isCluster();
     }
 
     // ------------------------------------------------------------------ liveness, ETA mover
@@ -690,7 +889,8 @@ public final class RedisBroker implements Broker {
                 return;
             }
             // Registered before the first reserve can record anything as ours, so that our messages are always
-            // recoverable; if Redis is down this throws and the worker's reserve retries.
+            // recoverable; if Redis is down this throws and the worker's reserve retries. (On a cluster each queue's
+            // slot gets its first beat before its first reserve: consumeIn.)
             liveness.beat();
             consuming = true;
             etaThread = daemon("celeriac-eta", () -> etaMover.loop(() -> !closed));
@@ -738,20 +938,22 @@ public final class RedisBroker implements Broker {
             }
         }
         if (consuming) {
-            try {
-                RedisCommands<String, String> sync = redis.connection().sync();
-                sync.del(UnackedRestorer.HEARTBEAT_PREFIX + consumerId);
-                // With messages still unacked, stay registered without a heartbeat: the next recovery run by any
-                // consumer returns them at once. With none, leave cleanly.
-                if (sync.scard(mine) == 0) {
-                    sync.srem(CONSUMERS, consumerId);
+            for (RedisKeys space : beating) {
+                try {
+                    RedisCommands<String, String> sync = redis.connectionFor(space.consumers()).sync();
+                    sync.del(space.heartbeat(consumerId));
+                    // With messages still unacked, stay registered without a heartbeat: the next recovery run by any
+                    // consumer returns them at once. With none, leave cleanly.
+                    if (sync.scard(space.heldBy(consumerId)) == 0) {
+                        sync.srem(space.consumers(), consumerId);
+                    }
+                    sync.del(space.reserving(consumerId));
+                } catch (RuntimeException e) {
+                    log.debug("could not unregister consumer {} in {}: {}", consumerId, space, e.toString());
                 }
-                sync.del(reserving);
-            } catch (RuntimeException e) {
-                log.debug("could not unregister consumer {}: {}", consumerId, e.toString());
             }
         }
-        waiters.values().forEach(StatefulRedisConnection::close);
+        waiters.values().forEach(StatefulConnection::close);
         replicaAcks.close();
         pubsub.close();
         redis.close();

@@ -39,15 +39,24 @@ final class RedisChords implements ChordCounter {
         this.codec = codec;
     }
 
-    private RedisCommands<String, String> sync() {
-        return redis.connection().sync();
+    private RedisCommands<String, String> sync(String groupId) {
+        return redis.connectionFor(key(groupId, ".s")).sync();
+    }
+
+    /**
+     * A chord's key: Celery's name on a plain server; on a cluster the group id is a hash tag
+     * ({@code celery-taskset-meta-{<group>}.j}), so that the three keys of one chord share a slot and
+     * {@code chord_part.lua} can count a part atomically (Celery's names would spread them over three slots).
+     */
+    private String key(String groupId, String suffix) {
+        return redis.isCluster() ? PREFIX + "{" + groupId + "}" + suffix : PREFIX + groupId + suffix;
     }
 
     @Override
     public void setSize(String groupId, int size) {
         call("Writing the size of chord " + groupId, () -> {
             SetArgs args = expires == null ? new SetArgs() : new SetArgs().ex(expires.toSeconds());
-            return sync().set(PREFIX + groupId + ".s", Integer.toString(size), args);
+            return sync(groupId).set(key(groupId, ".s"), Integer.toString(size), args);
         });
     }
 
@@ -55,9 +64,9 @@ final class RedisChords implements ChordCounter {
     public Optional<List<Part>> partDone(String groupId, String taskId, Integer groupIndex, String state,
                                          Object result) {
         String member = codec.writeJson(Arrays.asList(1, taskId, state, result));
-        String[] keys = {PREFIX + groupId + ".j", PREFIX + groupId + ".t", PREFIX + groupId + ".s"};
+        String[] keys = {key(groupId, ".j"), key(groupId, ".t"), key(groupId, ".s")};
         List<Object> members = call("Recording part " + taskId + " of chord " + groupId,
-                () -> PART.run(sync(), ScriptOutputType.MULTI, keys, member,
+                () -> PART.run(sync(groupId), ScriptOutputType.MULTI, keys, member,
                         groupIndex == null ? "+inf" : groupIndex.toString(), taskId,
                         Long.toString(expires == null ? 0 : expires.toSeconds())));
         // The script's false (not complete) reaches Lettuce's MULTI output as a list holding one null.
@@ -74,8 +83,8 @@ final class RedisChords implements ChordCounter {
 
     @Override
     public void forget(String groupId) {
-        call("Deleting chord " + groupId, () -> sync().del(PREFIX + groupId + ".j", PREFIX + groupId + ".t",
-                PREFIX + groupId + ".s"));
+        call("Deleting chord " + groupId, () -> sync(groupId).del(key(groupId, ".j"), key(groupId, ".t"),
+                key(groupId, ".s")));
     }
 
     private <T> T call(String what, java.util.function.Supplier<T> op) {

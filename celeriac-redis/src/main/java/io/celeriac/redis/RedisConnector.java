@@ -5,7 +5,15 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
@@ -29,6 +37,13 @@ import java.util.concurrent.TimeUnit;
  * and come back to the new one. A connection that still answers but from a replica (a demotion that left it open)
  * gets {@code READONLY} for every write; {@link #unavailable} then closes this connector's connections on the server
  * side, so that they reconnect through the sentinels instead of failing the same way until a restart.
+ *
+ * <p>With Redis Cluster ({@code redis+cluster://}), {@link #connectionFor} gives the connection to the master serving
+ * a key's slot (Lettuce keeps one per node and routes by its view of the cluster, refreshed every 2 s and whenever a
+ * node moves slots or stops answering). Writes that must be confirmed by a replica ({@code WAIT}) go straight to that
+ * node's connection, so the {@code WAIT} follows them on the same connection, as it must. A write sent to a node that
+ * no longer serves the slot fails ({@code MOVED}) like an unanswered one: the view is refreshed and the caller's
+ * retry reaches the new master.
  */
 final class RedisConnector implements AutoCloseable {
     static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
@@ -38,6 +53,10 @@ final class RedisConnector implements AutoCloseable {
     private final String what;
     private final ClientResources resources;
     private final RedisClient client;
+    private final RedisClusterClient clusterClient;
+    private volatile StatefulRedisClusterConnection<String, String> clusterConnection;
+    private volatile StatefulRedisClusterConnection<byte[], byte[]> clusterBytes;
+    private volatile long refreshedAt;
     private volatile StatefulRedisConnection<String, String> connection;
     private volatile StatefulRedisConnection<byte[], byte[]> bytesConnection;
     private volatile boolean closed;
@@ -52,13 +71,148 @@ final class RedisConnector implements AutoCloseable {
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2,
                         TimeUnit.MILLISECONDS))
                 .build();
-        this.client = RedisClient.create(resources, url.toRedisUri());
-        this.client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
-                .timeoutOptions(TimeoutOptions.enabled(COMMAND_TIMEOUT))
-                .build());
+        if (url.isCluster()) {
+            this.client = null;
+            this.clusterClient = RedisClusterClient.create(resources, url.clusterUris());
+            this.clusterClient.setOptions(ClusterClientOptions.builder()
+                    .autoReconnect(true)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
+                    .timeoutOptions(TimeoutOptions.enabled(COMMAND_TIMEOUT))
+                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                            .enablePeriodicRefresh(Duration.ofSeconds(2))
+                            .enableAllAdaptiveRefreshTriggers()
+                            .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
+                            .build())
+                    .build());
+        } else {
+            this.clusterClient = null;
+            this.client = RedisClient.create(resources, url.toRedisUri());
+            this.client.setOptions(ClientOptions.builder()
+                    .autoReconnect(true)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
+                    .timeoutOptions(TimeoutOptions.enabled(COMMAND_TIMEOUT))
+                    .build());
+        }
+    }
+
+    /** Whether this connects to a Redis Cluster. */
+    boolean isCluster() {
+        return clusterClient != null;
+    }
+
+    /**
+     * The connection for commands on {@code key}: the shared one on a plain server; on a cluster, the connection to
+     * the master serving the key's slot now, so that a {@code WAIT} sent on it after a write counts that write.
+     */
+    StatefulRedisConnection<String, String> connectionFor(String key) {
+        if (clusterClient == null) {
+            return connection();
+        }
+        return nodeConnection(cluster(), SlotHash.getSlot(key));
+    }
+
+    /** {@link #connectionFor} with raw bytes (see {@link #bytesConnection}). */
+    StatefulRedisConnection<byte[], byte[]> bytesConnectionFor(String key) {
+        if (clusterClient == null) {
+            return bytesConnection();
+        }
+        return nodeConnection(clusterBytes(), SlotHash.getSlot(key));
+    }
+
+    /** The master serving a key's slot now, as {@code host:port} (the server itself on a plain one). */
+    String nodeOf(String key) {
+        if (clusterClient == null) {
+            return url.host() + ":" + url.port();
+        }
+        RedisClusterNode node = cluster().getPartitions().getMasterBySlot(SlotHash.getSlot(key));
+        return node == null ? "?" : node.getUri().getHost() + ":" + node.getUri().getPort();
+    }
+
+    private <K, V> StatefulRedisConnection<K, V> nodeConnection(StatefulRedisClusterConnection<K, V> c, int slot) {
+        RedisClusterNode node = c.getPartitions().getMasterBySlot(slot);
+        if (node == null) {
+            refresh();
+            throw new BrokerUnavailableException("No master of the " + what + " at " + url + " serves slot " + slot
+                    + " now (a failover under way?)");
+        }
+        try {
+            return c.getConnection(node.getUri().getHost(), node.getUri().getPort());
+        } catch (RuntimeException e) {
+            refresh();
+            throw new BrokerUnavailableException("Cannot connect to the " + what + " node "
+                    + node.getUri().getHost() + ":" + node.getUri().getPort() + " (slot " + slot + "): "
+                    + rootMessage(e), e);
+        }
+    }
+
+    private StatefulRedisClusterConnection<String, String> cluster() {
+        StatefulRedisClusterConnection<String, String> c = clusterConnection;
+        if (c != null) {
+            return c;
+        }
+        synchronized (this) {
+            if (clusterConnection == null) {
+                clusterConnection = connectCluster(io.lettuce.core.codec.StringCodec.UTF8);
+            }
+            return clusterConnection;
+        }
+    }
+
+    private StatefulRedisClusterConnection<byte[], byte[]> clusterBytes() {
+        StatefulRedisClusterConnection<byte[], byte[]> c = clusterBytes;
+        if (c != null) {
+            return c;
+        }
+        synchronized (this) {
+            if (clusterBytes == null) {
+                clusterBytes = connectCluster(ByteArrayCodec.INSTANCE);
+            }
+            return clusterBytes;
+        }
+    }
+
+    private <K, V> StatefulRedisClusterConnection<K, V> connectCluster(io.lettuce.core.codec.RedisCodec<K, V> codec) {
+        if (closed) {
+            throw new BrokerUnavailableException(what + " at " + url + " is closed");
+        }
+        try {
+            return clusterClient.connect(codec);
+        } catch (RuntimeException e) {
+            throw new BrokerUnavailableException("Cannot connect to the " + what + " at " + url + ": "
+                    + rootMessage(e) + ". Are the cluster's nodes running and is the URL right?", e);
+        }
+    }
+
+    /** Asks the cluster for its current slots now (at most every 200 ms): after a failure that may be a failover. */
+    private void refresh() {
+        long now = System.nanoTime();
+        if (clusterClient == null || now - refreshedAt < TimeUnit.MILLISECONDS.toNanos(200)) {
+            return;
+        }
+        refreshedAt = now;
+        clusterClient.refreshPartitionsAsync();
+    }
+
+    /**
+     * A connection of its own for blocking commands (they must not hold up a shared one); on a cluster, a cluster
+     * connection of its own that routes each command to its key's master. Use {@link #async} on it.
+     */
+    StatefulConnection<String, String> openDedicated() {
+        if (clusterClient == null) {
+            return open();
+        }
+        return connectCluster(io.lettuce.core.codec.StringCodec.UTF8);
+    }
+
+    /** The asynchronous commands of a connection from {@link #openDedicated}. */
+    @SuppressWarnings("unchecked")
+    static RedisClusterAsyncCommands<String, String> async(StatefulConnection<String, String> c) {
+        if (c instanceof StatefulRedisClusterConnection<?, ?> cc) {
+            return ((StatefulRedisClusterConnection<String, String>) cc).async();
+        }
+        return ((StatefulRedisConnection<String, String>) c).async();
     }
 
     RedisUrl url() {
@@ -67,6 +221,9 @@ final class RedisConnector implements AutoCloseable {
 
     /** The shared connection, opened now if it is not yet. */
     StatefulRedisConnection<String, String> connection() {
+        if (clusterClient != null) {
+            throw new IllegalStateException("on Redis Cluster a connection is per node: use connectionFor(key)");
+        }
         StatefulRedisConnection<String, String> c = connection;
         if (c != null) {
             return c;
@@ -84,6 +241,9 @@ final class RedisConnector implements AutoCloseable {
      * bytes that are not UTF-8 and must reach the caller unchanged (a String codec would replace them silently).
      */
     StatefulRedisConnection<byte[], byte[]> bytesConnection() {
+        if (clusterClient != null) {
+            throw new IllegalStateException("on Redis Cluster a connection is per node: use bytesConnectionFor(key)");
+        }
         StatefulRedisConnection<byte[], byte[]> c = bytesConnection;
         if (c != null) {
             return c;
@@ -106,6 +266,9 @@ final class RedisConnector implements AutoCloseable {
 
     /** A further connection of its own (blocking waits must not hold up the shared one). */
     StatefulRedisConnection<String, String> open() {
+        if (clusterClient != null) {
+            throw new IllegalStateException("on Redis Cluster use openDedicated()");
+        }
         if (closed) {
             throw new BrokerUnavailableException(what + " at " + url + " is closed");
         }
@@ -122,7 +285,8 @@ final class RedisConnector implements AutoCloseable {
             throw new BrokerUnavailableException(what + " at " + url + " is closed");
         }
         try {
-            return client.connectPubSub();
+            // On a cluster: Lettuce's cluster pub/sub; PUBLISH reaches every node's subscribers, so one node will do.
+            return clusterClient != null ? clusterClient.connectPubSub() : client.connectPubSub();
         } catch (RuntimeException e) {
             throw new BrokerUnavailableException("Cannot connect to the " + what + " at " + url + ": "
                     + rootMessage(e), e);
@@ -146,7 +310,9 @@ final class RedisConnector implements AutoCloseable {
     BrokerUnavailableException unavailable(String operation, Exception e) {
         Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
                 ? e.getCause() : e;
-        if (isReadOnly(cause)) {
+        if (clusterClient != null) {
+            refresh();
+        } else if (isReadOnly(cause)) {
             reconnectAll();
         }
         return new BrokerUnavailableException(operation + " failed: Redis at " + url + " did not answer ("
@@ -185,7 +351,7 @@ final class RedisConnector implements AutoCloseable {
 
     /** True once the shared connection was opened (for close paths that must not connect). */
     boolean connected() {
-        return connection != null;
+        return connection != null || clusterConnection != null;
     }
 
     static String rootMessage(Throwable e) {
@@ -206,6 +372,16 @@ final class RedisConnector implements AutoCloseable {
         StatefulRedisConnection<byte[], byte[]> b = bytesConnection;
         if (b != null) {
             b.close();
+        }
+        if (clusterClient != null) {
+            for (StatefulConnection<?, ?> cc : new StatefulConnection<?, ?>[] {clusterConnection, clusterBytes}) {
+                if (cc != null) {
+                    cc.close();
+                }
+            }
+            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            resources.shutdown(0, 2, TimeUnit.SECONDS);
+            return;
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);

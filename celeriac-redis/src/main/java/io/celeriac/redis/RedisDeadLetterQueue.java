@@ -22,21 +22,34 @@ final class RedisDeadLetterQueue implements DeadLetterQueue {
     private final RedisConnector redis;
     private final MessageCodec codec;
     private final KombuEnvelope kombu;
-    private final String key;
+    private final String name;
+    private final java.util.function.Supplier<java.util.Collection<RedisKeys>> spaces;
 
-    RedisDeadLetterQueue(RedisConnector redis, MessageCodec codec, KombuEnvelope kombu, String key) {
+    /**
+     * @param name   the dead-letter list's name
+     * @param spaces where dead letters are kept: kombu's layout has one list; a cluster one per queue, in its slot
+     */
+    RedisDeadLetterQueue(RedisConnector redis, MessageCodec codec, KombuEnvelope kombu, String name,
+                         java.util.function.Supplier<java.util.Collection<RedisKeys>> spaces) {
         this.redis = redis;
         this.codec = codec;
         this.kombu = kombu;
-        this.key = key;
+        this.name = name;
+        this.spaces = spaces;
     }
 
     @Override
     public List<DeadLetter> list(int limit) {
         try {
             List<DeadLetter> out = new ArrayList<>();
-            for (String raw : redis.connection().sync().lrange(key, 0, limit - 1)) {
-                out.add(DeadLetterRecords.read(codec, kombu, raw).letter());
+            for (RedisKeys space : spaces.get()) {
+                String key = space.deadLetter(name);
+                for (String raw : redis.connectionFor(key).sync().lrange(key, 0, limit - 1 - out.size())) {
+                    out.add(DeadLetterRecords.read(codec, kombu, raw).letter());
+                }
+                if (out.size() >= limit) {
+                    break;
+                }
             }
             return out;
         } catch (RedisException e) {
@@ -47,7 +60,12 @@ final class RedisDeadLetterQueue implements DeadLetterQueue {
     @Override
     public long count() {
         try {
-            return redis.connection().sync().llen(key);
+            long n = 0;
+            for (RedisKeys space : spaces.get()) {
+                String key = space.deadLetter(name);
+                n += redis.connectionFor(key).sync().llen(key);
+            }
+            return n;
         } catch (RedisException e) {
             throw redis.unavailable("Counting dead letters", e);
         }
@@ -65,14 +83,19 @@ final class RedisDeadLetterQueue implements DeadLetterQueue {
 
     private boolean op(String id, String mode) {
         try {
-            for (String raw : redis.connection().sync().lrange(key, 0, -1)) {
-                DeadLetterRecords.Read r = DeadLetterRecords.read(codec, kombu, raw);
-                if (r.letter().id().equals(id)) {
-                    // Records are plain text (what may not be UTF-8 is base64 inside), so the record's bytes are its
-                    // text's; the message goes back byte for byte.
-                    Long n = DEAD_LETTER_OP.run(redis.bytesConnection().sync(), ScriptOutputType.INTEGER,
-                            new byte[][] {b(key), b(r.letter().queue())}, b(raw), b(mode), r.payload());
-                    return n != null && n == 1;
+            for (RedisKeys space : spaces.get()) {
+                String key = space.deadLetter(name);
+                for (String raw : redis.connectionFor(key).sync().lrange(key, 0, -1)) {
+                    DeadLetterRecords.Read r = DeadLetterRecords.read(codec, kombu, raw);
+                    if (r.letter().id().equals(id)) {
+                        // Records are plain text (what may not be UTF-8 is base64 inside), so the record's bytes are
+                        // its text's; the message goes back byte for byte. On a cluster a queue's dead letters go
+                        // back to that queue, in the same slot.
+                        String queue = space.queue() == null ? r.letter().queue() : space.list(space.queue(), 0);
+                        Long n = DEAD_LETTER_OP.run(redis.bytesConnectionFor(key).sync(), ScriptOutputType.INTEGER,
+                                new byte[][] {b(key), b(queue)}, b(raw), b(mode), r.payload());
+                        return n != null && n == 1;
+                    }
                 }
             }
             return false;

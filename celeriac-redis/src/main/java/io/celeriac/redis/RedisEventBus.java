@@ -42,7 +42,7 @@ final class RedisEventBus implements EventBus {
         Map<String, Object> headers = Map.of("hostname", hostname);
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
                 RedisPidbox.properties(1, exchange, routingKey)));
-        redis.connection().async().publish(prefix + routingKey, envelope);
+        redis.connectionFor(prefix + routingKey).async().publish(prefix + routingKey, envelope);
     }
 
     @Override

@@ -10,6 +10,11 @@ import java.time.Duration;
 /**
  * Publishing once per key on Redis: {@code publish_once.lua} sets the key with {@code NX} and pushes the message in
  * one atomic step, so of any number of beats (or retried sends) exactly one publishes.
+ *
+ * <p>On a cluster the once-key must share the slot of the queue's list, so it lives in the queue's key space
+ * ({@code {<queue>}.<once key>}): a key is then once per queue (the same key sent to two queues publishes to each),
+ * and {@link #forget} deletes it in every queue's space known to the cluster ({@code celeriac.cluster.queues}, where
+ * every once-publish registers its queue).
  */
 final class RedisOnceDispatch implements OnceDispatch {
     private static final LuaScript PUBLISH_ONCE = new LuaScript("publish_once");
@@ -18,19 +23,30 @@ final class RedisOnceDispatch implements OnceDispatch {
     private final KombuEnvelope kombu;
 
     private final ReplicaAcks replicaAcks;
+    private final java.util.function.Function<String, RedisKeys> space;
+    private final java.util.function.Supplier<java.util.Collection<RedisKeys>> known;
 
-    RedisOnceDispatch(RedisConnector redis, KombuEnvelope kombu, ReplicaAcks replicaAcks) {
+    RedisOnceDispatch(RedisConnector redis, KombuEnvelope kombu, ReplicaAcks replicaAcks,
+                      java.util.function.Function<String, RedisKeys> space,
+                      java.util.function.Supplier<java.util.Collection<RedisKeys>> known) {
         this.redis = redis;
         this.kombu = kombu;
         this.replicaAcks = replicaAcks;
+        this.space = space;
+        this.known = known;
     }
 
     @Override
     public boolean publishOnce(String onceKey, Duration keep, OutboundMessage message) {
         try {
-            var connection = replicaAcks.connection();
+            RedisKeys keys = space.apply(message.queue());
+            String list = keys.list(message.queue(), RedisBroker.step(message.priority()));
+            if (redis.isCluster()) {
+                redis.connectionFor(RedisKeys.CLUSTER_QUEUES).sync().sadd(RedisKeys.CLUSTER_QUEUES, message.queue());
+            }
+            var connection = redis.isCluster() ? redis.connectionFor(list) : replicaAcks.connection();
             Long n = PUBLISH_ONCE.run(connection.sync(), ScriptOutputType.INTEGER,
-                    new String[] {onceKey, RedisBroker.listKey(message.queue(), RedisBroker.step(message.priority()))},
+                    new String[] {keys.once(onceKey), list},
                     Long.toString(keep.toMillis()), RedisBroker.envelope(kombu, message));
             var replicated = replicaAcks.request(connection.async());
             if (replicated != null) {
@@ -51,7 +67,9 @@ final class RedisOnceDispatch implements OnceDispatch {
     @Override
     public void forget(String onceKey) {
         try {
-            redis.connection().sync().del(onceKey);
+            for (RedisKeys keys : known.get()) {
+                redis.connectionFor(keys.once(onceKey)).sync().del(keys.once(onceKey));
+            }
         } catch (RuntimeException e) {
             throw redis.unavailable("Releasing " + onceKey, e);
         }

@@ -6,7 +6,7 @@ import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.lettuce.core.KeyValue;
-import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.StatefulConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +78,7 @@ final class RedisPidbox implements ControlBus {
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
                 properties(2, exchange, "")));
         try {
-            redis.connection().sync().publish(channel, envelope);
+            redis.connectionFor(channel).sync().publish(channel, envelope);
         } catch (RuntimeException e) {
             throw redis.unavailable("Broadcasting " + message.method(), e);
         }
@@ -115,7 +115,8 @@ final class RedisPidbox implements ControlBus {
         headers.put("clock", clock.incrementAndGet());
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
                 properties(1, replyExchange, request.replyTo())));
-        redis.connection().sync().lpush(request.replyTo() + "." + replyExchange, envelope);
+        String replyQueue = request.replyTo() + "." + replyExchange;
+        redis.connectionFor(replyQueue).sync().lpush(replyQueue, envelope);
     }
 
     @Override
@@ -125,9 +126,10 @@ final class RedisPidbox implements ControlBus {
         String replyQueue = replyId + "." + replyExchange;
         String binding = replyId + RedisBroker.SEP + RedisBroker.SEP + replyQueue;
         List<Map<String, Object>> replies = new ArrayList<>();
-        StatefulRedisConnection<String, String> blocking = redis.open();
+        StatefulConnection<String, String> blocking = redis.openDedicated();
+        String bindings = "_kombu.binding." + replyExchange;
         try {
-            redis.connection().sync().sadd("_kombu.binding." + replyExchange, binding);
+            redis.connectionFor(bindings).sync().sadd(bindings, binding);
             broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,
                     replyId));
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -136,7 +138,9 @@ final class RedisPidbox implements ControlBus {
                 if (left <= 0) {
                     break;
                 }
-                KeyValue<String, String> kv = blocking.sync().brpop(Math.max(0.01, left / 1e9), replyQueue);
+                KeyValue<String, String> kv = RedisConnector.async(blocking).brpop(Math.max(0.01, left / 1e9),
+                        replyQueue).get(RedisConnector.COMMAND_TIMEOUT.toMillis() + left / 1_000_000,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
                 if (kv == null || !kv.hasValue()) {
                     continue;
                 }
@@ -145,12 +149,16 @@ final class RedisPidbox implements ControlBus {
                     replies.add(asMap(codec.readJsonBody(reply)));
                 }
             }
-        } catch (RuntimeException e) {
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw redis.unavailable("Collecting replies to " + message.method() + " (interrupted)", e);
+        } catch (RuntimeException | java.util.concurrent.ExecutionException
+                 | java.util.concurrent.TimeoutException e) {
             throw redis.unavailable("Collecting replies to " + message.method(), e);
         } finally {
             try {
-                redis.connection().sync().srem("_kombu.binding." + replyExchange, binding);
-                redis.connection().sync().del(replyQueue);
+                redis.connectionFor(bindings).sync().srem(bindings, binding);
+                redis.connectionFor(replyQueue).sync().del(replyQueue);
             } catch (RuntimeException e) {
                 log.debug("cleanup of reply queue failed: {}", e.toString());
             }

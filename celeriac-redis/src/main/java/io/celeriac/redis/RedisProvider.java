@@ -5,7 +5,7 @@ import io.celeriac.backend.ResultBackend;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerProvider;
 
-/** Registers {@code redis://}, {@code rediss://} and Sentinel's {@code sentinel://} URLs. */
+/** Registers {@code redis://}, {@code rediss://}, Sentinel's {@code sentinel://} and Redis Cluster's {@code redis+cluster://} URLs. */
 public final class RedisProvider implements BrokerProvider {
     @Override
     public boolean supports(String url) {

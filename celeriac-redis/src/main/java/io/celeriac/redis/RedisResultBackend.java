@@ -68,8 +68,9 @@ public final class RedisResultBackend implements ResultBackend {
         return Optional.of(chords);
     }
 
-    private StatefulRedisConnection<String, String> connection() {
-        return redis.connection();
+    /** The connection for a key: the shared one, or on a cluster the one to the master of the key's slot. */
+    private StatefulRedisConnection<String, String> connection(String key) {
+        return redis.connectionFor(key);
     }
 
     /** Errors Redis gives while it cannot take writes for now: out of memory, a replica, loading, a busy script. */
@@ -103,8 +104,14 @@ public final class RedisResultBackend implements ResultBackend {
         // The whole batch goes out in one write (one flush, one system call), not one per command: at high rates
         // the event loop's cost per command was the largest part of the worker's CPU time per task.
         List<AsyncCommand<String, String, ?>> commands = new ArrayList<>(documents.size() * 2);
+        // By connection: one on a plain server; on a cluster each master gets its results' commands in one write.
+        Map<StatefulRedisConnection<String, String>, List<AsyncCommand<String, String, ?>>> byNode =
+                new java.util.LinkedHashMap<>();
         for (int i = 0; i < documents.size(); i++) {
             String key = PREFIX + documents.get(i).taskId();
+            List<AsyncCommand<String, String, ?>> node = byNode.computeIfAbsent(connection(key),
+                    c -> new ArrayList<>());
+            int before = commands.size();
             String json = encoded.get(i);
             CommandArgs<String, String> set = new CommandArgs<>(StringCodec.UTF8).addKey(key).addValue(json);
             if (expires != null) {
@@ -115,10 +122,10 @@ public final class RedisResultBackend implements ResultBackend {
             commands.add(new AsyncCommand<>(new Command<>(CommandType.PUBLISH,
                     new IntegerOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key)
                     .addValue(json))));
+            node.addAll(commands.subList(before, commands.size()));
         }
-        StatefulRedisConnection<String, String> connection = connection();
         try {
-            connection.dispatch(commands);
+            byNode.forEach(StatefulRedisConnection::dispatch);
             for (AsyncCommand<String, String, ?> f : commands) {
                 f.get(10, TimeUnit.SECONDS);
             }
@@ -169,7 +176,7 @@ public final class RedisResultBackend implements ResultBackend {
     @Override
     public Optional<ResultDocument> get(String taskId) {
         try {
-            String json = connection().sync().get(PREFIX + taskId);
+            String json = connection(PREFIX + taskId).sync().get(PREFIX + taskId);
             return json == null ? Optional.empty() : Optional.of(results.decode(json));
         } catch (io.celeriac.CeleriacException e) {
             throw e;
@@ -242,8 +249,16 @@ public final class RedisResultBackend implements ResultBackend {
 
     @Override
     public void forget(Collection<String> taskIds) {
-        if (!taskIds.isEmpty()) {
-            connection().sync().del(taskIds.stream().map(id -> PREFIX + id).toArray(String[]::new));
+        if (taskIds.isEmpty()) {
+            return;
+        }
+        if (!redis.isCluster()) {
+            redis.connection().sync().del(taskIds.stream().map(id -> PREFIX + id).toArray(String[]::new));
+            return;
+        }
+        // On a cluster the keys are in different slots: one DEL each (a DEL of several would be refused, CROSSSLOT).
+        for (String id : taskIds) {
+            connection(PREFIX + id).sync().del(PREFIX + id);
         }
     }
 

@@ -18,15 +18,28 @@ import java.util.Objects;
  * ({@link #withMasterName}). A Sentinel URL's password is the master's (as kombu reads it); the sentinels themselves
  * are reached without one.
  *
- * @param host       the server, or for Sentinel the first sentinel (what messages name)
- * @param sentinels  the sentinels as {@code host:port}, empty for a plain server
- * @param masterName the name the sentinels monitor the master under; null for a plain server
+ * <p>Redis Cluster, which kombu has no URL for: {@code redis+cluster://[[user]:password@]host:port[,host:port...]}
+ * ({@code rediss+cluster://} for TLS), any nodes of the cluster as seeds, database 0 only (a cluster has no other).
+ * Queues are then sharded: docs/redis.md, "Redis Cluster".
+ *
+ * @param host         the server, or for Sentinel the first sentinel, or for Cluster the first seed (what messages
+ *                     name)
+ * @param sentinels    the sentinels as {@code host:port}, empty for a plain server
+ * @param masterName   the name the sentinels monitor the master under; null for a plain server
+ * @param clusterSeeds the cluster nodes to discover the cluster from as {@code host:port}, empty unless Cluster
  */
 public record RedisUrl(String host, int port, int db, String username, String password, boolean tls,
-                       List<String> sentinels, String masterName) {
+                       List<String> sentinels, String masterName, List<String> clusterSeeds) {
 
     public RedisUrl {
         sentinels = List.copyOf(sentinels);
+        clusterSeeds = List.copyOf(clusterSeeds);
+    }
+
+    /** A plain server or Sentinel. */
+    public RedisUrl(String host, int port, int db, String username, String password, boolean tls,
+                    List<String> sentinels, String masterName) {
+        this(host, port, db, username, password, tls, sentinels, masterName, List.of());
     }
 
     /** A plain server. */
@@ -35,6 +48,9 @@ public record RedisUrl(String host, int port, int db, String username, String pa
     }
 
     public static RedisUrl parse(String url) {
+        if (url.startsWith(CLUSTER) || url.startsWith(CLUSTER_TLS)) {
+            return parseCluster(url);
+        }
         if (url.startsWith("sentinel://") || url.startsWith("redis+sentinel://")) {
             return parseSentinel(url);
         }
@@ -95,6 +111,73 @@ public record RedisUrl(String host, int port, int db, String username, String pa
                 password, false, sentinels, master);
     }
 
+    private static final String CLUSTER = "redis+cluster://";
+    private static final String CLUSTER_TLS = "rediss+cluster://";
+
+    /** {@code redis+cluster://[[user]:password@]host:port[,host:port...][/0]}: the seeds, comma-separated. */
+    private static RedisUrl parseCluster(String url) {
+        boolean tls = url.startsWith(CLUSTER_TLS);
+        String rest = url.substring(tls ? CLUSTER_TLS.length() : CLUSTER.length());
+        int at = rest.lastIndexOf('@');
+        String[] credentials = credentials(at < 0 ? null : rest.substring(0, at));
+        rest = rest.substring(at + 1);
+        int slash = rest.indexOf('/');
+        if (slash >= 0) {
+            String path = rest.substring(slash + 1);
+            if (!path.isEmpty() && !path.equals("0")) {
+                throw new CeleriacException("Redis Cluster has database 0 only, not '" + path + "': " + redact(url));
+            }
+            rest = rest.substring(0, slash);
+        }
+        List<String> seeds = new ArrayList<>();
+        for (String seed : rest.split(",")) {
+            String s = seed.trim();
+            if (s.isEmpty()) {
+                continue;
+            }
+            int colon = s.lastIndexOf(':');
+            try {
+                int port = colon < 0 ? 6379 : Integer.parseInt(s.substring(colon + 1));
+                seeds.add((colon < 0 ? s : s.substring(0, colon)) + ":" + port);
+            } catch (NumberFormatException e) {
+                throw new CeleriacException("bad port in Redis Cluster seed '" + s + "' of " + redact(url));
+            }
+        }
+        if (seeds.isEmpty()) {
+            throw new CeleriacException("no cluster node in " + redact(url)
+                    + " (expected redis+cluster://host:port,host:port)");
+        }
+        String first = seeds.get(0);
+        int colon = first.lastIndexOf(':');
+        return new RedisUrl(first.substring(0, colon), Integer.parseInt(first.substring(colon + 1)), 0,
+                credentials[0], credentials[1], tls, List.of(), null, seeds);
+    }
+
+    /** Whether this is a Redis Cluster (queues sharded over its masters). */
+    public boolean isCluster() {
+        return !clusterSeeds.isEmpty();
+    }
+
+    /** The Lettuce URIs of the cluster's seeds (for Celeriac modules that open their own cluster connection). */
+    public List<RedisURI> clusterUris() {
+        List<RedisURI> uris = new ArrayList<>();
+        for (String seed : clusterSeeds) {
+            int colon = seed.lastIndexOf(':');
+            RedisURI.Builder b = RedisURI.builder().withHost(seed.substring(0, colon))
+                    .withPort(Integer.parseInt(seed.substring(colon + 1))).withSsl(tls)
+                    .withTimeout(Duration.ofSeconds(10));
+            if (password != null) {
+                if (username != null) {
+                    b.withAuthentication(username, password.toCharArray());
+                } else {
+                    b.withPassword(password.toCharArray());
+                }
+            }
+            uris.add(b.build());
+        }
+        return uris;
+    }
+
     private static int db(URI uri, String url) {
         String path = uri.getPath();
         if (path == null || path.length() <= 1) {
@@ -153,7 +236,7 @@ public record RedisUrl(String host, int port, int db, String username, String pa
         if (!isSentinel() || masterName != null || name == null || name.isBlank()) {
             return this;
         }
-        return new RedisUrl(host, port, db, username, password, tls, sentinels, name.trim());
+        return new RedisUrl(host, port, db, username, password, tls, sentinels, name.trim(), clusterSeeds);
     }
 
     /**
@@ -165,19 +248,27 @@ public record RedisUrl(String host, int port, int db, String username, String pa
         return name == null ? this : withMasterName(name.toString());
     }
 
-    /** Whether a URL is one of Redis's: a plain server or Sentinel. */
+    /** Whether a URL is one of Redis's: a plain server, Sentinel or Cluster. */
     public static boolean isRedisUrl(String url) {
         return url.startsWith("redis://") || url.startsWith("rediss://") || url.startsWith("sentinel://")
-                || url.startsWith("redis+sentinel://");
+                || url.startsWith("redis+sentinel://") || url.startsWith(CLUSTER) || url.startsWith(CLUSTER_TLS);
     }
 
-    /** The same server, another database. */
+    /** The same server, another database (a cluster has database 0 only). */
     public RedisUrl withDb(int otherDb) {
-        return new RedisUrl(host, port, otherDb, username, password, tls, sentinels, masterName);
+        if (isCluster() && otherDb != 0) {
+            throw new CeleriacException("Redis Cluster has database 0 only, not " + otherDb + ": " + this);
+        }
+        return new RedisUrl(host, port, otherDb, username, password, tls, sentinels, masterName, clusterSeeds);
     }
 
     /** Whether both URLs reach the same server (any database): one Redis script can then write for both. */
     public boolean sameServerAs(RedisUrl other) {
+        if (isCluster() || other.isCluster()) {
+            return new java.util.HashSet<>(clusterSeeds).equals(new java.util.HashSet<>(other.clusterSeeds))
+                    && tls == other.tls && Objects.equals(username, other.username)
+                    && Objects.equals(password, other.password);
+        }
         if (isSentinel() || other.isSentinel()) {
             return Objects.equals(masterName, other.masterName) && sentinels.equals(other.sentinels)
                     && Objects.equals(username, other.username) && Objects.equals(password, other.password);
@@ -186,7 +277,10 @@ public record RedisUrl(String host, int port, int db, String username, String pa
                 && Objects.equals(username, other.username) && Objects.equals(password, other.password);
     }
 
-    /** The Lettuce URI (for Celeriac modules that open their own Redis connection). */
+    /**
+     * The Lettuce URI (for Celeriac modules that open their own Redis connection); for a cluster, its first seed
+     * (use {@link #clusterUris()}).
+     */
     public RedisURI toRedisUri() {
         RedisURI.Builder b;
         if (isSentinel()) {
@@ -219,6 +313,9 @@ public record RedisUrl(String host, int port, int db, String username, String pa
     @Override
     public String toString() {
         String auth = password == null ? "" : "***@";
+        if (isCluster()) {
+            return (tls ? CLUSTER_TLS : CLUSTER) + auth + String.join(",", clusterSeeds);
+        }
         if (isSentinel()) {
             StringBuilder s = new StringBuilder();
             for (int i = 0; i < sentinels.size(); i++) {

@@ -37,11 +37,11 @@ final class ReplicaAcks {
     }
 
     /**
-     * From Celery's {@code broker_transport_options}: {@code wait_for_replicas} (default 1 with Sentinel, where a
+     * From Celery's {@code broker_transport_options}: {@code wait_for_replicas} (default 1 with Sentinel or Cluster, where a
      * replica is there to take over; 0 otherwise) and {@code wait_for_replicas_timeout} in seconds (default 1).
      */
     static ReplicaAcks from(RedisConnector redis, RedisUrl url, Map<String, Object> options) {
-        int replicas = number(options.get("wait_for_replicas"), url.isSentinel() ? 1 : 0).intValue();
+        int replicas = number(options.get("wait_for_replicas"), url.isSentinel() || url.isCluster() ? 1 : 0).intValue();
         double seconds = number(options.get("wait_for_replicas_timeout"), 1).doubleValue();
         return new ReplicaAcks(redis, replicas, Duration.ofMillis(Math.max(1, Math.round(seconds * 1000))));
     }

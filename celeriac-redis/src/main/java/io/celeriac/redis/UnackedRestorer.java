@@ -6,7 +6,7 @@ import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 
 import java.nio.charset.StandardCharsets;
@@ -38,11 +38,11 @@ import java.util.function.Function;
  * decided inside {@code recover.lua} on Redis's clock, where a gap in heartbeats holds all reaping.
  */
 final class UnackedRestorer {
-    static final String CONSUMERS = "celeriac.consumers";
-    static final String HEARTBEAT_PREFIX = "celeriac.consumer.";
-    static final String UNACKED_PREFIX = "celeriac.unacked.";
-    static final String HEARTBEAT_LAST = "celeriac.heartbeat.last";
-    static final String REAP_AFTER = "celeriac.reap.after";
+    static final String CONSUMERS = RedisKeys.CONSUMERS;
+    static final String HEARTBEAT_PREFIX = RedisKeys.HEARTBEAT_PREFIX;
+    static final String UNACKED_PREFIX = RedisKeys.UNACKED_PREFIX;
+    static final String HEARTBEAT_LAST = RedisKeys.HEARTBEAT_LAST;
+    static final String REAP_AFTER = RedisKeys.REAP_AFTER;
     private static final LuaScript RECOVER = new LuaScript("recover", "liveness");
     private static final LuaScript RESTORE_VISIBLE = new LuaScript("restore_visible");
     private static final int BATCH = 500;
@@ -75,12 +75,14 @@ final class UnackedRestorer {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    Result recover() {
-        RedisCommands<String, String> sync = redis.connection().sync();
-        List<String> ids = new ArrayList<>(sync.smembers(CONSUMERS));
+    /** One pass over one key space (the plain layout, or one cluster queue's slot). */
+    Result recover(RedisKeys keys) {
+        StatefulRedisConnection<String, String> connection = redis.connectionFor(keys.consumers());
+        RedisCommands<String, String> sync = connection.sync();
+        List<String> ids = new ArrayList<>(sync.smembers(keys.consumers()));
         // Who looks dead is read here (one round trip); recover.lua decides again on Redis's clock.
         List<String> silent = new ArrayList<>();
-        List<Long> exists = await(ids, id -> redis.connection().async().exists(HEARTBEAT_PREFIX + id));
+        List<Long> exists = await(ids, id -> connection.async().exists(keys.heartbeat(id)));
         for (int i = 0; i < ids.size(); i++) {
             if (exists.get(i) == 0) {
                 silent.add(ids.get(i));
@@ -91,7 +93,7 @@ final class UnackedRestorer {
         long restored = 0;
         long heldUntil = 0;
         for (String id : silent) {
-            long[] r = reap(id, bindings);
+            long[] r = reap(keys, id, bindings);
             if (r[0] < 0) {
                 heldUntil = r[2];
                 break;
@@ -99,31 +101,32 @@ final class UnackedRestorer {
             reaped += r[0];
             restored += r[1];
         }
-        restored += restoreVisible(bindings);
+        restored += restoreVisible(keys, bindings);
         return new Result(reaped, restored, heldUntil);
     }
 
     /** Returns {1 if reaped / 0 if not / -1 if on hold, restored, reap-after}. */
-    private long[] reap(String id, Map<String, List<String>> bindings) {
-        RedisCommands<byte[], byte[]> bytes = redis.bytesConnection().sync();
-        byte[] set = b(UNACKED_PREFIX + id);
+    private long[] reap(RedisKeys keys, String id, Map<String, List<String>> bindings) {
+        RedisCommands<byte[], byte[]> bytes = redis.bytesConnectionFor(keys.consumers()).sync();
+        byte[] set = b(keys.heldBy(id));
         long restored = 0;
         for (int pass = 0; pass < MAX_PASSES; pass++) {
             List<byte[]> tags = new ArrayList<>(bytes.srandmember(set, BATCH));
             List<byte[]> values = new ArrayList<>(tags.size());
             if (!tags.isEmpty()) {
-                for (KeyValue<byte[], byte[]> kv : bytes.hmget(b(RedisBroker.UNACKED), tags.toArray(byte[][]::new))) {
+                for (KeyValue<byte[], byte[]> kv : bytes.hmget(b(keys.unacked()), tags.toArray(byte[][]::new))) {
                     values.add(kv.hasValue() ? kv.getValue() : null);
                 }
             }
-            Targets targets = new Targets(b(CONSUMERS), b(HEARTBEAT_PREFIX + id), set, b(RedisBroker.UNACKED),
-                    b(RedisBroker.UNACKED_INDEX), b(HEARTBEAT_LAST), b(REAP_AFTER), b(deadLetterKey));
+            Targets targets = new Targets(b(keys.consumers()), b(keys.heartbeat(id)), set, b(keys.unacked()),
+                    b(keys.unackedIndex()), b(keys.heartbeatLast()), b(keys.reapAfter()),
+                    b(keys.deadLetter(deadLetterKey)));
             List<byte[]> args = new ArrayList<>();
             args.add(b(id));
             args.add(b(Long.toString(gap.toMillis())));
             args.add(b(Long.toString(hold.toMillis())));
             for (int i = 0; i < tags.size(); i++) {
-                entry(args, targets, tags.get(i), values.get(i), bindings);
+                entry(keys, args, targets, tags.get(i), values.get(i), bindings);
             }
             List<Long> r = RECOVER.run(bytes, ScriptOutputType.MULTI, targets.keys(), args.toArray(byte[][]::new));
             long outcome = r.get(0);
@@ -135,10 +138,10 @@ final class UnackedRestorer {
         return new long[] {0, restored, 0};
     }
 
-    private long restoreVisible(Map<String, List<String>> bindings) {
-        RedisCommands<byte[], byte[]> bytes = redis.bytesConnection().sync();
+    private long restoreVisible(RedisKeys keys, Map<String, List<String>> bindings) {
+        RedisCommands<byte[], byte[]> bytes = redis.bytesConnectionFor(keys.consumers()).sync();
         double ceiling = now.getAsDouble() - visibilityTimeout.toSeconds();
-        List<byte[]> old = bytes.zrangebyscore(b(RedisBroker.UNACKED_INDEX), Range.create(0.0, ceiling),
+        List<byte[]> old = bytes.zrangebyscore(b(keys.unackedIndex()), Range.create(0.0, ceiling),
                 Limit.create(0, 1000));
         if (old.isEmpty()) {
             return 0;
@@ -147,10 +150,11 @@ final class UnackedRestorer {
         // kombu's to restore. Whether a consumer holds it is read now: a later reservation gives the entry a new
         // score, which restore_visible.lua checks.
         byte[][] candidates = old.toArray(byte[][]::new);
-        List<String> ids = new ArrayList<>(redis.connection().sync().smembers(CONSUMERS));
+        List<String> ids = new ArrayList<>(redis.connectionFor(keys.consumers()).sync().smembers(keys.consumers()));
         boolean[] held = new boolean[candidates.length];
-        for (List<Boolean> owned : await(ids, id -> redis.bytesConnection().async()
-                .smismember(b(UNACKED_PREFIX + id), candidates))) {
+        StatefulRedisConnection<byte[], byte[]> connection = redis.bytesConnectionFor(keys.consumers());
+        for (List<Boolean> owned : await(ids, id -> connection.async()
+                .smismember(b(keys.heldBy(id)), candidates))) {
             for (int i = 0; i < held.length; i++) {
                 held[i] |= owned.get(i);
             }
@@ -164,20 +168,20 @@ final class UnackedRestorer {
         if (tags.isEmpty()) {
             return 0;
         }
-        Targets targets = new Targets(b(RedisBroker.UNACKED), b(RedisBroker.UNACKED_INDEX), b(deadLetterKey));
+        Targets targets = new Targets(b(keys.unacked()), b(keys.unackedIndex()), b(keys.deadLetter(deadLetterKey)));
         List<byte[]> args = new ArrayList<>();
         args.add(b(Double.toString(ceiling)));
-        List<KeyValue<byte[], byte[]>> values = bytes.hmget(b(RedisBroker.UNACKED), tags.toArray(byte[][]::new));
+        List<KeyValue<byte[], byte[]>> values = bytes.hmget(b(keys.unacked()), tags.toArray(byte[][]::new));
         for (int i = 0; i < tags.size(); i++) {
             KeyValue<byte[], byte[]> kv = values.get(i);
-            entry(args, targets, tags.get(i), kv.hasValue() ? kv.getValue() : null, bindings);
+            entry(keys, args, targets, tags.get(i), kv.hasValue() ? kv.getValue() : null, bindings);
         }
         Long n = RESTORE_VISIBLE.run(bytes, ScriptOutputType.INTEGER, targets.keys(), args.toArray(byte[][]::new));
         return n == null ? 0 : n;
     }
 
     /** Adds one entry's 5 script arguments: tag, SHA-1 of its value, target, and where the message is (or a record). */
-    private void entry(List<byte[]> args, Targets targets, byte[] tag, byte[] value,
+    private void entry(RedisKeys keys, List<byte[]> args, Targets targets, byte[] tag, byte[] value,
                        Map<String, List<String>> bindings) {
         args.add(tag);
         if (value == null) {
@@ -198,7 +202,10 @@ final class UnackedRestorer {
             args.add(new byte[0]);
             return;
         }
-        args.add(b(Integer.toString(targets.index(b(queueOf(v.exchange(), v.routingKey(), bindings))))));
+        // On a cluster a key space holds one queue's messages only, reserved from its lists: they go back there.
+        String list = keys.queue() != null ? keys.list(keys.queue(), 0)
+                : queueOf(v.exchange(), v.routingKey(), bindings);
+        args.add(b(Integer.toString(targets.index(b(list)))));
         args.add(b(Integer.toString(v.start() + 1)));
         args.add(b(Integer.toString(v.end() + 1)));
     }
@@ -209,7 +216,8 @@ final class UnackedRestorer {
             return routingKey;
         }
         List<String> members = bindings.computeIfAbsent(exchange,
-                ex -> new ArrayList<>(redis.connection().sync().smembers("_kombu.binding." + ex)));
+                ex -> new ArrayList<>(redis.connectionFor("_kombu.binding." + ex).sync()
+                        .smembers("_kombu.binding." + ex)));
         for (String member : members) {
             // <routing key>\x06\x16<pattern>\x06\x16<queue>
             String[] parts = member.split(RedisBroker.SEP, 3);

@@ -20,6 +20,25 @@ class RedisUrlTest {
     }
 
     @Test
+    void clusterUrlsListTheirSeeds() {
+        RedisUrl u = RedisUrl.parse("redis+cluster://:s%40cret@n1:7000,n2:7001,n3");
+        assertThat(u.isCluster()).isTrue();
+        assertThat(u.isSentinel()).isFalse();
+        assertThat(u.clusterSeeds()).containsExactly("n1:7000", "n2:7001", "n3:6379");
+        assertThat(u.password()).isEqualTo("s@cret");
+        assertThat(u.db()).isZero();
+        assertThat(u.toString()).isEqualTo("redis+cluster://***@n1:7000,n2:7001,n3:6379");
+        assertThat(u.clusterUris()).hasSize(3);
+        assertThat(RedisUrl.isRedisUrl("redis+cluster://n1:7000")).isTrue();
+        assertThat(RedisUrl.parse("redis+cluster://n1:7000/0").isCluster()).isTrue();
+        assertThat(u.sameServerAs(RedisUrl.parse("redis+cluster://:s%40cret@n3,n2:7001,n1:7000"))).isTrue();
+        assertThat(u.sameServerAs(RedisUrl.parse("redis://:s%40cret@n1:7000"))).isFalse();
+        assertThatThrownBy(() -> RedisUrl.parse("redis+cluster://n1:7000/1")).isInstanceOf(CeleriacException.class)
+                .hasMessageContaining("database 0 only");
+        assertThatThrownBy(() -> u.withDb(1)).isInstanceOf(CeleriacException.class);
+    }
+
+    @Test
     void sentinelUrlsAsCeleryWritesThem() {
         RedisUrl u = RedisUrl.parse("sentinel://:s%40cret@s1:26379;sentinel://s2:26380;sentinel://s3/2");
         assertThat(u.isSentinel()).isTrue();

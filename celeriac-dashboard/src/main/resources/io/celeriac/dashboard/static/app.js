@@ -377,7 +377,8 @@ function queuesPage() {
     const data = await api('/api/queues');
     dl.replaceChildren('Dead-lettered messages: ', h('a', { href: '/failed' }, String(data.deadLetters)));
     if (unchanged(tbody, data.queues)) return;
-    tbody.replaceChildren(...data.queues.map(q => h('tr', { 'data-queue': q.name },
+    // On Redis Cluster each queue carries where it lives (slot and master), shown on hover.
+    tbody.replaceChildren(...data.queues.map(q => h('tr', { 'data-queue': q.name, title: q.location },
       h('td', {}, q.name), h('td', {}, q.waiting),
       // The broker's own count (null: this broker does not know, as on Redis); the workers are those that said so.
       q.consumerCount === null

@@ -1,0 +1,121 @@
+package io.celeriac.redis;
+
+import io.celeriac.CeleriacException;
+import io.celeriac.broker.PriorityLists;
+
+/**
+ * The names of the broker's keys in one key space. On a plain server (and Sentinel) there is one key space,
+ * {@link #PLAIN}: kombu's names exactly ({@code <queue>}, {@code unacked}, {@code unacked_index}, ...), shared with
+ * Python Celery. On Redis Cluster each queue has a key space of its own ({@link #ofQueue}): every key starts with
+ * the hash tag {@code {<queue>}}, so all of one queue's keys (its lists, its unacked records, its consumers'
+ * heartbeats and notes, its schedule and dead letters) sit in one slot, where one script can touch them all, and
+ * different queues hash to different slots, spread over the masters. That layout is Celeriac's own (Python Celery
+ * cannot use a cluster); docs/redis.md, "Redis Cluster", lists it.
+ */
+final class RedisKeys {
+    static final String UNACKED = "unacked";
+    static final String UNACKED_INDEX = "unacked_index";
+    static final String SCHEDULED = "celeriac.scheduled";
+    static final String CONSUMERS = "celeriac.consumers";
+    static final String HEARTBEAT_PREFIX = "celeriac.consumer.";
+    static final String UNACKED_PREFIX = "celeriac.unacked.";
+    static final String RESERVING_PREFIX = "celeriac.reserving.";
+    static final String HEARTBEAT_LAST = "celeriac.heartbeat.last";
+    static final String REAP_AFTER = "celeriac.reap.after";
+    /** On a cluster: the set of queues consumed so far (one key of its own), so any consumer recovers every queue. */
+    static final String CLUSTER_QUEUES = "celeriac.cluster.queues";
+
+    /** kombu's layout: one key space for all queues. */
+    static final RedisKeys PLAIN = new RedisKeys(null);
+
+    /** The queue whose slot this key space is, or null for {@link #PLAIN}. */
+    private final String queue;
+    private final String tag;
+
+    private RedisKeys(String queue) {
+        this.queue = queue;
+        this.tag = queue == null ? "" : "{" + queue + "}";
+    }
+
+    /** A cluster queue's own key space, all in the slot of the hash tag {@code {<queue>}}. */
+    static RedisKeys ofQueue(String queue) {
+        if (queue.isEmpty() || queue.startsWith("}")) {
+            // "{}..." is no hash tag: the queue's keys would scatter over slots and no script could touch them all.
+            throw new CeleriacException("queue name '" + queue + "' cannot be used on Redis Cluster: its hash tag {"
+                    + queue + "} would be empty; rename the queue");
+        }
+        return new RedisKeys(queue);
+    }
+
+    /** The queue this key space belongs to, or null for {@link #PLAIN} (every queue). */
+    String queue() {
+        return queue;
+    }
+
+    /** A queue's list for a priority step (kombu's names on a plain server; {@code {<queue>}...} on a cluster). */
+    String list(String q, int step) {
+        if (queue == null) {
+            return PriorityLists.listKey(q, step);
+        }
+        if (!queue.equals(q)) {
+            throw new IllegalArgumentException("queue " + q + " is not in the key space of " + queue);
+        }
+        return PriorityLists.listKey(tag, step);
+    }
+
+    String unacked() {
+        return tag.isEmpty() ? UNACKED : tag + "." + UNACKED;
+    }
+
+    String unackedIndex() {
+        return tag.isEmpty() ? UNACKED_INDEX : tag + "." + UNACKED_INDEX;
+    }
+
+    String scheduled() {
+        return named(SCHEDULED);
+    }
+
+    String consumers() {
+        return named(CONSUMERS);
+    }
+
+    String heartbeat(String consumer) {
+        return named(HEARTBEAT_PREFIX + consumer);
+    }
+
+    /** The set of tags one consumer holds. */
+    String heldBy(String consumer) {
+        return named(UNACKED_PREFIX + consumer);
+    }
+
+    String reserving(String consumer) {
+        return named(RESERVING_PREFIX + consumer);
+    }
+
+    String heartbeatLast() {
+        return named(HEARTBEAT_LAST);
+    }
+
+    String reapAfter() {
+        return named(REAP_AFTER);
+    }
+
+    /** The dead-letter list (the configured name; on a cluster, one per queue, in the queue's slot). */
+    String deadLetter(String name) {
+        return named(name);
+    }
+
+    /** A once-only publishing key (kombu's layout: the key itself; on a cluster, in the queue's slot). */
+    String once(String key) {
+        return named(key);
+    }
+
+    private String named(String name) {
+        return tag.isEmpty() ? name : tag + "." + name;
+    }
+
+    @Override
+    public String toString() {
+        return queue == null ? "kombu's layout" : "the key space " + tag;
+    }
+}
