@@ -30,17 +30,14 @@ final class BeatCommand implements Callable<Integer> {
             + "and needs no task classes.")
     java.util.List<String> apps = new java.util.ArrayList<>();
 
-    @Option(names = "--store", description = "Where entries live: redis (the broker's server, default), a "
-            + "redis:// URL, or a jdbc: URL (PostgreSQL, MariaDB, H2; user/password from "
-            + "CELERIAC_BEAT_DB_USER/PASSWORD). Required with a RabbitMQ broker (amqp://): beat records each due "
-            + "time there before publishing it.")
-    String store;
+    @Mixin
+    StoreOption store;
 
     @Option(names = "--lease", defaultValue = "10", description = "Lease seconds: the longest a failover takes.")
     double leaseSeconds;
 
-    @Option(names = {"-l", "--loglevel"}, description = "DEBUG, INFO, WARNING, ERROR.")
-    String logLevel;
+    @Mixin
+    LogLevelOption logLevel;
 
     @Option(names = {"-s", "--schedule"}, description = "A properties file of entries declared in config, one per "
             + "line: name = task; schedule; [args JSON], e.g. cleanup = orders.cleanup_expired_carts; "
@@ -49,16 +46,14 @@ final class BeatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (logLevel != null) {
-            Logging.setLevel(logLevel);
-        }
+        logLevel.apply();
         // Beat sends tasks by name and never reads a result: no result backend, so that a broker that cannot hold
         // results (RabbitMQ, the default backend being the broker) is not refused for it.
         CeleriacConfig config = connection.config().resultBackend("memory://").build();
         String holder = "beat@" + InetAddress.getLocalHost().getHostName() + ":" + ProcessHandle.current().pid();
         CountDownLatch stop = new CountDownLatch(1);
         try (Celeriac app = Celeriac.builder().config(config).build()) {
-            ScheduleStore s = Stores.open(store, config);
+            ScheduleStore s = store.open(config);
             if (scheduleFile != null) {
                 // A bad file fails the command at once; reaching the store is retried until it answers.
                 java.util.List<io.celeriac.beat.ScheduleEntry> entries = read(app, config);

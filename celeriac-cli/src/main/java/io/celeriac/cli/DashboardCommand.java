@@ -39,9 +39,8 @@ final class DashboardCommand implements Callable<Integer> {
             + "CELERIAC_DASHBOARD_READONLY_AUTH).")
     List<String> viewers = new ArrayList<>();
 
-    @Option(names = "--store", description = "Beat entries for the Schedules page: redis (the broker's server, "
-            + "default), a redis:// URL, a jdbc: URL, or none.")
-    String store;
+    @Mixin
+    StoreOption store;
 
     @Option(names = "--history", defaultValue = "${env:CELERIAC_DASHBOARD_HISTORY}", description = "Where the task "
             + "history is kept across restarts: a jdbc: URL (jdbc:postgresql://host/db; user and password from "
@@ -57,22 +56,20 @@ final class DashboardCommand implements Callable<Integer> {
     @Option(names = {"-Q", "--queues"}, split = ",", description = "Queues to show before any worker reports them.")
     List<String> queues = new ArrayList<>();
 
-    @Option(names = {"-l", "--loglevel"}, description = "DEBUG, INFO, WARNING, ERROR.")
-    String logLevel;
+    @Mixin
+    LogLevelOption logLevel;
 
     @Override
     public Integer call() throws Exception {
-        if (logLevel != null) {
-            Logging.setLevel(logLevel);
-        }
+        logLevel.apply();
         CeleriacConfig config = connection.config().build();
         boolean redis = io.celeriac.redis.RedisUrl.isRedisUrl(config.brokerUrl());
         CountDownLatch stop = new CountDownLatch(1);
         try (Celeriac app = Celeriac.builder().config(config).build()) {
             Dashboard.Builder b = Dashboard.builder(app).host(address).port(port).historySize(historySize)
                     .queues(queues.toArray(String[]::new)).historyUrl(history);
-            if (!"none".equals(store) && (redis || store != null)) {
-                ScheduleStore s = Stores.open(store, config);
+            if (!store.none() && (redis || store.given())) {
+                ScheduleStore s = store.open(config);
                 b.scheduleStore(s);
             }
             addUsers(b, admins, "CELERIAC_DASHBOARD_BASIC_AUTH", Role.ADMIN);

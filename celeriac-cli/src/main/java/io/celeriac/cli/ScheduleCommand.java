@@ -56,8 +56,8 @@ final class ScheduleCommand implements Callable<Integer> {
             + "latest one once.")
     boolean skipMissed;
 
-    @Option(names = "--store", description = "redis (the broker's server, default), a redis:// URL, or a jdbc: URL.")
-    String store;
+    @Mixin
+    StoreOption store;
 
     @Override
     @SuppressWarnings("unchecked")
@@ -65,7 +65,7 @@ final class ScheduleCommand implements Callable<Integer> {
         // Editing entries and run-now (which prints the task id) read no result: no result backend, so that a broker
         // that cannot hold results (RabbitMQ, the default backend being the broker) is not refused for it.
         CeleriacConfig config = connection.config().resultBackend("memory://").build();
-        ScheduleStore s = Stores.open(store, config);
+        ScheduleStore s = store.open(config);
         try (Celeriac app = Celeriac.builder().config(config).build()) {
             switch (action) {
                 case "list" -> {

@@ -4,6 +4,7 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.worker.Worker;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.time.Duration;
@@ -33,14 +34,14 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--prefetch-multiplier", description = "Messages reserved per pool slot.")
     Integer prefetchMultiplier;
 
-    @picocli.CommandLine.Mixin
+    @Mixin
     ConnectionOptions connection;
 
     @Option(names = {"-E", "--task-events"}, description = "Send Celery's monitoring events.")
     boolean events;
 
-    @Option(names = {"-l", "--loglevel"}, description = "DEBUG, INFO, WARNING, ERROR.")
-    String logLevel;
+    @Mixin
+    LogLevelOption logLevel;
 
     @Option(names = "--grace", defaultValue = "30", description = "Seconds running tasks get at warm shutdown.")
     long graceSeconds;
@@ -55,9 +56,7 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (logLevel != null) {
-            Logging.setLevel(logLevel);
-        }
+        logLevel.apply();
         CeleriacConfig.Builder cb = connection.config();
         Celeriac.Builder ab = Celeriac.builder().config(cb.build());
         for (String a : apps) {

@@ -4,16 +4,32 @@ import io.celeriac.CeleriacConfig;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.jdbc.JdbcScheduleStore;
 import io.celeriac.redis.RedisScheduleStore;
+import picocli.CommandLine.Option;
 
 /**
- * Picks the beat store for a command: Redis on the broker's server, another Redis URL, or a JDBC URL. Both kinds keep
- * a dispatch ledger, so beat works on a RabbitMQ broker with either (given with {@code --store}).
+ * {@code --store}, shared by {@code beat}, {@code schedule} and {@code dashboard}: where beat's entries live, and how
+ * to open it: Redis on the broker's server, another Redis URL, or a JDBC URL. Both kinds keep a dispatch ledger, so
+ * beat works on a RabbitMQ broker with either.
  */
-final class Stores {
-    private Stores() {
+final class StoreOption {
+    @Option(names = "--store", description = "Where beat's entries live: redis (the broker's server, default), a "
+            + "redis:// URL, or a jdbc: URL (PostgreSQL, MariaDB, H2; user/password from "
+            + "CELERIAC_BEAT_DB_USER/PASSWORD). Required with a RabbitMQ broker (amqp://): beat records each due "
+            + "time there before publishing it. The dashboard also takes none.")
+    String store;
+
+    /** Whether {@code --store} was given. */
+    boolean given() {
+        return store != null;
     }
 
-    static ScheduleStore open(String store, CeleriacConfig config) {
+    /** {@code --store none}: the dashboard without a Schedules page. */
+    boolean none() {
+        return "none".equals(store);
+    }
+
+    /** Opens the store named, or the broker's Redis by default. */
+    ScheduleStore open(CeleriacConfig config) {
         String url = store == null || store.equals("redis") ? config.brokerUrl() : store;
         if (io.celeriac.redis.RedisUrl.isRedisUrl(url)) {
             return new RedisScheduleStore(url, config);
