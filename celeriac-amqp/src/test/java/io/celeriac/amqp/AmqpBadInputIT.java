@@ -6,7 +6,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.impl.LongStringHelper;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.broker.DeadLetter;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;

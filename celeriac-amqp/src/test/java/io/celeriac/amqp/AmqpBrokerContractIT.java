@@ -4,7 +4,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerContract;
 

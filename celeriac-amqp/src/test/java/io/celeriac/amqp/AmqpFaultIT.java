@@ -1,7 +1,7 @@
 package io.celeriac.amqp;
 
 import io.celeriac.CeleriacConfig;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;

@@ -6,7 +6,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.broker.ControlBus;
 import io.celeriac.broker.EventBus;
 import io.celeriac.control.ControlMessage;

@@ -3,7 +3,7 @@ package io.celeriac.amqp;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.amqp.testing.AmqpWorkerMain;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.redis.testing.FleetRuns;
 import io.celeriac.task.Signature;
 import org.junit.jupiter.api.AfterEach;

@@ -2,7 +2,7 @@ package io.celeriac.amqp;
 
 import io.celeriac.CeleriacConfig;
 import io.celeriac.amqp.testing.AmqpBeatMain;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.beat.Beat;
 import io.celeriac.beat.IntervalSchedule;
 import io.celeriac.beat.ScheduleEntry;

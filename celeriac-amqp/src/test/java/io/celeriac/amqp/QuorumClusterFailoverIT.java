@@ -2,8 +2,8 @@ package io.celeriac.amqp;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.amqp.testing.RabbitMqCluster;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqCluster;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.task.Signature;
 import io.celeriac.task.Task;

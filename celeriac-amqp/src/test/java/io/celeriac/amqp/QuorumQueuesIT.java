@@ -2,7 +2,7 @@ package io.celeriac.amqp;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.broker.DeadLetter;
 import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;

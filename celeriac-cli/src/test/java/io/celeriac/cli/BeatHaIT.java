@@ -5,7 +5,7 @@ import io.celeriac.CeleriacConfig;
 import io.celeriac.beat.IntervalSchedule;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.redis.RedisScheduleStore;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.TaskDefinition;
 import io.celeriac.worker.Worker;
 import io.lettuce.core.RedisClient;

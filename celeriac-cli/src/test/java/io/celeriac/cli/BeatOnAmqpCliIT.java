@@ -2,7 +2,7 @@ package io.celeriac.cli;
 
 import io.celeriac.CeleriacConfig;
 import io.celeriac.amqp.AmqpBroker;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.broker.Delivery;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;

@@ -2,7 +2,7 @@ package io.celeriac.cli;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.amqp.testing.RabbitMqServer;
+import io.celeriac.testing.RabbitMqServer;
 import io.celeriac.task.SendOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -2,7 +2,7 @@ package io.celeriac.dashboard;
 
 import io.celeriac.beat.IntervalSchedule;
 import io.celeriac.beat.ScheduleEntry;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.Canvas;
 import io.celeriac.task.SendOptions;

@@ -3,7 +3,7 @@ package io.celeriac.dashboard;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.redis.RedisScheduleStore;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.worker.Worker;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;

@@ -2,7 +2,7 @@ package io.celeriac.dashboard;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.Canvas;
 import io.celeriac.task.GroupResult;

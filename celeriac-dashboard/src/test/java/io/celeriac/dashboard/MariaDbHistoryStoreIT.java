@@ -1,6 +1,6 @@
 package io.celeriac.dashboard;
 
-import io.celeriac.jdbc.MariaDbServerExtension;
+import io.celeriac.testing.MariaDbServerExtension;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.concurrent.atomic.AtomicInteger;

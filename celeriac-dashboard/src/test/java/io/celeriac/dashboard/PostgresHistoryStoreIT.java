@@ -1,6 +1,6 @@
 package io.celeriac.dashboard;
 
-import io.celeriac.jdbc.PostgresServerExtension;
+import io.celeriac.testing.PostgresServerExtension;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 class PostgresHistoryStoreIT extends HistoryStoreContract {

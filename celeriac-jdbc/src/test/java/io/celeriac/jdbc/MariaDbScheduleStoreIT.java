@@ -1,5 +1,6 @@
 package io.celeriac.jdbc;
 
+import io.celeriac.testing.MariaDbServerExtension;
 import io.celeriac.beat.ScheduleStore;
 import org.junit.jupiter.api.extension.RegisterExtension;
 

@@ -1,5 +1,6 @@
 package io.celeriac.jdbc;
 
+import io.celeriac.testing.PostgresServerExtension;
 import io.celeriac.broker.DispatchLedger;
 import io.celeriac.broker.DispatchLedgerContract;
 import io.celeriac.fixtures.MutableClock;

@@ -1,5 +1,6 @@
 package io.celeriac.jdbc;
 
+import io.celeriac.testing.PostgresServerExtension;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;

@@ -7,7 +7,7 @@ import io.celeriac.broker.DeadLetterQueue;
 import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.redis.testing.WorkerMain;
 import io.celeriac.task.AsyncResult;
 import io.lettuce.core.RedisClient;

@@ -3,7 +3,7 @@ package io.celeriac.redis;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.redis.testing.FleetWorkerMain;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.Canvas;
 import io.celeriac.task.GroupResult;

@@ -3,7 +3,7 @@ package io.celeriac.redis;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerContract;
-import io.celeriac.redis.testing.RedisClusterSet;
+import io.celeriac.testing.RedisClusterSet;
 
 import java.util.List;
 

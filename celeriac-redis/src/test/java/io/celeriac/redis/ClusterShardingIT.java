@@ -2,7 +2,7 @@ package io.celeriac.redis;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.redis.testing.RedisClusterSet;
+import io.celeriac.testing.RedisClusterSet;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Task;

@@ -4,7 +4,7 @@ import io.celeriac.CeleriacConfig;
 import io.celeriac.backend.ChordCounter;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.protocol.MessageCodec;
-import io.celeriac.redis.testing.RedisClusterSet;
+import io.celeriac.testing.RedisClusterSet;
 import io.celeriac.backend.TaskState;
 import org.junit.jupiter.api.Test;
 

@@ -11,7 +11,7 @@ import io.celeriac.redis.testing.FleetRuns.Run;
 import io.celeriac.redis.testing.FleetRuns.Unexplained;
 import io.celeriac.redis.testing.FleetTasks;
 import io.celeriac.redis.testing.FleetWorkerMain;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Signature;
 import io.lettuce.core.RedisClient;

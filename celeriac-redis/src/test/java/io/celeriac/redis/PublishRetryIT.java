@@ -4,7 +4,7 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.protocol.KombuEnvelope;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.PublishRetryPolicy;
 import io.celeriac.task.SendOptions;
 import io.lettuce.core.RedisClient;

@@ -3,7 +3,7 @@ package io.celeriac.redis;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.DispatchLedger;
 import io.celeriac.broker.DispatchLedgerContract;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import org.junit.jupiter.api.AfterEach;

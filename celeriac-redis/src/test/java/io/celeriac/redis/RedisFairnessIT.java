@@ -6,7 +6,7 @@ import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Signature;
 import io.celeriac.task.Task;

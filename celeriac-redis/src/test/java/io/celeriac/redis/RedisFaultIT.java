@@ -4,7 +4,7 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.fixtures.TestTasks;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.redis.testing.SlowTasks;
 import io.celeriac.redis.testing.WorkerMain;
 import io.celeriac.task.AsyncResult;

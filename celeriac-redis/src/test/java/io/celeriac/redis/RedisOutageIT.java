@@ -1,5 +1,6 @@
 package io.celeriac.redis;
 
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.Delivery;

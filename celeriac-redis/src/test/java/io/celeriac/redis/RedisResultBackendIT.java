@@ -3,7 +3,7 @@ package io.celeriac.redis;
 import io.celeriac.backend.ResultDocument;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.backend.ResultCodec;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.backend.TaskState;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;

@@ -8,7 +8,7 @@ import io.celeriac.broker.OutboundMessage;
 import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.TaskMessage;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.StatefulRedisConnection;

@@ -1,6 +1,6 @@
 package io.celeriac.redis;
 
-import io.celeriac.redis.testing.RedisSentinelSet;
+import io.celeriac.testing.RedisSentinelSet;
 
 /**
  * The broker contract through Sentinel: the same suite as {@link RedisBrokerContractIT}, with the broker and the

@@ -4,7 +4,7 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.control.ControlMessage;
-import io.celeriac.redis.testing.RedisSentinelSet;
+import io.celeriac.testing.RedisSentinelSet;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Task;
 import io.celeriac.worker.Worker;

@@ -11,7 +11,7 @@ import io.celeriac.beat.InMemoryScheduleStore;
 import io.celeriac.beat.IntervalSchedule;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.protocol.KombuEnvelope;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import org.junit.jupiter.api.AfterEach;

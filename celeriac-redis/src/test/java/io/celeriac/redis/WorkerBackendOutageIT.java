@@ -4,7 +4,7 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultDocument;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.redis.testing.SlowTasks;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.Signature;

@@ -7,7 +7,7 @@ import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.fixtures.TestTasks;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.worker.Worker;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;

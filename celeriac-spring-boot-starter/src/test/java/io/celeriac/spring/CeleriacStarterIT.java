@@ -2,7 +2,7 @@ package io.celeriac.spring;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;

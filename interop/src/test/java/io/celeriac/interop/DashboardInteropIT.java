@@ -6,7 +6,7 @@ import io.celeriac.dashboard.Dashboard;
 import io.celeriac.dashboard.Role;
 import io.celeriac.dashboard.TaskRecord;
 import io.celeriac.dashboard.WorkerInfo;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.worker.Worker;

@@ -3,7 +3,7 @@ package io.celeriac.interop;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Signature;

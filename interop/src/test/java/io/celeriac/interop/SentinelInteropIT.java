@@ -3,7 +3,7 @@ package io.celeriac.interop;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
-import io.celeriac.redis.testing.RedisSentinelSet;
+import io.celeriac.testing.RedisSentinelSet;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.worker.Worker;

@@ -1,5 +1,6 @@
 package io.celeriac.redis.testing;
 
+import io.celeriac.testing.RedisServerExtension;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.redis.RedisBroker;

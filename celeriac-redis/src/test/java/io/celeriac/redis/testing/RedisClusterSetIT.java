@@ -1,5 +1,6 @@
 package io.celeriac.redis.testing;
 
+import io.celeriac.testing.RedisClusterSet;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,9 +1,9 @@
 package io.celeriac.examples.orders;
 
 import io.celeriac.Celeriac;
-import io.celeriac.jdbc.PostgresServerExtension;
+import io.celeriac.testing.PostgresServerExtension;
 import io.celeriac.redis.RedisScheduleStore;
-import io.celeriac.redis.testing.RedisServerExtension;
+import io.celeriac.testing.RedisServerExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;

@@ -1,4 +1,4 @@
-package io.celeriac.redis.testing;
+package io.celeriac.testing;
 
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;

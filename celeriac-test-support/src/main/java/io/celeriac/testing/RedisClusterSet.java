@@ -1,4 +1,4 @@
-package io.celeriac.redis.testing;
+package io.celeriac.testing;
 
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;

@@ -1,4 +1,4 @@
-package io.celeriac.redis.testing;
+package io.celeriac.testing;
 
 import java.io.IOException;
 import java.io.InputStream;

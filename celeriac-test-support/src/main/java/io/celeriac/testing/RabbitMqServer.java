@@ -1,4 +1,4 @@
-package io.celeriac.amqp.testing;
+package io.celeriac.testing;
 
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
