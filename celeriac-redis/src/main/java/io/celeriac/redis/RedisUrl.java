@@ -158,8 +158,8 @@ public record RedisUrl(String host, int port, int db, String username, String pa
         return !clusterSeeds.isEmpty();
     }
 
-    /** The Lettuce URIs of the cluster's seeds (for Celeriac modules that open their own cluster connection). */
-    public List<RedisURI> clusterUris() {
+    /** The Lettuce URIs of the cluster's seeds (for this module's connections; Lettuce stays out of the public API). */
+    List<RedisURI> clusterUris() {
         List<RedisURI> uris = new ArrayList<>();
         for (String seed : clusterSeeds) {
             int colon = seed.lastIndexOf(':');
@@ -278,10 +278,10 @@ public record RedisUrl(String host, int port, int db, String username, String pa
     }
 
     /**
-     * The Lettuce URI (for Celeriac modules that open their own Redis connection); for a cluster, its first seed
-     * (use {@link #clusterUris()}).
+     * The Lettuce URI (for this module's connections; Lettuce stays out of the public API); for a cluster, its first
+     * seed (use {@link #clusterUris()}).
      */
-    public RedisURI toRedisUri() {
+    RedisURI toRedisUri() {
         RedisURI.Builder b;
         if (isSentinel()) {
             if (masterName == null) {

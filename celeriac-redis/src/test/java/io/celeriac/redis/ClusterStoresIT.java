@@ -116,4 +116,25 @@ class ClusterStoresIT {
                     c -> c.sync().get("{celeriac.beat}celeriac.beat.lease"))).isEqualTo("beat-b");
         }
     }
+
+    /** The dashboard's history (RedisRecordLog) keeps its hash and its order in one slot, so every command works. */
+    @Test
+    void aRecordLogKeepsItsTwoKeysInOneSlot() throws Exception {
+        RedisClusterSet cluster = ClusterBrokerContractIT.cluster();
+        cluster.flushAll();
+        try (RedisRecordLog log = new RedisRecordLog(cluster.url(), java.util.Map.of(), "history.records",
+                "history.order", "history")) {
+            List<RedisRecordLog.Entry> entries = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                entries.add(new RedisRecordLog.Entry("t" + i, "{\"n\": " + i + "}", i));
+            }
+            log.put(entries);
+            assertThat(log.newest(3)).containsExactly("{\"n\": 29}", "{\"n\": 28}", "{\"n\": 27}");
+            log.trim(10);
+            log.remove(List.of("t29"));
+            assertThat(log.newest(100)).hasSize(9).first().isEqualTo("{\"n\": 28}");
+            assertThat(cluster.masterOf("{history.records}history.records"))
+                    .isEqualTo(cluster.masterOf("{history.records}history.order"));
+        }
+    }
 }

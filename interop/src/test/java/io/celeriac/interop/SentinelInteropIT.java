@@ -50,7 +50,7 @@ class SentinelInteropIT {
     @BeforeEach
     void setUp() {
         client = RedisClient.create();
-        connection = client.connect(io.celeriac.redis.RedisUrl.parse(set.url(0)).toRedisUri());
+        connection = client.connect(io.lettuce.core.RedisURI.create("redis://127.0.0.1:" + set.masterPort() + "/0"));
         connection.sync().flushall();
         python = new PythonCelery(set.celeryUrl(0), set.celeryUrl(1),
                 Map.of("INTEROP_MASTER_NAME", RedisSentinelSet.MASTER, "INTEROP_LEDGER",
