@@ -2,7 +2,6 @@ package io.celeriac;
 
 import io.celeriac.backend.InMemoryResultBackend;
 import io.celeriac.backend.ResultBackend;
-import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerProvider;
 import io.celeriac.broker.BrokerUnavailableException;
@@ -62,9 +61,9 @@ import java.util.function.Supplier;
  */
 public final class Celeriac implements AutoCloseable, Canvas.Sender {
     /** Broker key that holds a unique task's id while it is pending or running. */
-    public static final String UNIQUE_KEY_PREFIX = io.celeriac.protocol.UniqueTask.KEY_PREFIX;
+    private static final String UNIQUE_KEY_PREFIX = io.celeriac.protocol.UniqueTask.KEY_PREFIX;
     /** Header marking a unique task, so the worker releases its key when the task is done. */
-    public static final String UNIQUE_HEADER = io.celeriac.protocol.UniqueTask.HEADER;
+    private static final String UNIQUE_HEADER = io.celeriac.protocol.UniqueTask.HEADER;
     /** Upper bound on how long a unique key lives if its task is lost (e.g. acks-early and a crash). */
     static final java.time.Duration UNIQUE_KEY_TTL = java.time.Duration.ofDays(1);
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Celeriac.class);
@@ -424,7 +423,11 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
                 (System.nanoTime() - started) / 1e9, policy, last.getMessage()), last);
     }
 
-    /** Builds the protocol v2 message for a send, resolving queue, priority, ETA and expiry as Celery does. */
+    /**
+     * Builds the protocol v2 message a send would publish, without publishing it: queue, priority, ETA and expiry
+     * resolved as Celery does, header providers applied. For code that stores or inspects messages before they go
+     * out (an outbox, a test); {@link #applyAsync} is the way to send.
+     */
     public TaskMessage buildMessage(String task, List<Object> args, Map<String, Object> kwargs, SendOptions o) {
         TaskDefinition def = registry.find(task).orElse(null);
         checkArity(def, args, kwargs);
@@ -543,11 +546,6 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
         controlBus("revoking a task").broadcast(new ControlMessage("revoke",
                 Map.of("task_id", List.of(taskId), "terminate", terminate, "signal", "SIGTERM"),
                 List.of(), null, null));
-    }
-
-    /** Stores a result document directly (used by eager mode and tools). */
-    public void storeResult(ResultDocument doc) {
-        backend.store(doc);
     }
 
     /** Interceptors every worker of this app (and eager mode) wraps tasks in. */

@@ -132,7 +132,7 @@ class ProducerTest {
 
     @Test
     void forgetDeletesTheResult() {
-        app.storeResult(io.celeriac.backend.ResultDocument.of("f-1", TaskState.SUCCESS, 1));
+        app.backend().store(io.celeriac.backend.ResultDocument.of("f-1", TaskState.SUCCESS, 1));
         AsyncResult r = app.result("f-1");
         assertThat(r.get(Duration.ofSeconds(1))).isEqualTo(1);
         r.forget();
