@@ -81,6 +81,7 @@ public final class Dashboard implements AutoCloseable {
         return t;
     });
     private volatile DashboardServer server;
+    private final LiveStream stream = new LiveStream();
     private AutoCloseable subscription;
     private final ReconnectBackoff backoff = new ReconnectBackoff(log);
     private volatile boolean historyLoaded;
@@ -142,7 +143,7 @@ public final class Dashboard implements AutoCloseable {
         timers.scheduleWithFixedDelay(whenConnected(this::sampleQueues), 0, 5, TimeUnit.SECONDS);
         timers.scheduleWithFixedDelay(whenConnected(this::pollWorkers), 200, (long) (POLL_SECONDS * 1000),
                 TimeUnit.MILLISECONDS);
-        server = new DashboardServer(this, users);
+        server = new DashboardServer(this, users, stream);
         server.start(host, requestedPort);
         DashboardServer s = server;
         timers.scheduleWithFixedDelay(guard(s::housekeeping), 15, 15, TimeUnit.SECONDS);
@@ -356,10 +357,7 @@ public final class Dashboard implements AutoCloseable {
                 queues.add(r.queue());
             }
         }
-        DashboardServer s = server;
-        if (s != null) {
-            s.push(changed, workersChanged);
-        }
+        stream.push(changed, workersChanged);
         return batch.size() == 10_000;
     }
 
