@@ -2,29 +2,22 @@ package io.celeriac.dashboard;
 
 import io.celeriac.Celeriac;
 import io.celeriac.beat.EntryState;
-import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.DeadLetter;
 import io.celeriac.broker.ReconnectBackoff;
-import io.celeriac.control.ControlMessage;
-import io.celeriac.protocol.PythonLiteral;
-import io.celeriac.task.SendOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +37,10 @@ import java.util.concurrent.TimeUnit;
  * bus or a control bus leaves out what needs it, and says so once in the log and on every page
  * ({@link #notices()}); control actions then answer {@code 501} with the reason.
  *
+ * <p>This class is the facade: it builds, starts and stops the parts, each with one job ({@code EventIntake},
+ * {@code WorkerPolling}, {@code QueueSampling}, {@code OperatorActions}, and {@code DashboardServer} for HTTP), and
+ * its methods are what the pages and API call.
+ *
  * <pre>{@code
  * Dashboard d = Dashboard.builder(app).scheduleStore(store).user("ops", "s3cret", Role.ADMIN).port(5555).build();
  * d.start();
@@ -51,10 +48,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Dashboard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Dashboard.class);
-    /** How often workers are asked for {@code stats} and {@code active_queues}. */
-    private static final double POLL_SECONDS = 5;
-    /** Events held while the dashboard catches up (a few hundred MB at most). */
-    private static final int MAX_WAITING = 500_000;
 
     private final Celeriac app;
     private final ScheduleStore schedules;
@@ -63,33 +56,29 @@ public final class Dashboard implements AutoCloseable {
     private final WorkerRegistry workers = new WorkerRegistry();
     private final Charts charts = new Charts();
     private final DashboardMetrics metrics;
+    private final QueueSampling queues;
+    private final WorkerPolling workerPolling;
+    private final LiveStream stream = new LiveStream();
+    private final EventIntake intake;
+    private final OperatorActions actions;
     private final Users users;
     private final String generatedPassword;
     private final String host;
     private final int requestedPort;
     private final Clock clock;
-    private final Set<String> queues = new CopyOnWriteArraySet<>();
     /** What this dashboard cannot do or keep, for the log and the pages' banner. */
     private final List<String> notices;
-    private final ConcurrentLinkedQueue<Map<String, Object>> inbox = new ConcurrentLinkedQueue<>();
-    /** Events waiting in {@link #inbox} (its size() is a walk of the queue). */
-    private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(3, r -> {
         Thread t = new Thread(r, "celeriac-dashboard");
         t.setDaemon(true);
         return t;
     });
     private volatile DashboardServer server;
-    private AutoCloseable subscription;
     private final ReconnectBackoff backoff = new ReconnectBackoff(log);
     private volatile boolean historyLoaded;
     private volatile boolean closed;
     /** True once events are subscribed to; until then the broker polls are skipped rather than failing every time. */
     private volatile boolean connected;
-    /** The listener of the subscription attempt in force; listeners of attempts that failed ignore events. */
-    private final java.util.concurrent.atomic.AtomicReference<Object> currentListener =
-            new java.util.concurrent.atomic.AtomicReference<>();
 
     private Dashboard(Builder b) {
         this.app = b.app;
@@ -108,9 +97,13 @@ public final class Dashboard implements AutoCloseable {
         } else {
             generatedPassword = null;
         }
-        this.metrics = new DashboardMetrics(() -> workers.onlineCount(now()), dropped::get);
+        this.metrics = new DashboardMetrics(() -> workers.onlineCount(now()), this::droppedEvents);
+        this.queues = new QueueSampling(app, history, workers, charts, metrics, this::now);
+        this.workerPolling = new WorkerPolling(app, workers, queues, this::now);
+        this.intake = new EventIntake(app, history, workers, metrics, queues, stream, this::now);
+        this.actions = new OperatorActions(app, history, workers, schedules, this::now);
         queues.add(app.config().defaultQueue());
-        queues.addAll(b.queues);
+        b.queues.forEach(queues::add);
         String broker = app.broker().getClass().getSimpleName();
         if (app.broker().eventBus().isEmpty()) {
             notes.add("The broker (" + broker + ") carries no Celery events: tasks and workers do not show live. "
@@ -137,12 +130,12 @@ public final class Dashboard implements AutoCloseable {
         }
         notices.forEach(n -> log.warn("dashboard: {}", n));
         connect();
-        timers.scheduleWithFixedDelay(guard(this::drainEvents), 100, 100, TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(guard(intake::drain), 100, 100, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(guard(history::flush), 500, 500, TimeUnit.MILLISECONDS);
-        timers.scheduleWithFixedDelay(whenConnected(this::sampleQueues), 0, 5, TimeUnit.SECONDS);
-        timers.scheduleWithFixedDelay(whenConnected(this::pollWorkers), 200, (long) (POLL_SECONDS * 1000),
-                TimeUnit.MILLISECONDS);
-        server = new DashboardServer(this, users);
+        timers.scheduleWithFixedDelay(whenConnected(queues::sample), 0, 5, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(whenConnected(workerPolling::poll), 200,
+                (long) (WorkerPolling.POLL_SECONDS * 1000), TimeUnit.MILLISECONDS);
+        server = new DashboardServer(this, users, stream);
         server.start(host, requestedPort);
         DashboardServer s = server;
         timers.scheduleWithFixedDelay(guard(s::housekeeping), 15, 15, TimeUnit.SECONDS);
@@ -184,7 +177,7 @@ public final class Dashboard implements AutoCloseable {
             // Without an event bus there is nothing to subscribe to, and retrying would not make one: the rest of
             // the dashboard works on (notices() says what is missing).
             if (app.broker().eventBus().isPresent()) {
-                subscription = subscribe();
+                intake.subscribe();
             }
             connected = true;
             backoff.succeeded();
@@ -196,22 +189,6 @@ public final class Dashboard implements AutoCloseable {
                 // close() ran meanwhile: nothing more to connect.
             }
         }
-    }
-
-    /**
-     * Subscribes with a listener of this attempt's own. A broker may keep the listener of a subscription that
-     * failed (RedisBroker registers it before it subscribes); such leftovers must not deliver every event again
-     * once a later attempt succeeds, so each listener checks that it is the one in force.
-     */
-    private AutoCloseable subscribe() {
-        Object token = new Object();
-        currentListener.set(token);
-        return app.broker().eventBus().orElseThrow(() -> new UnsupportedOperationException("the dashboard needs a "
-                + "broker that carries Celery's events")).subscribe(e -> {
-            if (currentListener.get() == token) {
-                receive(e);
-            }
-        });
     }
 
     private String brokerName() {
@@ -296,111 +273,13 @@ public final class Dashboard implements AutoCloseable {
         return clock.millis() / 1000.0;
     }
 
-    // ------------------------------------------------------------------ watching
-
-    /**
-     * Takes an event from the broker's thread. Bounded: if the dashboard falls this far behind a burst, it drops
-     * events (and counts them) rather than the process.
-     */
-    private void receive(Map<String, Object> event) {
-        if (waiting.incrementAndGet() > MAX_WAITING) {
-            waiting.decrementAndGet();
-            if (dropped.incrementAndGet() % 10_000 == 1) {
-                log.warn("dashboard: {} events dropped so far: the event stream outruns the dashboard", dropped.get());
-            }
-            return;
-        }
-        inbox.add(event);
+    private long droppedEvents() {
+        return intake.dropped();
     }
 
-    /** Folds queued events into the history, the worker list and the metrics, until none is waiting. */
+    /** Folds the events received so far into the history, the worker list and the metrics. */
     void drainEvents() {
-        while (drainBatch()) {
-            // a burst: keep going without waiting for the next tick
-        }
-    }
-
-    private boolean drainBatch() {
-        List<Map<String, Object>> batch = new ArrayList<>();
-        for (Map<String, Object> e; batch.size() < 10_000 && (e = inbox.poll()) != null; ) {
-            batch.add(e);
-        }
-        waiting.addAndGet(-batch.size());
-        if (batch.isEmpty()) {
-            return false;
-        }
-        double now = now();
-        boolean workersChanged = false;
-        List<Map<String, Object>> taskEvents = new ArrayList<>();
-        for (Map<String, Object> e : batch) {
-            if (workers.apply(e, now)) {
-                workersChanged = true;
-            } else {
-                taskEvents.add(e);
-            }
-        }
-        List<TaskRecord> changed = history.apply(taskEvents, now);
-        Map<String, String> names = new java.util.HashMap<>();
-        changed.forEach(r -> names.put(r.id(), r.name()));
-        for (Map<String, Object> e : taskEvents) {
-            Object id = e.get("uuid");
-            String name = id == null ? null : names.get(String.valueOf(id));
-            String type = String.valueOf(e.get("type"));
-            metrics.task(name, type.startsWith("task-") ? type.substring(5) : type);
-            if (type.equals("task-succeeded") && e.get("runtime") instanceof Number rt) {
-                metrics.runtime(name, rt.doubleValue());
-            }
-        }
-        for (TaskRecord r : changed) {
-            if (r.queue() != null) {
-                queues.add(r.queue());
-            }
-        }
-        DashboardServer s = server;
-        if (s != null) {
-            s.push(changed, workersChanged);
-        }
-        return batch.size() == 10_000;
-    }
-
-    private void sampleQueues() {
-        double now = now();
-        for (String q : queues) {
-            long n = app.broker().queueLength(q);
-            charts.sampleQueue(q, now, n);
-            metrics.queueLength(q, n);
-        }
-        metrics.deadLetters(deadLetterCount());
-    }
-
-    /** Asks every worker for its pool size and queues: worker events don't carry them. */
-    private void pollWorkers() {
-        if (app.broker().controlBus().isEmpty()) {
-            return;
-        }
-        Duration wait = Duration.ofSeconds(1);
-        double now = now();
-        for (Map<String, Object> reply : app.controlBus("the dashboard's worker list").broadcastAndCollect(
-                new ControlMessage("stats", Map.of(), List.of(), null, null), wait)) {
-            reply.forEach((h, v) -> {
-                if (v instanceof Map<?, ?> m) {
-                    workers.applyStats(h, m, now, POLL_SECONDS);
-                }
-            });
-        }
-        for (Map<String, Object> reply : app.controlBus("the dashboard's worker list").broadcastAndCollect(
-                new ControlMessage("active_queues", Map.of(), List.of(), null, null), wait)) {
-            reply.forEach((h, v) -> {
-                if (v instanceof List<?> l) {
-                    workers.applyQueues(h, l);
-                    l.forEach(q -> {
-                        if (q instanceof Map<?, ?> m && m.get("name") != null) {
-                            queues.add(String.valueOf(m.get("name")));
-                        }
-                    });
-                }
-            });
-        }
+        intake.drain();
     }
 
     // ------------------------------------------------------------------ reading
@@ -415,40 +294,7 @@ public final class Dashboard implements AutoCloseable {
      * {@code consumers} names the online workers that said, in the last poll, that they read the queue.
      */
     public List<Map<String, Object>> queues() {
-        double now = now();
-        Map<String, long[]> rates = new LinkedHashMap<>();
-        history.scan(r -> {
-            if (r.queue() == null) {
-                return;
-            }
-            long[] v = rates.computeIfAbsent(r.queue(), q -> new long[2]);
-            if (r.received() != null && r.received() >= now - 60) {
-                v[0]++;
-            }
-            if (r.finished() != null && r.finished() >= now - 60) {
-                v[1]++;
-            }
-        });
-        List<WorkerInfo> ws = workers();
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (String q : new java.util.TreeSet<>(queues)) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", q);
-            m.put("waiting", app.broker().queueLength(q));
-            java.util.OptionalInt consumers = app.broker().consumerCount(q);
-            m.put("consumerCount", consumers.isPresent() ? consumers.getAsInt() : null);
-            if (app.broker() instanceof io.celeriac.redis.RedisBroker redis && redis.isCluster()) {
-                // Sharded: which slot and master hold the queue, for operators.
-                m.put("location", redis.queueLocation(q));
-            }
-            m.put("consumers", ws.stream().filter(w -> w.online() && w.queues().contains(q)).map(WorkerInfo::hostname)
-                    .toList());
-            long[] r = rates.getOrDefault(q, new long[2]);
-            m.put("receivedPerMinute", r[0]);
-            m.put("finishedPerMinute", r[1]);
-            out.add(m);
-        }
-        return out;
+        return queues.list();
     }
 
     Map<String, Object> charts(String task) {
@@ -465,7 +311,7 @@ public final class Dashboard implements AutoCloseable {
 
     /** How many dead letters the broker holds (0 when it keeps none that can be read back). */
     public long deadLetterCount() {
-        return app.broker().deadLetterQueue().map(q -> q.count()).orElse(0L);
+        return queues.deadLetterCount();
     }
 
     public List<DeadLetter> deadLetters(int limit) {
@@ -480,7 +326,7 @@ public final class Dashboard implements AutoCloseable {
         return schedules == null ? EntryState.NEW : schedules.state(name);
     }
 
-    // ------------------------------------------------------------------ acting
+    // ------------------------------------------------------------------ acting (see OperatorActions)
 
     /**
      * Sends a copy of a finished task (same name, arguments and queue; a new id) and links the two in the history.
@@ -488,146 +334,68 @@ public final class Dashboard implements AutoCloseable {
      * @return the new task's id
      */
     public String retry(String taskId) {
-        TaskRecord r = history.get(taskId).orElseThrow(() -> new IllegalArgumentException("no task " + taskId));
-        if (r.name() == null) {
-            throw new IllegalArgumentException("task " + taskId + " has no name yet: it was never received");
-        }
-        List<Object> args = PythonLiteral.parseArgs(r.args());
-        Map<String, Object> kwargs = PythonLiteral.parseKwargs(r.kwargs());
-        SendOptions.Builder o = SendOptions.builder();
-        String queue = r.queue() != null ? r.queue() : soleQueueOf(r.worker());
-        if (queue != null) {
-            o.queue(queue);
-        }
-        String newId = app.applyAsync(r.name(), args, kwargs, o.build()).id();
-        history.put(r.withRetriedAs(newId));
-        log.info("dashboard: retried {} as {}", taskId, newId);
-        return newId;
-    }
-
-    /**
-     * The queue a task came from when its events don't say (Python Celery's don't): the one queue its worker
-     * consumes, if it consumes just one; otherwise null, and the task's own routing decides.
-     */
-    private String soleQueueOf(String hostname) {
-        return workers().stream().filter(w -> w.hostname().equals(hostname) && w.queues().size() == 1)
-                .map(w -> w.queues().get(0)).findFirst().orElse(null);
+        return actions.retry(taskId);
     }
 
     /** Retries every failed task matching {@code q} that was not retried yet; returns how many. */
     public int retryAll(TaskQuery q) {
-        List<String> ids = new ArrayList<>();
-        TaskQuery failed = new TaskQuery(Set.of("FAILURE"), q.name(), q.search(), q.worker(), 0, 500);
-        history.scan(r -> {
-            if (r.state().equals("FAILURE") && r.retriedAs() == null && failed.matches(r)) {
-                ids.add(r.id());
-            }
-        });
-        int n = 0;
-        for (String id : ids) {
-            try {
-                retry(id);
-                n++;
-            } catch (IllegalArgumentException e) {
-                log.warn("dashboard: cannot retry {}: {}", id, e.getMessage());
-            }
-        }
-        return n;
+        return actions.retryAll(q);
     }
 
     /** Drops failed tasks matching {@code q} from the history (they stay in the result backend); returns how many. */
     public int discardFailed(TaskQuery q) {
-        List<String> ids = new ArrayList<>();
-        TaskQuery failed = new TaskQuery(Set.of("FAILURE"), q.name(), q.search(), q.worker(), 0, 500);
-        history.scan(r -> {
-            if (failed.matches(r)) {
-                ids.add(r.id());
-            }
-        });
-        return history.remove(ids);
+        return actions.discardFailed(q);
     }
 
     public void revoke(String taskId, boolean terminate) {
-        app.revoke(taskId, terminate);
+        actions.revoke(taskId, terminate);
     }
 
     /** Celery's {@code rate_limit} control: {@code rate} like {@code 10/m}, or empty to lift it. */
     public void rateLimit(String task, String rate, List<String> destination) {
-        Objects.requireNonNull(task, "task");
-        app.controlBus("setting a rate limit").broadcast(new ControlMessage("rate_limit",
-                Map.of("task_name", task, "rate_limit", rate == null || rate.isBlank() ? "0" : rate),
-                destination, null, null));
+        actions.rateLimit(task, rate, destination);
     }
 
     /** Grows ({@code delta > 0}) or shrinks a worker's pool. */
     public void resizePool(String hostname, int delta) {
-        if (delta == 0) {
-            return;
-        }
-        app.controlBus("resizing a pool").broadcast(new ControlMessage(delta > 0 ? "pool_grow" : "pool_shrink",
-                Map.of("n", Math.abs(delta)), List.of(hostname), null, null));
+        actions.resizePool(hostname, delta);
     }
 
     /** Asks one worker to shut down warmly. */
     public void shutdownWorker(String hostname) {
-        app.controlBus("shutting a worker down").broadcast(new ControlMessage("shutdown", Map.of(), List.of(hostname),
-                null, null));
+        actions.shutdownWorker(hostname);
     }
 
     public long purge(String queue) {
-        return app.broker().purge(queue);
+        return actions.purge(queue);
     }
 
     public boolean requeueDeadLetter(String id) {
-        return app.broker().deadLetterQueue().map(q -> q.requeue(id)).orElse(false);
+        return actions.requeueDeadLetter(id);
     }
 
     public boolean discardDeadLetter(String id) {
-        return app.broker().deadLetterQueue().map(q -> q.discard(id)).orElse(false);
+        return actions.discardDeadLetter(id);
     }
 
     public int requeueAllDeadLetters() {
-        int n = 0;
-        for (DeadLetter d : deadLetters(100_000)) {
-            if (requeueDeadLetter(d.id())) {
-                n++;
-            }
-        }
-        return n;
+        return actions.requeueAllDeadLetters();
     }
 
     ScheduleStore requireSchedules() {
-        if (schedules == null) {
-            throw new IllegalStateException("no schedule store configured");
-        }
-        return schedules;
+        return actions.requireSchedules();
     }
 
     /** Sends a schedule entry's task now, outside its schedule; returns the task id. */
     public String runScheduleNow(String name) {
-        ScheduleEntry e = requireSchedules().entry(name)
-                .orElseThrow(() -> new IllegalArgumentException("no schedule " + name));
-        SendOptions.Builder o = SendOptions.builder();
-        if (e.queue() != null) {
-            o.queue(e.queue());
-        }
-        if (e.priority() != null) {
-            o.priority(e.priority());
-        }
-        return app.applyAsync(e.task(), e.args(), e.kwargs(), o.build()).id();
+        return actions.runScheduleNow(name);
     }
 
     @Override
     public synchronized void close() {
         closed = true;
         timers.shutdownNow();
-        try {
-            if (subscription != null) {
-                subscription.close();
-            }
-        } catch (Exception e) {
-            log.debug("closing event subscription: {}", e.toString());
-        }
+        intake.close();
         if (server != null) {
             server.stop();
             server = null;
@@ -639,7 +407,7 @@ public final class Dashboard implements AutoCloseable {
 
     private void drainQuietly() {
         try {
-            drainEvents();
+            intake.drain();
         } catch (RuntimeException e) {
             log.debug("last drain: {}", e.toString());
         }
@@ -735,49 +503,7 @@ public final class Dashboard implements AutoCloseable {
             if (!historyFromUrl) {
                 return historyStore;
             }
-            String broker = app.config().brokerUrl();
-            boolean redisBroker = isRedis(broker);
-            String url = historyUrl == null ? "" : historyUrl.trim();
-            String memoryOnly = "The task history is kept in memory only: a restart loses it. Set --history (or "
-                    + "celeriac.dashboard.history-url) to a jdbc: or redis:// URL to keep it.";
-            if (url.isEmpty()) {
-                if (redisBroker) {
-                    log.info("dashboard: task history in the broker's Redis at {}", ReconnectBackoff.redact(broker));
-                    return new RedisHistoryStore(broker, app.config().brokerTransportOptions());
-                }
-                log.info("dashboard: task history in memory only: the broker ({}) is not Redis and no history store "
-                        + "is set (--history jdbc:postgresql://... or redis://...)", ReconnectBackoff.redact(broker));
-                notices.add(memoryOnly);
-                return HistoryStore.none();
-            }
-            if (url.equals("none") || url.equals("memory")) {
-                log.info("dashboard: task history in memory only ({})", url);
-                notices.add(memoryOnly);
-                return HistoryStore.none();
-            }
-            if (url.equals("redis")) {
-                if (!redisBroker) {
-                    throw new IllegalArgumentException("history 'redis' means the broker's Redis, but the broker is "
-                            + ReconnectBackoff.redact(broker) + "; give a redis:// or jdbc: URL");
-                }
-                url = broker;
-            }
-            if (isRedis(url)) {
-                log.info("dashboard: task history in Redis at {}", ReconnectBackoff.redact(url));
-                return new RedisHistoryStore(url, app.config().brokerTransportOptions());
-            }
-            if (url.startsWith("jdbc:")) {
-                // Credentials from the environment (or in the URL), not the command line, where `ps` would show them.
-                return JdbcHistoryStore.open(url, System.getenv("CELERIAC_HISTORY_DB_USER"),
-                        System.getenv("CELERIAC_HISTORY_DB_PASSWORD"));
-            }
-            throw new IllegalArgumentException("unknown history store '" + ReconnectBackoff.redact(url) + "': use "
-                    + "jdbc:postgresql://host/db (or jdbc:mariadb:, jdbc:h2:), redis://host:port/db, redis (the "
-                    + "broker's), or none");
-        }
-
-        private static boolean isRedis(String url) {
-            return io.celeriac.redis.RedisUrl.isRedisUrl(url);
+            return HistoryStoreUrl.open(historyUrl, app, notices);
         }
     }
 }

@@ -1,6 +1,9 @@
 package io.celeriac.dashboard;
 
-/** HTML escaping for the few values the server puts into pages itself (the rest is set as DOM text). */
+/**
+ * The page templates ({@code shell.html}, {@code login.html}) and HTML escaping for the few values the server puts
+ * into pages itself (the rest is set as DOM text).
+ */
 final class Html {
     private Html() {
     }
@@ -39,5 +42,17 @@ final class Html {
             }
         }
         return sb.toString();
+    }
+
+    /** A template next to this class, as text. */
+    static String resource(String name) {
+        try (java.io.InputStream in = Html.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + name);
+            }
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

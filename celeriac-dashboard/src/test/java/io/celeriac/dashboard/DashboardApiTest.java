@@ -170,10 +170,10 @@ class DashboardApiTest {
 
     @Test
     void loginOnlyRedirectsHomeAndSlowsDownGuessing() throws Exception {
-        assertThat(DashboardServer.safeNext("/tasks?state=FAILURE")).isEqualTo("/tasks?state=FAILURE");
+        assertThat(LoginRoutes.safeNext("/tasks?state=FAILURE")).isEqualTo("/tasks?state=FAILURE");
         for (String evil : List.of("//evil.example", "/\t/evil.example", "/\n/evil.example", "/\\evil.example",
                 "https://evil.example", "/ /evil.example", "javascript:alert(1)", "")) {
-            assertThat(DashboardServer.safeNext(evil)).as(evil).isEqualTo("/tasks");
+            assertThat(LoginRoutes.safeNext(evil)).as(evil).isEqualTo("/tasks");
         }
         HttpResponse<String> crossSite = f.http.send(HttpRequest.newBuilder(URI.create(f.base() + "/login"))
                 .header("Content-Type", "application/x-www-form-urlencoded").header("Origin", "https://evil.example")
