@@ -17,12 +17,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -249,18 +245,7 @@ class RedisOutageIT {
         }
 
         private boolean ping() {
-            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
-                s.setSoTimeout(1000);
-                OutputStream out = s.getOutputStream();
-                out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                InputStream in = s.getInputStream();
-                byte[] buf = new byte[7];
-                int n = in.read(buf);
-                return n > 0 && new String(buf, 0, n, StandardCharsets.US_ASCII).startsWith("+PONG");
-            } catch (IOException e) {
-                return false;
-            }
+            return io.celeriac.testing.RedisServerExtension.answersPing(port);
         }
 
         @Override
