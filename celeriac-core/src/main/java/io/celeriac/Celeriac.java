@@ -50,6 +50,7 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.UUID;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A Celeriac application: configuration, the task registry, the broker and the result backend. It sends tasks and
@@ -176,11 +177,11 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     }
 
     /** Sends a task with positional arguments. */
-    public AsyncResult delay(String task, Object... args) {
+    public AsyncResult delay(String task, @Nullable Object... args) {
         return applyAsync(task, java.util.Arrays.asList(args), Map.of(), SendOptions.none());
     }
 
-    public Signature signature(String task, Object... args) {
+    public Signature signature(String task, @Nullable Object... args) {
         return new Signature(task, java.util.Arrays.asList(args), Map.of(), SendOptions.none(), this);
     }
 
