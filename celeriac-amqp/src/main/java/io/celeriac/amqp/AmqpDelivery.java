@@ -5,6 +5,7 @@ import io.celeriac.broker.Delivery;
 import io.celeriac.protocol.BrokerMessage;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A delivery from RabbitMQ: the channel it came on ({@link Inbox}) and its delivery tag there, which is all an ack
@@ -80,7 +81,7 @@ final class AmqpDelivery implements Delivery {
 
     // One delivery per token: comparing by it keeps the worker's sets of deliveries cheap (no message hashing).
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof AmqpDelivery d && ackToken.equals(d.ackToken);
     }
 

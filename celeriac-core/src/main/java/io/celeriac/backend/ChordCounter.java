@@ -26,7 +26,8 @@ public interface ChordCounter {
      * parts reached the size); otherwise empty. A part recorded again (its message was redelivered) replaces its
      * first record, so it counts once.
      */
-    Optional<List<Part>> partDone(String groupId, String taskId, @Nullable Integer groupIndex, String state, @Nullable Object result);
+    Optional<List<Part>> partDone(String groupId, String taskId, @Nullable Integer groupIndex, String state,
+                                  @Nullable Object result);
 
     /** Deletes the chord's records once its body was sent. */
     void forget(String groupId);

@@ -24,8 +24,9 @@ import org.jspecify.annotations.Nullable;
  * @param replyTo where a backend that sends results as messages ({@code rpc://}) sends this one: the task message's
  *              {@code reply_to}, the caller's reply queue; null when unknown. Not part of the stored document.
  */
-public record ResultDocument(String taskId, String status, @Nullable Object result, @Nullable String traceback, List<Object> children,
-                             @Nullable Instant dateDone, @Nullable String parentId, Map<String, Object> extra, @Nullable String replyTo) {
+public record ResultDocument(String taskId, String status, @Nullable Object result, @Nullable String traceback,
+                             List<Object> children, @Nullable Instant dateDone, @Nullable String parentId,
+                             Map<String, Object> extra, @Nullable String replyTo) {
     public ResultDocument {
         Objects.requireNonNull(taskId, "taskId");
         Objects.requireNonNull(status, "status");
@@ -33,8 +34,9 @@ public record ResultDocument(String taskId, String status, @Nullable Object resu
         extra = JsonValues.immutableMap(extra);
     }
 
-    public ResultDocument(String taskId, String status, @Nullable Object result, @Nullable String traceback, List<Object> children,
-                          @Nullable Instant dateDone, @Nullable String parentId, Map<String, Object> extra) {
+    public ResultDocument(String taskId, String status, @Nullable Object result, @Nullable String traceback,
+                          List<Object> children, @Nullable Instant dateDone, @Nullable String parentId,
+                          Map<String, Object> extra) {
         this(taskId, status, result, traceback, children, dateDone, parentId, extra, null);
     }
 

@@ -17,5 +17,6 @@ import org.jspecify.annotations.Nullable;
  * @param raw the message as the broker stores it, for display (kombu's JSON envelope on Redis; bytes that are not
  *     UTF-8 base64-encoded)
  */
-public record DeadLetter(String id, String queue, String reason, Instant time, @Nullable BrokerMessage message, String raw) {
+public record DeadLetter(String id, String queue, String reason, Instant time, @Nullable BrokerMessage message,
+                         String raw) {
 }

@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * @param eta the task's ETA (also in the message's {@code eta} header); see {@link Broker#publish} for what a
  *     broker does with a future one
  */
-public record OutboundMessage(String queue, int priority, BrokerMessage message, @Nullable String taskId, @Nullable Instant eta) {
+public record OutboundMessage(String queue, int priority, BrokerMessage message, @Nullable String taskId,
+                              @Nullable Instant eta) {
     public OutboundMessage {
         Objects.requireNonNull(queue, "queue");
         Objects.requireNonNull(message, "message");

@@ -20,8 +20,8 @@ import org.jspecify.annotations.Nullable;
  * @param ticket correlation id of the request, or null when no reply is wanted
  * @param replyTo reply queue id, or null when no reply is wanted
  */
-public record ControlMessage(String method, Map<String, Object> arguments, List<String> destination, @Nullable String ticket,
-                             @Nullable String replyTo) {
+public record ControlMessage(String method, Map<String, Object> arguments, List<String> destination,
+                             @Nullable String ticket, @Nullable String replyTo) {
     public ControlMessage {
         arguments = JsonValues.immutableMap(arguments);
         destination = destination == null ? List.of() : List.copyOf(destination);

@@ -23,8 +23,8 @@ import org.jspecify.annotations.Nullable;
  *     {@code priority}; a transport may add its own, such as kombu's {@code delivery_info} and {@code delivery_tag});
  *     JSON-shaped, kept as a read-only view like the headers
  */
-public record BrokerMessage(byte[] body, @Nullable String contentType, @Nullable String contentEncoding, Map<String, Object> headers,
-                            Map<String, Object> properties) {
+public record BrokerMessage(byte[] body, @Nullable String contentType, @Nullable String contentEncoding,
+                            Map<String, Object> headers, Map<String, Object> properties) {
     public BrokerMessage {
         Objects.requireNonNull(body, "body");
         // Read-only views, not copies: a message is built once per send and per delivery, from maps made for it (the
@@ -63,7 +63,7 @@ public record BrokerMessage(byte[] body, @Nullable String contentType, @Nullable
 
     // A record compares arrays by identity; a message is its bytes.
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof BrokerMessage m && Arrays.equals(body, m.body)
                 && Objects.equals(contentType, m.contentType) && Objects.equals(contentEncoding, m.contentEncoding)
                 && headers.equals(m.headers) && properties.equals(m.properties);

@@ -177,7 +177,7 @@ public final class TaskMessage {
     public Map<String, Object> extraProperties() { return extraProperties; }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         if (this == o) {
             return true;
         }

@@ -34,7 +34,8 @@ public class AsyncResult {
     }
 
     /** @param parent the previous step's result (an {@link AsyncResult} or a {@link GroupResult}), or null */
-    public AsyncResult(String id, ResultBackend backend, @Nullable Revoker revoker, MessageCodec codec, @Nullable Object parent) {
+    public AsyncResult(String id, ResultBackend backend, @Nullable Revoker revoker, MessageCodec codec,
+                       @Nullable Object parent) {
         this.id = Objects.requireNonNull(id, "id");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.revoker = revoker;

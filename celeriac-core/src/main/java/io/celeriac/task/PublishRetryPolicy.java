@@ -46,7 +46,8 @@ public final class PublishRetryPolicy {
     private final @Nullable Double intervalStep;
     private final @Nullable Double intervalMax;
 
-    private PublishRetryPolicy(@Nullable Integer maxRetries, @Nullable Double intervalStart, @Nullable Double intervalStep, @Nullable Double intervalMax) {
+    private PublishRetryPolicy(@Nullable Integer maxRetries, @Nullable Double intervalStart,
+                               @Nullable Double intervalStep, @Nullable Double intervalMax) {
         this.maxRetries = maxRetries;
         this.intervalStart = intervalStart;
         this.intervalStep = intervalStep;
@@ -167,7 +168,7 @@ public final class PublishRetryPolicy {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof PublishRetryPolicy p && Objects.equals(maxRetries, p.maxRetries)
                 && Objects.equals(intervalStart, p.intervalStart) && Objects.equals(intervalStep, p.intervalStep)
                 && Objects.equals(intervalMax, p.intervalMax);

@@ -31,12 +31,14 @@ public final class Signature implements Canvas {
     private final Map<String, Object> otherOptions;
     private final @Nullable Sender sender;
 
-    public Signature(String task, @Nullable List<?> args, @Nullable Map<String, ?> kwargs, @Nullable SendOptions options, @Nullable Sender sender) {
+    public Signature(String task, @Nullable List<?> args, @Nullable Map<String, ?> kwargs,
+                     @Nullable SendOptions options, @Nullable Sender sender) {
         this(task, args, kwargs, options, false, List.of(), List.of(), Map.of(), sender);
     }
 
-    Signature(String task, @Nullable List<?> args, @Nullable Map<String, ?> kwargs, @Nullable SendOptions options, boolean immutable,
-              List<Canvas> links, List<Canvas> linkErrors, Map<String, ?> otherOptions, @Nullable Sender sender) {
+    Signature(String task, @Nullable List<?> args, @Nullable Map<String, ?> kwargs, @Nullable SendOptions options,
+              boolean immutable, List<Canvas> links, List<Canvas> linkErrors, Map<String, ?> otherOptions,
+              @Nullable Sender sender) {
         this.task = Objects.requireNonNull(task, "task");
         this.args = JsonValues.immutableList(args == null ? List.of() : args);
         this.kwargs = JsonValues.immutableMap(kwargs == null ? Map.of() : kwargs);

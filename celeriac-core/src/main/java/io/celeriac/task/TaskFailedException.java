@@ -14,8 +14,8 @@ public class TaskFailedException extends CeleriacException {
     private final @Nullable String excMessage;
     private final @Nullable String remoteTraceback;
 
-    public TaskFailedException(String taskId, @Nullable String excType, @Nullable String excModule, @Nullable String excMessage,
-                               @Nullable String remoteTraceback) {
+    public TaskFailedException(String taskId, @Nullable String excType, @Nullable String excModule,
+                               @Nullable String excMessage, @Nullable String remoteTraceback) {
         super("Task " + taskId + " failed: " + excType + ": " + excMessage);
         this.taskId = taskId;
         this.excType = excType;
