@@ -42,7 +42,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--broker", description = "Broker URL (default: a Redis started for the demo from the "
             + "binary inside the jar; memory:// runs on the in-process broker).")
-    String broker;
+    @Nullable String broker;
 
     private final CountDownLatch finished = new CountDownLatch(1);
 
