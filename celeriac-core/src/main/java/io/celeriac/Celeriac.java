@@ -49,6 +49,7 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.UUID;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A Celeriac application: configuration, the task registry, the broker and the result backend. It sends tasks and
@@ -175,11 +176,11 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     }
 
     /** Sends a task with positional arguments. */
-    public AsyncResult delay(String task, Object... args) {
+    public AsyncResult delay(String task, @Nullable Object... args) {
         return applyAsync(task, java.util.Arrays.asList(args), Map.of(), SendOptions.none());
     }
 
-    public Signature signature(String task, Object... args) {
+    public Signature signature(String task, @Nullable Object... args) {
         return new Signature(task, java.util.Arrays.asList(args), Map.of(), SendOptions.none(), this);
     }
 
@@ -353,7 +354,8 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     }
 
     /** @param retry the complete policy to follow if the broker is unavailable, or null not to retry */
-    private record Prepared(TaskMessage message, OutboundMessage outbound, boolean unique, PublishRetryPolicy retry) {
+    private record Prepared(TaskMessage message, OutboundMessage outbound, boolean unique,
+                            @Nullable PublishRetryPolicy retry) {
     }
 
     private Prepared prepare(String task, List<?> args, Map<String, ?> kwargs, SendOptions options) {
@@ -363,7 +365,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     }
 
     /** The policy a send follows, Celery's way: its own retry/retry_policy over task_publish_retry(_policy). */
-    private PublishRetryPolicy retryPolicy(SendOptions o) {
+    private @Nullable PublishRetryPolicy retryPolicy(SendOptions o) {
         if (!o.retry().orElse(config.publishRetry())) {
             return null;
         }
@@ -375,7 +377,8 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
      * {@link BrokerUnavailableException} is retried: anything else is not a matter of waiting. The first attempt
      * costs nothing extra, so a healthy broker sees exactly the round trips it saw before.
      */
-    private <T> T publishing(PublishRetryPolicy policy, Supplier<String> what, Supplier<T> send) {
+    private <T extends @Nullable Object> T publishing(@Nullable PublishRetryPolicy policy, Supplier<String> what,
+                                                      Supplier<T> send) {
         // Results that come back as messages need their reply queue before the task goes out (rpc://).
         Supplier<T> publish = () -> {
             backend.beforeSend();
@@ -391,8 +394,8 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
         }
     }
 
-    private <T> T retryPublishing(PublishRetryPolicy policy, String what, Supplier<T> publish,
-            BrokerUnavailableException first) {
+    private <T extends @Nullable Object> T retryPublishing(PublishRetryPolicy policy, String what, Supplier<T> publish,
+                                                           BrokerUnavailableException first) {
         int maxRetries = policy.maxRetries().getAsInt();
         Iterator<java.time.Duration> intervals = policy.intervals();
         long started = System.nanoTime();
@@ -482,7 +485,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
                 .build();
     }
 
-    private static void checkArity(TaskDefinition def, List<Object> args, Map<String, Object> kwargs) {
+    private static void checkArity(@Nullable TaskDefinition def, List<Object> args, Map<String, Object> kwargs) {
         if (def != null) {
             // The task's own binding rules: defaults, Optional and @Nullable parameters may be left out.
             def.checkArguments(args, kwargs);
@@ -586,9 +589,9 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     public static final class Builder {
         private CeleriacConfig config = CeleriacConfig.defaults();
         private MessageCodec codec = new MessageCodec();
-        private TaskRegistry registry;
-        private Broker broker;
-        private ResultBackend backend;
+        private @Nullable TaskRegistry registry;
+        private @Nullable Broker broker;
+        private @Nullable ResultBackend backend;
         private Clock clock = Clock.systemUTC();
         private final List<Object> beans = new ArrayList<>();
         private final List<String> packages = new ArrayList<>();

@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Application and worker settings. Build one in code with {@link #builder()}, or {@link #load()} it from
@@ -78,17 +79,17 @@ public final class CeleriacConfig {
     private final int prefetchMultiplier;
     private final int concurrency;
     private final String pool;
-    private final Duration timeLimit;
-    private final Duration softTimeLimit;
+    private final @Nullable Duration timeLimit;
+    private final @Nullable Duration softTimeLimit;
     private final List<TaskRoute> routes;
     private final ZoneId timezone;
     private final boolean alwaysEager;
     private final boolean eagerPropagates;
     private final boolean ignoreResult;
     private final boolean trackStarted;
-    private final String defaultRateLimit;
-    private final Integer defaultPriority;
-    private final Integer queueMaxPriority;
+    private final @Nullable String defaultRateLimit;
+    private final @Nullable Integer defaultPriority;
+    private final @Nullable Integer queueMaxPriority;
     private final String hostname;
     private final Duration visibilityTimeout;
     private final String deadLetterQueue;
@@ -97,7 +98,7 @@ public final class CeleriacConfig {
     private final long maxMemoryPerChildKb;
     // Worker: broker connection at startup, message size.
     private final boolean brokerConnectionRetryOnStartup;
-    private final Integer brokerConnectionMaxRetries;
+    private final @Nullable Integer brokerConnectionMaxRetries;
     private final long maxMessageBytes;
     // Sending while the broker is unavailable.
     private final boolean publishRetry;
@@ -107,11 +108,11 @@ public final class CeleriacConfig {
     // Monitoring events and remote control.
     private final String eventExchange;
     private final String eventQueuePrefix;
-    private final Duration eventQueueTtl;
-    private final Duration eventQueueExpires;
+    private final @Nullable Duration eventQueueTtl;
+    private final @Nullable Duration eventQueueExpires;
     private final String controlExchange;
-    private final Duration controlQueueTtl;
-    private final Duration controlQueueExpires;
+    private final @Nullable Duration controlQueueTtl;
+    private final @Nullable Duration controlQueueExpires;
 
     private CeleriacConfig(Builder b) {
         this.brokerUrl = b.brokerUrl;
@@ -258,7 +259,7 @@ public final class CeleriacConfig {
     /** Whether a worker started while the broker is down retries (Celery's default: true). */
     public boolean brokerConnectionRetryOnStartup() { return brokerConnectionRetryOnStartup; }
     /** Retries before a worker's startup gives up; null retries for ever, 0 not at all (kombu's counting). */
-    public Integer brokerConnectionMaxRetries() { return brokerConnectionMaxRetries; }
+    public @Nullable Integer brokerConnectionMaxRetries() { return brokerConnectionMaxRetries; }
     /** The largest message a worker accepts; larger ones are dead-lettered without being parsed. */
     public long maxMessageBytes() { return maxMessageBytes; }
     // Sending while the broker is unavailable.
@@ -370,7 +371,7 @@ public final class CeleriacConfig {
     /** Builder with Celery's defaults. */
     public static final class Builder {
         private String brokerUrl = "memory://";
-        private String resultBackend;
+        private @Nullable String resultBackend;
         private Duration resultExpires = Duration.ofDays(1);
         private String defaultQueue = "celery";
         private boolean acksLate;
@@ -378,18 +379,18 @@ public final class CeleriacConfig {
         private int prefetchMultiplier = 4;
         private int concurrency = Runtime.getRuntime().availableProcessors();
         private String pool = "threads";
-        private Duration timeLimit;
-        private Duration softTimeLimit;
+        private @Nullable Duration timeLimit;
+        private @Nullable Duration softTimeLimit;
         private List<TaskRoute> routes = new ArrayList<>();
         private ZoneId timezone = ZoneId.of("UTC");
         private boolean alwaysEager;
         private boolean eagerPropagates;
         private boolean ignoreResult;
         private boolean trackStarted;
-        private String defaultRateLimit;
-        private Integer defaultPriority;
-        private Integer queueMaxPriority;
-        private String hostname;
+        private @Nullable String defaultRateLimit;
+        private @Nullable Integer defaultPriority;
+        private @Nullable Integer queueMaxPriority;
+        private @Nullable String hostname;
         private Duration visibilityTimeout = Duration.ofHours(1);
         private String deadLetterQueue = "celeriac.dead_letter";
         private boolean sendTaskEvents;
@@ -397,7 +398,7 @@ public final class CeleriacConfig {
         private long maxMemoryPerChildKb;
         // Worker: broker connection at startup, message size.
         private boolean brokerConnectionRetryOnStartup = true;
-        private Integer brokerConnectionMaxRetries = DEFAULT_BROKER_CONNECTION_MAX_RETRIES;
+        private @Nullable Integer brokerConnectionMaxRetries = DEFAULT_BROKER_CONNECTION_MAX_RETRIES;
         private long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
         // Sending while the broker is unavailable.
         private boolean publishRetry = true;
@@ -407,17 +408,17 @@ public final class CeleriacConfig {
         // Monitoring events and remote control.
         private String eventExchange = DEFAULT_EVENT_EXCHANGE;
         private String eventQueuePrefix = DEFAULT_EVENT_QUEUE_PREFIX;
-        private Duration eventQueueTtl = DEFAULT_EVENT_QUEUE_TTL;
-        private Duration eventQueueExpires = DEFAULT_EVENT_QUEUE_EXPIRES;
+        private @Nullable Duration eventQueueTtl = DEFAULT_EVENT_QUEUE_TTL;
+        private @Nullable Duration eventQueueExpires = DEFAULT_EVENT_QUEUE_EXPIRES;
         private String controlExchange = DEFAULT_CONTROL_EXCHANGE;
-        private Duration controlQueueTtl = DEFAULT_CONTROL_QUEUE_TTL;
-        private Duration controlQueueExpires = DEFAULT_CONTROL_QUEUE_EXPIRES;
+        private @Nullable Duration controlQueueTtl = DEFAULT_CONTROL_QUEUE_TTL;
+        private @Nullable Duration controlQueueExpires = DEFAULT_CONTROL_QUEUE_EXPIRES;
 
         private Builder() {
         }
 
         public Builder brokerUrl(String v) { this.brokerUrl = v; return this; }
-        public Builder resultBackend(String v) { this.resultBackend = v; return this; }
+        public Builder resultBackend(@Nullable String v) { this.resultBackend = v; return this; }
         public Builder resultExpires(Duration v) { this.resultExpires = v; return this; }
         public Builder defaultQueue(String v) { this.defaultQueue = v; return this; }
         public Builder acksLate(boolean v) { this.acksLate = v; return this; }
@@ -443,8 +444,8 @@ public final class CeleriacConfig {
             this.pool = v;
             return this;
         }
-        public Builder timeLimit(Duration v) { this.timeLimit = v; return this; }
-        public Builder softTimeLimit(Duration v) { this.softTimeLimit = v; return this; }
+        public Builder timeLimit(@Nullable Duration v) { this.timeLimit = v; return this; }
+        public Builder softTimeLimit(@Nullable Duration v) { this.softTimeLimit = v; return this; }
         public Builder route(String pattern, String queue) { this.routes.add(new TaskRoute(pattern, queue)); return this; }
         public Builder routes(List<TaskRoute> v) { this.routes = new ArrayList<>(v); return this; }
         public Builder timezone(ZoneId v) { this.timezone = v; return this; }
@@ -452,9 +453,9 @@ public final class CeleriacConfig {
         public Builder eagerPropagates(boolean v) { this.eagerPropagates = v; return this; }
         public Builder ignoreResult(boolean v) { this.ignoreResult = v; return this; }
         public Builder trackStarted(boolean v) { this.trackStarted = v; return this; }
-        public Builder defaultRateLimit(String v) { this.defaultRateLimit = v; return this; }
-        public Builder defaultPriority(Integer v) { this.defaultPriority = v; return this; }
-        public Builder queueMaxPriority(Integer v) { this.queueMaxPriority = v; return this; }
+        public Builder defaultRateLimit(@Nullable String v) { this.defaultRateLimit = v; return this; }
+        public Builder defaultPriority(@Nullable Integer v) { this.defaultPriority = v; return this; }
+        public Builder queueMaxPriority(@Nullable Integer v) { this.queueMaxPriority = v; return this; }
         public Builder hostname(String v) { this.hostname = v; return this; }
         public Builder visibilityTimeout(Duration v) { this.visibilityTimeout = v; return this; }
         public Builder deadLetterQueue(String v) { this.deadLetterQueue = v; return this; }
@@ -471,7 +472,7 @@ public final class CeleriacConfig {
          * Celery's {@code broker_connection_max_retries}; default {@value #DEFAULT_BROKER_CONNECTION_MAX_RETRIES}.
          * Null retries for ever; 0 gives up at the first failure.
          */
-        public Builder brokerConnectionMaxRetries(Integer v) {
+        public Builder brokerConnectionMaxRetries(@Nullable Integer v) {
             if (v != null && v < 0) {
                 throw new IllegalArgumentException("broker_connection_max_retries must be 0 or more (or None), was "
                         + v);
@@ -507,12 +508,12 @@ public final class CeleriacConfig {
             return this;
         }
         /** Celery's {@code event_queue_ttl}; default {@link #DEFAULT_EVENT_QUEUE_TTL} (5 s); null: no limit. */
-        public Builder eventQueueTtl(Duration v) {
+        public Builder eventQueueTtl(@Nullable Duration v) {
             this.eventQueueTtl = messageTtl("event_queue_ttl", v);
             return this;
         }
         /** Celery's {@code event_queue_expires}; default {@link #DEFAULT_EVENT_QUEUE_EXPIRES} (60 s); null: never. */
-        public Builder eventQueueExpires(Duration v) {
+        public Builder eventQueueExpires(@Nullable Duration v) {
             this.eventQueueExpires = queueExpires("event_queue_expires", v);
             return this;
         }
@@ -522,14 +523,14 @@ public final class CeleriacConfig {
             return this;
         }
         /** Celery's {@code control_queue_ttl}; default {@link #DEFAULT_CONTROL_QUEUE_TTL} (300 s); null: no limit. */
-        public Builder controlQueueTtl(Duration v) {
+        public Builder controlQueueTtl(@Nullable Duration v) {
             this.controlQueueTtl = messageTtl("control_queue_ttl", v);
             return this;
         }
         /**
          * Celery's {@code control_queue_expires}; default {@link #DEFAULT_CONTROL_QUEUE_EXPIRES} (10 s); null: never.
          */
-        public Builder controlQueueExpires(Duration v) {
+        public Builder controlQueueExpires(@Nullable Duration v) {
             this.controlQueueExpires = queueExpires("control_queue_expires", v);
             return this;
         }
@@ -541,14 +542,14 @@ public final class CeleriacConfig {
             return v;
         }
 
-        private static Duration messageTtl(String key, Duration v) {
+        private static @Nullable Duration messageTtl(String key, @Nullable Duration v) {
             if (v != null && v.isNegative()) {
                 throw new IllegalArgumentException(key + " must be 0 or more seconds (or None), was " + v);
             }
             return v;
         }
 
-        private static Duration queueExpires(String key, Duration v) {
+        private static @Nullable Duration queueExpires(String key, @Nullable Duration v) {
             // RabbitMQ refuses x-expires 0, and kombu sends whole milliseconds (int(seconds * 1000)).
             if (v != null && v.toMillis() < 1) {
                 throw new IllegalArgumentException(key + " must be at least 0.001 seconds (or None), was " + v);

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs a canvas in the calling thread ({@code task_always_eager}), as Celery's {@code apply} does: chain steps in
@@ -40,7 +41,7 @@ final class EagerCanvas {
     }
 
     /** @param planned the result handle: an AsyncResult or a GroupResult */
-    private record Ran(Object planned, boolean ok, Object value) {
+    private record Ran(Object planned, boolean ok, @Nullable Object value) {
     }
 
     private Ran run(Canvas c, List<Object> partial) {
@@ -97,7 +98,7 @@ final class EagerCanvas {
     }
 
     /** {@code p} with {@code parent} as the parent of its first step (a group's parent is not tracked). */
-    private static Object withParent(Object p, Object parent) {
+    private static Object withParent(Object p, @Nullable Object parent) {
         if (parent == null || !(p instanceof AsyncResult r)) {
             return p;
         }

@@ -12,6 +12,7 @@ import io.celeriac.broker.EventBus;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.protocol.MessageCodec;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,7 +81,7 @@ public final class AmqpBroker implements Broker {
     private final AmqpPidbox pidbox;
     /** The consumer's prefetch window as the worker told it; 0: none told, each reserve holds what it hands out. */
     private volatile int prefetchCount;
-    private volatile AmqpLink link;
+    private volatile @Nullable AmqpLink link;
     private volatile boolean lost;
     private volatile boolean closed;
 

@@ -17,6 +17,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The dead-letter queue on RabbitMQ: a durable queue (named as the Redis broker names its dead-letter list,
@@ -170,7 +171,7 @@ final class AmqpDeadLetterQueue implements DeadLetterQueue {
         return out;
     }
 
-    private static String str(Object v) {
+    private static @Nullable String str(@Nullable Object v) {
         return v == null ? null : v.toString();
     }
 

@@ -5,6 +5,7 @@ import io.celeriac.broker.Delivery;
 import io.celeriac.protocol.BrokerMessage;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A delivery from RabbitMQ: the channel it came on ({@link Inbox}) and its delivery tag there, which is all an ack
@@ -14,19 +15,19 @@ import java.util.Objects;
  */
 final class AmqpDelivery implements Delivery {
     private final String queue;
-    private final BrokerMessage message;
+    private final @Nullable BrokerMessage message;
     private final Inbox inbox;
     private final long tag;
     private final String ackToken;
     final AMQP.BasicProperties properties;
     final byte[] body;
     /** Why it cannot be handed out (not UTF-8, too large, ...), or null for a readable message. */
-    final String refusal;
+    final @Nullable String refusal;
     /** Set once acked: a delivery acked before its channel closed can still be dead-lettered (acks early). */
     volatile boolean acked;
 
-    AmqpDelivery(String queue, BrokerMessage message, Inbox inbox, long tag, AMQP.BasicProperties properties,
-                 byte[] body, String refusal) {
+    AmqpDelivery(String queue, @Nullable BrokerMessage message, Inbox inbox, long tag, AMQP.BasicProperties properties,
+                 byte[] body, @Nullable String refusal) {
         this.queue = Objects.requireNonNull(queue, "queue");
         this.message = message;
         this.inbox = inbox;
@@ -80,7 +81,7 @@ final class AmqpDelivery implements Delivery {
 
     // One delivery per token: comparing by it keeps the worker's sets of deliveries cheap (no message hashing).
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof AmqpDelivery d && ackToken.equals(d.ackToken);
     }
 

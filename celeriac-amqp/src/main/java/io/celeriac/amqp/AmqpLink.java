@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One AMQP connection and its channels: one to consume on ({@link Inbox}), one in confirm mode to publish on, one for
@@ -41,8 +42,8 @@ final class AmqpLink implements AutoCloseable {
     volatile boolean delayDeclared;
     private final Object publishLock = new Object();
     private final Object adminLock = new Object();
-    private Channel publishChannel;
-    private Channel adminChannel;
+    private @Nullable Channel publishChannel;
+    private @Nullable Channel adminChannel;
     /** Messages RabbitMQ returned as unroutable during the current publish batch (mandatory flag). */
     private final List<String> returned = new ArrayList<>();
 
@@ -164,7 +165,7 @@ final class AmqpLink implements AutoCloseable {
     }
 
     /** Runs {@code step} on the declarations channel, reopening it if a channel error closed it. */
-    <T> T admin(AdminStep<T> step) throws IOException {
+    <T extends @Nullable Object> T admin(AdminStep<T> step) throws IOException {
         synchronized (adminLock) {
             if (adminChannel == null || !adminChannel.isOpen()) {
                 adminChannel = connection.createChannel();
@@ -221,7 +222,7 @@ final class AmqpLink implements AutoCloseable {
         void run(Channel channel) throws IOException;
     }
 
-    interface AdminStep<T> {
+    interface AdminStep<T extends @Nullable Object> {
         T run(Channel channel) throws IOException;
     }
 }

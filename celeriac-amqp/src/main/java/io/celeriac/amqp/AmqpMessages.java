@@ -16,6 +16,7 @@ import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Maps a {@link BrokerMessage} onto an AMQP basic.publish (properties, headers, body) and back, as kombu's pyamqp
@@ -74,12 +75,12 @@ final class AmqpMessages {
         return b.build();
     }
 
-    private static String string(Object v) {
+    private static @Nullable String string(@Nullable Object v) {
         return v == null ? null : v.toString();
     }
 
     /** A JSON-shaped header value as an AMQP field value. */
-    private static Object toAmqp(Object v, String header) {
+    private static @Nullable Object toAmqp(@Nullable Object v, String header) {
         if (v == null || v instanceof String || v instanceof Integer || v instanceof Long || v instanceof Boolean
                 || v instanceof Double) {
             return v;
@@ -175,7 +176,7 @@ final class AmqpMessages {
     }
 
     /** An AMQP field value as a JSON-shaped one, refusing what would change on the way. */
-    private static Object fromAmqp(Object v, String header) {
+    private static @Nullable Object fromAmqp(@Nullable Object v, String header) {
         if (v == null || v instanceof Integer || v instanceof Long || v instanceof Boolean || v instanceof Double
                 || v instanceof String) {
             return v;

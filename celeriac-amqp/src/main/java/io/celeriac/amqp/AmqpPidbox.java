@@ -10,6 +10,7 @@ import io.celeriac.broker.ControlBus;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.MessageCodec;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -140,7 +141,7 @@ final class AmqpPidbox implements ControlBus {
         });
     }
 
-    private ControlMessage parse(byte[] raw) {
+    private @Nullable ControlMessage parse(byte[] raw) {
         try {
             return ControlMessage.fromCeleryBody(codec.readJson(MessageCodec.strictUtf8(raw)));
         } catch (RuntimeException e) {
@@ -230,13 +231,13 @@ final class AmqpPidbox implements ControlBus {
         final Map<String, Object> headers;
         final byte[] body;
 
-        Reply(Map<String, Object> headers, byte[] body) {
+        Reply(@Nullable Map<String, Object> headers, byte[] body) {
             this.headers = headers == null ? Map.of() : headers;
             this.body = body;
         }
 
         /** The reply, if it answers {@code ticket}, has not expired and parses; else null. */
-        Map<String, Object> answer(String ticket) {
+        @Nullable Map<String, Object> answer(String ticket) {
             Object t = headers.get("ticket");
             if (t != null && !ticket.equals(t.toString())) {
                 return null;
@@ -255,7 +256,7 @@ final class AmqpPidbox implements ControlBus {
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> asMap(Object v) {
+    private static Map<String, Object> asMap(@Nullable Object v) {
         if (v instanceof Map<?, ?> m) {
             return (Map<String, Object>) m;
         }

@@ -11,6 +11,7 @@ import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.MessageRejectedException;
 import io.celeriac.backend.ResultCodec;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +56,7 @@ public final class AmqpRpcBackend implements ResultBackend {
 
     private final AmqpUrl url;
     private final String queue = UUID.randomUUID().toString();
-    private final Duration expires;
+    private final @Nullable Duration expires;
     private final ResultCodec codec;
     private final MessageCodec json;
     private final String connectionName = "celeriac-rpc-" + queue;
@@ -67,7 +68,7 @@ public final class AmqpRpcBackend implements ResultBackend {
             return size() > KEEP;
         }
     };
-    private volatile AmqpLink link;
+    private volatile @Nullable AmqpLink link;
     private volatile boolean consuming;
     private volatile boolean closed;
 
@@ -75,7 +76,7 @@ public final class AmqpRpcBackend implements ResultBackend {
      * @param brokerUrl the AMQP broker both sides use (rpc:// names no server: Celery takes the broker's)
      * @param expires how long an unused reply queue lives ({@code result_expires})
      */
-    public AmqpRpcBackend(String brokerUrl, Duration expires, MessageCodec json) {
+    public AmqpRpcBackend(String brokerUrl, @Nullable Duration expires, MessageCodec json) {
         this.url = AmqpUrl.parse(brokerUrl);
         this.expires = expires;
         this.json = json;

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A RabbitMQ URL as Celery and kombu write them: {@code amqp://[user[:password]@]host[:port][/vhost][?options]},
@@ -45,9 +46,9 @@ import java.util.Map;
  * @param deliveryLimit a quorum queue's {@code x-delivery-limit}, or null for none
  * @param hosts every server to try, in order; the first is {@link #host()}:{@link #port()}
  */
-public record AmqpUrl(String host, int port, String virtualHost, String username, String password, boolean tls,
-                      Integer maxPriority, Duration heartbeat, Duration connectTimeout, boolean quorum,
-                      Integer deliveryLimit, List<Host> hosts) {
+public record AmqpUrl(String host, int port, String virtualHost, String username, @Nullable String password,
+                      boolean tls, @Nullable Integer maxPriority, Duration heartbeat, Duration connectTimeout,
+                      boolean quorum, @Nullable Integer deliveryLimit, List<Host> hosts) {
     public static final int DEFAULT_PORT = 5672;
     public static final int DEFAULT_TLS_PORT = 5671;
     public static final int DEFAULT_HEARTBEAT_SECONDS = 60;
@@ -83,8 +84,8 @@ public record AmqpUrl(String host, int port, String virtualHost, String username
     }
 
     /** One server, classic queues. */
-    public AmqpUrl(String host, int port, String virtualHost, String username, String password, boolean tls,
-                   Integer maxPriority, Duration heartbeat, Duration connectTimeout) {
+    public AmqpUrl(String host, int port, String virtualHost, String username, @Nullable String password, boolean tls,
+                   @Nullable Integer maxPriority, Duration heartbeat, Duration connectTimeout) {
         this(host, port, virtualHost, username, password, tls, maxPriority, heartbeat, connectTimeout, false, null,
                 List.of());
     }
@@ -193,7 +194,7 @@ public record AmqpUrl(String host, int port, String virtualHost, String username
         }
     }
 
-    private static Map<String, String> query(String raw) {
+    private static Map<String, String> query(@Nullable String raw) {
         Map<String, String> q = new LinkedHashMap<>();
         if (raw == null || raw.isEmpty()) {
             return q;

@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The consuming channel of one connection and the deliveries it buffers: the consumer buffer.
@@ -62,7 +63,7 @@ final class Inbox {
      * given back, and a requeue waits until the queue counts its messages again.
      */
     private final boolean quorum;
-    private volatile ShutdownSignalException closedBy;
+    private volatile @Nullable ShutdownSignalException closedBy;
 
     Inbox(Channel channel, long maxMessageBytes, boolean quorum) {
         this.channel = channel;

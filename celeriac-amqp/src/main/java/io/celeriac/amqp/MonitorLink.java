@@ -10,6 +10,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.protocol.BrokerMessage;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,8 +57,8 @@ final class MonitorLink implements AutoCloseable {
     private final ReconnectBackoff backoff = new ReconnectBackoff(log);
     /** Exchanges declared on the current connection (kombu's {@code maybe_declare} cache). Guarded by lock. */
     private final Set<String> declared = new HashSet<>();
-    private Connection connection;
-    private Channel publishChannel;
+    private @Nullable Connection connection;
+    private @Nullable Channel publishChannel;
     private long noPublishConnectBefore = System.nanoTime();
     private ScheduledExecutorService resubscriber;
     private volatile boolean closed;
@@ -80,7 +81,7 @@ final class MonitorLink implements AutoCloseable {
      * an argument left out where the setting is None (null here). Typed as py-amqp types an int: 32-bit while it
      * fits.
      */
-    static Map<String, Object> queueArguments(Duration messageTtl, Duration expires) {
+    static Map<String, Object> queueArguments(@Nullable Duration messageTtl, @Nullable Duration expires) {
         Map<String, Object> args = new HashMap<>();
         if (messageTtl != null) {
             args.put("x-message-ttl", millis(messageTtl));
@@ -266,7 +267,7 @@ final class MonitorLink implements AutoCloseable {
         final String what;
         final Declaration declaration;
         final Listener listener;
-        volatile Channel channel;
+        volatile @Nullable Channel channel;
         volatile boolean closed;
 
         Standing(String what, Declaration declaration, Listener listener) {

@@ -5,6 +5,7 @@ import io.celeriac.CeleriacConfig;
 import io.celeriac.beat.Beat;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.broker.ReconnectBackoff;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,7 +43,7 @@ final class BeatCommand implements Callable<Integer> {
     @Option(names = {"-s", "--schedule"}, description = "A properties file of entries declared in config, one per "
             + "line: name = task; schedule; [args JSON], e.g. cleanup = orders.cleanup_expired_carts; "
             + "crontab 0 3 * * * Europe/Paris; []. Entries not yet in the store are added at start.")
-    java.nio.file.Path scheduleFile;
+    java.nio.file.@Nullable Path scheduleFile;
 
     @Override
     public Integer call() throws Exception {

@@ -3,6 +3,7 @@ package io.celeriac.cli;
 import io.celeriac.Celeriac;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -29,22 +30,22 @@ final class CallCommand implements Callable<Integer> {
     String kwargs;
 
     @Option(names = "--countdown", description = "Seconds to wait before running.")
-    Double countdown;
+    @Nullable Double countdown;
 
     @Option(names = "--expires", description = "Seconds after which the task is revoked if not started.")
-    Double expires;
+    @Nullable Double expires;
 
     @Option(names = {"-Q", "--queue"}, description = "Queue to send to.")
-    String queue;
+    @Nullable String queue;
 
     @Option(names = "--priority", description = "0-9; on Redis lower is served first.")
-    Integer priority;
+    @Nullable Integer priority;
 
     @Option(names = "--task-id", description = "Use this id instead of a random one.")
-    String taskId;
+    @Nullable String taskId;
 
     @Option(names = "--wait", description = "Wait this many seconds for the result and print it.")
-    Double wait;
+    @Nullable Double wait;
 
     @Override
     @SuppressWarnings("unchecked")

@@ -1,5 +1,6 @@
 package io.celeriac.cli;
 
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -57,7 +58,7 @@ public final class CeleriacCommand implements Runnable {
     }
 
     /** The IllegalArgumentException in {@code e}'s causes, if building the app from the settings failed with one. */
-    private static IllegalArgumentException configurationError(Throwable e) {
+    private static @Nullable IllegalArgumentException configurationError(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof IllegalArgumentException iae && iae.getMessage() != null) {
                 return iae;

@@ -5,6 +5,7 @@ import io.celeriac.CeleriacConfig;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.dashboard.Dashboard;
 import io.celeriac.dashboard.Role;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -47,7 +48,7 @@ final class DashboardCommand implements Callable<Integer> {
             + "CELERIAC_HISTORY_DB_USER / CELERIAC_HISTORY_DB_PASSWORD), a redis:// URL, redis (the broker's), or "
             + "none. Default: the broker's Redis when the broker is Redis, else memory only. Or "
             + "CELERIAC_DASHBOARD_HISTORY.")
-    String history;
+    @Nullable String history;
 
     @Option(names = "--history-size", defaultValue = "100000", description = "Tasks kept in the history "
             + "(default: ${DEFAULT-VALUE}).")

@@ -16,6 +16,7 @@ import io.celeriac.task.SendOptions;
 import io.celeriac.task.TaskRequest;
 import io.celeriac.worker.Worker;
 import io.celeriac.worker.WorkerListener;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -41,7 +42,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--broker", description = "Broker URL (default: a Redis started for the demo from the "
             + "binary inside the jar; memory:// runs on the in-process broker).")
-    String broker;
+    @Nullable String broker;
 
     private final CountDownLatch finished = new CountDownLatch(1);
 
@@ -159,13 +160,13 @@ final class DemoCommand implements Callable<Integer> {
     /** Prints the lifecycle a Celery user would watch in Flower. */
     private static final class Narrator implements WorkerListener {
         @Override
-        public void taskRetried(TaskRequest r, Throwable reason, Duration countdown) {
+        public void taskRetried(TaskRequest r, @Nullable Throwable reason, Duration countdown) {
             say("%s[%s] failed (%s); retry %d in %.1f s", r.task(), shortId(r.id()),
                     reason == null ? "retry" : reason.getMessage(), r.retries() + 1, countdown.toMillis() / 1000.0);
         }
 
         @Override
-        public void taskSucceeded(TaskRequest r, Object result, Duration runtime) {
+        public void taskSucceeded(TaskRequest r, @Nullable Object result, Duration runtime) {
             say("%s[%s] done in %d ms: %s", r.task(), shortId(r.id()), runtime.toMillis(), result);
         }
 

@@ -7,6 +7,7 @@ import io.celeriac.beat.EntryState;
 import io.celeriac.beat.ScheduleEntry;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.beat.Schedules;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,31 +27,31 @@ final class ScheduleCommand implements Callable<Integer> {
     String action;
 
     @Parameters(index = "1", arity = "0..1", description = "Entry name.")
-    String name;
+    @Nullable String name;
 
     @Option(names = "--task", description = "Task name (add, edit).")
-    String task;
+    @Nullable String task;
 
     @Option(names = "--every", description = "Interval, e.g. 30s, 5m, 1h.")
-    String every;
+    @Nullable String every;
 
     @Option(names = "--crontab", description = "Unix crontab fields 'm h dom mon dow', e.g. '30 2 * * *'.")
-    String crontab;
+    @Nullable String crontab;
 
     @Option(names = "--at", description = "One-off time (ISO-8601 instant).")
-    String at;
+    @Nullable String at;
 
     @Option(names = "--tz", description = "Time zone of a crontab (default: the timezone setting).")
-    String zone;
+    @Nullable String zone;
 
     @Option(names = {"-a", "--args"}, description = "Positional arguments as a JSON list.")
-    String args;
+    @Nullable String args;
 
     @Option(names = {"-k", "--kwargs"}, description = "Keyword arguments as a JSON object.")
-    String kwargs;
+    @Nullable String kwargs;
 
     @Option(names = {"-Q", "--queue"}, description = "Queue to send to.")
-    String queue;
+    @Nullable String queue;
 
     @Option(names = "--skip-missed", description = "After downtime, skip missed runs instead of running the "
             + "latest one once.")

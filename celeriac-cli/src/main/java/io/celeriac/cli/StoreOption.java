@@ -4,6 +4,7 @@ import io.celeriac.CeleriacConfig;
 import io.celeriac.beat.ScheduleStore;
 import io.celeriac.jdbc.JdbcScheduleStore;
 import io.celeriac.redis.RedisScheduleStore;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Option;
 
 /**
@@ -16,7 +17,7 @@ final class StoreOption {
             + "redis:// URL, or a jdbc: URL (PostgreSQL, MariaDB, H2; user/password from "
             + "CELERIAC_BEAT_DB_USER/PASSWORD). Required with a RabbitMQ broker (amqp://): beat records each due "
             + "time there before publishing it. The dashboard also takes none.")
-    String store;
+    @Nullable String store;
 
     /** Whether {@code --store} was given. */
     boolean given() {

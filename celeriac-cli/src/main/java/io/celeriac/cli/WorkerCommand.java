@@ -3,6 +3,7 @@ package io.celeriac.cli;
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.worker.Worker;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,16 +24,16 @@ final class WorkerCommand implements Callable<Integer> {
     List<String> queues = new ArrayList<>();
 
     @Option(names = {"-c", "--concurrency"}, description = "Pool size (default: number of CPUs).")
-    Integer concurrency;
+    @Nullable Integer concurrency;
 
     @Option(names = {"-n", "--hostname"}, description = "Node name, e.g. email@%%h.")
-    String hostname;
+    @Nullable String hostname;
 
     @Option(names = "--pool", description = "threads, virtual (Java 21+) or solo.")
-    String pool;
+    @Nullable String pool;
 
     @Option(names = "--prefetch-multiplier", description = "Messages reserved per pool slot.")
-    Integer prefetchMultiplier;
+    @Nullable Integer prefetchMultiplier;
 
     @Mixin
     ConnectionOptions connection;
@@ -48,11 +49,11 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Option(names = "--max-tasks-per-child", description = "Exit cleanly after this many tasks (for a supervisor "
             + "to restart).")
-    Integer maxTasksPerChild;
+    @Nullable Integer maxTasksPerChild;
 
     @Option(names = "--max-memory-per-child", description = "Exit cleanly once the heap in use exceeds this many "
             + "KiB after a task.")
-    Long maxMemoryPerChild;
+    @Nullable Long maxMemoryPerChild;
 
     @Override
     public Integer call() throws Exception {
@@ -102,7 +103,7 @@ final class WorkerCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Class<?> loadClass(String name) {
+    private static @Nullable Class<?> loadClass(String name) {
         try {
             return Class.forName(name);
         } catch (ClassNotFoundException e) {

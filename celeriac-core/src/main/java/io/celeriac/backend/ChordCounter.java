@@ -2,6 +2,7 @@ package io.celeriac.backend;
 
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Counts finished chord parts, so the body is sent once, when the last part is done (Celery's native chord join).
@@ -14,7 +15,7 @@ import java.util.Optional;
 public interface ChordCounter {
 
     /** A finished part as recorded: its task id, final state and result (the exception map for a failure). */
-    record Part(String taskId, String state, Object result) {
+    record Part(String taskId, String state, @Nullable Object result) {
     }
 
     /** Records how many parts complete the chord of {@code groupId} (Celery's {@code set_chord_size}). */
@@ -25,7 +26,8 @@ public interface ChordCounter {
      * parts reached the size); otherwise empty. A part recorded again (its message was redelivered) replaces its
      * first record, so it counts once.
      */
-    Optional<List<Part>> partDone(String groupId, String taskId, Integer groupIndex, String state, Object result);
+    Optional<List<Part>> partDone(String groupId, String taskId, @Nullable Integer groupIndex, String state,
+                                  @Nullable Object result);
 
     /** Deletes the chord's records once its body was sent. */
     void forget(String groupId);

@@ -10,21 +10,22 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 
 /** Results kept in the JVM, for the embedded default and eager mode. Honours {@code result_expires}. */
 public final class InMemoryResultBackend implements ResultBackend {
-    private record Entry(ResultDocument doc, Instant expiresAt) {
+    private record Entry(ResultDocument doc, @Nullable Instant expiresAt) {
     }
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Map<String, Entry> results = new HashMap<>();
-    private final Duration expires;
+    private final @Nullable Duration expires;
     private final Clock clock;
     private int writes;
 
     /** @param expires how long results live; null or zero = forever */
-    public InMemoryResultBackend(Duration expires, Clock clock) {
+    public InMemoryResultBackend(@Nullable Duration expires, Clock clock) {
         this.expires = expires == null || expires.isZero() ? null : expires;
         this.clock = clock;
     }
@@ -63,7 +64,7 @@ public final class InMemoryResultBackend implements ResultBackend {
         }
     }
 
-    private ResultDocument live(String taskId) {
+    private @Nullable ResultDocument live(String taskId) {
         Entry e = results.get(taskId);
         if (e == null) {
             return null;
@@ -131,8 +132,8 @@ public final class InMemoryResultBackend implements ResultBackend {
         }
 
         @Override
-        public synchronized Optional<List<Part>> partDone(String groupId, String taskId, Integer groupIndex,
-                                                          String state, Object result) {
+        public synchronized Optional<List<Part>> partDone(String groupId, String taskId, @Nullable Integer groupIndex,
+                                                          String state, @Nullable Object result) {
             java.util.TreeMap<String, Object[]> p = parts.computeIfAbsent(groupId, k -> new java.util.TreeMap<>());
             p.put(taskId, new Object[] {groupIndex == null ? Integer.MAX_VALUE : groupIndex, new Part(taskId, state,
                     result)});

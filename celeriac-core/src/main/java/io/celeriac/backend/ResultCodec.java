@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Result documents as Celery's result backends store them ({@code celery-task-meta-<id>} on Redis): status, result,
@@ -66,7 +67,7 @@ public final class ResultCodec {
     }
 
     /** Celery's failure result: {@code {"exc_type", "exc_message": [message], "exc_module"}}. */
-    public static Map<String, Object> exceptionResult(String excType, String excModule, String message) {
+    public static Map<String, Object> exceptionResult(String excType, String excModule, @Nullable String message) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("exc_type", excType);
         m.put("exc_message", List.of(message == null ? "" : message));

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A task's state and result as Celery's result backends store it ({@code celery-task-meta-<id>} on Redis).
@@ -23,8 +24,9 @@ import java.util.Objects;
  * @param replyTo where a backend that sends results as messages ({@code rpc://}) sends this one: the task message's
  *              {@code reply_to}, the caller's reply queue; null when unknown. Not part of the stored document.
  */
-public record ResultDocument(String taskId, String status, Object result, String traceback, List<Object> children,
-                             Instant dateDone, String parentId, Map<String, Object> extra, String replyTo) {
+public record ResultDocument(String taskId, String status, @Nullable Object result, @Nullable String traceback,
+                             List<Object> children, @Nullable Instant dateDone, @Nullable String parentId,
+                             Map<String, Object> extra, @Nullable String replyTo) {
     public ResultDocument {
         Objects.requireNonNull(taskId, "taskId");
         Objects.requireNonNull(status, "status");
@@ -32,17 +34,18 @@ public record ResultDocument(String taskId, String status, Object result, String
         extra = JsonValues.immutableMap(extra);
     }
 
-    public ResultDocument(String taskId, String status, Object result, String traceback, List<Object> children,
-                          Instant dateDone, String parentId, Map<String, Object> extra) {
+    public ResultDocument(String taskId, String status, @Nullable Object result, @Nullable String traceback,
+                          List<Object> children, @Nullable Instant dateDone, @Nullable String parentId,
+                          Map<String, Object> extra) {
         this(taskId, status, result, traceback, children, dateDone, parentId, extra, null);
     }
 
     /** This document, to be sent to {@code replyTo} by a backend that sends results as messages. */
-    public ResultDocument withReplyTo(String replyTo) {
+    public ResultDocument withReplyTo(@Nullable String replyTo) {
         return new ResultDocument(taskId, status, result, traceback, children, dateDone, parentId, extra, replyTo);
     }
 
-    public static ResultDocument of(String taskId, String status, Object result) {
+    public static ResultDocument of(String taskId, String status, @Nullable Object result) {
         return new ResultDocument(taskId, status, result, null, List.of(), Instant.now(), null, Map.of());
     }
 
@@ -51,12 +54,12 @@ public record ResultDocument(String taskId, String status, Object result, String
     }
 
     /** For FAILURE-like documents: {@code result.exc_type}, else null. */
-    public String excType() {
+    public @Nullable String excType() {
         return result instanceof Map<?, ?> m && m.get("exc_type") != null ? m.get("exc_type").toString() : null;
     }
 
     /** For FAILURE-like documents: the first element of {@code result.exc_message}, else null. */
-    public String excMessage() {
+    public @Nullable String excMessage() {
         if (result instanceof Map<?, ?> m) {
             Object msg = m.get("exc_message");
             if (msg instanceof List<?> l) {

@@ -9,6 +9,7 @@ import io.celeriac.broker.OutboundMessage;
 import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.protocol.TaskMessage;
 import io.celeriac.task.SendOptions;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,14 +73,14 @@ public final class Beat implements AutoCloseable {
     private final Duration lease;
     private final OnceDispatch once;
     /** The ledger's dispatch, when beat publishes through the store's ledger; null when the broker's own is used. */
-    private final LedgerOnceDispatch ledgerDispatch;
+    private final @Nullable LedgerOnceDispatch ledgerDispatch;
     private final Duration relayAfter;
     private volatile boolean leader;
     private volatile boolean running;
-    private Thread thread;
+    private @Nullable Thread thread;
     private final ReconnectBackoff backoff = new ReconnectBackoff(log);
     /** When the current run of failed ticks began (null while ticks succeed): runs due since are owed. */
-    private volatile Instant failingSince;
+    private volatile @Nullable Instant failingSince;
     /** What the current round failed on, to say so in the log. */
     private volatile FailedOn failedOn = FailedOn.NOTHING;
 
@@ -217,7 +218,7 @@ public final class Beat implements AutoCloseable {
     }
 
     /** Runs a store call, noting that the round failed on the store if it throws. */
-    private <T> T inStore(java.util.function.Supplier<T> call) {
+    private <T extends @Nullable Object> T inStore(java.util.function.Supplier<T> call) {
         try {
             return call.get();
         } catch (RuntimeException e) {

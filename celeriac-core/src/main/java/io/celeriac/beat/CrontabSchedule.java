@@ -12,6 +12,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Celery's {@code crontab(minute, hour, day_of_week, day_of_month, month_of_year)} in a time zone, parsed by
@@ -99,7 +100,7 @@ public final class CrontabSchedule implements Schedule {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof CrontabSchedule c && spec().equals(c.spec());
     }
 

@@ -7,6 +7,7 @@ import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** Entries and their state as JSON, for stores that keep text (Redis). */
 public final class EntryCodec {
@@ -57,7 +58,7 @@ public final class EntryCodec {
         return json.writeJson(m);
     }
 
-    public EntryState decodeState(String text) {
+    public EntryState decodeState(@Nullable String text) {
         if (text == null) {
             return EntryState.NEW;
         }

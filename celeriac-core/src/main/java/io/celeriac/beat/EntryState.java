@@ -1,6 +1,7 @@
 package io.celeriac.beat;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What beat has done with an entry.
@@ -9,6 +10,6 @@ import java.time.Instant;
  * @param lastRunAt when that send happened
  * @param totalRunCount how many times it was sent
  */
-public record EntryState(Instant lastDue, Instant lastRunAt, long totalRunCount) {
+public record EntryState(@Nullable Instant lastDue, @Nullable Instant lastRunAt, long totalRunCount) {
     public static final EntryState NEW = new EntryState(null, null, 0);
 }

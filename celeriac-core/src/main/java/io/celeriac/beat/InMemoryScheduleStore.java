@@ -11,13 +11,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /** Entries in memory, for the demo and tests; one process only. */
 public final class InMemoryScheduleStore implements ScheduleStore {
     private final Map<String, ScheduleEntry> entries = new TreeMap<>();
     private final Map<String, EntryState> states = new TreeMap<>();
     private final Clock clock;
-    private String holder;
+    private @Nullable String holder;
     private Instant leaseUntil = Instant.EPOCH;
     private long fence;
     private final InMemoryDispatchLedger ledger;

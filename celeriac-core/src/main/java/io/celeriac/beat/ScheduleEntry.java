@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A periodic task: what to send and when (Celery's beat_schedule entry, django-celery-beat's PeriodicTask).
@@ -24,9 +25,10 @@ import java.util.Objects;
  * @param endTime not due after this, or null
  * @param catchUp after downtime: {@code true} sends the latest missed run once, {@code false} skips missed runs
  */
-public record ScheduleEntry(String name, String task, List<Object> args, Map<String, Object> kwargs,
-                            Schedule schedule, String queue, Integer priority, Double expiresSeconds, boolean enabled,
-                            boolean oneOff, Instant startTime, Instant endTime, boolean catchUp) {
+public record ScheduleEntry(String name, String task, List<Object> args, Map<String, Object> kwargs, Schedule schedule,
+                            @Nullable String queue, @Nullable Integer priority, @Nullable Double expiresSeconds,
+                            boolean enabled, boolean oneOff, @Nullable Instant startTime, @Nullable Instant endTime,
+                            boolean catchUp) {
     public ScheduleEntry {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(task, "task");
@@ -51,7 +53,7 @@ public record ScheduleEntry(String name, String task, List<Object> args, Map<Str
                 startTime, endTime, catchUp);
     }
 
-    public ScheduleEntry withQueue(String v) {
+    public ScheduleEntry withQueue(@Nullable String v) {
         return new ScheduleEntry(name, task, args, kwargs, schedule, v, priority, expiresSeconds, enabled, oneOff,
                 startTime, endTime, catchUp);
     }
@@ -66,7 +68,7 @@ public record ScheduleEntry(String name, String task, List<Object> args, Map<Str
                 startTime, endTime, catchUp);
     }
 
-    public ScheduleEntry withWindow(Instant start, Instant end) {
+    public ScheduleEntry withWindow(@Nullable Instant start, @Nullable Instant end) {
         return new ScheduleEntry(name, task, args, kwargs, schedule, queue, priority, expiresSeconds, enabled, oneOff,
                 start, end, catchUp);
     }

@@ -3,6 +3,7 @@ package io.celeriac.broker;
 import io.celeriac.protocol.BrokerMessage;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A message the worker could not execute, kept with the reason.
@@ -16,5 +17,6 @@ import java.time.Instant;
  * @param raw the message as the broker stores it, for display (kombu's JSON envelope on Redis; bytes that are not
  *     UTF-8 base64-encoded)
  */
-public record DeadLetter(String id, String queue, String reason, Instant time, BrokerMessage message, String raw) {
+public record DeadLetter(String id, String queue, String reason, Instant time, @Nullable BrokerMessage message,
+                         String raw) {
 }

@@ -3,6 +3,7 @@ package io.celeriac.broker;
 import io.celeriac.protocol.BrokerMessage;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One message handed to a consumer by {@link Broker#reserve}. Until it is acked, requeued, deferred or
@@ -39,7 +40,7 @@ public interface Delivery {
 
         // One delivery per token: comparing by it keeps the worker's sets of deliveries cheap (no message hashing).
         @Override
-        public boolean equals(Object o) {
+        public boolean equals(@Nullable Object o) {
             return o instanceof Plain p && ackToken.equals(p.ackToken) && queue.equals(p.queue);
         }
 

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A broker inside the JVM, for {@code celeriac demo}, single-process apps and users' unit tests. It follows the
@@ -231,7 +232,7 @@ public final class InMemoryBroker implements Broker {
         return out;
     }
 
-    private Delivery takeOne() {
+    private @Nullable Delivery takeOne() {
         for (int step : STEPS) {
             for (int i = 0; i < cycle.size(); i++) {
                 String q = cycle.get(i);

@@ -8,6 +8,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link DispatchLedger} in memory, for one process (the in-memory schedule store, tests). Messages are kept as
@@ -19,7 +20,7 @@ public final class InMemoryDispatchLedger implements DispatchLedger {
     private final Map<String, Rec> records = new HashMap<>();
 
     /** @param message the pending message as text, null once sent */
-    private record Rec(String message, Instant recordedAt, Instant attemptedAt, Instant expiresAt) {
+    private record Rec(@Nullable String message, Instant recordedAt, @Nullable Instant attemptedAt, Instant expiresAt) {
     }
 
     public InMemoryDispatchLedger(Clock clock) {

@@ -4,6 +4,7 @@ import io.celeriac.protocol.BrokerMessage;
 
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A task message ready to publish, with where it goes.
@@ -16,7 +17,8 @@ import java.util.Objects;
  * @param eta the task's ETA (also in the message's {@code eta} header); see {@link Broker#publish} for what a
  *     broker does with a future one
  */
-public record OutboundMessage(String queue, int priority, BrokerMessage message, String taskId, Instant eta) {
+public record OutboundMessage(String queue, int priority, BrokerMessage message, @Nullable String taskId,
+                              @Nullable Instant eta) {
     public OutboundMessage {
         Objects.requireNonNull(queue, "queue");
         Objects.requireNonNull(message, "message");

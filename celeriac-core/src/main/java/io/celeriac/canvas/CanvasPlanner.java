@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns a canvas into the messages that start it, as Celery 5's canvas does, so that producers and workers of both
@@ -40,7 +41,8 @@ public final class CanvasPlanner {
     }
 
     /** Who applies the canvas: partial arguments, the parent task and root, and a priority to pass on. */
-    public record Context(List<Object> partialArgs, String parentId, String rootId, Integer priority) {
+    public record Context(List<Object> partialArgs, @Nullable String parentId, @Nullable String rootId,
+                          @Nullable Integer priority) {
         public Context {
             partialArgs = partialArgs == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(partialArgs));
         }
@@ -59,11 +61,11 @@ public final class CanvasPlanner {
     }
 
     /** One task's id; {@code parent} the step before it, if any. */
-    public record One(String id, Planned parent) implements Planned {
+    public record One(String id, @Nullable Planned parent) implements Planned {
     }
 
     /** A group's id and its members. */
-    public record Many(String groupId, List<Planned> members, Planned parent) implements Planned {
+    public record Many(String groupId, List<Planned> members, @Nullable Planned parent) implements Planned {
     }
 
     private final MessageFactory factory;
@@ -136,7 +138,7 @@ public final class CanvasPlanner {
         return UUID.randomUUID().toString();
     }
 
-    private static Canvas freeze(Canvas c, String lastTaskId) {
+    private static Canvas freeze(Canvas c, @Nullable String lastTaskId) {
         if (c instanceof Signature s) {
             String id = lastTaskId != null ? lastTaskId : s.options().taskId().orElseGet(CanvasPlanner::newId);
             return s.options().taskId().filter(id::equals).isPresent() ? s
@@ -206,8 +208,9 @@ public final class CanvasPlanner {
      * @param groupId group of the last task this canvas runs (a chord header member, or a group member)
      * @param chord the chord body that task's completion counts towards
      */
-    private record Ctx(List<Object> partial, String parentId, String rootId, Integer priority, List<Object> chain,
-                       String groupId, Integer groupIndex, Map<String, Object> chord) {
+    private record Ctx(List<Object> partial, @Nullable String parentId, @Nullable String rootId,
+                       @Nullable Integer priority, List<Object> chain, @Nullable String groupId,
+                       @Nullable Integer groupIndex, @Nullable Map<String, Object> chord) {
         Ctx withPartial(List<Object> p) {
             return new Ctx(p, parentId, rootId, priority, chain, groupId, groupIndex, chord);
         }
@@ -216,7 +219,7 @@ public final class CanvasPlanner {
             return new Ctx(partial, parentId, rootId, priority, c, groupId, groupIndex, chord);
         }
 
-        Ctx inGroup(String gid, Integer index, Map<String, Object> body) {
+        Ctx inGroup(String gid, @Nullable Integer index, @Nullable Map<String, Object> body) {
             return new Ctx(partial, parentId, rootId, priority, List.of(), gid, index, body);
         }
 
@@ -351,7 +354,7 @@ public final class CanvasPlanner {
     }
 
     /** {@code p} with {@code parent} as the parent of its first step. */
-    private static Planned withParent(Planned p, Planned parent) {
+    private static Planned withParent(Planned p, @Nullable Planned parent) {
         if (parent == null) {
             return p;
         }
@@ -363,7 +366,8 @@ public final class CanvasPlanner {
     }
 
     /** The canvas whose last task carries the given group, index and chord body in its options. */
-    private static Canvas withGroup(Canvas c, String gid, Integer index, Map<String, Object> chord) {
+    private static Canvas withGroup(Canvas c, String gid, @Nullable Integer index,
+                                    @Nullable Map<String, Object> chord) {
         if (c instanceof Signature s) {
             Map<String, Object> other = new LinkedHashMap<>(s.otherOptions());
             other.put("group_id", gid);
@@ -430,7 +434,7 @@ public final class CanvasPlanner {
         return out;
     }
 
-    private static String str(Object o) {
+    private static @Nullable String str(@Nullable Object o) {
         return o == null ? null : o.toString();
     }
 }

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A remote-control command (Celery's pidbox "broadcast"): e.g. {@code revoke} with {@code task_id}, or
@@ -19,8 +20,8 @@ import java.util.Map;
  * @param ticket correlation id of the request, or null when no reply is wanted
  * @param replyTo reply queue id, or null when no reply is wanted
  */
-public record ControlMessage(String method, Map<String, Object> arguments, List<String> destination, String ticket,
-                             String replyTo) {
+public record ControlMessage(String method, Map<String, Object> arguments, List<String> destination,
+                             @Nullable String ticket, @Nullable String replyTo) {
     public ControlMessage {
         arguments = JsonValues.immutableMap(arguments);
         destination = destination == null ? List.of() : List.copyOf(destination);
@@ -56,7 +57,7 @@ public record ControlMessage(String method, Map<String, Object> arguments, List<
     }
 
     /** Reads a pidbox message body (any transport); refuses what is not a JSON object. */
-    public static ControlMessage fromCeleryBody(Object parsed) {
+    public static ControlMessage fromCeleryBody(@Nullable Object parsed) {
         if (!(parsed instanceof Map<?, ?> body)) {
             throw new MessageRejectedException("refused: not a JSON object");
         }

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A message as every transport carries it, in AMQP's terms (kombu's {@code Message}): a body of bytes, its content
@@ -22,8 +23,8 @@ import java.util.Objects;
  *     {@code priority}; a transport may add its own, such as kombu's {@code delivery_info} and {@code delivery_tag});
  *     JSON-shaped, kept as a read-only view like the headers
  */
-public record BrokerMessage(byte[] body, String contentType, String contentEncoding, Map<String, Object> headers,
-                            Map<String, Object> properties) {
+public record BrokerMessage(byte[] body, @Nullable String contentType, @Nullable String contentEncoding,
+                            Map<String, Object> headers, Map<String, Object> properties) {
     public BrokerMessage {
         Objects.requireNonNull(body, "body");
         // Read-only views, not copies: a message is built once per send and per delivery, from maps made for it (the
@@ -44,13 +45,13 @@ public record BrokerMessage(byte[] body, String contentType, String contentEncod
     }
 
     /** A string property, or null. */
-    public String property(String name) {
+    public @Nullable String property(String name) {
         Object v = properties.get(name);
         return v == null ? null : v.toString();
     }
 
     /** A copy with one property set (null removes it). */
-    public BrokerMessage withProperty(String name, Object value) {
+    public BrokerMessage withProperty(String name, @Nullable Object value) {
         Map<String, Object> p = new java.util.LinkedHashMap<>(properties);
         if (value == null) {
             p.remove(name);
@@ -62,7 +63,7 @@ public record BrokerMessage(byte[] body, String contentType, String contentEncod
 
     // A record compares arrays by identity; a message is its bytes.
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof BrokerMessage m && Arrays.equals(body, m.body)
                 && Objects.equals(contentType, m.contentType) && Objects.equals(contentEncoding, m.contentEncoding)
                 && headers.equals(m.headers) && properties.equals(m.properties);

@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Helpers for JSON-shaped Java values (null, Boolean, Number, String, List, Map). Copies keep insertion order and
@@ -19,7 +20,7 @@ public final class JsonValues {
     private JsonValues() {
     }
 
-    public static Map<String, Object> immutableMap(Map<String, ?> source) {
+    public static Map<String, Object> immutableMap(@Nullable Map<String, ?> source) {
         if (source == null || source.isEmpty()) {
             return Collections.emptyMap();
         }
@@ -28,7 +29,7 @@ public final class JsonValues {
         return Collections.unmodifiableMap(copy);
     }
 
-    public static List<Object> immutableList(List<?> source) {
+    public static List<Object> immutableList(@Nullable List<?> source) {
         if (source == null || source.isEmpty()) {
             return Collections.emptyList();
         }
@@ -40,7 +41,7 @@ public final class JsonValues {
     }
 
     @SuppressWarnings("unchecked")
-    private static Object deepCopy(Object v) {
+    private static @Nullable Object deepCopy(@Nullable Object v) {
         if (v instanceof Map<?, ?> m) {
             return immutableMap((Map<String, ?>) m);
         }
@@ -54,7 +55,7 @@ public final class JsonValues {
      * A time as Celery writes it: ISO-8601 with an offset, or naive (taken as UTC, as older Celery versions write);
      * null for null. Anything else is refused, naming {@code what}.
      */
-    public static Instant instant(Object v, String what) {
+    public static @Nullable Instant instant(@Nullable Object v, String what) {
         if (v == null) {
             return null;
         }

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * kombu's JSON envelope, the way its virtual transports (Redis among them) store a {@link BrokerMessage} as one
@@ -91,11 +92,11 @@ public final class KombuEnvelope {
 
     /** The envelope's fields as parsed (any JSON value each); unknown fields are checked for syntax and dropped. */
     private static final class Parts {
-        Object body;
-        Object contentType;
-        Object contentEncoding;
-        Object headers;
-        Object properties;
+        @Nullable Object body;
+        @Nullable Object contentType;
+        @Nullable Object contentEncoding;
+        @Nullable Object headers;
+        @Nullable Object properties;
 
         static Parts read(JsonParser p) throws IOException {
             JsonToken first = p.nextToken();
@@ -122,7 +123,7 @@ public final class KombuEnvelope {
         }
     }
 
-    private static String string(Object v) {
+    private static @Nullable String string(@Nullable Object v) {
         return v == null ? null : v.toString();
     }
 

@@ -36,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Celery's message protocol v2 as a {@link BrokerMessage}, and JSON values in general. The only class that knows how
@@ -228,7 +229,7 @@ public final class MessageCodec {
         }
     }
 
-    private static void requireJson(String contentType) {
+    private static void requireJson(@Nullable String contentType) {
         if ("application/json".equals(contentType)) {
             return;
         }
@@ -262,14 +263,14 @@ public final class MessageCodec {
     }
 
     /** A JSON body (event, control message, reply) read strictly as UTF-8 and parsed. */
-    public Object readJsonBody(BrokerMessage m) {
+    public @Nullable Object readJsonBody(BrokerMessage m) {
         return readJson(strictUtf8(m.body()));
     }
 
     // ------------------------------------------------------------------ JSON values
 
     /** Parses JSON into plain values (null, Boolean, Number, String, List, Map). */
-    public Object readJson(String json) {
+    public @Nullable Object readJson(String json) {
         return read(json, p -> {
             JsonToken first = p.nextToken();
             if (first == null) {
@@ -320,7 +321,7 @@ public final class MessageCodec {
     }
 
     /** Writes a plain JSON value (what is not one goes through the mapper, as {@link #writeJson} would). */
-    void writeValue(JsonGenerator g, Object value) throws IOException {
+    void writeValue(JsonGenerator g, @Nullable Object value) throws IOException {
         PlainJson.write(g, value, mapper);
     }
 
@@ -334,7 +335,7 @@ public final class MessageCodec {
     }
 
     /** Compact JSON text of a value (plain values, records, POJOs). */
-    public String writeJson(Object value) {
+    public String writeJson(@Nullable Object value) {
         if (value instanceof Map<?, ?> || value instanceof List<?>) {
             return write(g -> PlainJson.write(g, value, mapper));
         }
@@ -349,7 +350,7 @@ public final class MessageCodec {
      * Converts any Java value to plain JSON values, or throws {@link IllegalArgumentException} saying why it cannot
      * travel (an object with no properties, a cycle, a type Jackson cannot write).
      */
-    public Object toJsonValue(Object any) {
+    public @Nullable Object toJsonValue(@Nullable Object any) {
         if (any == null || any instanceof String || any instanceof Boolean || any instanceof Integer
                 || any instanceof Long || any instanceof Double) {
             return any;
@@ -375,7 +376,7 @@ public final class MessageCodec {
     }
 
     /** Converts plain JSON values to {@code type}; throws {@link IllegalArgumentException} on a mismatch. */
-    public <T> T fromJsonValue(Object jsonValue, Type type) {
+    public <T> @Nullable T fromJsonValue(@Nullable Object jsonValue, Type type) {
         JavaType target = mapper.constructType(type);
         try {
             return mapper.convertValue(jsonValue, target);
@@ -403,7 +404,7 @@ public final class MessageCodec {
     }
 
     /** Python's {@code datetime.isoformat()} for an aware UTC time: microseconds only when non-zero. */
-    static String isoformat(Instant t) {
+    static @Nullable String isoformat(@Nullable Instant t) {
         if (t == null) {
             return null;
         }
@@ -413,7 +414,7 @@ public final class MessageCodec {
     }
 
     /** Time limits: whole seconds as integers, as Python writes them; fractions as floats. */
-    private static Object number(Double d) {
+    private static @Nullable Object number(@Nullable Double d) {
         if (d == null) {
             return null;
         }
@@ -436,15 +437,15 @@ public final class MessageCodec {
         return rest;
     }
 
-    private static Double toDouble(Object v) {
+    private static @Nullable Double toDouble(@Nullable Object v) {
         return v instanceof Number n ? n.doubleValue() : null;
     }
 
-    private static String string(Object v) {
+    private static @Nullable String string(@Nullable Object v) {
         return v == null ? null : v.toString();
     }
 
-    private static List<Object> list(Object v) {
+    private static @Nullable List<Object> list(@Nullable Object v) {
         return v instanceof List<?> l ? new ArrayList<>(l) : null;
     }
 

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads and writes plain JSON values (null, Boolean, Number, String, List, Map) straight on Jackson's streaming
@@ -26,7 +27,7 @@ final class PlainJson {
     }
 
     /** The value whose first token {@code t} the parser has just read; leaves the parser on its last token. */
-    static Object read(JsonParser p, JsonToken t) throws IOException {
+    static @Nullable Object read(JsonParser p, JsonToken t) throws IOException {
         switch (t) {
             case START_OBJECT: {
                 Map<String, Object> map = new LinkedHashMap<>();
@@ -61,7 +62,7 @@ final class PlainJson {
     }
 
     /** Writes {@code v}; what is not a plain value (a record, a date) goes to {@code mapper}. */
-    static void write(JsonGenerator g, Object v, ObjectMapper mapper) throws IOException {
+    static void write(JsonGenerator g, @Nullable Object v, ObjectMapper mapper) throws IOException {
         if (v == null) {
             g.writeNull();
         } else if (v instanceof String s) {
@@ -102,7 +103,7 @@ final class PlainJson {
      * no one JSON spelling: refused rather than written one way here and another there. (Checking every map's keys
      * before writing it, to leave such maps to the mapper, cost a tenth of a send.)
      */
-    private static String key(Object k) {
+    private static String key(@Nullable Object k) {
         if (k instanceof String s) {
             return s;
         }

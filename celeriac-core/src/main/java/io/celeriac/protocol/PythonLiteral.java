@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads back what {@link PythonRepr} (and Python's {@code repr()}) writes for JSON-like values: {@code None},
@@ -21,7 +22,7 @@ public final class PythonLiteral {
     }
 
     /** Parses one literal; tuples become lists. */
-    public static Object parse(String text) {
+    public static @Nullable Object parse(String text) {
         PythonLiteral p = new PythonLiteral(text);
         p.ws();
         Object v = p.value();
@@ -33,7 +34,7 @@ public final class PythonLiteral {
     }
 
     /** Parses a positional-arguments repr ({@code (1, 2)}, {@code (1,)}, {@code ()}, or a list) into a list. */
-    public static List<Object> parseArgs(String text) {
+    public static List<Object> parseArgs(@Nullable String text) {
         if (text == null || text.isBlank()) {
             return List.of();
         }
@@ -45,7 +46,7 @@ public final class PythonLiteral {
     }
 
     /** Parses a keyword-arguments repr ({@code {'x': 1}}) into a map with string keys. */
-    public static Map<String, Object> parseKwargs(String text) {
+    public static Map<String, Object> parseKwargs(@Nullable String text) {
         if (text == null || text.isBlank()) {
             return Map.of();
         }
@@ -58,7 +59,7 @@ public final class PythonLiteral {
         throw new IllegalArgumentException("not a keyword-argument dict: " + text);
     }
 
-    private Object value() {
+    private @Nullable Object value() {
         if (i >= s.length()) {
             throw error("unexpected end");
         }

@@ -4,6 +4,7 @@ import java.math.BigDecimal;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Python's {@code repr()} of JSON values, for the {@code argsrepr}/{@code kwargsrepr} headers, event fields and
@@ -14,7 +15,7 @@ public final class PythonRepr {
     }
 
     /** Positional arguments as a Python tuple: {@code (2, 3)}, {@code (1,)}, {@code ()}. */
-    public static String args(List<?> args) {
+    public static String args(@Nullable List<?> args) {
         if (args == null || args.isEmpty()) {
             return "()";
         }
@@ -32,17 +33,17 @@ public final class PythonRepr {
     }
 
     /** Keyword arguments as a Python dict: {@code {'x': 1}}. */
-    public static String kwargs(Map<String, ?> kwargs) {
+    public static String kwargs(@Nullable Map<String, ?> kwargs) {
         return value(kwargs == null ? Map.of() : kwargs);
     }
 
-    public static String value(Object v) {
+    public static String value(@Nullable Object v) {
         StringBuilder sb = new StringBuilder();
         append(sb, v);
         return sb.toString();
     }
 
-    private static void append(StringBuilder sb, Object v) {
+    private static void append(StringBuilder sb, @Nullable Object v) {
         if (v == null) {
             sb.append("None");
         } else if (v instanceof Boolean b) {

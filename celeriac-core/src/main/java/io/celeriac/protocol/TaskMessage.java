@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One task message in Celery's message protocol v2: the headers, the body {@code [args, kwargs, embed]} and the kombu
@@ -18,37 +19,37 @@ public final class TaskMessage {
     // Headers
     private final String task;
     private final String id;
-    private final String lang;
-    private final String shadow;
-    private final Instant eta;
-    private final Instant expires;
-    private final String group;
-    private final Integer groupIndex;
+    private final @Nullable String lang;
+    private final @Nullable String shadow;
+    private final @Nullable Instant eta;
+    private final @Nullable Instant expires;
+    private final @Nullable String group;
+    private final @Nullable Integer groupIndex;
     private final int retries;
-    private final Double timeLimit;
-    private final Double softTimeLimit;
-    private final String rootId;
-    private final String parentId;
-    private final String argsRepr;
-    private final String kwargsRepr;
-    private final String origin;
+    private final @Nullable Double timeLimit;
+    private final @Nullable Double softTimeLimit;
+    private final @Nullable String rootId;
+    private final @Nullable String parentId;
+    private final @Nullable String argsRepr;
+    private final @Nullable String kwargsRepr;
+    private final @Nullable String origin;
     private final boolean ignoreResult;
     private final Map<String, Object> extraHeaders;
     // Body
     private final List<Object> args;
     private final Map<String, Object> kwargs;
-    private final List<Object> callbacks;
-    private final List<Object> errbacks;
-    private final List<Object> chain;
-    private final Map<String, Object> chord;
+    private final @Nullable List<Object> callbacks;
+    private final @Nullable List<Object> errbacks;
+    private final @Nullable List<Object> chain;
+    private final @Nullable Map<String, Object> chord;
     // Properties
     private final String correlationId;
-    private final String replyTo;
+    private final @Nullable String replyTo;
     private final int deliveryMode;
     private final String exchange;
-    private final String routingKey;
+    private final @Nullable String routingKey;
     private final int priority;
-    private final String deliveryTag;
+    private final @Nullable String deliveryTag;
     private final Map<String, Object> extraProperties;
 
     private TaskMessage(Builder b) {
@@ -132,24 +133,24 @@ public final class TaskMessage {
     /** Task id ({@code id} header, also {@code correlation_id}). */
     public String id() { return id; }
     /** {@code py} from Python producers, {@code java} from ours. */
-    public String lang() { return lang; }
-    public String shadow() { return shadow; }
+    public @Nullable String lang() { return lang; }
+    public @Nullable String shadow() { return shadow; }
     /** Earliest time to run, or null to run at once. */
-    public Instant eta() { return eta; }
+    public @Nullable Instant eta() { return eta; }
     /** After this instant the task is revoked without running; null = never. */
-    public Instant expires() { return expires; }
-    public String group() { return group; }
-    public Integer groupIndex() { return groupIndex; }
+    public @Nullable Instant expires() { return expires; }
+    public @Nullable String group() { return group; }
+    public @Nullable Integer groupIndex() { return groupIndex; }
     public int retries() { return retries; }
     /** Hard time limit in seconds ({@code timelimit[0]}), or null for the worker's default. */
-    public Double timeLimit() { return timeLimit; }
+    public @Nullable Double timeLimit() { return timeLimit; }
     /** Soft time limit in seconds ({@code timelimit[1]}), or null for the worker's default. */
-    public Double softTimeLimit() { return softTimeLimit; }
-    public String rootId() { return rootId; }
-    public String parentId() { return parentId; }
-    public String argsRepr() { return argsRepr; }
-    public String kwargsRepr() { return kwargsRepr; }
-    public String origin() { return origin; }
+    public @Nullable Double softTimeLimit() { return softTimeLimit; }
+    public @Nullable String rootId() { return rootId; }
+    public @Nullable String parentId() { return parentId; }
+    public @Nullable String argsRepr() { return argsRepr; }
+    public @Nullable String kwargsRepr() { return kwargsRepr; }
+    public @Nullable String origin() { return origin; }
     public boolean ignoreResult() { return ignoreResult; }
     public Map<String, Object> extraHeaders() { return extraHeaders; }
     /** Positional arguments as JSON values. */
@@ -157,26 +158,26 @@ public final class TaskMessage {
     /** Keyword arguments as JSON values. */
     public Map<String, Object> kwargs() { return kwargs; }
     /** {@code embed.callbacks}: signatures to call with the result ({@code link}); null when absent. */
-    public List<Object> callbacks() { return callbacks; }
+    public @Nullable List<Object> callbacks() { return callbacks; }
     /** {@code embed.errbacks}: signatures to call on failure ({@code link_error}); null when absent. */
-    public List<Object> errbacks() { return errbacks; }
+    public @Nullable List<Object> errbacks() { return errbacks; }
     /** {@code embed.chain}: the remaining chain, reversed (next step last); null when absent. */
-    public List<Object> chain() { return chain; }
+    public @Nullable List<Object> chain() { return chain; }
     /** {@code embed.chord}: the chord callback signature; null when absent. */
-    public Map<String, Object> chord() { return chord; }
+    public @Nullable Map<String, Object> chord() { return chord; }
     public String correlationId() { return correlationId; }
-    public String replyTo() { return replyTo; }
+    public @Nullable String replyTo() { return replyTo; }
     public int deliveryMode() { return deliveryMode; }
     public String exchange() { return exchange; }
-    public String routingKey() { return routingKey; }
+    public @Nullable String routingKey() { return routingKey; }
     /** 0-9; on Redis a lower number is served first (kombu's rule). */
     public int priority() { return priority; }
     /** Fresh per publish; the key kombu acks by. */
-    public String deliveryTag() { return deliveryTag; }
+    public @Nullable String deliveryTag() { return deliveryTag; }
     public Map<String, Object> extraProperties() { return extraProperties; }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         if (this == o) {
             return true;
         }
@@ -212,74 +213,74 @@ public final class TaskMessage {
 
     /** Builder for {@link TaskMessage}; defaults match what Celery's producer writes. */
     public static final class Builder {
-        private String task;
-        private String id;
-        private String lang = "py";
-        private String shadow;
-        private Instant eta;
-        private Instant expires;
-        private String group;
-        private Integer groupIndex;
+        private @Nullable String task;
+        private @Nullable String id;
+        private @Nullable String lang = "py";
+        private @Nullable String shadow;
+        private @Nullable Instant eta;
+        private @Nullable Instant expires;
+        private @Nullable String group;
+        private @Nullable Integer groupIndex;
         private int retries;
-        private Double timeLimit;
-        private Double softTimeLimit;
-        private String rootId;
-        private String parentId;
-        private String argsRepr;
-        private String kwargsRepr;
-        private String origin;
+        private @Nullable Double timeLimit;
+        private @Nullable Double softTimeLimit;
+        private @Nullable String rootId;
+        private @Nullable String parentId;
+        private @Nullable String argsRepr;
+        private @Nullable String kwargsRepr;
+        private @Nullable String origin;
         private boolean ignoreResult;
-        private Map<String, Object> extraHeaders;
-        private List<Object> args;
-        private Map<String, Object> kwargs;
-        private List<Object> callbacks;
-        private List<Object> errbacks;
-        private List<Object> chain;
-        private Map<String, Object> chord;
-        private String correlationId;
-        private String replyTo;
+        private @Nullable Map<String, Object> extraHeaders;
+        private @Nullable List<Object> args;
+        private @Nullable Map<String, Object> kwargs;
+        private @Nullable List<Object> callbacks;
+        private @Nullable List<Object> errbacks;
+        private @Nullable List<Object> chain;
+        private @Nullable Map<String, Object> chord;
+        private @Nullable String correlationId;
+        private @Nullable String replyTo;
         private int deliveryMode = 2;
-        private String exchange = "";
-        private String routingKey = "celery";
+        private @Nullable String exchange = "";
+        private @Nullable String routingKey = "celery";
         private int priority;
-        private String deliveryTag;
-        private Map<String, Object> extraProperties;
+        private @Nullable String deliveryTag;
+        private @Nullable Map<String, Object> extraProperties;
 
         private Builder() {
         }
 
         public Builder task(String v) { this.task = v; return this; }
         public Builder id(String v) { this.id = v; return this; }
-        public Builder lang(String v) { this.lang = v; return this; }
-        public Builder shadow(String v) { this.shadow = v; return this; }
-        public Builder eta(Instant v) { this.eta = v; return this; }
-        public Builder expires(Instant v) { this.expires = v; return this; }
-        public Builder group(String v) { this.group = v; return this; }
-        public Builder groupIndex(Integer v) { this.groupIndex = v; return this; }
+        public Builder lang(@Nullable String v) { this.lang = v; return this; }
+        public Builder shadow(@Nullable String v) { this.shadow = v; return this; }
+        public Builder eta(@Nullable Instant v) { this.eta = v; return this; }
+        public Builder expires(@Nullable Instant v) { this.expires = v; return this; }
+        public Builder group(@Nullable String v) { this.group = v; return this; }
+        public Builder groupIndex(@Nullable Integer v) { this.groupIndex = v; return this; }
         public Builder retries(int v) { this.retries = v; return this; }
-        public Builder timeLimit(Double v) { this.timeLimit = v; return this; }
-        public Builder softTimeLimit(Double v) { this.softTimeLimit = v; return this; }
-        public Builder rootId(String v) { this.rootId = v; return this; }
-        public Builder parentId(String v) { this.parentId = v; return this; }
-        public Builder argsRepr(String v) { this.argsRepr = v; return this; }
-        public Builder kwargsRepr(String v) { this.kwargsRepr = v; return this; }
-        public Builder origin(String v) { this.origin = v; return this; }
+        public Builder timeLimit(@Nullable Double v) { this.timeLimit = v; return this; }
+        public Builder softTimeLimit(@Nullable Double v) { this.softTimeLimit = v; return this; }
+        public Builder rootId(@Nullable String v) { this.rootId = v; return this; }
+        public Builder parentId(@Nullable String v) { this.parentId = v; return this; }
+        public Builder argsRepr(@Nullable String v) { this.argsRepr = v; return this; }
+        public Builder kwargsRepr(@Nullable String v) { this.kwargsRepr = v; return this; }
+        public Builder origin(@Nullable String v) { this.origin = v; return this; }
         public Builder ignoreResult(boolean v) { this.ignoreResult = v; return this; }
-        public Builder extraHeaders(Map<String, Object> v) { this.extraHeaders = v; return this; }
-        public Builder args(List<?> v) { this.args = v == null ? null : JsonValues.immutableList(v); return this; }
-        public Builder kwargs(Map<String, ?> v) { this.kwargs = v == null ? null : JsonValues.immutableMap(v); return this; }
-        public Builder callbacks(List<?> v) { this.callbacks = v == null ? null : JsonValues.immutableList(v); return this; }
-        public Builder errbacks(List<?> v) { this.errbacks = v == null ? null : JsonValues.immutableList(v); return this; }
-        public Builder chain(List<?> v) { this.chain = v == null ? null : JsonValues.immutableList(v); return this; }
-        public Builder chord(Map<String, ?> v) { this.chord = v == null ? null : JsonValues.immutableMap(v); return this; }
-        public Builder correlationId(String v) { this.correlationId = v; return this; }
-        public Builder replyTo(String v) { this.replyTo = v; return this; }
+        public Builder extraHeaders(@Nullable Map<String, Object> v) { this.extraHeaders = v; return this; }
+        public Builder args(@Nullable List<?> v) { this.args = v == null ? null : JsonValues.immutableList(v); return this; }
+        public Builder kwargs(@Nullable Map<String, ?> v) { this.kwargs = v == null ? null : JsonValues.immutableMap(v); return this; }
+        public Builder callbacks(@Nullable List<?> v) { this.callbacks = v == null ? null : JsonValues.immutableList(v); return this; }
+        public Builder errbacks(@Nullable List<?> v) { this.errbacks = v == null ? null : JsonValues.immutableList(v); return this; }
+        public Builder chain(@Nullable List<?> v) { this.chain = v == null ? null : JsonValues.immutableList(v); return this; }
+        public Builder chord(@Nullable Map<String, ?> v) { this.chord = v == null ? null : JsonValues.immutableMap(v); return this; }
+        public Builder correlationId(@Nullable String v) { this.correlationId = v; return this; }
+        public Builder replyTo(@Nullable String v) { this.replyTo = v; return this; }
         public Builder deliveryMode(int v) { this.deliveryMode = v; return this; }
-        public Builder exchange(String v) { this.exchange = v; return this; }
-        public Builder routingKey(String v) { this.routingKey = v; return this; }
+        public Builder exchange(@Nullable String v) { this.exchange = v; return this; }
+        public Builder routingKey(@Nullable String v) { this.routingKey = v; return this; }
         public Builder priority(int v) { this.priority = v; return this; }
-        public Builder deliveryTag(String v) { this.deliveryTag = v; return this; }
-        public Builder extraProperties(Map<String, Object> v) { this.extraProperties = v; return this; }
+        public Builder deliveryTag(@Nullable String v) { this.deliveryTag = v; return this; }
+        public Builder extraProperties(@Nullable Map<String, Object> v) { this.extraProperties = v; return this; }
 
         public TaskMessage build() {
             return new TaskMessage(this);

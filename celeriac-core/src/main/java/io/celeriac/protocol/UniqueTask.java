@@ -1,5 +1,7 @@
 package io.celeriac.protocol;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * How a unique task travels: the sender marks the message with {@link #HEADER} and holds {@link #KEY_PREFIX} + id on
  * the broker; the worker releases that key when the task is done. Kept here, beside the message format, so the app
@@ -15,7 +17,7 @@ public final class UniqueTask {
     }
 
     /** The broker key of a unique task, or null when the message is not one. */
-    public static String keyOf(TaskMessage m) {
+    public static @Nullable String keyOf(TaskMessage m) {
         return Boolean.TRUE.equals(m.extraHeaders().get(HEADER)) ? KEY_PREFIX + m.id() : null;
     }
 }

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A handle on a sent task's state and result, Celery's {@code AsyncResult}. Create one for any id with
@@ -24,16 +25,17 @@ public class AsyncResult {
 
     private final String id;
     private final ResultBackend backend;
-    private final Revoker revoker;
+    private final @Nullable Revoker revoker;
     private final MessageCodec codec;
-    private final Object parent;
+    private final @Nullable Object parent;
 
-    public AsyncResult(String id, ResultBackend backend, Revoker revoker, MessageCodec codec) {
+    public AsyncResult(String id, ResultBackend backend, @Nullable Revoker revoker, MessageCodec codec) {
         this(id, backend, revoker, codec, null);
     }
 
     /** @param parent the previous step's result (an {@link AsyncResult} or a {@link GroupResult}), or null */
-    public AsyncResult(String id, ResultBackend backend, Revoker revoker, MessageCodec codec, Object parent) {
+    public AsyncResult(String id, ResultBackend backend, @Nullable Revoker revoker, MessageCodec codec,
+                       @Nullable Object parent) {
         this.id = Objects.requireNonNull(id, "id");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.revoker = revoker;
@@ -69,7 +71,7 @@ public class AsyncResult {
     }
 
     /** A result handle from Celery's tuple form {@code [[id, parent], null | [member tuples]]}. */
-    private Object fromTuple(Object t) {
+    private @Nullable Object fromTuple(@Nullable Object t) {
         if (!(t instanceof java.util.List<?> l) || l.size() < 2 || !(l.get(0) instanceof java.util.List<?> head)
                 || head.isEmpty() || head.get(0) == null) {
             return null;
@@ -89,7 +91,7 @@ public class AsyncResult {
     }
 
     /** This handle with {@code parent} as the previous step's result. */
-    public AsyncResult withParent(Object newParent) {
+    public AsyncResult withParent(@Nullable Object newParent) {
         return new AsyncResult(id, backend, revoker, codec, newParent);
     }
 
@@ -123,12 +125,12 @@ public class AsyncResult {
      * The stored result field as JSON values: the return value on SUCCESS, the exception map on FAILURE, progress
      * meta for custom states; null while PENDING.
      */
-    public Object result() {
+    public @Nullable Object result() {
         return document().map(ResultDocument::result).orElse(null);
     }
 
     /** Traceback text of a failure, else null. */
-    public String traceback() {
+    public @Nullable String traceback() {
         return document().map(ResultDocument::traceback).orElse(null);
     }
 
@@ -139,7 +141,7 @@ public class AsyncResult {
      * @throws TaskRevokedException if it was revoked or expired
      * @throws ResultTimeoutException if it did not finish in time
      */
-    public Object get(Duration timeout) {
+    public @Nullable Object get(Duration timeout) {
         ResultDocument doc;
         try {
             doc = backend.await(id, timeout).orElse(null);
@@ -162,7 +164,7 @@ public class AsyncResult {
     }
 
     /** As {@link #get(Duration)}, converting the result to {@code type} (a record, POJO, List, ...). */
-    public <T> T get(Duration timeout, Class<T> type) {
+    public <T> @Nullable T get(Duration timeout, Class<T> type) {
         Object value = get(timeout);
         return codec.fromJsonValue(value, type);
     }

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Celery's dict form of canvases, both ways: {@code {task, args, kwargs, options, subtask_type, immutable}}, with
@@ -26,7 +27,7 @@ final class CanvasMaps {
     private CanvasMaps() {
     }
 
-    static Canvas.Sender senderOf(Canvas c, Canvas.Sender own) {
+    static Canvas.Sender senderOf(Canvas c, Canvas.@Nullable Sender own) {
         Canvas.Sender s = own != null ? own : find(c);
         if (s == null) {
             throw new IllegalStateException(c + " is not bound to an app; send it with app.send, or build it from "
@@ -35,7 +36,7 @@ final class CanvasMaps {
         return s;
     }
 
-    private static Canvas.Sender find(Canvas c) {
+    private static Canvas.@Nullable Sender find(Canvas c) {
         if (c instanceof Signature s) {
             return s.sender();
         }
@@ -119,7 +120,7 @@ final class CanvasMaps {
         return d.toNanos() % 1_000_000_000 == 0 ? (Object) d.getSeconds() : d.toNanos() / 1e9;
     }
 
-    static Canvas fromMap(Map<String, ?> map) {
+    static Canvas fromMap(@Nullable Map<String, ?> map) {
         if (map == null) {
             throw new IllegalArgumentException("a signature is a dict, got null");
         }
@@ -197,7 +198,7 @@ final class CanvasMaps {
         return c instanceof Group g ? g : new Group(List.of(c), SendOptions.none(), null);
     }
 
-    private static List<Canvas> canvases(Object v, String what) {
+    private static List<Canvas> canvases(@Nullable Object v, String what) {
         if (v == null) {
             return List.of();
         }
@@ -219,7 +220,7 @@ final class CanvasMaps {
         return (Map<String, Object>) m;
     }
 
-    private static Map<String, Object> dict(Object v, String what) {
+    private static Map<String, Object> dict(@Nullable Object v, String what) {
         if (v == null) {
             return Map.of();
         }

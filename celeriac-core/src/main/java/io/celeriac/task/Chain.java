@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Steps run one after another, Celery's {@code chain}: each step that is not immutable gets the previous step's
@@ -15,9 +16,9 @@ import java.util.Objects;
 public final class Chain implements Canvas {
     private final List<Canvas> steps;
     private final SendOptions options;
-    private final Sender sender;
+    private final @Nullable Sender sender;
 
-    Chain(List<? extends Canvas> steps, SendOptions options, Sender sender) {
+    Chain(List<? extends Canvas> steps, @Nullable SendOptions options, @Nullable Sender sender) {
         if (steps.isEmpty()) {
             throw new IllegalArgumentException("a chain needs at least one step");
         }
@@ -81,7 +82,7 @@ public final class Chain implements Canvas {
         return CanvasMaps.composite("celery.chain", "chain", kw, options);
     }
 
-    Sender sender() { return sender; }
+    @Nullable Sender sender() { return sender; }
 
     @Override
     public String toString() {

@@ -3,6 +3,7 @@ package io.celeriac.task;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A group whose results go to a body once every member is done, Celery's {@code chord}. The body gets the list of
@@ -14,9 +15,9 @@ public final class Chord implements Canvas {
     private final Group header;
     private final Canvas body;
     private final SendOptions options;
-    private final Sender sender;
+    private final @Nullable Sender sender;
 
-    Chord(Group header, Canvas body, SendOptions options, Sender sender) {
+    Chord(Group header, Canvas body, @Nullable SendOptions options, @Nullable Sender sender) {
         this.header = Objects.requireNonNull(header, "header");
         this.body = Objects.requireNonNull(body, "body");
         this.options = options == null ? SendOptions.none() : options;
@@ -68,7 +69,7 @@ public final class Chord implements Canvas {
         return CanvasMaps.composite("celery.chord", "chord", kw, options);
     }
 
-    Sender sender() { return sender; }
+    @Nullable Sender sender() { return sender; }
 
     @Override
     public String toString() {

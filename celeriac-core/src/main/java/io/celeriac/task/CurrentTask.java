@@ -1,6 +1,7 @@
 package io.celeriac.task;
 
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The task running on this thread, if any. Sends made from inside a task use it to fill {@code parent_id} and
@@ -19,7 +20,7 @@ public final class CurrentTask {
     }
 
     /** Set by the worker around a task's execution; returns the previous value to restore. */
-    public static TaskRequest set(TaskRequest request) {
+    public static @Nullable TaskRequest set(@Nullable TaskRequest request) {
         TaskRequest previous = CURRENT.get();
         if (request == null) {
             CURRENT.remove();

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Members run in parallel, Celery's {@code group}. Each member's message carries the group's id (the {@code group}
@@ -13,9 +14,9 @@ import java.util.Objects;
 public final class Group implements Canvas {
     private final List<Canvas> members;
     private final SendOptions options;
-    private final Sender sender;
+    private final @Nullable Sender sender;
 
-    Group(List<? extends Canvas> members, SendOptions options, Sender sender) {
+    Group(List<? extends Canvas> members, @Nullable SendOptions options, @Nullable Sender sender) {
         for (Canvas c : members) {
             Objects.requireNonNull(c, "member");
         }
@@ -68,7 +69,7 @@ public final class Group implements Canvas {
         return CanvasMaps.composite("celery.group", "group", kw, options);
     }
 
-    Sender sender() { return sender; }
+    @Nullable Sender sender() { return sender; }
 
     @Override
     public String toString() {

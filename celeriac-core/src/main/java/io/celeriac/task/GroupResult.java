@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The results of a group's members, in member order, Celery's {@code GroupResult}.
@@ -46,9 +47,9 @@ public final class GroupResult {
      * Waits for every member, within {@code timeout} in all, and returns their results in member order (Celery's
      * {@code join}); throws the first member failure as {@link AsyncResult#get} does.
      */
-    public List<Object> join(Duration timeout) {
+    public List<@Nullable Object> join(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        List<Object> out = new ArrayList<>(results.size());
+        List<@Nullable Object> out = new ArrayList<>(results.size());
         for (AsyncResult r : results) {
             long left = Math.max(0, deadline - System.nanoTime());
             out.add(r.get(Duration.ofNanos(left)));
@@ -57,7 +58,7 @@ public final class GroupResult {
     }
 
     /** Same as {@link #join}. */
-    public List<Object> get(Duration timeout) {
+    public List<@Nullable Object> get(Duration timeout) {
         return join(timeout);
     }
 

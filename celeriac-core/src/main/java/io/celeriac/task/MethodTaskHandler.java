@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs a {@link Task}-annotated method: binds JSON args (positional, then kwargs by keyword name: {@link Arg#name()}
@@ -21,14 +22,14 @@ import java.util.Set;
  * {@link TaskParameter} says, or the call fails.
  */
 final class MethodTaskHandler implements TaskHandler {
-    private final Object target;
+    private final @Nullable Object target;
     private final Method method;
     private final boolean takesContext;
     private final List<TaskParameter> params;
     private final String source;
 
     /** @throws CeleriacException if a parameter's {@link Arg} is unusable (see {@link TaskParameter}) */
-    MethodTaskHandler(Object target, Method method, MessageCodec codec) {
+    MethodTaskHandler(@Nullable Object target, Method method, MessageCodec codec) {
         this.target = Modifier.isStatic(method.getModifiers()) ? null : target;
         this.method = method;
         this.source = describe(method);
@@ -67,8 +68,8 @@ final class MethodTaskHandler implements TaskHandler {
     }
 
     /** Keyword names of the JSON parameters in order; null where unknown. */
-    List<String> parameterNames() {
-        List<String> names = new ArrayList<>();
+    List<@Nullable String> parameterNames() {
+        List<@Nullable String> names = new ArrayList<>();
         for (TaskParameter p : params) {
             names.add(p.name());
         }
@@ -76,9 +77,9 @@ final class MethodTaskHandler implements TaskHandler {
     }
 
     @Override
-    public Object run(TaskContext context, List<Object> args, Map<String, Object> kwargs) throws Exception {
-        Object[] values = bind(args, kwargs);
-        Object[] call;
+    public @Nullable Object run(TaskContext context, List<Object> args, Map<String, Object> kwargs) throws Exception {
+        @Nullable Object[] values = bind(args, kwargs);
+        @Nullable Object[] call;
         if (takesContext) {
             call = new Object[values.length + 1];
             call[0] = context;
@@ -109,16 +110,16 @@ final class MethodTaskHandler implements TaskHandler {
     }
 
     /** Maps JSON args onto the parameters; a mismatch is a {@link TaskArgumentException} naming the parameter. */
-    Object[] bind(List<Object> args, Map<String, Object> kwargs) {
+    @Nullable Object[] bind(List<Object> args, Map<String, Object> kwargs) {
         return bind(args, kwargs, true);
     }
 
-    private Object[] bind(List<Object> args, Map<String, Object> kwargs, boolean convert) {
+    private @Nullable Object[] bind(List<Object> args, Map<String, Object> kwargs, boolean convert) {
         if (args.size() > params.size()) {
             throw new ArgumentMismatchException(source + " takes " + params.size() + " argument(s) but "
                     + args.size() + " positional were given");
         }
-        Object[] values = new Object[params.size()];
+        @Nullable Object[] values = new Object[params.size()];
         int matchedKwargs = 0;
         for (int i = 0; i < values.length; i++) {
             TaskParameter p = params.get(i);

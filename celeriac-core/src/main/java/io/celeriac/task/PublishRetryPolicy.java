@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How a send retries when the broker does not take the message: Celery's {@code retry_policy} (the
@@ -40,12 +41,13 @@ public final class PublishRetryPolicy {
     public static final PublishRetryPolicy CELERY_DEFAULT = builder().maxRetries(3).intervalStart(Duration.ZERO)
             .intervalStep(Duration.ofMillis(200)).intervalMax(Duration.ofSeconds(1)).build();
 
-    private final Integer maxRetries;
-    private final Double intervalStart;
-    private final Double intervalStep;
-    private final Double intervalMax;
+    private final @Nullable Integer maxRetries;
+    private final @Nullable Double intervalStart;
+    private final @Nullable Double intervalStep;
+    private final @Nullable Double intervalMax;
 
-    private PublishRetryPolicy(Integer maxRetries, Double intervalStart, Double intervalStep, Double intervalMax) {
+    private PublishRetryPolicy(@Nullable Integer maxRetries, @Nullable Double intervalStart,
+                               @Nullable Double intervalStep, @Nullable Double intervalMax) {
         this.maxRetries = maxRetries;
         this.intervalStart = intervalStart;
         this.intervalStep = intervalStep;
@@ -76,14 +78,14 @@ public final class PublishRetryPolicy {
         return b.build();
     }
 
-    private static Number number(String key, Object v) {
+    private static Number number(String key, @Nullable Object v) {
         if (v instanceof Number n) {
             return n;
         }
         throw new IllegalArgumentException(key + " must be a number, was " + v);
     }
 
-    private static Duration seconds(String key, Object v) {
+    private static Duration seconds(String key, @Nullable Object v) {
         return Duration.ofNanos(Math.round(number(key, v).doubleValue() * 1e9));
     }
 
@@ -96,7 +98,7 @@ public final class PublishRetryPolicy {
     public Optional<Duration> intervalStep() { return duration(intervalStep); }
     public Optional<Duration> intervalMax() { return duration(intervalMax); }
 
-    private static Optional<Duration> duration(Double seconds) {
+    private static Optional<Duration> duration(@Nullable Double seconds) {
         return seconds == null ? Optional.empty() : Optional.of(Duration.ofNanos(Math.round(seconds * 1e9)));
     }
 
@@ -166,7 +168,7 @@ public final class PublishRetryPolicy {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof PublishRetryPolicy p && Objects.equals(maxRetries, p.maxRetries)
                 && Objects.equals(intervalStart, p.intervalStart) && Objects.equals(intervalStep, p.intervalStep)
                 && Objects.equals(intervalMax, p.intervalMax);
@@ -199,10 +201,10 @@ public final class PublishRetryPolicy {
     }
 
     public static final class Builder {
-        private Integer maxRetries;
-        private Double intervalStart;
-        private Double intervalStep;
-        private Double intervalMax;
+        private @Nullable Integer maxRetries;
+        private @Nullable Double intervalStart;
+        private @Nullable Double intervalStep;
+        private @Nullable Double intervalMax;
 
         private Builder() {
         }

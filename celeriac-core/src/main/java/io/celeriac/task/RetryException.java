@@ -3,6 +3,7 @@ package io.celeriac.task;
 import io.celeriac.CeleriacException;
 
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Thrown (by {@link TaskContext#retry}) to ask the worker to run the task again later: Celery's {@code Retry}. The
@@ -10,9 +11,9 @@ import java.time.Duration;
  */
 public class RetryException extends CeleriacException {
     private final transient Duration countdown;
-    private final Throwable reason;
+    private final @Nullable Throwable reason;
 
-    public RetryException(Duration countdown, Throwable reason) {
+    public RetryException(Duration countdown, @Nullable Throwable reason) {
         super("Retry in " + formatSeconds(countdown) + (reason == null ? "" : ": " + reason), reason);
         this.countdown = countdown;
         this.reason = reason;
@@ -23,7 +24,7 @@ public class RetryException extends CeleriacException {
     }
 
     /** The exception that caused the retry, or null for a plain retry. */
-    public Throwable reason() {
+    public @Nullable Throwable reason() {
         return reason;
     }
 

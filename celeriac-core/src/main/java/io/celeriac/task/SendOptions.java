@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Options of one send, Celery's {@code apply_async} keywords: countdown, eta, expires, queue, routing key,
@@ -19,22 +20,22 @@ import java.util.Optional;
 public final class SendOptions {
     private static final SendOptions NONE = builder().build();
 
-    private final Duration countdown;
-    private final Instant eta;
-    private final Duration expiresIn;
-    private final Instant expiresAt;
-    private final String queue;
-    private final String routingKey;
-    private final Integer priority;
-    private final String taskId;
+    private final @Nullable Duration countdown;
+    private final @Nullable Instant eta;
+    private final @Nullable Duration expiresIn;
+    private final @Nullable Instant expiresAt;
+    private final @Nullable String queue;
+    private final @Nullable String routingKey;
+    private final @Nullable Integer priority;
+    private final @Nullable String taskId;
     private final Map<String, Object> headers;
-    private final Duration timeLimit;
-    private final Duration softTimeLimit;
-    private final Boolean ignoreResult;
-    private final String shadow;
-    private final Boolean unique;
-    private final Boolean retry;
-    private final PublishRetryPolicy retryPolicy;
+    private final @Nullable Duration timeLimit;
+    private final @Nullable Duration softTimeLimit;
+    private final @Nullable Boolean ignoreResult;
+    private final @Nullable String shadow;
+    private final @Nullable Boolean unique;
+    private final @Nullable Boolean retry;
+    private final @Nullable PublishRetryPolicy retryPolicy;
 
     private SendOptions(Builder b) {
         this.countdown = b.countdown;
@@ -102,22 +103,22 @@ public final class SendOptions {
     }
 
     public static final class Builder {
-        private Duration countdown;
-        private Instant eta;
-        private Duration expiresIn;
-        private Instant expiresAt;
-        private String queue;
-        private String routingKey;
-        private Integer priority;
-        private String taskId;
+        private @Nullable Duration countdown;
+        private @Nullable Instant eta;
+        private @Nullable Duration expiresIn;
+        private @Nullable Instant expiresAt;
+        private @Nullable String queue;
+        private @Nullable String routingKey;
+        private @Nullable Integer priority;
+        private @Nullable String taskId;
         private final Map<String, Object> headers = new LinkedHashMap<>();
-        private Duration timeLimit;
-        private Duration softTimeLimit;
-        private Boolean ignoreResult;
-        private String shadow;
-        private Boolean unique;
-        private Boolean retry;
-        private PublishRetryPolicy retryPolicy;
+        private @Nullable Duration timeLimit;
+        private @Nullable Duration softTimeLimit;
+        private @Nullable Boolean ignoreResult;
+        private @Nullable String shadow;
+        private @Nullable Boolean unique;
+        private @Nullable Boolean retry;
+        private @Nullable PublishRetryPolicy retryPolicy;
 
         private Builder() {
         }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A task call that can be sent later, Celery's {@code task.s(...)}: name, arguments and send options, plus callbacks
@@ -28,14 +29,16 @@ public final class Signature implements Canvas {
      * sent on unchanged: {@code group_id}, {@code group_index}, {@code chord}, {@code root_id}, {@code reply_to}...
      */
     private final Map<String, Object> otherOptions;
-    private final Sender sender;
+    private final @Nullable Sender sender;
 
-    public Signature(String task, List<?> args, Map<String, ?> kwargs, SendOptions options, Sender sender) {
+    public Signature(String task, @Nullable List<?> args, @Nullable Map<String, ?> kwargs,
+                     @Nullable SendOptions options, @Nullable Sender sender) {
         this(task, args, kwargs, options, false, List.of(), List.of(), Map.of(), sender);
     }
 
-    Signature(String task, List<?> args, Map<String, ?> kwargs, SendOptions options, boolean immutable,
-              List<Canvas> links, List<Canvas> linkErrors, Map<String, ?> otherOptions, Sender sender) {
+    Signature(String task, @Nullable List<?> args, @Nullable Map<String, ?> kwargs, @Nullable SendOptions options,
+              boolean immutable, List<Canvas> links, List<Canvas> linkErrors, Map<String, ?> otherOptions,
+              @Nullable Sender sender) {
         this.task = Objects.requireNonNull(task, "task");
         this.args = JsonValues.immutableList(args == null ? List.of() : args);
         this.kwargs = JsonValues.immutableMap(kwargs == null ? Map.of() : kwargs);
@@ -61,7 +64,7 @@ public final class Signature implements Canvas {
     /** Celery options without a typed field here (kept as read from a message). */
     public Map<String, Object> otherOptions() { return otherOptions; }
 
-    Sender sender() { return sender; }
+    @Nullable Sender sender() { return sender; }
 
     @Override
     public Signature withOptions(SendOptions newOptions) {

@@ -5,6 +5,7 @@ import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Marks a method as a task, Celery's {@code @app.task}. The method may take a {@link TaskContext} first (Celery's
@@ -86,7 +87,7 @@ public @interface Task {
     enum Toggle {
         DEFAULT, ON, OFF;
 
-        public Boolean value() {
+        public @Nullable Boolean value() {
             return this == DEFAULT ? null : this == ON;
         }
     }

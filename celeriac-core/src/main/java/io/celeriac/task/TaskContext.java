@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Passed to a task method that declares it as its first parameter (Celery's {@code bind=True}): the request,
@@ -74,7 +75,7 @@ public final class TaskContext {
      * with its original exception) or, without one, {@link MaxRetriesExceededException}. The return type lets
      * callers write {@code throw ctx.retry(...)} so the compiler sees the method end.
      */
-    public RetryException retry(Duration countdown, Throwable exc) {
+    public RetryException retry(@Nullable Duration countdown, @Nullable Throwable exc) {
         int max = options.maxRetries();
         if (max >= 0 && request.retries() >= max) {
             if (exc != null) {
@@ -86,7 +87,7 @@ public final class TaskContext {
     }
 
     /** Stores a custom state (e.g. {@code PROGRESS}) with its meta; readers see it through {@code AsyncResult}. */
-    public void updateState(String state, Map<String, Object> meta) {
+    public void updateState(String state, @Nullable Map<String, Object> meta) {
         stateUpdater.update(state, meta == null ? Map.of() : meta);
     }
 

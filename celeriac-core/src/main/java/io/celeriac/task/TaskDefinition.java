@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A registered task: its name, options and the code it runs.
@@ -15,8 +16,8 @@ import java.util.Objects;
  * @param parameterNames keyword names of the JSON parameters in order, null for one whose name is unknown (compiled
  *     without {@code -parameters} and no {@link Arg#name()}); empty when not known at all (lambdas)
  */
-public record TaskDefinition(String name, TaskOptions options, TaskHandler handler, String source,
-                             List<String> parameterNames) {
+public record TaskDefinition(String name, TaskOptions options, TaskHandler handler, @Nullable String source,
+                             List<@Nullable String> parameterNames) {
     public TaskDefinition {
         Objects.requireNonNull(name, "name");
         if (name.isBlank()) {

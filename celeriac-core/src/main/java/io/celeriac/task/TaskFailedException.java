@@ -1,6 +1,7 @@
 package io.celeriac.task;
 
 import io.celeriac.CeleriacException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code AsyncResult.get()} of a task that failed: carries the remote exception's type, message and traceback (the
@@ -8,13 +9,13 @@ import io.celeriac.CeleriacException;
  */
 public class TaskFailedException extends CeleriacException {
     private final String taskId;
-    private final String excType;
-    private final String excModule;
-    private final String excMessage;
-    private final String remoteTraceback;
+    private final @Nullable String excType;
+    private final @Nullable String excModule;
+    private final @Nullable String excMessage;
+    private final @Nullable String remoteTraceback;
 
-    public TaskFailedException(String taskId, String excType, String excModule, String excMessage,
-                               String remoteTraceback) {
+    public TaskFailedException(String taskId, @Nullable String excType, @Nullable String excModule,
+                               @Nullable String excMessage, @Nullable String remoteTraceback) {
         super("Task " + taskId + " failed: " + excType + ": " + excMessage);
         this.taskId = taskId;
         this.excType = excType;
@@ -25,9 +26,9 @@ public class TaskFailedException extends CeleriacException {
 
     public String taskId() { return taskId; }
     /** The exception's class name ({@code ValueError}, {@code IllegalStateException}). */
-    public String excType() { return excType; }
+    public @Nullable String excType() { return excType; }
     /** Its module or package ({@code builtins}, {@code java.lang}). */
-    public String excModule() { return excModule; }
-    public String excMessage() { return excMessage; }
-    public String remoteTraceback() { return remoteTraceback; }
+    public @Nullable String excModule() { return excModule; }
+    public @Nullable String excMessage() { return excMessage; }
+    public @Nullable String remoteTraceback() { return remoteTraceback; }
 }

@@ -2,6 +2,7 @@ package io.celeriac.task;
 
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The code a task runs. {@link Task}-annotated methods are adapted to this interface; tasks can also be given as
@@ -10,5 +11,5 @@ import java.util.Map;
  */
 @FunctionalInterface
 public interface TaskHandler {
-    Object run(TaskContext context, List<Object> args, Map<String, Object> kwargs) throws Exception;
+    @Nullable Object run(TaskContext context, List<Object> args, Map<String, Object> kwargs) throws Exception;
 }

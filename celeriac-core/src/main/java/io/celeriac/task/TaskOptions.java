@@ -3,6 +3,7 @@ package io.celeriac.task;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A task's options, as declared by {@link Task} or built in code. A null / empty value means "not set here": the
@@ -11,22 +12,22 @@ import java.util.Optional;
 public final class TaskOptions {
     private static final TaskOptions DEFAULTS = builder().build();
 
-    private final String queue;
+    private final @Nullable String queue;
     private final int maxRetries;
     private final Duration defaultRetryDelay;
     private final List<Class<? extends Throwable>> autoretryFor;
     private final List<Class<? extends Throwable>> dontAutoretryFor;
-    private final Duration retryBackoff;
+    private final @Nullable Duration retryBackoff;
     private final Duration retryBackoffMax;
     private final boolean retryJitter;
-    private final Duration timeLimit;
-    private final Duration softTimeLimit;
-    private final Boolean acksLate;
-    private final Boolean ignoreResult;
-    private final Boolean trackStarted;
-    private final RateLimit rateLimit;
-    private final Duration expires;
-    private final Integer priority;
+    private final @Nullable Duration timeLimit;
+    private final @Nullable Duration softTimeLimit;
+    private final @Nullable Boolean acksLate;
+    private final @Nullable Boolean ignoreResult;
+    private final @Nullable Boolean trackStarted;
+    private final @Nullable RateLimit rateLimit;
+    private final @Nullable Duration expires;
+    private final @Nullable Integer priority;
     private final boolean unique;
 
     private TaskOptions(Builder b) {
@@ -115,46 +116,46 @@ public final class TaskOptions {
 
     /** Builder with Celery's defaults: 3 retries, 180 s retry delay, backoff cap 600 s, jitter on. */
     public static final class Builder {
-        private String queue;
+        private @Nullable String queue;
         private int maxRetries = 3;
         private Duration defaultRetryDelay = Duration.ofSeconds(180);
         private List<Class<? extends Throwable>> autoretryFor = List.of();
         private List<Class<? extends Throwable>> dontAutoretryFor = List.of();
-        private Duration retryBackoff;
+        private @Nullable Duration retryBackoff;
         private Duration retryBackoffMax = Duration.ofSeconds(600);
         private boolean retryJitter = true;
-        private Duration timeLimit;
-        private Duration softTimeLimit;
-        private Boolean acksLate;
-        private Boolean ignoreResult;
-        private Boolean trackStarted;
-        private RateLimit rateLimit;
-        private Duration expires;
-        private Integer priority;
+        private @Nullable Duration timeLimit;
+        private @Nullable Duration softTimeLimit;
+        private @Nullable Boolean acksLate;
+        private @Nullable Boolean ignoreResult;
+        private @Nullable Boolean trackStarted;
+        private @Nullable RateLimit rateLimit;
+        private @Nullable Duration expires;
+        private @Nullable Integer priority;
         private boolean unique;
 
         private Builder() {
         }
 
-        public Builder queue(String v) { this.queue = v; return this; }
+        public Builder queue(@Nullable String v) { this.queue = v; return this; }
         public Builder maxRetries(int v) { this.maxRetries = v; return this; }
         public Builder defaultRetryDelay(Duration v) { this.defaultRetryDelay = v; return this; }
         public Builder autoretryFor(List<Class<? extends Throwable>> v) { this.autoretryFor = v; return this; }
         @SafeVarargs
         public final Builder autoretryFor(Class<? extends Throwable>... v) { this.autoretryFor = List.of(v); return this; }
         public Builder dontAutoretryFor(List<Class<? extends Throwable>> v) { this.dontAutoretryFor = v; return this; }
-        public Builder retryBackoff(Duration base) { this.retryBackoff = base; return this; }
+        public Builder retryBackoff(@Nullable Duration base) { this.retryBackoff = base; return this; }
         public Builder retryBackoffMax(Duration v) { this.retryBackoffMax = v; return this; }
         public Builder retryJitter(boolean v) { this.retryJitter = v; return this; }
-        public Builder timeLimit(Duration v) { this.timeLimit = v; return this; }
-        public Builder softTimeLimit(Duration v) { this.softTimeLimit = v; return this; }
-        public Builder acksLate(Boolean v) { this.acksLate = v; return this; }
-        public Builder ignoreResult(Boolean v) { this.ignoreResult = v; return this; }
-        public Builder trackStarted(Boolean v) { this.trackStarted = v; return this; }
-        public Builder rateLimit(RateLimit v) { this.rateLimit = v; return this; }
-        public Builder rateLimit(String v) { this.rateLimit = v == null ? null : RateLimit.parse(v); return this; }
-        public Builder expires(Duration v) { this.expires = v; return this; }
-        public Builder priority(Integer v) { this.priority = v; return this; }
+        public Builder timeLimit(@Nullable Duration v) { this.timeLimit = v; return this; }
+        public Builder softTimeLimit(@Nullable Duration v) { this.softTimeLimit = v; return this; }
+        public Builder acksLate(@Nullable Boolean v) { this.acksLate = v; return this; }
+        public Builder ignoreResult(@Nullable Boolean v) { this.ignoreResult = v; return this; }
+        public Builder trackStarted(@Nullable Boolean v) { this.trackStarted = v; return this; }
+        public Builder rateLimit(@Nullable RateLimit v) { this.rateLimit = v; return this; }
+        public Builder rateLimit(@Nullable String v) { this.rateLimit = v == null ? null : RateLimit.parse(v); return this; }
+        public Builder expires(@Nullable Duration v) { this.expires = v; return this; }
+        public Builder priority(@Nullable Integer v) { this.priority = v; return this; }
         public Builder unique(boolean v) { this.unique = v; return this; }
 
         public TaskOptions build() {

@@ -10,6 +10,7 @@ import java.lang.reflect.Type;
 import java.lang.reflect.WildcardType;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One JSON parameter of a {@link Task} method: the keyword it binds to, how a JSON value becomes its Java type, and
@@ -21,13 +22,13 @@ final class TaskParameter {
 
     private final String source;
     private final int position;
-    private final String name;
+    private final @Nullable String name;
     private final Type type;
     private final boolean primitive;
     private final boolean optional;
     private final Type valueType;
     private final WhenOmitted whenOmitted;
-    private final Object defaultJson;
+    private final @Nullable Object defaultJson;
     private final MessageCodec codec;
 
     /**
@@ -69,7 +70,7 @@ final class TaskParameter {
     }
 
     /** The keyword name, or null when it is unknown (compiled without -parameters and no {@link Arg#name()}). */
-    String name() {
+    @Nullable String name() {
         return name;
     }
 
@@ -79,7 +80,7 @@ final class TaskParameter {
     }
 
     /** The value of a parameter the caller left out; only when {@link #canBeOmitted()}. */
-    Object omittedValue() {
+    @Nullable Object omittedValue() {
         return switch (whenOmitted) {
             // Converted for each run, so a list or map a run changes is not what the next run gets.
             case DEFAULT -> convert(defaultJson);
@@ -90,7 +91,7 @@ final class TaskParameter {
     }
 
     /** Converts one JSON value from a message; a mismatch is an {@link ArgumentMismatchException}. */
-    Object convert(Object raw) {
+    @Nullable Object convert(@Nullable Object raw) {
         if (optional) {
             return raw == null ? Optional.empty() : Optional.ofNullable(read(raw, valueType));
         }
@@ -101,7 +102,7 @@ final class TaskParameter {
         return read(raw, type);
     }
 
-    private Object read(Object raw, Type target) {
+    private @Nullable Object read(@Nullable Object raw, Type target) {
         try {
             return codec.fromJsonValue(raw, target);
         } catch (IllegalArgumentException e) {
@@ -110,7 +111,7 @@ final class TaskParameter {
         }
     }
 
-    private Object parseDefault(String json) {
+    private @Nullable Object parseDefault(String json) {
         Object parsed;
         try {
             // Inside brackets, so that text after the value ("1, 2" meant as a list) shows up as a second element
@@ -125,7 +126,7 @@ final class TaskParameter {
         return list.get(0);
     }
 
-    private CeleriacException notJson(String json, String why, Throwable cause) {
+    private CeleriacException notJson(String json, String why, @Nullable Throwable cause) {
         return new CeleriacException(source + ": the default of parameter '" + label() + "', @Arg(defaultValue = "
                 + quoted(json) + "), is not one JSON value (" + why + "). Defaults are JSON text: write a string "
                 + "with its quotes, defaultValue = \"\\\"text\\\"\", and a list in brackets, \"[1, 2]\"", cause);

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The tasks a process knows, by name. Register objects whose methods carry {@link Task}, classes (instantiated with
@@ -57,7 +58,7 @@ public final class TaskRegistry {
         return registerMethods(type, null);
     }
 
-    private List<TaskDefinition> registerMethods(Class<?> type, Object bean) {
+    private List<TaskDefinition> registerMethods(Class<?> type, @Nullable Object bean) {
         List<Method> methods = taskMethods(type);
         Object target = bean;
         if (target == null && methods.stream().anyMatch(m -> !Modifier.isStatic(m.getModifiers()))) {
@@ -71,7 +72,7 @@ public final class TaskRegistry {
     }
 
     /** Builds the definition of one annotated method without registering it. */
-    public TaskDefinition definitionOf(Object target, Method m) {
+    public TaskDefinition definitionOf(@Nullable Object target, Method m) {
         Task t = m.getAnnotation(Task.class);
         if (t == null) {
             throw new IllegalArgumentException(m + " has no @Task annotation");

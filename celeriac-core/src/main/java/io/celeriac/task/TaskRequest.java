@@ -3,6 +3,7 @@ package io.celeriac.task;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a running task knows about its own invocation: Celery's {@code self.request}.
@@ -15,7 +16,7 @@ import java.util.Map;
  * @param eta the ETA the message carried, or null
  * @param expires the expiry the message carried, or null
  * @param parentId id of the task that sent this one, or null
- * @param rootId id of the first task of the workflow
+ * @param rootId id of the first task of the workflow, or null when the message names none
  * @param groupId group id when part of a group/chord, or null
  * @param hostname the worker's node name ({@code celery@host})
  * @param exchange delivery exchange
@@ -24,9 +25,9 @@ import java.util.Map;
  * @param headers message headers beyond Celery's own (e.g. {@code traceparent}), as sent
  */
 public record TaskRequest(String id, String task, List<Object> args, Map<String, Object> kwargs, int retries,
-                          Instant eta, Instant expires, String parentId, String rootId, String groupId,
-                          String hostname, String exchange, String routingKey, String queue,
-                          Map<String, Object> headers) {
+                          @Nullable Instant eta, @Nullable Instant expires, @Nullable String parentId,
+                          @Nullable String rootId, @Nullable String groupId, String hostname, String exchange,
+                          @Nullable String routingKey, @Nullable String queue, Map<String, Object> headers) {
     public TaskRequest {
         headers = headers == null ? Map.of() : headers;
     }

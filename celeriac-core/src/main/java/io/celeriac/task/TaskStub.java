@@ -3,6 +3,7 @@ package io.celeriac.task;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A task by name, for sending: {@code app.task("tasks.add").delay(2, 3)}. Works for tasks defined in this process,
@@ -30,7 +31,7 @@ public final class TaskStub {
     }
 
     /** Fire and forget with positional arguments (Celery's {@code delay}). */
-    public AsyncResult delay(Object... args) {
+    public AsyncResult delay(@Nullable Object... args) {
         return sender.send(name, Arrays.asList(args), Map.of(), SendOptions.none());
     }
 
@@ -39,7 +40,7 @@ public final class TaskStub {
     }
 
     /** A signature with these arguments, to send later. */
-    public Signature s(Object... args) {
+    public Signature s(@Nullable Object... args) {
         return new Signature(name, Arrays.asList(args), Map.of(), SendOptions.none(), signatureSender);
     }
 }

@@ -16,6 +16,7 @@ import io.celeriac.task.Chord;
 import io.celeriac.task.Group;
 import io.celeriac.task.Signature;
 import io.celeriac.backend.TaskState;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +56,7 @@ final class CanvasSteps {
     }
 
     /** A finished chord part to count once its result is stored. */
-    record ChordPart(String groupId, String taskId, Integer groupIndex, String state, Object result,
+    record ChordPart(String groupId, String taskId, @Nullable Integer groupIndex, String state, @Nullable Object result,
                      Map<String, Object> body, String rootId, int priority) {
     }
 
@@ -78,7 +79,7 @@ final class CanvasSteps {
      * Why this worker cannot honour the message's workflow fields, or null if it can. Checked on receipt, so such a
      * message goes to the dead-letter queue instead of running and silently dropping what should follow it.
      */
-    String unhonourable(TaskMessage m) {
+    @Nullable String unhonourable(TaskMessage m) {
         try {
             parseAll(m.callbacks(), "callbacks");
             parseAll(m.errbacks(), "errbacks");
@@ -100,7 +101,7 @@ final class CanvasSteps {
         }
     }
 
-    private static void parseAll(List<Object> sigs, String field) {
+    private static void parseAll(@Nullable List<Object> sigs, String field) {
         if (sigs == null) {
             return;
         }
@@ -126,7 +127,7 @@ final class CanvasSteps {
     }
 
     /** Callbacks and the next chain step, each given {@code value} (celery.app.trace's success branch). */
-    FollowUps onSuccess(TaskMessage m, Object value) {
+    FollowUps onSuccess(TaskMessage m, @Nullable Object value) {
         if (m.callbacks() == null && (m.chain() == null || m.chain().isEmpty())) {
             return FollowUps.NONE;
         }
@@ -239,7 +240,7 @@ final class CanvasSteps {
     }
 
     /** The chord part this message's task is, or null if it is none. */
-    ChordPart chordPart(TaskMessage m, String state, Object result) {
+    @Nullable ChordPart chordPart(TaskMessage m, String state, @Nullable Object result) {
         if (m.chord() == null || m.group() == null) {
             return null;
         }
@@ -343,7 +344,7 @@ final class CanvasSteps {
         return Canvas.chain(steps);
     }
 
-    private static String lastTaskId(Canvas c) {
+    private static @Nullable String lastTaskId(Canvas c) {
         if (c instanceof Signature s) {
             return s.options().taskId().orElse(null);
         }
@@ -357,7 +358,7 @@ final class CanvasSteps {
     }
 
     /** Python's repr of a stored exception, as Celery's ChordError quotes it: {@code ValueError('boom')}. */
-    static String exceptionRepr(Object result) {
+    static String exceptionRepr(@Nullable Object result) {
         if (result instanceof Map<?, ?> m && m.get("exc_type") != null) {
             Object msg = m.get("exc_message");
             List<?> args = msg instanceof List<?> l ? l : msg == null ? List.of() : List.of(msg);

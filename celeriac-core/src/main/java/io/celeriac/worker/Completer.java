@@ -9,6 +9,7 @@ import io.celeriac.broker.Delivery;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.backend.ResultCodec;
 import io.celeriac.backend.TaskState;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,19 +60,19 @@ final class Completer {
      * changed by the completer thread alone when something is refused.
      */
     static final class Item {
-        final OutboundMessage publish;
-        ResultDocument result;
-        Delivery ack;
-        Delivery deadLetter;
-        String reason;
-        final String release;
+        final @Nullable OutboundMessage publish;
+        @Nullable ResultDocument result;
+        @Nullable Delivery ack;
+        @Nullable Delivery deadLetter;
+        @Nullable String reason;
+        final @Nullable String release;
         /** The task's delivery when this is its last item, else null. */
-        final Delivery task;
+        final @Nullable Delivery task;
         /**
          * The delivery whose prefetch permit this item gives back once written (a task's last item, unless its early
          * ack gave the permit back; or that early ack), else null. Cleared when the permit is given back.
          */
-        Delivery permit;
+        @Nullable Delivery permit;
         /** Acked in the batch's first step, ahead of the results. */
         boolean ackedFirst;
         /** Callbacks, next chain step or errbacks to send, and chain steps' FAILUREs to store (canvas). */
@@ -86,8 +87,9 @@ final class Completer {
         /** Given back with an ack whose permit went back when it was handed over: the window hears when it is written. */
         boolean permitHandedOver;
 
-        Item(OutboundMessage publish, ResultDocument result, Delivery ack, Delivery deadLetter, String reason,
-             String release, Delivery task, Delivery permit) {
+        Item(@Nullable OutboundMessage publish, @Nullable ResultDocument result, @Nullable Delivery ack,
+             @Nullable Delivery deadLetter, @Nullable String reason, @Nullable String release, @Nullable Delivery task,
+             @Nullable Delivery permit) {
             this.publish = publish;
             this.result = result;
             this.ack = ack;
@@ -152,7 +154,7 @@ final class Completer {
     }
 
     /** An intermediate write (an early ack, a STARTED or progress state): settles nothing. */
-    void add(OutboundMessage publish, ResultDocument result, Delivery ack) {
+    void add(@Nullable OutboundMessage publish, @Nullable ResultDocument result, @Nullable Delivery ack) {
         if (publish == null && result == null && ack == null) {
             return;
         }
@@ -176,8 +178,9 @@ final class Completer {
      * {@code permitGone} says its early ack gave it back already. {@code ack} and {@code deadLetter} are the delivery
      * to settle (at most one of them; both null when it was acked early).
      */
-    void finish(Delivery task, boolean permitGone, OutboundMessage publish, ResultDocument result, Delivery ack,
-                Delivery deadLetter, String reason, String release) {
+    void finish(Delivery task, boolean permitGone, @Nullable OutboundMessage publish, @Nullable ResultDocument result,
+                @Nullable Delivery ack, @Nullable Delivery deadLetter, @Nullable String reason,
+                @Nullable String release) {
         finish(task, permitGone, publish, result, ack, deadLetter, reason, release, CanvasSteps.FollowUps.NONE,
                 List.of());
     }
@@ -186,9 +189,9 @@ final class Completer {
      * As above, with what the task's workflow sends next ({@code followUps}: published with any retry, before the
      * results) and the chord parts to count (after the results, before the ack).
      */
-    void finish(Delivery task, boolean permitGone, OutboundMessage publish, ResultDocument result, Delivery ack,
-                Delivery deadLetter, String reason, String release, CanvasSteps.FollowUps followUps,
-                List<CanvasSteps.ChordPart> chordParts) {
+    void finish(Delivery task, boolean permitGone, @Nullable OutboundMessage publish, @Nullable ResultDocument result,
+                @Nullable Delivery ack, @Nullable Delivery deadLetter, @Nullable String reason,
+                @Nullable String release, CanvasSteps.FollowUps followUps, List<CanvasSteps.ChordPart> chordParts) {
         finish(task, permitGone, publish, result, ack, deadLetter, reason, release, followUps, chordParts, false);
     }
 
@@ -196,9 +199,10 @@ final class Completer {
      * As above; {@code nothingQueued}: no earlier write of this task (a STARTED or progress state) may still be
      * queued here, so a plain result and ack may go to the consumer straight from the calling thread.
      */
-    void finish(Delivery task, boolean permitGone, OutboundMessage publish, ResultDocument result, Delivery ack,
-                Delivery deadLetter, String reason, String release, CanvasSteps.FollowUps followUps,
-                List<CanvasSteps.ChordPart> chordParts, boolean nothingQueued) {
+    void finish(Delivery task, boolean permitGone, @Nullable OutboundMessage publish, @Nullable ResultDocument result,
+                @Nullable Delivery ack, @Nullable Delivery deadLetter, @Nullable String reason,
+                @Nullable String release, CanvasSteps.FollowUps followUps, List<CanvasSteps.ChordPart> chordParts,
+                boolean nothingQueued) {
         Item item = new Item(publish, result, ack, deadLetter, reason, release, task, permitGone ? null : task);
         item.followUps = followUps;
         item.chordParts = chordParts;

@@ -11,6 +11,7 @@ import io.celeriac.task.TaskDefinition;
 import io.celeriac.task.TaskOptions;
 import io.celeriac.task.TaskRegistry;
 import io.celeriac.task.TaskRequest;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -341,7 +342,8 @@ final class Consumer {
         dispatcher.offer(r);
     }
 
-    private static Duration limit(Double fromMessage, Optional<Duration> fromTask, Optional<Duration> fromConfig) {
+    private static @Nullable Duration limit(@Nullable Double fromMessage, Optional<Duration> fromTask,
+                                            Optional<Duration> fromConfig) {
         if (fromMessage != null) {
             return Duration.ofNanos(Math.round(fromMessage * 1e9));
         }
@@ -349,7 +351,7 @@ final class Consumer {
     }
 
     /** Sends a message that cannot run to the dead-letter queue and keeps going (consumer thread). */
-    private void reject(Delivery d, String task, String id, String reason) {
+    private void reject(Delivery d, @Nullable String task, @Nullable String id, String reason) {
         try {
             broker.deadLetter(d, reason);
         } catch (RuntimeException e) {

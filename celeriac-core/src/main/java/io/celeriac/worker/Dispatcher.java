@@ -2,6 +2,7 @@ package io.celeriac.worker;
 
 import io.celeriac.CeleriacConfig;
 import io.celeriac.task.RateLimit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -178,7 +179,7 @@ final class Dispatcher {
     }
 
     /** Changes a task's rate limit at run time; null or "0" removes it. */
-    void setRateLimit(String task, String rate) {
+    void setRateLimit(String task, @Nullable String rate) {
         Optional<RateLimit> limit = rate == null || rate.isBlank() || rate.equals("0")
                 ? Optional.empty() : Optional.of(RateLimit.parse(rate));
         rateLimits.put(task, limit);

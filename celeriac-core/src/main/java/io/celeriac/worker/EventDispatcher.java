@@ -4,6 +4,7 @@ import io.celeriac.broker.Broker;
 import io.celeriac.broker.EventBus;
 import io.celeriac.protocol.PythonRepr;
 import io.celeriac.task.TaskRequest;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +43,7 @@ public final class EventDispatcher implements WorkerListener {
         t.setDaemon(true);
         return t;
     });
-    private volatile Worker worker;
+    private volatile @Nullable Worker worker;
     private static final long PID = ProcessHandle.current().pid();
     /**
      * Celery's utcoffset, worked out again with each heartbeat rather than for every event: at tens of thousands of
@@ -119,7 +120,7 @@ public final class EventDispatcher implements WorkerListener {
     }
 
     @Override
-    public void taskSucceeded(TaskRequest r, Object result, Duration runtime) {
+    public void taskSucceeded(TaskRequest r, @Nullable Object result, Duration runtime) {
         Map<String, Object> e = taskEvent("task-succeeded", r);
         e.put("result", PythonRepr.value(result));
         e.put("runtime", runtime.toNanos() / 1e9);
@@ -135,7 +136,7 @@ public final class EventDispatcher implements WorkerListener {
     }
 
     @Override
-    public void taskRetried(TaskRequest r, Throwable reason, Duration countdown) {
+    public void taskRetried(TaskRequest r, @Nullable Throwable reason, Duration countdown) {
         Map<String, Object> e = taskEvent("task-retried", r);
         e.put("exception", reason == null ? "Retry()" : pythonStyle(reason));
         e.put("traceback", reason == null ? null : TaskTracer.traceback(reason));
@@ -152,7 +153,7 @@ public final class EventDispatcher implements WorkerListener {
     }
 
     @Override
-    public void taskRejected(String queue, String taskName, String taskId, String reason) {
+    public void taskRejected(String queue, @Nullable String taskName, @Nullable String taskId, String reason) {
         if (taskId == null) {
             return;
         }

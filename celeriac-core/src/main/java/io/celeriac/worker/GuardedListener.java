@@ -1,6 +1,7 @@
 package io.celeriac.worker;
 
 import io.celeriac.task.TaskRequest;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,7 +84,7 @@ final class GuardedListener implements WorkerListener {
     }
 
     @Override
-    public void taskSucceeded(TaskRequest request, Object result, Duration runtime) {
+    public void taskSucceeded(TaskRequest request, @Nullable Object result, Duration runtime) {
         try {
             delegate.taskSucceeded(request, result, runtime);
         } catch (Throwable t) {
@@ -101,7 +102,7 @@ final class GuardedListener implements WorkerListener {
     }
 
     @Override
-    public void taskRetried(TaskRequest request, Throwable reason, Duration countdown) {
+    public void taskRetried(TaskRequest request, @Nullable Throwable reason, Duration countdown) {
         try {
             delegate.taskRetried(request, reason, countdown);
         } catch (Throwable t) {
@@ -119,7 +120,7 @@ final class GuardedListener implements WorkerListener {
     }
 
     @Override
-    public void taskRejected(String queue, String taskName, String taskId, String reason) {
+    public void taskRejected(String queue, @Nullable String taskName, @Nullable String taskId, String reason) {
         try {
             delegate.taskRejected(queue, taskName, taskId, reason);
         } catch (Throwable t) {

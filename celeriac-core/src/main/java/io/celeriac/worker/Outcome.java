@@ -1,15 +1,16 @@
 package io.celeriac.worker;
 
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /** How one run of a task ended. */
 public sealed interface Outcome {
     /** Returned normally; {@code value} is already a JSON value. */
-    record Success(Object value) implements Outcome {
+    record Success(@Nullable Object value) implements Outcome {
     }
 
     /** Asked to run again after {@code countdown}; {@code reason} may be null. */
-    record Retry(Duration countdown, Throwable reason) implements Outcome {
+    record Retry(Duration countdown, @Nullable Throwable reason) implements Outcome {
     }
 
     /** Failed with {@code error} (retries exhausted, not retryable, or a time limit). */

@@ -13,6 +13,7 @@ import io.celeriac.task.RetryException;
 import io.celeriac.task.TaskDefinition;
 import io.celeriac.task.TaskRequest;
 import io.celeriac.backend.TaskState;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,7 +62,7 @@ final class Outcomes {
     }
 
     /** A state that is not the last (STARTED, progress): written, but it settles nothing. */
-    void progress(Request r, String state, Object meta) {
+    void progress(Request r, String state, @Nullable Object meta) {
         r.wroteProgress = true;
         completer.add(null, document(r, state, meta, null), null);
     }
@@ -70,14 +71,14 @@ final class Outcomes {
      * Queues the request's last write (result, then ack or dead letter); its prefetch permit comes back once that is
      * written, unless its early ack gave it back already. Exactly one per request.
      */
-    void finishItem(Request r, OutboundMessage publish, ResultDocument result, Delivery ack,
-                    Delivery deadLetter, String reason) {
+    void finishItem(Request r, @Nullable OutboundMessage publish, @Nullable ResultDocument result,
+                    @Nullable Delivery ack, @Nullable Delivery deadLetter, @Nullable String reason) {
         finishItem(r, publish, result, ack, deadLetter, reason, CanvasSteps.FollowUps.NONE, List.of());
     }
 
-    private void finishItem(Request r, OutboundMessage publish, ResultDocument result, Delivery ack,
-                            Delivery deadLetter, String reason, CanvasSteps.FollowUps followUps,
-                            List<CanvasSteps.ChordPart> chordParts) {
+    private void finishItem(Request r, @Nullable OutboundMessage publish, @Nullable ResultDocument result,
+                            @Nullable Delivery ack, @Nullable Delivery deadLetter, @Nullable String reason,
+                            CanvasSteps.FollowUps followUps, List<CanvasSteps.ChordPart> chordParts) {
         completer.finish(r.delivery, r.ackedEarly, publish, result, ack, deadLetter, reason,
                 UniqueTask.keyOf(r.message), followUps, chordParts, !r.wroteProgress);
         r.finished = true;
@@ -87,7 +88,8 @@ final class Outcomes {
      * A failed task's last write, with its workflow's consequences: errbacks, FAILURE for the rest of its chain,
      * and its chord part (and the chain's, if a later step was one) counted as failed.
      */
-    private void finishFailed(Request r, ResultDocument failure, Delivery ack, Delivery deadLetter, String reason) {
+    private void finishFailed(Request r, ResultDocument failure, @Nullable Delivery ack, @Nullable Delivery deadLetter,
+                              @Nullable String reason) {
         List<CanvasSteps.ChordPart> parts = new ArrayList<>();
         CanvasSteps.FollowUps followUps;
         try {
@@ -180,7 +182,7 @@ final class Outcomes {
         }
     }
 
-    private void retryTask(Request r, Outcome.Retry retry, Delivery ack) {
+    private void retryTask(Request r, Outcome.Retry retry, @Nullable Delivery ack) {
         Instant eta = clock.instant().plus(retry.countdown());
         TaskMessage next = r.message.toBuilder()
                 .retries(r.message.retries() + 1)
@@ -217,7 +219,7 @@ final class Outcomes {
                 r.message.replyTo());
     }
 
-    private ResultDocument document(Request r, String state, Object result, String traceback) {
+    private ResultDocument document(Request r, String state, @Nullable Object result, @Nullable String traceback) {
         return new ResultDocument(r.message.id(), state, result, traceback, List.of(), clock.instant(),
                 r.message.parentId(), groupMeta(r.message), r.message.replyTo());
     }
@@ -228,13 +230,13 @@ final class Outcomes {
         r.finished = true;
     }
 
-    void finishRevoked(Delivery d, TaskMessage m, TaskRequest tr, TaskDefinition def, boolean terminated,
+    void finishRevoked(Delivery d, TaskMessage m, TaskRequest tr, @Nullable TaskDefinition def, boolean terminated,
                        boolean expired, boolean ack) {
         finishRevoked(d, false, m, tr, def, terminated, expired, ack);
     }
 
-    private void finishRevoked(Delivery d, boolean permitGone, TaskMessage m, TaskRequest tr, TaskDefinition def,
-                               boolean terminated, boolean expired, boolean ack) {
+    private void finishRevoked(Delivery d, boolean permitGone, TaskMessage m, TaskRequest tr,
+                               @Nullable TaskDefinition def, boolean terminated, boolean expired, boolean ack) {
         boolean ignore = def != null && def.options().ignoreResult().orElse(config.ignoreResult());
         ResultDocument doc = ignore ? null : new ResultDocument(tr.id(), TaskState.REVOKED,
                 ResultCodec.exceptionResult("TaskRevokedError", "celery.exceptions",
@@ -250,7 +252,7 @@ final class Outcomes {
         }
     }
 
-    void logRejected(Delivery d, String task, String id, String reason) {
+    void logRejected(Delivery d, @Nullable String task, @Nullable String id, String reason) {
         log.error("Rejecting message from queue '{}'{}: {}. It was moved to the dead-letter queue.", d.queue(),
                 id == null ? "" : " " + task + "[" + id + "]", reason);
         for (WorkerListener l : listeners) {

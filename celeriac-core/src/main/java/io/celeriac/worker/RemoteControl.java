@@ -4,6 +4,7 @@ import io.celeriac.broker.Broker;
 import io.celeriac.broker.ControlBus;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.task.TaskRegistry;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +71,7 @@ final class RemoteControl {
      * Handles a broadcast command addressed to this worker and returns the reply Celery's workers give (null when
      * the command is not for this worker or unknown).
      */
-    Object control(ControlMessage m) {
+    @Nullable Object control(ControlMessage m) {
         String hostname = worker.hostname();
         if (!m.isFor(hostname)) {
             return null;
@@ -151,7 +152,7 @@ final class RemoteControl {
         }
     }
 
-    private static int intArg(Object v) {
+    private static int intArg(@Nullable Object v) {
         return v == null ? 1 : ((Number) (v instanceof Number ? v : Integer.parseInt(v.toString()))).intValue();
     }
 

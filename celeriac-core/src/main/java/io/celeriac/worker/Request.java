@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A received message on its way through the worker. Its {@link #state} moves RESERVED -> RUNNING -> DONE (or
@@ -27,11 +28,11 @@ final class Request {
     final boolean acksLate;
     final boolean ignoreResult;
     final boolean trackStarted;
-    final Duration softLimit;
-    final Duration hardLimit;
+    final @Nullable Duration softLimit;
+    final @Nullable Duration hardLimit;
     final AtomicInteger state = new AtomicInteger(RESERVED);
     final Instant receivedAt;
-    volatile Thread thread;
+    volatile @Nullable Thread thread;
     /** Set once the request's last write is queued (it then settles its prefetch permit). */
     volatile boolean finished;
     /**
@@ -45,12 +46,12 @@ final class Request {
     volatile java.util.List<Object> children = java.util.List.of();
     volatile boolean softExceeded;
     volatile long startNanos;
-    volatile Instant startedAt;
-    ScheduledFuture<?> softTimer;
-    ScheduledFuture<?> hardTimer;
+    volatile @Nullable Instant startedAt;
+    @Nullable ScheduledFuture<?> softTimer;
+    @Nullable ScheduledFuture<?> hardTimer;
 
-    Request(Delivery delivery, TaskMessage message, TaskDefinition definition, TaskRequest request,
-            boolean acksLate, boolean ignoreResult, boolean trackStarted, Duration softLimit, Duration hardLimit,
+    Request(Delivery delivery, TaskMessage message, TaskDefinition definition, TaskRequest request, boolean acksLate,
+            boolean ignoreResult, boolean trackStarted, @Nullable Duration softLimit, @Nullable Duration hardLimit,
             Instant receivedAt) {
         this.delivery = delivery;
         this.message = message;

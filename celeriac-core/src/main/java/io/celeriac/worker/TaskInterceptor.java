@@ -1,6 +1,7 @@
 package io.celeriac.worker;
 
 import io.celeriac.task.TaskRequest;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Wraps the execution of every task on the task's own thread: the place to make a trace context current, open an
@@ -11,8 +12,8 @@ public interface TaskInterceptor {
     /** The rest of the chain, ending in the task itself. */
     @FunctionalInterface
     interface Invocation {
-        Object proceed() throws Exception;
+        @Nullable Object proceed() throws Exception;
     }
 
-    Object intercept(TaskRequest request, Invocation next) throws Exception;
+    @Nullable Object intercept(TaskRequest request, Invocation next) throws Exception;
 }

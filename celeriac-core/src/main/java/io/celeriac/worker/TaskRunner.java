@@ -6,6 +6,7 @@ import io.celeriac.task.TaskContext;
 import io.celeriac.task.TaskRequest;
 import io.celeriac.backend.TaskState;
 import io.celeriac.task.TimeLimitExceeded;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -210,7 +211,7 @@ final class TaskRunner {
      * back, so the whole worker stops consuming and exits cleanly (warm shutdown) for its supervisor (systemd,
      * Kubernetes) to start a fresh process.
      */
-    private String recycleReason() {
+    private @Nullable String recycleReason() {
         String why = null;
         if (maxTasksPerChild > 0 && processedTotal.get() >= maxTasksPerChild) {
             why = "max tasks per child (" + maxTasksPerChild + ") reached";

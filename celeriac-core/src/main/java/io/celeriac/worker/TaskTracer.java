@@ -17,6 +17,7 @@ import java.nio.channels.ClosedByInterruptException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs one task and classifies how it ended (Celery's {@code trace_task}). Shared by the worker and eager mode so
@@ -35,7 +36,7 @@ public final class TaskTracer {
         this.interceptors = List.copyOf(interceptors);
     }
 
-    private Object invoke(TaskDefinition definition, TaskContext context, int index) throws Exception {
+    private @Nullable Object invoke(TaskDefinition definition, TaskContext context, int index) throws Exception {
         TaskRequest request = context.request();
         if (index == interceptors.size()) {
             return definition.handler().run(context, request.args(), request.kwargs());

@@ -7,6 +7,7 @@ import io.celeriac.broker.Delivery;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.task.TaskRequest;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,7 +81,7 @@ public final class Worker implements AutoCloseable {
     private volatile boolean coldRequested;
     /** Set when the worker is being recycled: take and start nothing more. */
     private final AtomicBoolean draining = new AtomicBoolean();
-    private volatile AutoCloseable controlSubscription;
+    private volatile @Nullable AutoCloseable controlSubscription;
 
     private Worker(Builder b) {
         WorkerEnvironment env = b.env;
@@ -299,7 +300,7 @@ public final class Worker implements AutoCloseable {
     }
 
     /** A URL fit for logs: the password replaced. */
-    static String redact(String url) {
+    static String redact(@Nullable String url) {
         return url == null ? "?" : url.replaceAll("(://[^:/@]*:)[^@/]*@", "$1***@");
     }
 
@@ -311,7 +312,7 @@ public final class Worker implements AutoCloseable {
         return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 
-    private static void closeQuietly(AutoCloseable c) {
+    private static void closeQuietly(@Nullable AutoCloseable c) {
         if (c == null) {
             return;
         }
@@ -354,7 +355,7 @@ public final class Worker implements AutoCloseable {
     }
 
     /** Changes a task's rate limit at run time; null or "0" removes it. */
-    public void setRateLimit(String task, String rate) {
+    public void setRateLimit(String task, @Nullable String rate) {
         dispatcher.setRateLimit(task, rate);
     }
 
@@ -585,10 +586,10 @@ public final class Worker implements AutoCloseable {
         private final List<String> queues = new ArrayList<>();
         private int concurrency;
         private int prefetchMultiplier;
-        private String pool;
-        private String hostname;
+        private @Nullable String pool;
+        private @Nullable String hostname;
         private final List<WorkerListener> listeners = new ArrayList<>();
-        private Boolean sendEvents;
+        private @Nullable Boolean sendEvents;
         private int maxTasksPerChild = -1;
         private long maxMemoryPerChildKb = -1;
         private java.util.function.LongSupplier ticker = System::nanoTime;

@@ -3,6 +3,7 @@ package io.celeriac.worker;
 import io.celeriac.task.TaskRequest;
 
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Receives a worker's task lifecycle: the hook for events, metrics and error reporting. Called on worker threads;
@@ -29,19 +30,19 @@ public interface WorkerListener {
     default void taskStarted(TaskRequest request) {
     }
 
-    default void taskSucceeded(TaskRequest request, Object result, Duration runtime) {
+    default void taskSucceeded(TaskRequest request, @Nullable Object result, Duration runtime) {
     }
 
     default void taskFailed(TaskRequest request, Throwable error, Duration runtime) {
     }
 
-    default void taskRetried(TaskRequest request, Throwable reason, Duration countdown) {
+    default void taskRetried(TaskRequest request, @Nullable Throwable reason, Duration countdown) {
     }
 
     default void taskRevoked(TaskRequest request, boolean terminated, boolean expired) {
     }
 
     /** A message that could not run at all and went to the dead-letter queue. */
-    default void taskRejected(String queue, String taskName, String taskId, String reason) {
+    default void taskRejected(String queue, @Nullable String taskName, @Nullable String taskId, String reason) {
     }
 }

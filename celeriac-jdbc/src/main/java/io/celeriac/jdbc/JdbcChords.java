@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Chord counting in two tables of the result database: {@code celeriac_chord} (a row per chord: its size, NULL until
@@ -51,11 +52,11 @@ final class JdbcChords implements ChordCounter {
     private static final int ATTEMPTS = 8;
 
     private final DataSource dataSource;
-    private final Duration expires;
+    private final @Nullable Duration expires;
     private final Clock clock;
     private final MessageCodec json;
 
-    JdbcChords(DataSource dataSource, Duration expires, Clock clock, MessageCodec json) {
+    JdbcChords(DataSource dataSource, @Nullable Duration expires, Clock clock, MessageCodec json) {
         this.dataSource = dataSource;
         this.expires = expires;
         this.clock = clock;
@@ -80,8 +81,8 @@ final class JdbcChords implements ChordCounter {
     }
 
     @Override
-    public Optional<List<Part>> partDone(String groupId, String taskId, Integer groupIndex, String state,
-                                         Object result) {
+    public Optional<List<Part>> partDone(String groupId, String taskId, @Nullable Integer groupIndex, String state,
+                                         @Nullable Object result) {
         String value = json.writeJson(result);
         return inTransaction("Recording part " + taskId + " of chord " + groupId, c -> {
             Instant now = clock.instant();
@@ -153,7 +154,7 @@ final class JdbcChords implements ChordCounter {
     }
 
     /** What {@link #lock} found: whether the row was there, and the chord's size (null: not written yet). */
-    private record Chord(boolean existed, Integer size) {
+    private record Chord(boolean existed, @Nullable Integer size) {
     }
 
     /**
@@ -161,7 +162,7 @@ final class JdbcChords implements ChordCounter {
      * another transaction created it meanwhile, the insert fails on the key: the transaction is run again, and then
      * finds the row.
      */
-    private Chord lock(Connection c, String groupId, Integer size, Instant now) throws SQLException {
+    private Chord lock(Connection c, String groupId, @Nullable Integer size, Instant now) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT chord_size FROM celeriac_chord WHERE group_id = ? FOR UPDATE")) {
             ps.setString(1, groupId);
@@ -242,7 +243,7 @@ final class JdbcChords implements ChordCounter {
         }
     }
 
-    private interface Work<T> {
+    private interface Work<T extends @Nullable Object> {
         T run(Connection c) throws SQLException;
     }
 
@@ -257,7 +258,7 @@ final class JdbcChords implements ChordCounter {
      * Runs {@code work} in one READ COMMITTED transaction on a connection of its own, again when the database aborted
      * it for another transaction's sake (up to {@link #ATTEMPTS} runs, with a short random pause between them).
      */
-    private <T> T inTransaction(String what, Work<T> work) {
+    private <T extends @Nullable Object> T inTransaction(String what, Work<T> work) {
         for (int attempt = 1; ; attempt++) {
             SQLException failure;
             try (Connection c = dataSource.getConnection()) {
@@ -285,7 +286,7 @@ final class JdbcChords implements ChordCounter {
         }
     }
 
-    private static <T> T inTransaction(Connection c, Work<T> work) throws SQLException {
+    private static <T extends @Nullable Object> T inTransaction(Connection c, Work<T> work) throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         int isolation = c.getTransactionIsolation();
         if (isolation != Connection.TRANSACTION_READ_COMMITTED) {

@@ -32,6 +32,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Results in a table ({@code celeriac_task_result}; PostgreSQL, MariaDB, H2), Celery's {@code django-db} backend. Writes are
@@ -42,18 +43,19 @@ import java.util.concurrent.TimeUnit;
  */
 public final class JdbcResultBackend implements ResultBackend {
     private final DataSource dataSource;
-    private final Duration expires;
+    private final @Nullable Duration expires;
     private final Clock clock;
     private final MessageCodec json = new MessageCodec();
-    private final AutoCloseable owned;
+    private final @Nullable AutoCloseable owned;
     private final ScheduledExecutorService expiry;
     private final JdbcChords chords;
 
-    public JdbcResultBackend(DataSource dataSource, Duration expires, Clock clock) {
+    public JdbcResultBackend(DataSource dataSource, @Nullable Duration expires, Clock clock) {
         this(dataSource, expires, clock, null);
     }
 
-    private JdbcResultBackend(DataSource dataSource, Duration expires, Clock clock, AutoCloseable owned) {
+    private JdbcResultBackend(DataSource dataSource, @Nullable Duration expires, Clock clock,
+                              @Nullable AutoCloseable owned) {
         this.dataSource = dataSource;
         this.expires = expires == null || expires.isZero() ? null : expires;
         this.clock = clock;
@@ -297,7 +299,8 @@ public final class JdbcResultBackend implements ResultBackend {
      * Results newest first, filtered by state and/or task name (null = any) and done at or after {@code since}
      * (null = any).
      */
-    public List<ResultDocument> query(String status, String taskName, Instant since, int limit) {
+    public List<ResultDocument> query(@Nullable String status, @Nullable String taskName, @Nullable Instant since,
+                                      int limit) {
         StringBuilder sql = new StringBuilder("SELECT * FROM celeriac_task_result WHERE 1 = 1");
         List<Object> params = new ArrayList<>();
         if (status != null) {

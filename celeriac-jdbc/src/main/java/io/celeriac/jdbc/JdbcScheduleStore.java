@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Beat entries in a relational database (PostgreSQL, MariaDB/MySQL, H2), in tables shaped like django-celery-beat's
@@ -49,7 +50,7 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
     private final DataSource dataSource;
     private final MessageCodec json = new MessageCodec();
     private final Clock clock;
-    private final AutoCloseable owned;
+    private final @Nullable AutoCloseable owned;
     private final JdbcDispatchLedger ledger;
 
     /** Uses a data source the caller owns; runs the migrations. */
@@ -57,7 +58,7 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
         this(dataSource, clock, null);
     }
 
-    private JdbcScheduleStore(DataSource dataSource, Clock clock, AutoCloseable owned) {
+    private JdbcScheduleStore(DataSource dataSource, Clock clock, @Nullable AutoCloseable owned) {
         this.dataSource = dataSource;
         this.clock = clock;
         this.owned = owned;
@@ -150,12 +151,12 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
                 rs.getBoolean("catch_up"));
     }
 
-    static Instant instant(ResultSet rs, String column) throws SQLException {
+    static @Nullable Instant instant(ResultSet rs, String column) throws SQLException {
         OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
         return t == null ? null : t.toInstant();
     }
 
-    static void setInstant(PreparedStatement ps, int i, Instant t) throws SQLException {
+    static void setInstant(PreparedStatement ps, int i, @Nullable Instant t) throws SQLException {
         if (t == null) {
             ps.setNull(i, Types.TIMESTAMP_WITH_TIMEZONE);
         } else {
@@ -255,7 +256,7 @@ public final class JdbcScheduleStore implements ScheduleStore, AutoCloseable {
         }
     }
 
-    private static void deleteSchedules(Connection c, Long[] fks) throws SQLException {
+    private static void deleteSchedules(Connection c, @Nullable Long[] fks) throws SQLException {
         String[] tables = {"celeriac_beat_interval", "celeriac_beat_crontab", "celeriac_beat_clocked"};
         for (int i = 0; i < 3; i++) {
             if (fks[i] != null) {

@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
 import java.util.Collection;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Worker metrics through Micrometer; add it with {@code app.worker().listener(new CeleriacMetrics(registry))}.
@@ -31,7 +32,7 @@ public final class CeleriacMetrics implements WorkerListener {
         this.registry = registry;
     }
 
-    private void count(String task, String state) {
+    private void count(@Nullable String task, String state) {
         Counter.builder("celeriac.tasks").description("Tasks by name and state").tag("task", task == null ? "?" : task)
                 .tag("state", state).register(registry).increment();
     }
@@ -60,7 +61,7 @@ public final class CeleriacMetrics implements WorkerListener {
     }
 
     @Override
-    public void taskSucceeded(TaskRequest r, Object result, Duration runtime) {
+    public void taskSucceeded(TaskRequest r, @Nullable Object result, Duration runtime) {
         count(r.task(), "succeeded");
         time(r.task(), "succeeded", runtime);
     }
@@ -72,7 +73,7 @@ public final class CeleriacMetrics implements WorkerListener {
     }
 
     @Override
-    public void taskRetried(TaskRequest r, Throwable reason, Duration countdown) {
+    public void taskRetried(TaskRequest r, @Nullable Throwable reason, Duration countdown) {
         count(r.task(), "retried");
     }
 
@@ -82,7 +83,7 @@ public final class CeleriacMetrics implements WorkerListener {
     }
 
     @Override
-    public void taskRejected(String queue, String taskName, String taskId, String reason) {
+    public void taskRejected(String queue, @Nullable String taskName, @Nullable String taskId, String reason) {
         count(taskName, "rejected");
     }
 

@@ -15,6 +15,7 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * OpenTelemetry for Celeriac: the sender's trace context travels in the task's headers (W3C {@code traceparent},
@@ -34,7 +35,7 @@ public final class CeleriacTracing {
         }
 
         @Override
-        public String get(Map<String, Object> carrier, String key) {
+        public @Nullable String get(@Nullable Map<String, Object> carrier, String key) {
             Object v = carrier == null ? null : carrier.get(key);
             return v == null ? null : v.toString();
         }

@@ -6,6 +6,7 @@ import io.lettuce.core.Range;
 import io.lettuce.core.ScoredValue;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisCommands;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -131,7 +132,7 @@ final class EtaMover {
     }
 
     /** {start of the list key, its length} in a {@code celeriac.scheduled} member, or null if it does not parse. */
-    static int[] parseMember(byte[] member) {
+    static int @Nullable [] parseMember(byte[] member) {
         int colon = -1;
         for (int i = 0; i < Math.min(member.length, 11); i++) {
             if (member[i] == ':') {

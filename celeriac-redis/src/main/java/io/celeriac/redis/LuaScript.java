@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A Lua script from this package's resources, run by SHA and reloaded when Redis restarted and forgot it. Shared
@@ -19,7 +20,7 @@ import java.nio.charset.StandardCharsets;
 final class LuaScript {
     private final String name;
     private final String source;
-    private volatile String sha;
+    private volatile @Nullable String sha;
 
     LuaScript(String name, String... preludes) {
         this.name = name;

@@ -23,6 +23,7 @@ import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,9 +112,9 @@ public final class RedisBroker implements Broker {
     private final RedisEventBus events;
     private final RedisOnceDispatch once;
     private final ReplicaAcks replicaAcks;
-    private volatile Thread etaThread;
-    private volatile Thread heartbeatThread;
-    private volatile Thread recoverThread;
+    private volatile @Nullable Thread etaThread;
+    private volatile @Nullable Thread heartbeatThread;
+    private volatile @Nullable Thread recoverThread;
     private volatile boolean consuming;
     private volatile boolean closed;
 

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Chord counting in Celery's Redis keys, so a chord whose parts run on Python and Java workers completes once:
@@ -28,11 +29,11 @@ final class RedisChords implements ChordCounter {
     private static final LuaScript PART = new LuaScript("chord_part");
 
     private final RedisConnector redis;
-    private final Duration expires;
+    private final @Nullable Duration expires;
     private final MessageCodec codec;
     private final RedisUrl url;
 
-    RedisChords(RedisConnector redis, RedisUrl url, Duration expires, MessageCodec codec) {
+    RedisChords(RedisConnector redis, RedisUrl url, @Nullable Duration expires, MessageCodec codec) {
         this.redis = redis;
         this.url = url;
         this.expires = expires;
@@ -61,8 +62,8 @@ final class RedisChords implements ChordCounter {
     }
 
     @Override
-    public Optional<List<Part>> partDone(String groupId, String taskId, Integer groupIndex, String state,
-                                         Object result) {
+    public Optional<List<Part>> partDone(String groupId, String taskId, @Nullable Integer groupIndex, String state,
+                                         @Nullable Object result) {
         String member = codec.writeJson(Arrays.asList(1, taskId, state, result));
         String[] keys = {key(groupId, ".j"), key(groupId, ".t"), key(groupId, ".s")};
         List<Object> members = call("Recording part " + taskId + " of chord " + groupId,

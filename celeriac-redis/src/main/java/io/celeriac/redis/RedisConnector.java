@@ -21,6 +21,7 @@ import io.lettuce.core.resource.Delay;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One Redis client with the options every Celeriac component needs, and a main connection opened on first use.
@@ -52,13 +53,13 @@ final class RedisConnector implements AutoCloseable {
     private final RedisUrl url;
     private final String what;
     private final ClientResources resources;
-    private final RedisClient client;
-    private final RedisClusterClient clusterClient;
-    private volatile StatefulRedisClusterConnection<String, String> clusterConnection;
-    private volatile StatefulRedisClusterConnection<byte[], byte[]> clusterBytes;
+    private final @Nullable RedisClient client;
+    private final @Nullable RedisClusterClient clusterClient;
+    private volatile @Nullable StatefulRedisClusterConnection<String, String> clusterConnection;
+    private volatile @Nullable StatefulRedisClusterConnection<byte[], byte[]> clusterBytes;
     private volatile long refreshedAt;
-    private volatile StatefulRedisConnection<String, String> connection;
-    private volatile StatefulRedisConnection<byte[], byte[]> bytesConnection;
+    private volatile @Nullable StatefulRedisConnection<String, String> connection;
+    private volatile @Nullable StatefulRedisConnection<byte[], byte[]> bytesConnection;
     private volatile boolean closed;
     /** Every connection opened, for {@link #reconnectAll}; closed ones leave on their own. */
     private final java.util.Set<StatefulRedisConnection<?, ?>> opened = java.util.concurrent.ConcurrentHashMap.newKeySet();

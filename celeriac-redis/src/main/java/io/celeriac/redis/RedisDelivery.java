@@ -4,6 +4,7 @@ import io.celeriac.broker.Delivery;
 import io.celeriac.protocol.BrokerMessage;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A delivery from Redis. It keeps the envelope exactly as it was stored, because settling it puts those bytes back
@@ -30,7 +31,7 @@ record RedisDelivery(String queue, BrokerMessage message, String ackToken, int p
 
     // One delivery per tag: comparing by it keeps the worker's sets of deliveries cheap (no message hashing).
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof RedisDelivery d && ackToken.equals(d.ackToken) && queue.equals(d.queue);
     }
 

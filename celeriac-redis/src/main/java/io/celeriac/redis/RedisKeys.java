@@ -2,6 +2,7 @@ package io.celeriac.redis;
 
 import io.celeriac.CeleriacException;
 import io.celeriac.broker.PriorityLists;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The names of the broker's keys in one key space. On a plain server (and Sentinel) there is one key space,
@@ -29,10 +30,10 @@ final class RedisKeys {
     static final RedisKeys PLAIN = new RedisKeys(null);
 
     /** The queue whose slot this key space is, or null for {@link #PLAIN}. */
-    private final String queue;
+    private final @Nullable String queue;
     private final String tag;
 
-    private RedisKeys(String queue) {
+    private RedisKeys(@Nullable String queue) {
         this.queue = queue;
         this.tag = queue == null ? "" : "{" + queue + "}";
     }
@@ -48,7 +49,7 @@ final class RedisKeys {
     }
 
     /** The queue this key space belongs to, or null for {@link #PLAIN} (every queue). */
-    String queue() {
+    @Nullable String queue() {
         return queue;
     }
 

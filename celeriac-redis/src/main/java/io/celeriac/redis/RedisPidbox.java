@@ -7,6 +7,7 @@ import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.api.StatefulConnection;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,7 +95,7 @@ final class RedisPidbox implements ControlBus {
         });
     }
 
-    private ControlMessage parse(String raw) {
+    private @Nullable ControlMessage parse(String raw) {
         try {
             return ControlMessage.fromCeleryBody(codec.readJsonBody(kombu.decode(raw)));
         } catch (RuntimeException ex) {

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The broker's one pub/sub connection, shared by remote control (a channel) and events (a pattern), opened on first
@@ -25,7 +26,7 @@ final class RedisPubSub implements AutoCloseable {
     private final Map<String, List<Consumer<String>>> patterns = new ConcurrentHashMap<>();
     static final int BACKLOG = 100_000;
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RedisPubSub.class);
-    private volatile StatefulRedisPubSubConnection<String, String> connection;
+    private volatile @Nullable StatefulRedisPubSubConnection<String, String> connection;
     private final java.util.concurrent.ThreadPoolExecutor dispatch = new java.util.concurrent.ThreadPoolExecutor(1, 1,
             0, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(BACKLOG), r -> {
                 Thread t = new Thread(r, "celeriac-pubsub");

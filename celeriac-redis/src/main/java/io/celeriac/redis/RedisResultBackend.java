@@ -30,6 +30,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Celery's Redis result backend: each state is {@code SET celery-task-meta-<id> <json> EX <result_expires>} and then
@@ -40,11 +41,11 @@ public final class RedisResultBackend implements ResultBackend {
     static final String PREFIX = "celery-task-meta-";
 
     private final RedisUrl url;
-    private final Duration expires;
+    private final @Nullable Duration expires;
     private final ResultCodec results;
     private final RedisConnector redis;
     private final Map<String, List<LinkedBlockingQueue<String>>> waiters = new ConcurrentHashMap<>();
-    private volatile StatefulRedisPubSubConnection<String, String> pubsub;
+    private volatile @Nullable StatefulRedisPubSubConnection<String, String> pubsub;
     private final RedisChords chords;
 
     public RedisResultBackend(String url, CeleriacConfig config) {
@@ -54,7 +55,7 @@ public final class RedisResultBackend implements ResultBackend {
                 .withTransportOptions(config.brokerTransportOptions()), config.resultExpires(), new MessageCodec());
     }
 
-    public RedisResultBackend(RedisUrl url, Duration expires, MessageCodec codec) {
+    public RedisResultBackend(RedisUrl url, @Nullable Duration expires, MessageCodec codec) {
         this.url = url;
         this.expires = expires == null || expires.isZero() ? null : expires;
         this.results = new ResultCodec(codec);

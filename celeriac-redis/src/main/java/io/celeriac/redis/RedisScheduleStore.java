@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Beat entries in Redis: hash {@code celeriac.beat.entries} (name → entry JSON), hash {@code celeriac.beat.state}
@@ -36,7 +37,7 @@ public final class RedisScheduleStore implements ScheduleStore, AutoCloseable {
     private final RedisConnector redis;
     private final EntryCodec codec;
     /** Null on a cluster, where the ledger's keys could not share a slot with every once key (docs/redis.md). */
-    private final RedisDispatchLedger ledger;
+    private final @Nullable RedisDispatchLedger ledger;
     /** The keys: Celeriac's names; on a cluster with the hash tag {celeriac.beat}, so the lease script sees both. */
     private final String entries;
     private final String state;

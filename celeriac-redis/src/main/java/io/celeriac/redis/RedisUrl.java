@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A Redis URL as Celery writes them: {@code redis://[[user]:password@]host[:port][/db]}, {@code rediss://} for TLS,
@@ -28,8 +29,8 @@ import java.util.Objects;
  * @param masterName   the name the sentinels monitor the master under; null for a plain server
  * @param clusterSeeds the cluster nodes to discover the cluster from as {@code host:port}, empty unless Cluster
  */
-public record RedisUrl(String host, int port, int db, String username, String password, boolean tls,
-                       List<String> sentinels, String masterName, List<String> clusterSeeds) {
+public record RedisUrl(String host, int port, int db, @Nullable String username, @Nullable String password, boolean tls,
+                       List<String> sentinels, @Nullable String masterName, List<String> clusterSeeds) {
 
     public RedisUrl {
         sentinels = List.copyOf(sentinels);
@@ -37,13 +38,13 @@ public record RedisUrl(String host, int port, int db, String username, String pa
     }
 
     /** A plain server or Sentinel. */
-    public RedisUrl(String host, int port, int db, String username, String password, boolean tls,
-                    List<String> sentinels, String masterName) {
+    public RedisUrl(String host, int port, int db, @Nullable String username, @Nullable String password, boolean tls,
+                    List<String> sentinels, @Nullable String masterName) {
         this(host, port, db, username, password, tls, sentinels, masterName, List.of());
     }
 
     /** A plain server. */
-    public RedisUrl(String host, int port, int db, String username, String password, boolean tls) {
+    public RedisUrl(String host, int port, int db, @Nullable String username, @Nullable String password, boolean tls) {
         this(host, port, db, username, password, tls, List.of(), null);
     }
 
@@ -191,7 +192,7 @@ public record RedisUrl(String host, int port, int db, String username, String pa
     }
 
     /** {user or null, password or null} from a URL's raw user info. */
-    private static String[] credentials(String info) {
+    private static @Nullable String[] credentials(@Nullable String info) {
         if (info == null || info.isEmpty()) {
             return new String[] {null, null};
         }
@@ -202,7 +203,7 @@ public record RedisUrl(String host, int port, int db, String username, String pa
         return new String[] {colon == 0 ? null : decode(info.substring(0, colon)), decode(info.substring(colon + 1))};
     }
 
-    private static String queryParameter(String rawQuery, String name) {
+    private static @Nullable String queryParameter(@Nullable String rawQuery, String name) {
         if (rawQuery == null) {
             return null;
         }
@@ -232,7 +233,7 @@ public record RedisUrl(String host, int port, int db, String username, String pa
      * The same URL with the master's name Celery's transport options give ({@code master_name}), unless the URL named
      * one itself.
      */
-    public RedisUrl withMasterName(String name) {
+    public RedisUrl withMasterName(@Nullable String name) {
         if (!isSentinel() || masterName != null || name == null || name.isBlank()) {
             return this;
         }

@@ -8,6 +8,7 @@ import io.lettuce.core.api.sync.RedisCommands;
 
 import java.time.Duration;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes that count only once a replica holds them ({@code WAIT}), so that a failover to that replica cannot undo
@@ -28,7 +29,7 @@ final class ReplicaAcks {
     private final RedisConnector redis;
     private final int replicas;
     private final Duration timeout;
-    private volatile StatefulRedisConnection<String, String> own;
+    private volatile @Nullable StatefulRedisConnection<String, String> own;
 
     ReplicaAcks(RedisConnector redis, int replicas, Duration timeout) {
         this.redis = redis;
@@ -46,7 +47,7 @@ final class ReplicaAcks {
         return new ReplicaAcks(redis, replicas, Duration.ofMillis(Math.max(1, Math.round(seconds * 1000))));
     }
 
-    private static Number number(Object v, Number otherwise) {
+    private static Number number(@Nullable Object v, Number otherwise) {
         if (v == null) {
             return otherwise;
         }
@@ -75,7 +76,7 @@ final class ReplicaAcks {
     }
 
     /** Appends a {@code WAIT} behind the writes just sent on {@link #connection()}; null when not waiting. */
-    RedisFuture<Long> request(RedisAsyncCommands<String, String> async) {
+    @Nullable RedisFuture<Long> request(RedisAsyncCommands<String, String> async) {
         return enabled() ? async.waitForReplication(replicas, timeout.toMillis()) : null;
     }
 

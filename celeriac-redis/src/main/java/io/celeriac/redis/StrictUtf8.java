@@ -6,6 +6,7 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /**
  * UTF-8 decoding that refuses what is not UTF-8 instead of replacing it. Lettuce's String codec (like
@@ -17,7 +18,7 @@ final class StrictUtf8 {
     }
 
     /** The text, or null if {@code bytes} is not well-formed UTF-8 (see {@link #invalidOffset}). */
-    static String decode(byte[] bytes) {
+    static @Nullable String decode(byte[] bytes) {
         // Fast path: the JDK's lenient decoder is intrinsified; a result without U+FFFD proves every sequence was
         // well-formed (it replaces each malformed one, encoded surrogates and overlong forms included, with U+FFFD).
         String s = new String(bytes, StandardCharsets.UTF_8);

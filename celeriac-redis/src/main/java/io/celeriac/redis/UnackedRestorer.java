@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.DoubleSupplier;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Puts unacked messages back on their queues: every message of a Celeriac consumer that stopped heartbeating
@@ -181,7 +182,7 @@ final class UnackedRestorer {
     }
 
     /** Adds one entry's 5 script arguments: tag, SHA-1 of its value, target, and where the message is (or a record). */
-    private void entry(RedisKeys keys, List<byte[]> args, Targets targets, byte[] tag, byte[] value,
+    private void entry(RedisKeys keys, List<byte[]> args, Targets targets, byte[] tag, byte @Nullable [] value,
                        Map<String, List<String>> bindings) {
         args.add(tag);
         if (value == null) {
@@ -285,7 +286,7 @@ final class UnackedRestorer {
      * @param end index of its last byte
      */
     record UnackedValue(int start, int end, String exchange, String routingKey) {
-        static UnackedValue parse(byte[] v, MessageCodec codec) {
+        static @Nullable UnackedValue parse(byte[] v, MessageCodec codec) {
             int i = skipBack(v, v.length - 1);
             if (i < 0 || v[i] != ']') {
                 return null;
@@ -354,7 +355,7 @@ final class UnackedRestorer {
             return -1;
         }
 
-        private static String jsonString(byte[] v, int from, int to, MessageCodec codec) {
+        private static @Nullable String jsonString(byte[] v, int from, int to, MessageCodec codec) {
             String token = StrictUtf8.decode(Arrays.copyOfRange(v, from, to + 1));
             if (token == null) {
                 return null;

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reports task failures to Sentry: once per task, after its last retry (a task that retries and then succeeds is
@@ -62,7 +63,7 @@ public final class SentryReporter implements WorkerListener {
     }
 
     @Override
-    public void taskRetried(TaskRequest r, Throwable reason, Duration countdown) {
+    public void taskRetried(TaskRequest r, @Nullable Throwable reason, Duration countdown) {
         if (reportRetries && reason != null) {
             capture(r, reason, SentryLevel.WARNING);
         }

@@ -7,6 +7,7 @@ import io.celeriac.micrometer.CeleriacMetrics;
 import io.celeriac.redis.RedisScheduleStore;
 import io.celeriac.worker.Worker;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -111,7 +112,7 @@ public class CeleriacAutoConfiguration {
      * Beat's store: {@code celeriac.beat.store} if set, else the broker's Redis. Both kinds keep a dispatch ledger, so
      * beat also runs on a broker that cannot publish once per key (RabbitMQ), given a store of its own.
      */
-    static io.celeriac.beat.ScheduleStore beatStore(CeleriacConfig config, String configured) {
+    static io.celeriac.beat.ScheduleStore beatStore(CeleriacConfig config, @Nullable String configured) {
         String store = configured != null ? configured : config.brokerUrl();
         if (store.startsWith("jdbc:")) {
             // Needs celeriac-jdbc; credentials as for the CLI (CELERIAC_BEAT_DB_USER / _PASSWORD).
@@ -148,7 +149,7 @@ public class CeleriacAutoConfiguration {
         private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DashboardLifecycle.class);
         private final Celeriac app;
         private final CeleriacProperties.Dashboard props;
-        private volatile io.celeriac.dashboard.Dashboard dashboard;
+        private volatile io.celeriac.dashboard.@Nullable Dashboard dashboard;
 
         DashboardLifecycle(Celeriac app, CeleriacProperties.Dashboard props) {
             this.app = app;
@@ -191,7 +192,7 @@ public class CeleriacAutoConfiguration {
         }
     }
 
-    private static SmartLifecycle worker(org.springframework.beans.factory.BeanFactory beans) {
+    private static @Nullable SmartLifecycle worker(org.springframework.beans.factory.BeanFactory beans) {
         return beans.containsBean("celeriacWorker") ? beans.getBean("celeriacWorker", SmartLifecycle.class) : null;
     }
 
@@ -223,11 +224,11 @@ public class CeleriacAutoConfiguration {
     static final class WorkerLifecycle implements SmartLifecycle {
         private final Celeriac app;
         private final CeleriacProperties.Worker props;
-        private final MeterRegistry meters;
+        private final @Nullable MeterRegistry meters;
         private final ObjectProvider<io.celeriac.worker.WorkerListener> listeners;
-        private volatile Worker worker;
+        private volatile @Nullable Worker worker;
 
-        WorkerLifecycle(Celeriac app, CeleriacProperties.Worker props, MeterRegistry meters,
+        WorkerLifecycle(Celeriac app, CeleriacProperties.Worker props, @Nullable MeterRegistry meters,
                         ObjectProvider<io.celeriac.worker.WorkerListener> listeners) {
             this.app = app;
             this.props = props;

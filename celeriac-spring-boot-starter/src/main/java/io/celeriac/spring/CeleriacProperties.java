@@ -1,5 +1,6 @@
 package io.celeriac.spring;
 
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 import java.time.Duration;
@@ -18,27 +19,27 @@ public class CeleriacProperties {
      * Broker URL (Celery's broker_url), e.g. redis://localhost:6379/0, or amqp://host:5672/vhost with celeriac-amqp
      * on the classpath. memory:// runs in-process.
      */
-    private String brokerUrl;
+    private @Nullable String brokerUrl;
     /** Result backend URL (result_backend); defaults to the broker. Required on RabbitMQ: rpc://, redis:// or jdbc:. */
-    private String resultBackend;
+    private @Nullable String resultBackend;
     /** How long results are kept (result_expires). */
-    private Duration resultExpires;
+    private @Nullable Duration resultExpires;
     /** Queue of tasks without one (task_default_queue). */
-    private String taskDefaultQueue;
+    private @Nullable String taskDefaultQueue;
     /** Ack after the task ran instead of before (task_acks_late). */
-    private Boolean taskAcksLate;
+    private @Nullable Boolean taskAcksLate;
     /** Hard time limit (task_time_limit). */
-    private Duration taskTimeLimit;
+    private @Nullable Duration taskTimeLimit;
     /** Soft time limit (task_soft_time_limit). */
-    private Duration taskSoftTimeLimit;
+    private @Nullable Duration taskSoftTimeLimit;
     /** Messages reserved per pool slot (worker_prefetch_multiplier). */
-    private Integer workerPrefetchMultiplier;
+    private @Nullable Integer workerPrefetchMultiplier;
     /** Time zone of crontab schedules (timezone). */
-    private String timezone;
+    private @Nullable String timezone;
     /** Task name or glob to queue (task_routes), e.g. celeriac.task-routes.[orders.*]=orders. */
     private Map<String, String> taskRoutes = new LinkedHashMap<>();
     /** Run tasks in the caller's thread, for tests (task_always_eager). */
-    private Boolean taskAlwaysEager;
+    private @Nullable Boolean taskAlwaysEager;
     private final Worker worker = new Worker();
     private final Beat beat = new Beat();
     private final Dashboard dashboard = new Dashboard();
@@ -47,10 +48,10 @@ public class CeleriacProperties {
     /** Task failures to Sentry (needs celeriac-sentry on the classpath). */
     public static class Sentry {
         /** Sentry DSN; when set, the worker reports each task failure once, after its last retry. */
-        private String dsn;
+        private @Nullable String dsn;
 
-        public String getDsn() { return dsn; }
-        public void setDsn(String dsn) { this.dsn = dsn; }
+        public @Nullable String getDsn() { return dsn; }
+        public void setDsn(@Nullable String dsn) { this.dsn = dsn; }
     }
 
     public Sentry getSentry() { return sentry; }
@@ -62,26 +63,26 @@ public class CeleriacProperties {
         /** Queues to consume (default: task_default_queue). */
         private List<String> queues = new ArrayList<>();
         /** Pool size (worker_concurrency). */
-        private Integer concurrency;
+        private @Nullable Integer concurrency;
         /** Node name; %h is the host name. */
-        private String hostname;
+        private @Nullable String hostname;
         /** Send Celery's monitoring events (-E). */
         private boolean sendEvents;
         /** Seconds running tasks get at shutdown. */
-        private Duration shutdownGrace = Duration.ofSeconds(30);
+        private @Nullable Duration shutdownGrace = Duration.ofSeconds(30);
 
         public boolean isEnabled() { return enabled; }
         public void setEnabled(boolean enabled) { this.enabled = enabled; }
         public List<String> getQueues() { return queues; }
         public void setQueues(List<String> queues) { this.queues = queues; }
-        public Integer getConcurrency() { return concurrency; }
-        public void setConcurrency(Integer concurrency) { this.concurrency = concurrency; }
-        public String getHostname() { return hostname; }
-        public void setHostname(String hostname) { this.hostname = hostname; }
+        public @Nullable Integer getConcurrency() { return concurrency; }
+        public void setConcurrency(@Nullable Integer concurrency) { this.concurrency = concurrency; }
+        public @Nullable String getHostname() { return hostname; }
+        public void setHostname(@Nullable String hostname) { this.hostname = hostname; }
         public boolean isSendEvents() { return sendEvents; }
         public void setSendEvents(boolean sendEvents) { this.sendEvents = sendEvents; }
-        public Duration getShutdownGrace() { return shutdownGrace; }
-        public void setShutdownGrace(Duration shutdownGrace) { this.shutdownGrace = shutdownGrace; }
+        public @Nullable Duration getShutdownGrace() { return shutdownGrace; }
+        public void setShutdownGrace(@Nullable Duration shutdownGrace) { this.shutdownGrace = shutdownGrace; }
     }
 
     /**
@@ -95,12 +96,12 @@ public class CeleriacProperties {
          * Store URL: redis://... or jdbc:postgresql://... (needs celeriac-jdbc). Defaults to the broker when it is
          * Redis; required otherwise.
          */
-        private String store;
+        private @Nullable String store;
 
         public boolean isEnabled() { return enabled; }
         public void setEnabled(boolean enabled) { this.enabled = enabled; }
-        public String getStore() { return store; }
-        public void setStore(String store) { this.store = store; }
+        public @Nullable String getStore() { return store; }
+        public void setStore(@Nullable String store) { this.store = store; }
     }
 
     /** The monitoring dashboard, served from this application on its own port (needs celeriac-dashboard). */
@@ -122,7 +123,7 @@ public class CeleriacProperties {
          * CELERIAC_HISTORY_DB_PASSWORD, or in the URL), a redis:// URL, redis (the broker's) or none. Unset: the
          * broker's Redis when the broker is Redis, else memory only.
          */
-        private String historyUrl;
+        private @Nullable String historyUrl;
 
         public boolean isEnabled() { return enabled; }
         public void setEnabled(boolean enabled) { this.enabled = enabled; }
@@ -136,33 +137,35 @@ public class CeleriacProperties {
         public void setReadonlyUsers(List<String> v) { this.readonlyUsers = v; }
         public int getHistorySize() { return historySize; }
         public void setHistorySize(int historySize) { this.historySize = historySize; }
-        public String getHistoryUrl() { return historyUrl; }
-        public void setHistoryUrl(String historyUrl) { this.historyUrl = historyUrl; }
+        public @Nullable String getHistoryUrl() { return historyUrl; }
+        public void setHistoryUrl(@Nullable String historyUrl) { this.historyUrl = historyUrl; }
     }
 
     public Dashboard getDashboard() { return dashboard; }
-    public String getBrokerUrl() { return brokerUrl; }
-    public void setBrokerUrl(String brokerUrl) { this.brokerUrl = brokerUrl; }
-    public String getResultBackend() { return resultBackend; }
-    public void setResultBackend(String resultBackend) { this.resultBackend = resultBackend; }
-    public Duration getResultExpires() { return resultExpires; }
-    public void setResultExpires(Duration resultExpires) { this.resultExpires = resultExpires; }
-    public String getTaskDefaultQueue() { return taskDefaultQueue; }
-    public void setTaskDefaultQueue(String taskDefaultQueue) { this.taskDefaultQueue = taskDefaultQueue; }
-    public Boolean getTaskAcksLate() { return taskAcksLate; }
-    public void setTaskAcksLate(Boolean taskAcksLate) { this.taskAcksLate = taskAcksLate; }
-    public Duration getTaskTimeLimit() { return taskTimeLimit; }
-    public void setTaskTimeLimit(Duration taskTimeLimit) { this.taskTimeLimit = taskTimeLimit; }
-    public Duration getTaskSoftTimeLimit() { return taskSoftTimeLimit; }
-    public void setTaskSoftTimeLimit(Duration taskSoftTimeLimit) { this.taskSoftTimeLimit = taskSoftTimeLimit; }
-    public Integer getWorkerPrefetchMultiplier() { return workerPrefetchMultiplier; }
-    public void setWorkerPrefetchMultiplier(Integer v) { this.workerPrefetchMultiplier = v; }
-    public String getTimezone() { return timezone; }
-    public void setTimezone(String timezone) { this.timezone = timezone; }
+    public @Nullable String getBrokerUrl() { return brokerUrl; }
+    public void setBrokerUrl(@Nullable String brokerUrl) { this.brokerUrl = brokerUrl; }
+    public @Nullable String getResultBackend() { return resultBackend; }
+    public void setResultBackend(@Nullable String resultBackend) { this.resultBackend = resultBackend; }
+    public @Nullable Duration getResultExpires() { return resultExpires; }
+    public void setResultExpires(@Nullable Duration resultExpires) { this.resultExpires = resultExpires; }
+    public @Nullable String getTaskDefaultQueue() { return taskDefaultQueue; }
+    public void setTaskDefaultQueue(@Nullable String taskDefaultQueue) { this.taskDefaultQueue = taskDefaultQueue; }
+    public @Nullable Boolean getTaskAcksLate() { return taskAcksLate; }
+    public void setTaskAcksLate(@Nullable Boolean taskAcksLate) { this.taskAcksLate = taskAcksLate; }
+    public @Nullable Duration getTaskTimeLimit() { return taskTimeLimit; }
+    public void setTaskTimeLimit(@Nullable Duration taskTimeLimit) { this.taskTimeLimit = taskTimeLimit; }
+    public @Nullable Duration getTaskSoftTimeLimit() { return taskSoftTimeLimit; }
+    public void setTaskSoftTimeLimit(@Nullable Duration taskSoftTimeLimit) {
+        this.taskSoftTimeLimit = taskSoftTimeLimit;
+    }
+    public @Nullable Integer getWorkerPrefetchMultiplier() { return workerPrefetchMultiplier; }
+    public void setWorkerPrefetchMultiplier(@Nullable Integer v) { this.workerPrefetchMultiplier = v; }
+    public @Nullable String getTimezone() { return timezone; }
+    public void setTimezone(@Nullable String timezone) { this.timezone = timezone; }
     public Map<String, String> getTaskRoutes() { return taskRoutes; }
     public void setTaskRoutes(Map<String, String> taskRoutes) { this.taskRoutes = taskRoutes; }
-    public Boolean getTaskAlwaysEager() { return taskAlwaysEager; }
-    public void setTaskAlwaysEager(Boolean taskAlwaysEager) { this.taskAlwaysEager = taskAlwaysEager; }
+    public @Nullable Boolean getTaskAlwaysEager() { return taskAlwaysEager; }
+    public void setTaskAlwaysEager(@Nullable Boolean taskAlwaysEager) { this.taskAlwaysEager = taskAlwaysEager; }
     public Worker getWorker() { return worker; }
     public Beat getBeat() { return beat; }
 }

@@ -1,6 +1,7 @@
 package io.celeriac.spring;
 
 import io.celeriac.Celeriac;
+import org.jspecify.annotations.Nullable;
 import org.springframework.context.SmartLifecycle;
 
 import java.util.LinkedHashMap;
@@ -8,7 +9,7 @@ import java.util.Map;
 
 /** What both Actuator lines report: the broker answers, and the worker (if run here) is running. */
 record HealthCheck(boolean up, Map<String, Object> details) {
-    static HealthCheck of(Celeriac app, SmartLifecycle worker) {
+    static HealthCheck of(Celeriac app, @Nullable SmartLifecycle worker) {
         String queue = app.config().defaultQueue();
         long waiting = app.broker().queueLength(queue); // throws when the broker is unreachable: DOWN
         Map<String, Object> d = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package io.celeriac.testing;
 
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -43,17 +44,17 @@ public final class RabbitMqServer implements BeforeAllCallback, AfterAllCallback
     private static final Path CLI_DIR = Path.of("/usr/lib/rabbitmq/bin");
 
     /** The Erlang cookie shared by the nodes of one cluster ({@link RabbitMqCluster}); null: the node makes its own. */
-    private final String cookie;
+    private final @Nullable String cookie;
     private int port;
     private int distPort;
-    private Path dir;
-    private Process process;
+    private @Nullable Path dir;
+    private @Nullable Process process;
 
     public RabbitMqServer() {
         this(null);
     }
 
-    RabbitMqServer(String cookie) {
+    RabbitMqServer(@Nullable String cookie) {
         this.cookie = cookie;
     }
 

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A Sentinel-managed Redis of its own for a test: one master, {@code replicas} replicas and three sentinels, each a
@@ -98,7 +99,7 @@ public final class RedisSentinelSet implements AutoCloseable {
         }
     }
 
-    private void startServer(int port, Integer replicaOf) throws Exception {
+    private void startServer(int port, @Nullable Integer replicaOf) throws Exception {
         List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind",
                 "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString(),
                 "--dbfilename", "dump-" + port + ".rdb",

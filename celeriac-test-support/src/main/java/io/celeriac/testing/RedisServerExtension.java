@@ -1,5 +1,6 @@
 package io.celeriac.testing;
 
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -31,8 +32,8 @@ import java.util.stream.Stream;
 public final class RedisServerExtension implements BeforeAllCallback, AfterAllCallback {
     private final boolean appendOnly;
     private int port;
-    private Path dir;
-    private Process process;
+    private @Nullable Path dir;
+    private @Nullable Process process;
 
     /** A server without persistence: {@link #stop()} loses every key. */
     public RedisServerExtension() {
