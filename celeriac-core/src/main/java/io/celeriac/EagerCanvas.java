@@ -56,7 +56,8 @@ final class EagerCanvas {
             boolean ok = doc == null || TaskState.SUCCESS.equals(doc.status());
             Object value = doc == null ? null : doc.result();
             for (Canvas next : ok ? s.links() : s.linkErrors()) {
-                run(next, ok ? List.of(value) : List.of(r.id()));
+                // A task may return nothing (Python's None): the callback then gets None as its argument.
+                run(next, ok ? java.util.Collections.singletonList(value) : List.of(r.id()));
             }
             return new Ran(r, ok, value);
         }

@@ -49,4 +49,14 @@ class EagerModeTest {
         assertThatThrownBy(() -> propagating.task("t.boom").delay("y"))
                 .isInstanceOf(IllegalStateException.class).hasMessage("y");
     }
+
+    /** A task that returns nothing still calls its callback, with None (null) as the argument, as Celery does. */
+    @Test
+    void eagerCallbackOfATaskThatReturnsNothingGetsNone() {
+        Celeriac app = Celeriac.builder().config(CeleriacConfig.builder().alwaysEager(true).build())
+                .register(new TestTasks()).build();
+        AsyncResult r = app.send(app.signature("t.limited").link(app.signature("t.block")));
+        assertThat(r.state()).isEqualTo(TaskState.SUCCESS);
+        assertThat(TestTasks.CALLS.get("t.block")).hasValue(1);
+    }
 }
