@@ -81,14 +81,31 @@ final class RedisPubSub implements AutoCloseable {
     }
 
     /**
-     * Delivers a channel's messages to {@code listener} until the handle is closed. The listener is added only once
-     * the subscription holds: a subscribe that fails (Redis down) and is retried must not leave a copy behind.
+     * Delivers a channel's messages to {@code listener} until the handle is closed; the last handle of a channel
+     * closed unsubscribes from it (a result wait subscribes to one channel per task, which must not pile up). The
+     * listener is added only once the subscription holds: a subscribe that fails (Redis down) and is retried must not
+     * leave a copy behind. Both run under this object's lock, so an unsubscribe and a new subscribe to the same
+     * channel reach Redis in the order they were decided.
      */
-    AutoCloseable subscribe(String channel, Consumer<String> listener) {
+    synchronized AutoCloseable subscribe(String channel, Consumer<String> listener) {
         connection().sync().subscribe(channel);
         List<Consumer<String>> l = channels.computeIfAbsent(channel, k -> new CopyOnWriteArrayList<>());
         l.add(listener);
-        return () -> l.remove(listener);
+        return () -> unsubscribe(channel, l, listener);
+    }
+
+    private synchronized void unsubscribe(String channel, List<Consumer<String>> l, Consumer<String> listener) {
+        l.remove(listener);
+        if (l.isEmpty() && channels.remove(channel, l)) {
+            StatefulRedisPubSubConnection<String, String> c = connection;
+            if (c != null) {
+                try {
+                    c.async().unsubscribe(channel);
+                } catch (RuntimeException ignored) {
+                    // Not connected: the subscription ended with the connection, and Lettuce will not renew it.
+                }
+            }
+        }
     }
 
     /** Like {@link #subscribe}, for every channel matching a pattern. */

@@ -16,8 +16,6 @@ import io.lettuce.core.protocol.AsyncCommand;
 import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
-import io.lettuce.core.pubsub.RedisPubSubAdapter;
-import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,7 +23,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -44,8 +41,8 @@ public final class RedisResultBackend implements ResultBackend {
     private final @Nullable Duration expires;
     private final ResultCodec results;
     private final RedisConnector redis;
-    private final Map<String, List<LinkedBlockingQueue<String>>> waiters = new ConcurrentHashMap<>();
-    private volatile @Nullable StatefulRedisPubSubConnection<String, String> pubsub;
+    /** Waiters' subscriptions, one channel per awaited task ({@link RedisPubSub}, as the broker's). */
+    private final RedisPubSub pubsub;
     private final RedisChords chords;
 
     public RedisResultBackend(String url, CeleriacConfig config) {
@@ -60,6 +57,7 @@ public final class RedisResultBackend implements ResultBackend {
         this.expires = expires == null || expires.isZero() ? null : expires;
         this.results = new ResultCodec(codec);
         this.redis = new RedisConnector(url, "Redis result backend");
+        this.pubsub = new RedisPubSub(redis);
         this.chords = new RedisChords(redis, url, this.expires, codec);
     }
 
@@ -186,31 +184,14 @@ public final class RedisResultBackend implements ResultBackend {
         }
     }
 
-    private synchronized StatefulRedisPubSubConnection<String, String> pubsub() {
-        if (pubsub == null) {
-            StatefulRedisPubSubConnection<String, String> c = redis.openPubSub();
-            c.addListener(new RedisPubSubAdapter<>() {
-                @Override
-                public void message(String channel, String message) {
-                    List<LinkedBlockingQueue<String>> qs = waiters.get(channel);
-                    if (qs != null) {
-                        qs.forEach(q -> q.add(message));
-                    }
-                }
-            });
-            pubsub = c;
-        }
-        return pubsub;
-    }
-
     @Override
     public Optional<ResultDocument> await(String taskId, Duration timeout) throws InterruptedException {
         String channel = PREFIX + taskId;
         LinkedBlockingQueue<String> inbox = new LinkedBlockingQueue<>();
-        waiters.computeIfAbsent(channel, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(inbox);
+        AutoCloseable subscription = null;
         try {
             // Subscribe first, then read: a result stored in between is caught by one or the other.
-            pubsub().sync().subscribe(channel);
+            subscription = pubsub.subscribe(channel, inbox::add);
             Optional<ResultDocument> last = get(taskId);
             if (last.isPresent() && last.get().ready()) {
                 return last;
@@ -233,16 +214,11 @@ public final class RedisResultBackend implements ResultBackend {
         } catch (RuntimeException e) {
             throw unavailable("Waiting for the result of " + taskId, e);
         } finally {
-            List<LinkedBlockingQueue<String>> qs = waiters.get(channel);
-            if (qs != null) {
-                qs.remove(inbox);
-                if (qs.isEmpty()) {
-                    waiters.remove(channel);
-                    try {
-                        pubsub().async().unsubscribe(channel);
-                    } catch (RuntimeException ignored) {
-                        // the subscription dies with the connection anyway
-                    }
+            if (subscription != null) {
+                try {
+                    subscription.close();
+                } catch (Exception ignored) {
+                    // unsubscribing is best effort: the subscription dies with the connection anyway
                 }
             }
         }
@@ -265,9 +241,7 @@ public final class RedisResultBackend implements ResultBackend {
 
     @Override
     public void close() {
-        if (pubsub != null) {
-            pubsub.close();
-        }
+        pubsub.close();
         redis.close();
     }
 }

@@ -65,11 +65,16 @@ class RedisResultBackendIT {
     void awaitReturnsWhenAnotherThreadStores() throws Exception {
         java.util.concurrent.FutureTask<Optional<ResultDocument>> waiting = io.celeriac.fixtures.BlockingCall
                 .startAndAwaitBlocked("result-wait", () -> backend.await("later", Duration.ofSeconds(20)));
+        assertThat(redis.pubsubChannels("celery-task-meta-*")).containsExactly("celery-task-meta-later");
         backend.store(ResultDocument.of("later", TaskState.STARTED, null));
         backend.store(ResultDocument.of("later", TaskState.SUCCESS, "done"));
         Optional<ResultDocument> got = waiting.get(10, TimeUnit.SECONDS);
         assertThat(got).get().extracting(ResultDocument::status, ResultDocument::result)
                 .containsExactly(TaskState.SUCCESS, "done");
+        // While it waited, the backend was subscribed to the task's channel; once done, no longer: waits for many
+        // tasks must not leave a subscription each behind.
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> redis.pubsubChannels("celery-task-meta-*").isEmpty());
     }
 
     @Test
