@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * and our dashboard see Java workers as they see Python's: {@code worker-online}, a {@code worker-heartbeat} every
  * 2 s, {@code worker-offline}, and task events buffered and sent as one {@code task.multi} list (as Celery 5 does).
  */
-public final class EventDispatcher implements WorkerListener {
+final class EventDispatcher implements WorkerListener {
     private static final Logger log = LoggerFactory.getLogger(EventDispatcher.class);
     /** Heartbeat period, Celery's {@code freq}. */
     static final double FREQ = 2.0;

@@ -10,7 +10,7 @@ import java.util.function.DoubleSupplier;
  * {@code delay = min(retryBackoffMax, base * 2^retries)}, then with {@code retryJitter} ("full jitter") a uniform
  * draw from {@code [0, delay]}; without backoff, {@code defaultRetryDelay}.
  */
-public final class RetryPolicy {
+final class RetryPolicy {
     private RetryPolicy() {
     }
 

@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
  * Runs one task and classifies how it ended (Celery's {@code trace_task}). Shared by the worker and eager mode so
  * both follow the same retry and failure rules.
  */
-public final class TaskTracer {
+final class TaskTracer {
     private final MessageCodec codec;
     private final List<TaskInterceptor> interceptors;
 
