@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The numbers behind the charts: per-minute buckets over the last hour, computed from the task history on each
@@ -35,7 +36,7 @@ final class Charts {
     }
 
     /** Throughput per task, failure rate and runtime percentiles per minute; {@code task} narrows the last two. */
-    Map<String, Object> compute(TaskHistory history, double now, String task) {
+    Map<String, Object> compute(TaskHistory history, double now, @Nullable String task) {
         double end = Math.floor(now / 60) * 60 + 60;
         double start = end - MINUTES * 60;
         Map<String, long[]> done = new TreeMap<>();
@@ -72,10 +73,10 @@ final class Charts {
         top.sort(Comparator.comparingLong((Map.Entry<String, long[]> e) -> -Arrays.stream(e.getValue()).sum()));
         Map<String, long[]> throughput = new LinkedHashMap<>();
         top.stream().limit(TOP_TASKS).forEach(e -> throughput.put(e.getKey(), e.getValue()));
-        Double[] failureRate = new Double[MINUTES];
-        Double[] p50 = new Double[MINUTES];
-        Double[] p95 = new Double[MINUTES];
-        Double[] p99 = new Double[MINUTES];
+        @Nullable Double[] failureRate = new Double[MINUTES];
+        @Nullable Double[] p50 = new Double[MINUTES];
+        @Nullable Double[] p95 = new Double[MINUTES];
+        @Nullable Double[] p99 = new Double[MINUTES];
         for (int i = 0; i < MINUTES; i++) {
             long n = ok[i] + failed[i];
             failureRate[i] = n == 0 ? null : 100.0 * failed[i] / n;

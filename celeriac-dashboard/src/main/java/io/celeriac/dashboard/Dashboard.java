@@ -6,6 +6,7 @@ import io.celeriac.beat.ScheduleStore;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.DeadLetter;
 import io.celeriac.broker.ReconnectBackoff;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +51,7 @@ public final class Dashboard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Dashboard.class);
 
     private final Celeriac app;
-    private final ScheduleStore schedules;
+    private final @Nullable ScheduleStore schedules;
     private final TaskHistory history;
     private final HistoryStore historyStore;
     private final WorkerRegistry workers = new WorkerRegistry();
@@ -62,7 +63,7 @@ public final class Dashboard implements AutoCloseable {
     private final EventIntake intake;
     private final OperatorActions actions;
     private final Users users;
-    private final String generatedPassword;
+    private final @Nullable String generatedPassword;
     private final String host;
     private final int requestedPort;
     private final Clock clock;
@@ -73,7 +74,7 @@ public final class Dashboard implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    private volatile DashboardServer server;
+    private volatile @Nullable DashboardServer server;
     private final ReconnectBackoff backoff = new ReconnectBackoff(log);
     private volatile boolean historyLoaded;
     private volatile boolean closed;
@@ -297,7 +298,7 @@ public final class Dashboard implements AutoCloseable {
         return queues.list();
     }
 
-    Map<String, Object> charts(String task) {
+    Map<String, Object> charts(@Nullable String task) {
         return charts.compute(history, now(), task);
     }
 
@@ -352,7 +353,7 @@ public final class Dashboard implements AutoCloseable {
     }
 
     /** Celery's {@code rate_limit} control: {@code rate} like {@code 10/m}, or empty to lift it. */
-    public void rateLimit(String task, String rate, List<String> destination) {
+    public void rateLimit(String task, @Nullable String rate, List<String> destination) {
         actions.rateLimit(task, rate, destination);
     }
 
@@ -416,9 +417,9 @@ public final class Dashboard implements AutoCloseable {
     /** Options for a {@link Dashboard}. */
     public static final class Builder {
         private final Celeriac app;
-        private ScheduleStore schedules;
+        private @Nullable ScheduleStore schedules;
         private HistoryStore historyStore = HistoryStore.none();
-        private String historyUrl;
+        private @Nullable String historyUrl;
         private boolean historyFromUrl;
         private int historySize = 100_000;
         private String host = "127.0.0.1";
@@ -431,7 +432,7 @@ public final class Dashboard implements AutoCloseable {
         }
 
         /** Where the Schedules page reads and edits beat entries; without one the page says so. */
-        public Builder scheduleStore(ScheduleStore v) { this.schedules = v; return this; }
+        public Builder scheduleStore(@Nullable ScheduleStore v) { this.schedules = v; return this; }
 
         /** Where the task history is kept across restarts (default: nowhere, unless {@link #historyUrl} is set). */
         public Builder historyStore(HistoryStore v) {
@@ -457,7 +458,7 @@ public final class Dashboard implements AutoCloseable {
          * Nothing is connected here or in {@link #build()}: the store connects on first use, so the dashboard starts
          * while it is down.
          */
-        public Builder historyUrl(String url) {
+        public Builder historyUrl(@Nullable String url) {
             this.historyUrl = url;
             this.historyFromUrl = true;
             return this;

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 import java.util.Map;
@@ -35,14 +36,14 @@ final class DashboardMetrics {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
-    void task(String name, String state) {
+    void task(@Nullable String name, String state) {
         String task = name == null ? "unknown" : name;
         counters.computeIfAbsent(task + '\0' + state, k -> Counter.builder("celeriac.tasks")
                 .description("Task events by task name and resulting state")
                 .tag("task", task).tag("state", state).register(registry)).increment();
     }
 
-    void runtime(String name, double seconds) {
+    void runtime(@Nullable String name, double seconds) {
         String task = name == null ? "unknown" : name;
         timers.computeIfAbsent(task, k -> Timer.builder("celeriac.task.runtime")
                 .description("Task run time, from task-succeeded events")

@@ -4,6 +4,7 @@ import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.ReconnectBackoff;
 import io.javalin.Javalin;
 import io.javalin.http.staticfiles.Location;
+import org.jspecify.annotations.Nullable;
 
 import static io.celeriac.dashboard.Json.error;
 
@@ -25,7 +26,7 @@ final class DashboardServer {
     private final ChartRoutes charts;
     private final ScheduleRoutes schedules;
     private final DeadLetterRoutes deadLetters;
-    private Javalin javalin;
+    private @Nullable Javalin javalin;
 
     DashboardServer(Dashboard dashboard, Users users, LiveStream stream) {
         this.security = new Security(users, sessions);

@@ -1,6 +1,7 @@
 package io.celeriac.dashboard;
 
 import io.celeriac.Celeriac;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +38,7 @@ final class EventIntake {
     private final AtomicLong dropped = new AtomicLong();
     /** The listener of the subscription attempt in force; listeners of attempts that failed ignore events. */
     private final AtomicReference<Object> currentListener = new AtomicReference<>();
-    private volatile AutoCloseable subscription;
+    private volatile @Nullable AutoCloseable subscription;
 
     EventIntake(Celeriac app, TaskHistory history, WorkerRegistry workers, DashboardMetrics metrics,
             QueueSampling queues, LiveStream stream, DoubleSupplier now) {

@@ -3,6 +3,7 @@ package io.celeriac.dashboard;
 import io.celeriac.Celeriac;
 import io.celeriac.broker.ReconnectBackoff;
 import io.celeriac.redis.RedisUrl;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +17,7 @@ final class HistoryStoreUrl {
     }
 
     /** The store {@code historyUrl} names (see {@link Dashboard.Builder#historyUrl}); notes a memory-only one. */
-    static HistoryStore open(String historyUrl, Celeriac app, List<String> notices) {
+    static HistoryStore open(@Nullable String historyUrl, Celeriac app, List<String> notices) {
         String broker = app.config().brokerUrl();
         boolean redisBroker = isRedis(broker);
         String url = historyUrl == null ? "" : historyUrl.trim();

@@ -1,5 +1,7 @@
 package io.celeriac.dashboard;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The page templates ({@code shell.html}, {@code login.html}) and HTML escaping for the few values the server puts
  * into pages itself (the rest is set as DOM text).
@@ -25,7 +27,7 @@ final class Html {
         return sb.toString();
     }
 
-    static String escape(String s) {
+    static String escape(@Nullable String s) {
         if (s == null) {
             return "";
         }

@@ -6,6 +6,7 @@ import io.celeriac.CeleriacException;
 import io.celeriac.jdbc.JdbcDialect;
 import io.celeriac.jdbc.JdbcResultBackend;
 import org.flywaydb.core.Flyway;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,10 +51,10 @@ public final class JdbcHistoryStore implements HistoryStore {
     private static final long CONNECTION_TIMEOUT_MS = 3000;
 
     private final DataSource dataSource;
-    private final AutoCloseable owned;
+    private final @Nullable AutoCloseable owned;
     private final String where;
-    private volatile JdbcDialect dialect;
-    private volatile String upsert;
+    private volatile @Nullable JdbcDialect dialect;
+    private volatile @Nullable String upsert;
     /**
      * At least as many rows as the table holds, as far as this store's own writes tell (-1: unknown, count on the
      * next trim); saves add their batch size, so {@link #trim} counts only when the bound passes the maximum.
@@ -65,7 +66,7 @@ public final class JdbcHistoryStore implements HistoryStore {
         this(dataSource, null, "the dashboard's history database");
     }
 
-    private JdbcHistoryStore(DataSource dataSource, AutoCloseable owned, String where) {
+    private JdbcHistoryStore(DataSource dataSource, @Nullable AutoCloseable owned, String where) {
         this.dataSource = dataSource;
         this.owned = owned;
         this.where = where;
@@ -75,7 +76,7 @@ public final class JdbcHistoryStore implements HistoryStore {
      * Opens a small pool (two connections) to {@code jdbcUrl}; user and password may be null (then the URL or the
      * driver's defaults decide). Connects on first use.
      */
-    public static JdbcHistoryStore open(String jdbcUrl, String user, String password) {
+    public static JdbcHistoryStore open(String jdbcUrl, @Nullable String user, @Nullable String password) {
         HikariConfig hc = new HikariConfig();
         hc.setJdbcUrl(jdbcUrl);
         hc.setUsername(user);

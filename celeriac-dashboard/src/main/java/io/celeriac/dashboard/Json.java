@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -54,7 +55,7 @@ final class Json {
         return MAPPER.convertValue(value, Map.class);
     }
 
-    static void error(Context ctx, int status, String message) {
+    static void error(Context ctx, int status, @Nullable String message) {
         ctx.status(HttpStatus.forStatus(status));
         send(ctx, Map.of("error", message == null ? "error" : message));
     }
@@ -69,7 +70,7 @@ final class Json {
     }
 
     /** A body value as trimmed text; null when missing or blank. */
-    static String str(Object v) {
+    static @Nullable String str(@Nullable Object v) {
         return v == null || String.valueOf(v).isBlank() ? null : String.valueOf(v).trim();
     }
 }

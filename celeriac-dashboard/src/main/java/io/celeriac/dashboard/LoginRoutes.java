@@ -4,6 +4,7 @@ import io.celeriac.dashboard.Security.Principal;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,7 +109,7 @@ final class LoginRoutes {
      * {@code //evil}: any control character, space or backslash is refused, and what is left must parse as a path
      * with no scheme and no host.
      */
-    static String safeNext(String next) {
+    static String safeNext(@Nullable String next) {
         if (next == null || !next.startsWith("/") || next.startsWith("//")) {
             return "/tasks";
         }

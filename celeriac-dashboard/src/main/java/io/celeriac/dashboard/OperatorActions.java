@@ -7,6 +7,7 @@ import io.celeriac.broker.DeadLetter;
 import io.celeriac.control.ControlMessage;
 import io.celeriac.protocol.PythonLiteral;
 import io.celeriac.task.SendOptions;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,10 +29,10 @@ final class OperatorActions {
     private final Celeriac app;
     private final TaskHistory history;
     private final WorkerRegistry workers;
-    private final ScheduleStore schedules;
+    private final @Nullable ScheduleStore schedules;
     private final DoubleSupplier now;
 
-    OperatorActions(Celeriac app, TaskHistory history, WorkerRegistry workers, ScheduleStore schedules,
+    OperatorActions(Celeriac app, TaskHistory history, WorkerRegistry workers, @Nullable ScheduleStore schedules,
             DoubleSupplier now) {
         this.app = app;
         this.history = history;
@@ -67,7 +68,7 @@ final class OperatorActions {
      * The queue a task came from when its events don't say (Python Celery's don't): the one queue its worker
      * consumes, if it consumes just one; otherwise null, and the task's own routing decides.
      */
-    private String soleQueueOf(String hostname) {
+    private @Nullable String soleQueueOf(@Nullable String hostname) {
         return workers.list(now.getAsDouble()).stream()
                 .filter(w -> w.hostname().equals(hostname) && w.queues().size() == 1)
                 .map(w -> w.queues().get(0)).findFirst().orElse(null);
@@ -111,7 +112,7 @@ final class OperatorActions {
     }
 
     /** Celery's {@code rate_limit} control: {@code rate} like {@code 10/m}, or empty to lift it. */
-    void rateLimit(String task, String rate, List<String> destination) {
+    void rateLimit(String task, @Nullable String rate, List<String> destination) {
         Objects.requireNonNull(task, "task");
         app.controlBus("setting a rate limit").broadcast(new ControlMessage("rate_limit",
                 Map.of("task_name", task, "rate_limit", rate == null || rate.isBlank() ? "0" : rate),

@@ -2,6 +2,7 @@ package io.celeriac.dashboard;
 
 import io.javalin.http.Context;
 import io.javalin.security.BasicAuthCredentials;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,7 @@ final class Security {
     private final Sessions sessions;
 
     /** Who made a request and how (the session is null for basic auth). */
-    record Principal(String user, Role role, Sessions.Session session) {
+    record Principal(String user, Role role, Sessions.@Nullable Session session) {
     }
 
     Security(Users users, Sessions sessions) {
@@ -37,7 +38,7 @@ final class Security {
     }
 
     /** The user {@link #authenticate} found for this request. */
-    static Principal principal(Context ctx) {
+    static @Nullable Principal principal(Context ctx) {
         return ctx.attribute("principal");
     }
 
@@ -95,7 +96,7 @@ final class Security {
      * cached basic-auth credentials), but not a custom header or a JSON content type without a CORS preflight,
      * which this server never grants.
      */
-    private String csrfProblem(Context ctx, Principal p) {
+    private @Nullable String csrfProblem(Context ctx, Principal p) {
         String origin = ctx.header("Origin");
         if (origin != null && !origin.equals("null") && !sameOrigin(origin, ctx)) {
             return "cross-origin request from " + origin;
@@ -122,7 +123,7 @@ final class Security {
         }
     }
 
-    private Principal resolve(Context ctx) {
+    private @Nullable Principal resolve(Context ctx) {
         String sid = ctx.cookie(Sessions.COOKIE);
         if (sid != null) {
             Sessions.Session s = sessions.find(sid);
@@ -138,7 +139,7 @@ final class Security {
         return null;
     }
 
-    private static BasicAuthCredentials basic(Context ctx) {
+    private static @Nullable BasicAuthCredentials basic(Context ctx) {
         try {
             return ctx.basicAuthCredentials();
         } catch (RuntimeException e) {

@@ -2,6 +2,7 @@ package io.celeriac.dashboard;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The logged-in browsers: a session per login, named by a random id in the {@link #COOKIE} cookie, with its own CSRF
@@ -24,7 +25,7 @@ final class Sessions {
     }
 
     /** The session {@code sid} names, or null when there is none or it expired (then it is forgotten). */
-    Session find(String sid) {
+    @Nullable Session find(String sid) {
         Session s = sessions.get(sid);
         if (s != null && s.expiresAtMillis() > System.currentTimeMillis()) {
             return s;

@@ -1,5 +1,6 @@
 package io.celeriac.dashboard;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -213,7 +214,7 @@ public final class TaskHistory {
     }
 
     /** Moves a record in the root index from its old root to its new one; either may be null. Under the write lock. */
-    private void index(TaskRecord old, TaskRecord next) {
+    private void index(@Nullable TaskRecord old, @Nullable TaskRecord next) {
         String was = workflowRoot(old);
         String now = workflowRoot(next);
         if (Objects.equals(was, now)) {
@@ -231,7 +232,7 @@ public final class TaskHistory {
     }
 
     /** The root a record is indexed under: its root id, unless it has none or is its own root. */
-    private static String workflowRoot(TaskRecord r) {
+    private static @Nullable String workflowRoot(@Nullable TaskRecord r) {
         return r == null || r.rootId() == null || r.rootId().equals(r.id()) ? null : r.rootId();
     }
 

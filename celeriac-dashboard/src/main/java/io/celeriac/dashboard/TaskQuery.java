@@ -2,6 +2,7 @@ package io.celeriac.dashboard;
 
 import java.util.Locale;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A filter over the task history, newest first.
@@ -16,8 +17,8 @@ import java.util.Set;
  * @param offset rows to skip
  * @param limit rows to return (capped at 500)
  */
-public record TaskQuery(Set<String> states, String name, String search, String worker, String root, String parent,
-                        int offset, int limit) {
+public record TaskQuery(Set<String> states, @Nullable String name, @Nullable String search, @Nullable String worker,
+                        @Nullable String root, @Nullable String parent, int offset, int limit) {
     public TaskQuery {
         states = states == null ? Set.of() : Set.copyOf(states);
         name = blankToNull(name);
@@ -31,7 +32,8 @@ public record TaskQuery(Set<String> states, String name, String search, String w
     }
 
     /** A query on neither workflow nor parent. */
-    public TaskQuery(Set<String> states, String name, String search, String worker, int offset, int limit) {
+    public TaskQuery(Set<String> states, @Nullable String name, @Nullable String search, @Nullable String worker,
+                     int offset, int limit) {
         this(states, name, search, worker, null, null, offset, limit);
     }
 
@@ -59,11 +61,11 @@ public record TaskQuery(Set<String> states, String name, String search, String w
                 || contains(r.result()) || contains(r.exception());
     }
 
-    private boolean contains(String field) {
+    private boolean contains(@Nullable String field) {
         return field != null && field.toLowerCase(Locale.ROOT).contains(search);
     }
 
-    private static String blankToNull(String s) {
+    private static @Nullable String blankToNull(@Nullable String s) {
         return s == null || s.isBlank() ? null : s.trim();
     }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the dashboard knows about one task, assembled from its events. Values that came from the task (arguments,
@@ -33,15 +34,17 @@ import java.util.Objects;
  * @param retriedAs id of the copy a dashboard user sent with "retry", or null
  * @param events the task's events, oldest first, at most {@link #MAX_EVENTS}
  */
-public record TaskRecord(String id, String name, String state, String args, String kwargs, String result,
-                         String exception, String traceback, String worker, String queue, Double received,
-                         Double started, Double finished, Double runtime, int retries, String parentId,
-                         String rootId, String eta, String expires, double stateTime, double firstSeen,
-                         String retriedAs, List<Event> events) {
+public record TaskRecord(String id, @Nullable String name, String state, @Nullable String args,
+                         @Nullable String kwargs, @Nullable String result, @Nullable String exception,
+                         @Nullable String traceback, @Nullable String worker, @Nullable String queue,
+                         @Nullable Double received, @Nullable Double started, @Nullable Double finished,
+                         @Nullable Double runtime, int retries, @Nullable String parentId, @Nullable String rootId,
+                         @Nullable String eta, @Nullable String expires, double stateTime, double firstSeen,
+                         @Nullable String retriedAs, List<Event> events) {
     static final int MAX_EVENTS = 32;
 
     /** One event of a task: its type, time, the reporting worker and a one-line detail. */
-    public record Event(String type, double timestamp, String hostname, String detail) {
+    public record Event(String type, double timestamp, @Nullable String hostname, String detail) {
     }
 
     public TaskRecord {
@@ -165,11 +168,11 @@ public record TaskRecord(String id, String name, String state, String args, Stri
         };
     }
 
-    private static String str(Object v, String fallback) {
+    private static @Nullable String str(@Nullable Object v, @Nullable String fallback) {
         return v == null ? fallback : String.valueOf(v);
     }
 
-    private static double number(Object v, double fallback) {
+    private static double number(@Nullable Object v, double fallback) {
         return v instanceof Number n ? n.doubleValue() : fallback;
     }
 }

@@ -8,6 +8,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /** The dashboard's users: name, password (kept only as a salted SHA-256) and role. */
 final class Users {
@@ -19,7 +20,7 @@ final class Users {
     private final Map<String, Account> accounts = new LinkedHashMap<>();
     private static final byte[] UNKNOWN_SALT = new byte[16];
 
-    void add(String name, String password, Role role) {
+    void add(@Nullable String name, @Nullable String password, Role role) {
         if (name == null || name.isBlank() || name.contains(":")) {
             throw new IllegalArgumentException("user name must be non-empty and have no ':'");
         }
@@ -36,7 +37,7 @@ final class Users {
     }
 
     /** The user's role if the password is right; compares in constant time. */
-    Optional<Role> check(String name, String password) {
+    Optional<Role> check(@Nullable String name, @Nullable String password) {
         Account a = name == null ? null : accounts.get(name);
         if (a == null || password == null) {
             hash(UNKNOWN_SALT, password == null ? "" : password); // the same work as for a known user
