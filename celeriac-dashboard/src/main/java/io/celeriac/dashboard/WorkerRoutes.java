@@ -32,7 +32,12 @@ final class WorkerRoutes {
         routes.post("/api/rate-limit", ctx -> {
             Map<String, Object> b = body(ctx);
             String worker = str(b.get("worker"));
-            dashboard.rateLimit(str(b.get("task")), str(b.get("rate")),
+            String task = str(b.get("task"));
+            if (task == null || task.isBlank()) {
+                // A request error, not a server one: mapped to 400 with this message.
+                throw new IllegalArgumentException("task is required");
+            }
+            dashboard.rateLimit(task, str(b.get("rate")),
                     worker == null ? List.of() : List.of(worker));
             send(ctx, Map.of("ok", true));
         });

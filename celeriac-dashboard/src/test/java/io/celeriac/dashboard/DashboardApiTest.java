@@ -366,6 +366,10 @@ class DashboardApiTest {
                     assertThat(m.destination()).containsExactly("java@second");
                 }));
             }
+            // Without a task name the request is the caller's mistake: a 400 that says so, not a 500.
+            HttpResponse<String> noTask = f.adminPost("/api/rate-limit", "{\"rate\":\"5/m\"}");
+            assertThat(noTask.statusCode()).isEqualTo(400);
+            assertThat(noTask.body()).contains("task is required");
 
             AsyncResult parked = f.app.applyAsync("dash.echo", List.of("later"), Map.of(),
                     SendOptions.builder().queue("second")
