@@ -28,6 +28,7 @@ public final class MariaDbServerExtension implements BeforeAllCallback, AfterAll
         }
         dir = Files.createTempDirectory("celeriac-mariadb");
         boolean root = "root".equals(System.getProperty("user.name"));
+        SystemTools.require("mariadb-install-db", "mariadb-server");
         List<String> install = new ArrayList<>(List.of("mariadb-install-db", "--no-defaults", "--datadir="
                 + dir.resolve("data"), "--auth-root-authentication-method=normal", "--skip-test-db"));
         if (root) {

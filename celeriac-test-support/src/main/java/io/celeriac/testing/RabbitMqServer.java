@@ -129,6 +129,7 @@ public final class RabbitMqServer implements BeforeAllCallback, AfterAllCallback
             Files.writeString(dir.resolve("enabled_plugins"), "[].\n", StandardCharsets.UTF_8);
             Files.writeString(dir.resolve("rabbitmq-env.conf"), "", StandardCharsets.UTF_8);
         }
+        SystemTools.require(SCRIPT.toString(), "rabbitmq-server");
         ProcessBuilder pb = new ProcessBuilder(SCRIPT.toString())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));

@@ -52,6 +52,8 @@ public final class RedisClusterSet implements AutoCloseable {
     }
 
     private void boot() throws Exception {
+        SystemTools.require("redis-server", "redis-server");
+        SystemTools.require("redis-cli", "redis-tools");
         List<String> addresses = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             int port = freeClusterPort();

@@ -53,6 +53,7 @@ public final class RedisSentinelSet implements AutoCloseable {
     }
 
     private void boot(int replicas) throws Exception {
+        SystemTools.require("redis-server", "redis-server");
         int master = freePort();
         startServer(master, null);
         for (int i = 0; i < replicas; i++) {

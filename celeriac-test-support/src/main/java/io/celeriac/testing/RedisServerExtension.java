@@ -99,6 +99,7 @@ public final class RedisServerExtension implements BeforeAllCallback, AfterAllCa
         if (process != null && process.isAlive()) {
             return;
         }
+        SystemTools.require("redis-server", "redis-server");
         List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind",
                 "127.0.0.1", "--save", "", "--dir", dir.toString()));
         if (appendOnly) {
