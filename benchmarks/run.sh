@@ -27,6 +27,7 @@ LATENCY_TASKS=${LATENCY_TASKS:-200}    # the fewest latency tasks per run
 LATENCY_SECONDS=${LATENCY_SECONDS:-5}  # latency phase: max(LATENCY_TASKS, pace x LATENCY_SECONDS) tasks
 PACE=${PACE:-50%}                      # latency pace: 50 % of the drain rate the same run measured
 RUNS=${RUNS:-3}
+WARMUP=${WARMUP:-10000}                # Celeriac: one unmeasured drain per JVM first (JIT warm, as in a running worker)
 CONCURRENCY=${CONCURRENCY:-8}
 GEVENT_CONCURRENCY=${GEVENT_CONCURRENCY:-100}  # Celery's usual gevent setting; drained ~10 % faster than 8 here
 CONFIGS=${CONFIGS:-prod default prod-events default-events}
@@ -55,7 +56,7 @@ echo "Celeriac: $TASKS tasks per run, $CONCURRENCY pool threads, one worker in t
 echo "Celery: pools $POOLS (prefork -c $CORES, threads -c $CONCURRENCY, gevent -c $GEVENT_CONCURRENCY), --without-gossip --without-mingle --without-heartbeat; $CELERY_TASKS tasks per run with its defaults; with acks-late + prefetch 1 until $CELERY_SLOW_TASKS tasks are done or ${CELERY_SLOW_SECONDS}s have passed, whichever comes first (rate = tasks done / time); a fresh worker per run"
 echo "Latency: paced at $PACE of each run's drain, max($LATENCY_TASKS, pace x ${LATENCY_SECONDS}s) tasks (at most 20 s unless fewer than 10 tasks), publish-to-start in microseconds"
 for cfg in $CONFIGS; do
-  java -Dbench.runs="$RUNS" -Dbench.enqueue8="$ENQUEUE8_TASKS" -Dbench.latencySeconds="$LATENCY_SECONDS" \
+  java -Dbench.warmup="$WARMUP" -Dbench.runs="$RUNS" -Dbench.enqueue8="$ENQUEUE8_TASKS" -Dbench.latencySeconds="$LATENCY_SECONDS" \
     -jar benchmarks/target/celeriac-benchmarks.jar "$url" "$TASKS" "$LATENCY_TASKS" "$CONCURRENCY" "$PACE" "$cfg" \
     | tee -a "$out"
 done
@@ -73,7 +74,7 @@ if [ "$RABBITMQ" = 1 ]; then
   start_rabbitmq
   echo "RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null) on port $amqp_port: Celeriac $RABBIT_TASKS tasks per run; Celery $RABBIT_CELERY_TASKS per run, at most ${RABBIT_CELERY_SECONDS}s each, pools $RABBIT_POOLS"
   for cfg in prod default; do
-    java -Dbench.broker="$amqp_url" -Dbench.runs="$RUNS" -Dbench.latencySeconds="$LATENCY_SECONDS" \
+    java -Dbench.broker="$amqp_url" -Dbench.warmup="$WARMUP" -Dbench.runs="$RUNS" -Dbench.latencySeconds="$LATENCY_SECONDS" \
       -jar benchmarks/target/celeriac-benchmarks.jar "$url" "$RABBIT_TASKS" "$LATENCY_TASKS" "$CONCURRENCY" "$PACE" \
       "$cfg" | tee -a "$out"
   done

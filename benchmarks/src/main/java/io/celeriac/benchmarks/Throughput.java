@@ -42,6 +42,7 @@ import java.util.regex.Pattern;
  *   <li>{@code latencyTasks}: the fewest latency tasks; with {@code -Dbench.latencySeconds=S} the phase sends
  *       max(latencyTasks, pace x S) tasks (but lasts at most max(20 s, S) unless that leaves fewer than 10);
  *   <li>{@code -Dbench.runs=R}: runs per configuration, one after the other in this JVM (default 1);
+ *   <li>{@code -Dbench.warmup=N}: one unmeasured run of N tasks before the measured ones (default 0: none);
  *   <li>{@code -Dbench.broker=URL}: the broker to measure, e.g. {@code amqp://...} (default: the Redis, db 0);
  *       results are stored in the Redis given either way;
  *   <li>{@code -Dbench.enqueue8=M}: tasks for the multi-threaded enqueue figure (default 0: skipped), sent with
@@ -73,6 +74,19 @@ public final class Throughput {
         double latencySeconds = Double.parseDouble(System.getProperty("bench.latencySeconds", "0"));
         int enqueue8 = Integer.getInteger("bench.enqueue8", 0);
         int producers = Integer.getInteger("bench.producers", 8);
+        int warmup = Integer.getInteger("bench.warmup", 0);
+        if (warmup > 0 && !configs.isEmpty()) {
+            // One unmeasured drain first: the JIT compiles the hot path, as it has in a worker that has been up for
+            // a while. Without it the first measured run of a JVM pays for compiling (a third slower on RabbitMQ).
+            java.io.PrintStream out = System.out;
+            System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            try {
+                new Run(base, configs.get(0), 0, concurrency).go(warmup, 0, producers, pace, latencyTasks,
+                        latencySeconds);
+            } finally {
+                System.setOut(out);
+            }
+        }
         for (String c : configs) {
             for (int run = 1; run <= runs; run++) {
                 new Run(base, c, run, concurrency).go(tasks, enqueue8, producers, pace, latencyTasks, latencySeconds);
