@@ -155,11 +155,8 @@ final class AmqpPidbox implements ControlBus {
         if (request.replyTo() == null) {
             return;
         }
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put(hostname, answer);
-        Map<String, Object> headers = new LinkedHashMap<>();
-        headers.put("ticket", request.ticket());
-        headers.put("clock", tick());
+        Map<String, Object> body = ControlMessage.replyBody(hostname, answer);
+        Map<String, Object> headers = request.replyHeaders(tick());
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("delivery_mode", 1);
         properties.put("priority", 0);

@@ -57,6 +57,24 @@ public record ControlMessage(String method, Map<String, Object> arguments, List<
     }
 
     /** Reads a pidbox message body (any transport); refuses what is not a JSON object. */
+    /** The body of a worker's reply to this command, as kombu's pidbox sends it: {@code {hostname: answer}}. */
+    public static Map<String, Object> replyBody(String hostname, @Nullable Object answer) {
+        Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put(hostname, answer);
+        return body;
+    }
+
+    /**
+     * The headers of a reply to this command: its {@code ticket}, and the sender's logical {@code clock} (a number,
+     * typed as the transport writes it: AMQP keeps it a 32-bit int while it fits, as py-amqp does).
+     */
+    public Map<String, Object> replyHeaders(Object clock) {
+        Map<String, Object> headers = new java.util.LinkedHashMap<>();
+        headers.put("ticket", ticket());
+        headers.put("clock", clock);
+        return headers;
+    }
+
     public static ControlMessage fromCeleryBody(@Nullable Object parsed) {
         if (!(parsed instanceof Map<?, ?> body)) {
             throw new MessageRejectedException("refused: not a JSON object");

@@ -109,11 +109,8 @@ final class RedisPidbox implements ControlBus {
         if (request.replyTo() == null) {
             return;
         }
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put(hostname, answer);
-        Map<String, Object> headers = new LinkedHashMap<>();
-        headers.put("ticket", request.ticket());
-        headers.put("clock", clock.incrementAndGet());
+        Map<String, Object> body = ControlMessage.replyBody(hostname, answer);
+        Map<String, Object> headers = request.replyHeaders(clock.incrementAndGet());
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
                 properties(1, replyExchange, request.replyTo())));
         String replyQueue = request.replyTo() + "." + replyExchange;
