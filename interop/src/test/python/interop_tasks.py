@@ -4,7 +4,8 @@ Broker and backend come from INTEROP_BROKER / INTEROP_BACKEND. Task names match 
 side can run what the other sends. interop.record writes to the Redis at INTEROP_LEDGER (default: the broker, which
 must then be Redis). INTEROP_QUEUE_MAX_PRIORITY, when set, is task_queue_max_priority (RabbitMQ queues);
 INTEROP_CONTROL_EXCHANGE and INTEROP_EVENT_EXCHANGE, when set, are control_exchange and event_exchange;
-INTEROP_MASTER_NAME, when set, is Sentinel's master name (sentinel:// broker and backend).
+INTEROP_MASTER_NAME, when set, is Sentinel's master name (sentinel:// broker and backend); INTEROP_KEYPREFIX, when
+set, is kombu's global_keyprefix for the broker.
 """
 import os
 
@@ -22,6 +23,10 @@ if os.environ.get("INTEROP_MASTER_NAME"):
     # Celery's Sentinel settings: sentinel:// URLs, the master's name in the transport options.
     app.conf.broker_transport_options = {"master_name": os.environ["INTEROP_MASTER_NAME"]}
     app.conf.result_backend_transport_options = {"master_name": os.environ["INTEROP_MASTER_NAME"]}
+if os.environ.get("INTEROP_KEYPREFIX"):
+    # kombu's prefix for every broker key and channel (Celery 5.2's result backend does not use it).
+    app.conf.broker_transport_options = dict(app.conf.broker_transport_options or {},
+                                             global_keyprefix=os.environ["INTEROP_KEYPREFIX"])
 if os.environ.get("INTEROP_QUEUE_MAX_PRIORITY"):
     app.conf.task_queue_max_priority = int(os.environ["INTEROP_QUEUE_MAX_PRIORITY"])
 if os.environ.get("INTEROP_CONTROL_EXCHANGE"):

@@ -3,6 +3,7 @@ package io.celeriac.redis;
 import io.celeriac.CeleriacConfig;
 import io.celeriac.backend.ResultBackend;
 import io.celeriac.backend.ResultDocument;
+import io.celeriac.CeleriacException;
 import io.celeriac.broker.Broker;
 import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.ControlBus;
@@ -112,6 +113,8 @@ public final class RedisBroker implements Broker {
     private final RedisEventBus events;
     private final RedisOnceDispatch once;
     private final ReplicaAcks replicaAcks;
+    /** kombu's key space, under kombu's {@code global_keyprefix} if one is set. */
+    private final RedisKeys plain;
     private volatile @Nullable Thread etaThread;
     private volatile @Nullable Thread heartbeatThread;
     private volatile @Nullable Thread recoverThread;
@@ -129,21 +132,42 @@ public final class RedisBroker implements Broker {
         this.clock = clock;
         this.maxMessageBytes = config.maxMessageBytes();
         this.deadLetterKey = config.deadLetterQueue();
+        this.plain = RedisKeys.plain(globalKeyPrefix(url, config));
         this.redis = new RedisConnector(url, "Redis broker");
         UnackedRestorer restorer = new UnackedRestorer(redis, codec, this::now, config.visibilityTimeout(),
                 deadLetterKey, ConsumerLiveness.HEARTBEAT_GAP,
                 ConsumerLiveness.HEARTBEAT_TTL.plus(ConsumerLiveness.REAP_GRACE));
         if (!redis.isCluster()) {
-            beating.add(RedisKeys.PLAIN);
+            beating.add(plain);
         }
         this.liveness = new ConsumerLiveness(redis, consumerId, restorer, () -> beating, this::knownSpaces);
         this.etaMover = new EtaMover(redis, codec, this::now, deadLetterKey, this::knownSpaces);
         this.pubsub = new RedisPubSub(redis);
         this.deadLetters = new RedisDeadLetterQueue(redis, codec, kombu, deadLetterKey, this::knownSpaces);
-        this.pidbox = new RedisPidbox(redis, pubsub, codec, kombu, this::now, url.db(), config.controlExchange());
-        this.events = new RedisEventBus(redis, pubsub, codec, kombu, url.db(), config.eventExchange());
+        this.pidbox = new RedisPidbox(redis, pubsub, codec, kombu, this::now, url.db(), config.controlExchange(),
+                plain);
+        this.events = new RedisEventBus(redis, pubsub, codec, kombu, url.db(), config.eventExchange(), plain);
         this.replicaAcks = ReplicaAcks.from(redis, url, config.brokerTransportOptions());
         this.once = new RedisOnceDispatch(redis, kombu, replicaAcks, this::space, this::knownSpaces);
+    }
+
+    /**
+     * kombu's {@code global_keyprefix} from {@code broker_transport_options}, checked: on Redis Cluster the queues are
+     * sharded by their own hash tags, and a prefix would put them all in one slot; a mixed fleet points both sides
+     * at the node serving the prefix's hash tag instead (docs/redis.md).
+     */
+    static String globalKeyPrefix(RedisUrl url, CeleriacConfig config) {
+        Object prefix = config.brokerTransportOptions().get("global_keyprefix");
+        if (prefix == null || prefix.toString().isEmpty()) {
+            return "";
+        }
+        if (url.isCluster()) {
+            throw new CeleriacException("global_keyprefix '" + prefix + "' cannot be used with " + url
+                    + ": a redis+cluster:// broker shards each queue in its own slot. To share queues with Python"
+                    + " Celery on a cluster, connect both with redis://<the master serving " + prefix
+                    + "> and the same global_keyprefix (docs/redis.md, \"Mixed fleets on Redis Cluster\")");
+        }
+        return prefix.toString();
     }
 
     /** The shared connection (a plain server only; tests read keys through it). */
@@ -153,7 +177,7 @@ public final class RedisBroker implements Broker {
 
     /** The key space of a queue: kombu's one on a plain server; on a cluster the queue's own slot. */
     private RedisKeys space(String queue) {
-        return redis.isCluster() ? spaces.computeIfAbsent(queue, RedisKeys::ofQueue) : RedisKeys.PLAIN;
+        return redis.isCluster() ? spaces.computeIfAbsent(queue, RedisKeys::ofQueue) : plain;
     }
 
     /**
@@ -163,7 +187,7 @@ public final class RedisBroker implements Broker {
      */
     private Collection<RedisKeys> knownSpaces() {
         if (!redis.isCluster()) {
-            return List.of(RedisKeys.PLAIN);
+            return List.of(plain);
         }
         Set<RedisKeys> all = new java.util.LinkedHashSet<>(beating);
         try {
@@ -321,8 +345,8 @@ public final class RedisBroker implements Broker {
         try {
             for (String q : queues) {
                 // kombu's binding for a queue on the default direct exchange: <routing key>\x06\x16<pattern>\x06\x16<queue>
-                space(q);
-                redis.connectionFor("_kombu.binding." + q).sync().sadd("_kombu.binding." + q, q + SEP + SEP + q);
+                String bindings = space(q).binding(q);
+                redis.connectionFor(bindings).sync().sadd(bindings, q + SEP + SEP + q);
             }
         } catch (RuntimeException e) {
             throw redis.unavailable("Declaring queues " + queues, e);
@@ -379,7 +403,7 @@ public final class RedisBroker implements Broker {
             tags[t++] = b(RedisDelivery.of(d).ackToken());
         }
         startConsuming();
-        ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), qs -> new ReserveCycle(qs, RedisKeys.PLAIN));
+        ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), qs -> new ReserveCycle(qs, plain));
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             List<Delivery> got = reserveNow(cycle, max, tags, writes);

@@ -90,8 +90,8 @@ final class RedisDeadLetterQueue implements DeadLetterQueue {
                     if (r.letter().id().equals(id)) {
                         // Records are plain text (what may not be UTF-8 is base64 inside), so the record's bytes are
                         // its text's; the message goes back byte for byte. On a cluster a queue's dead letters go
-                        // back to that queue, in the same slot.
-                        String queue = space.queue() == null ? r.letter().queue() : space.list(space.queue(), 0);
+                        // back to that queue, in the same slot (and under kombu's global_keyprefix if one is set).
+                        String queue = space.list(space.queue() == null ? r.letter().queue() : space.queue(), 0);
                         Long n = DEAD_LETTER_OP.run(redis.bytesConnectionFor(key).sync(), ScriptOutputType.INTEGER,
                                 new byte[][] {b(key), b(queue)}, b(raw), b(mode), r.payload());
                         return n != null && n == 1;

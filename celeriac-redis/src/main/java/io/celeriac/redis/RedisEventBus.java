@@ -28,13 +28,13 @@ final class RedisEventBus implements EventBus {
     private final String prefix;
 
     RedisEventBus(RedisConnector redis, RedisPubSub pubsub, MessageCodec codec, KombuEnvelope kombu, int db,
-                  String eventExchange) {
+                  String eventExchange, RedisKeys keys) {
         this.redis = redis;
         this.pubsub = pubsub;
         this.codec = codec;
         this.kombu = kombu;
         this.exchange = eventExchange;
-        this.prefix = "/" + db + "." + eventExchange + "/";
+        this.prefix = keys.channel("/" + db + "." + eventExchange + "/");
     }
 
     @Override

@@ -12,6 +12,11 @@ import org.jspecify.annotations.Nullable;
  * heartbeats and notes, its schedule and dead letters) sit in one slot, where one script can touch them all, and
  * different queues hash to different slots, spread over the masters. That layout is Celeriac's own (Python Celery
  * cannot use a cluster); docs/redis.md, "Redis Cluster", lists it.
+ *
+ * <p>kombu's {@code global_keyprefix} transport option puts a prefix before every name of kombu's key space
+ * ({@link #plain(String)}), as kombu's prefixing client does for every key and channel it touches; with a hash tag
+ * as the prefix ({@code {celery}}) the whole broker sits in one slot, which is how a Python Celery shares a Redis
+ * Cluster node with us (docs/redis.md, "Mixed fleets on Redis Cluster").
  */
 final class RedisKeys {
     static final String UNACKED = "unacked";
@@ -27,15 +32,23 @@ final class RedisKeys {
     static final String CLUSTER_QUEUES = "celeriac.cluster.queues";
 
     /** kombu's layout: one key space for all queues. */
-    static final RedisKeys PLAIN = new RedisKeys(null);
+    static final RedisKeys PLAIN = new RedisKeys(null, "");
 
-    /** The queue whose slot this key space is, or null for {@link #PLAIN}. */
+    /** The queue whose slot this key space is, or null for kombu's single key space. */
     private final @Nullable String queue;
     private final String tag;
+    /** kombu's {@code global_keyprefix} (kombu's key space only; empty without one). */
+    private final String prefix;
 
-    private RedisKeys(@Nullable String queue) {
+    private RedisKeys(@Nullable String queue, String prefix) {
         this.queue = queue;
         this.tag = queue == null ? "" : "{" + queue + "}";
+        this.prefix = prefix;
+    }
+
+    /** kombu's layout with kombu's {@code global_keyprefix} before every name ({@link #PLAIN} without one). */
+    static RedisKeys plain(String globalKeyPrefix) {
+        return globalKeyPrefix.isEmpty() ? PLAIN : new RedisKeys(null, globalKeyPrefix);
     }
 
     /** A cluster queue's own key space, all in the slot of the hash tag {@code {<queue>}}. */
@@ -45,10 +58,10 @@ final class RedisKeys {
             throw new CeleriacException("queue name '" + queue + "' cannot be used on Redis Cluster: its hash tag {"
                     + queue + "} would be empty; rename the queue");
         }
-        return new RedisKeys(queue);
+        return new RedisKeys(queue, "");
     }
 
-    /** The queue this key space belongs to, or null for {@link #PLAIN} (every queue). */
+    /** The queue this key space belongs to, or null for kombu's single key space (every queue). */
     @Nullable String queue() {
         return queue;
     }
@@ -56,7 +69,7 @@ final class RedisKeys {
     /** A queue's list for a priority step (kombu's names on a plain server; {@code {<queue>}...} on a cluster). */
     String list(String q, int step) {
         if (queue == null) {
-            return PriorityLists.listKey(q, step);
+            return prefix + PriorityLists.listKey(q, step);
         }
         if (!queue.equals(q)) {
             throw new IllegalArgumentException("queue " + q + " is not in the key space of " + queue);
@@ -65,11 +78,11 @@ final class RedisKeys {
     }
 
     String unacked() {
-        return tag.isEmpty() ? UNACKED : tag + "." + UNACKED;
+        return tag.isEmpty() ? prefix + UNACKED : tag + "." + UNACKED;
     }
 
     String unackedIndex() {
-        return tag.isEmpty() ? UNACKED_INDEX : tag + "." + UNACKED_INDEX;
+        return tag.isEmpty() ? prefix + UNACKED_INDEX : tag + "." + UNACKED_INDEX;
     }
 
     String scheduled() {
@@ -111,12 +124,26 @@ final class RedisKeys {
         return named(key);
     }
 
+    /**
+     * kombu's set of an exchange's bindings ({@code _kombu.binding.<exchange>}). Not in a queue's slot on a cluster:
+     * nothing reads it together with a queue's keys in one script.
+     */
+    String binding(String exchange) {
+        return prefix + "_kombu.binding." + exchange;
+    }
+
+    /** A pub/sub channel or a reply list (kombu prefixes those too). */
+    String channel(String name) {
+        return prefix + name;
+    }
+
     private String named(String name) {
-        return tag.isEmpty() ? name : tag + "." + name;
+        return tag.isEmpty() ? prefix + name : tag + "." + name;
     }
 
     @Override
     public String toString() {
-        return queue == null ? "kombu's layout" : "the key space " + tag;
+        return queue != null ? "the key space " + tag
+                : prefix.isEmpty() ? "kombu's layout" : "kombu's layout under the prefix " + prefix;
     }
 }

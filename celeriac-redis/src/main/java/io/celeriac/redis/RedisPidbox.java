@@ -44,9 +44,11 @@ final class RedisPidbox implements ControlBus {
     /** kombu's pub/sub channel for the fanout exchange. */
     private final String channel;
     private final AtomicLong clock = new AtomicLong();
+    /** kombu's key space: where the reply lists and their bindings are. */
+    private final RedisKeys keys;
 
     RedisPidbox(RedisConnector redis, RedisPubSub pubsub, MessageCodec codec, KombuEnvelope kombu, DoubleSupplier now,
-                int db, String controlExchange) {
+                int db, String controlExchange, RedisKeys keys) {
         this.redis = redis;
         this.pubsub = pubsub;
         this.codec = codec;
@@ -54,7 +56,8 @@ final class RedisPidbox implements ControlBus {
         this.now = now;
         this.exchange = controlExchange + ".pidbox";
         this.replyExchange = "reply." + controlExchange + ".pidbox";
-        this.channel = "/" + db + "." + exchange;
+        this.channel = keys.channel("/" + db + "." + exchange);
+        this.keys = keys;
     }
 
     /** kombu's properties for a fanout or reply message. */
@@ -113,7 +116,7 @@ final class RedisPidbox implements ControlBus {
         Map<String, Object> headers = request.replyHeaders(clock.incrementAndGet());
         String envelope = kombu.encode(BrokerMessage.json(codec.writeJson(body), headers,
                 properties(1, replyExchange, request.replyTo())));
-        String replyQueue = request.replyTo() + "." + replyExchange;
+        String replyQueue = keys.channel(request.replyTo() + "." + replyExchange);
         redis.connectionFor(replyQueue).sync().lpush(replyQueue, envelope);
     }
 
@@ -121,11 +124,11 @@ final class RedisPidbox implements ControlBus {
     public List<Map<String, Object>> broadcastAndCollect(ControlMessage message, Duration timeout) {
         String replyId = UUID.randomUUID().toString();
         String ticket = UUID.randomUUID().toString();
-        String replyQueue = replyId + "." + replyExchange;
-        String binding = replyId + RedisBroker.SEP + RedisBroker.SEP + replyQueue;
+        String binding = replyId + RedisBroker.SEP + RedisBroker.SEP + replyId + "." + replyExchange;
+        String replyQueue = keys.channel(replyId + "." + replyExchange);
         List<Map<String, Object>> replies = new ArrayList<>();
         StatefulConnection<String, String> blocking = redis.openDedicated();
-        String bindings = "_kombu.binding." + replyExchange;
+        String bindings = keys.binding(replyExchange);
         try {
             redis.connectionFor(bindings).sync().sadd(bindings, binding);
             broadcast(new ControlMessage(message.method(), message.arguments(), message.destination(), ticket,

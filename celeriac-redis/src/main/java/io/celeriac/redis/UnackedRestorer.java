@@ -205,20 +205,19 @@ final class UnackedRestorer {
         }
         // On a cluster a key space holds one queue's messages only, reserved from its lists: they go back there.
         String list = keys.queue() != null ? keys.list(keys.queue(), 0)
-                : queueOf(v.exchange(), v.routingKey(), bindings);
+                : keys.list(queueOf(keys, v.exchange(), v.routingKey(), bindings), 0);
         args.add(b(Integer.toString(targets.index(b(list)))));
         args.add(b(Integer.toString(v.start() + 1)));
         args.add(b(Integer.toString(v.end() + 1)));
     }
 
     /** The queue a message goes back to, found as kombu's direct exchange finds it (kombu's {@code _lookup}). */
-    private String queueOf(String exchange, String routingKey, Map<String, List<String>> bindings) {
+    private String queueOf(RedisKeys keys, String exchange, String routingKey, Map<String, List<String>> bindings) {
         if (exchange.isEmpty()) {
             return routingKey;
         }
         List<String> members = bindings.computeIfAbsent(exchange,
-                ex -> new ArrayList<>(redis.connectionFor("_kombu.binding." + ex).sync()
-                        .smembers("_kombu.binding." + ex)));
+                ex -> new ArrayList<>(redis.connectionFor(keys.binding(ex)).sync().smembers(keys.binding(ex))));
         for (String member : members) {
             // <routing key>\x06\x16<pattern>\x06\x16<queue>
             String[] parts = member.split(RedisBroker.SEP, 3);

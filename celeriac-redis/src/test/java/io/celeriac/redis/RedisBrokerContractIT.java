@@ -39,13 +39,21 @@ class RedisBrokerContractIT extends BrokerContract {
         return url();
     }
 
+    /** kombu's {@code global_keyprefix} to run the contract under ({@link PrefixedRedisBrokerContractIT}). */
+    protected String globalKeyPrefix() {
+        return "";
+    }
+
     @Override
     protected Transport open() throws Exception {
         String url = brokerUrl();
         RedisClient admin = RedisClient.create(RedisUrl.parse(url).toRedisUri());
         StatefulRedisConnection<String, String> adminConnection = admin.connect();
         adminConnection.sync().flushall();
-        CeleriacConfig config = CeleriacConfig.builder().brokerUrl(url).build();
+        String prefix = globalKeyPrefix();
+        CeleriacConfig config = CeleriacConfig.builder().brokerUrl(url)
+                .brokerTransportOptions(prefix.isEmpty() ? java.util.Map.of() : java.util.Map.of("global_keyprefix", prefix))
+                .build();
         return new Transport() {
             @Override
             public Broker connect() {
@@ -76,7 +84,7 @@ class RedisBrokerContractIT extends BrokerContract {
                 // A fresh store's first heartbeat holds reaping (no earlier heartbeat is known, as after a restart
                 // that lost them). A kill here is not an outage, so lift the hold and let liveness alone decide;
                 // the hold itself is proven by RedisOutageIT.
-                adminConnection.sync().del("celeriac.reap.after");
+                adminConnection.sync().del(prefix + "celeriac.reap.after");
                 ((RedisBroker) survivor).recoverNow();
             }
 
