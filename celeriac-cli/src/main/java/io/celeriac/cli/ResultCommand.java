@@ -12,7 +12,10 @@ import picocli.CommandLine.Parameters;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-/** {@code celeriac result <id> [--wait]}: print a task's state and result, like {@code celery result}. */
+/**
+ * {@code celeriac result <id> [--wait]}: print a task's state and result, like {@code celery result}; a task that
+ * failed or was revoked is printed by {@link FailureReport}, with exit status 1.
+ */
 @Command(name = "result", mixinStandardHelpOptions = true, description = "Show a task's state and result.")
 final class ResultCommand implements Callable<Integer> {
     @Mixin
@@ -27,7 +30,8 @@ final class ResultCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "60", description = "Seconds to wait with --wait.")
     double timeout;
 
-    @Option(names = "--traceback", description = "Print the traceback of a failure.")
+    @Option(names = "--traceback", description = "Also print the traceback of a task waiting to retry (a failure "
+            + "always shows its traceback).")
     boolean traceback;
 
     @Override
@@ -44,13 +48,17 @@ final class ResultCommand implements Callable<Integer> {
             }
             if (doc == null) {
                 System.out.println(TaskState.PENDING);
-                return waitForIt ? 1 : 0;
+                return waitForIt ? FailureReport.TASK_NOT_SUCCESSFUL : 0;
+            }
+            if (doc.ready() && !TaskState.SUCCESS.equals(doc.status())) {
+                FailureReport.print(doc, System.out); // the traceback with it, --traceback or not
+                return FailureReport.TASK_NOT_SUCCESSFUL;
             }
             System.out.println(doc.status() + " " + app.codec().writeJson(doc.result()));
             if (traceback && doc.traceback() != null) {
-                System.out.println(doc.traceback());
+                System.out.println(doc.traceback().stripTrailing()); // a retry's exception
             }
-            return TaskState.FAILURE.equals(doc.status()) ? 1 : 0;
+            return waitForIt && !doc.ready() ? FailureReport.TASK_NOT_SUCCESSFUL : 0;
         }
     }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 final class CeleriacJar {
     static final Path JAR = Path.of("target/celeriac.jar").toAbsolutePath();
     static final Path LOGS = Path.of("target/cli-logs").toAbsolutePath();
+    static final Path TEST_CLASSES = Path.of("target/test-classes").toAbsolutePath();
 
     record Result(int exitCode, String out) {
     }
@@ -44,6 +45,20 @@ final class CeleriacJar {
         Files.createDirectories(LOGS);
         return new ProcessBuilder(command(args)).redirectErrorStream(true)
                 .redirectOutput(LOGS.resolve(name + ".log").toFile()).start();
+    }
+
+    /**
+     * As {@link #start}, with this module's test classes on the class path after the jar, as a user puts their task
+     * classes next to {@code celeriac.jar} ({@code java -cp celeriac.jar:tasks.jar io.celeriac.cli.CeleriacCommand}).
+     */
+    static Process startWithTasks(String name, String... args) throws IOException {
+        Files.createDirectories(LOGS);
+        List<String> cmd = new ArrayList<>(List.of(System.getProperty("java.home") + File.separator + "bin"
+                + File.separator + "java", "-cp", JAR + File.pathSeparator + TEST_CLASSES,
+                "io.celeriac.cli.CeleriacCommand"));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(LOGS.resolve(name + ".log").toFile())
+                .start();
     }
 
     static String log(String name) throws IOException {

@@ -153,6 +153,63 @@ class CliIT {
     }
 
     @Test
+    void aTaskThatFailsPrintsItsStateExceptionAndRemoteTracebackAndExitsNonZero() throws Exception {
+        processes.add(CeleriacJar.startWithTasks("failing", "worker", "-A", CliTestTasks.class.getName(), "-Q",
+                "celery", "-c", "2", "-n", "failing@%h", "-b", b, "--result-backend", rb));
+        await().atMost(Duration.ofSeconds(30)).until(() -> CeleriacJar.log("failing").contains("ready:"));
+
+        // A task that raises: celery call + celery result in one, as lines a person or a script can read.
+        CeleriacJar.Result call = CeleriacJar.run("call", "cli.fail", "--args", "[\"payments\"]", "--wait", "20",
+                "-b", b, "--result-backend", rb);
+        assertThat(call.exitCode()).as(call.out()).isEqualTo(1);
+        List<String> lines = call.out().lines().toList();
+        String id = lines.get(0);
+        assertThat(id).matches("[0-9a-f-]{36}");
+        assertThat(lines.get(1)).isEqualTo("FAILURE java.lang.IllegalStateException: upstream down for payments");
+        // The worker's traceback, remote: where the task raised, not where the command waited.
+        assertThat(lines.get(2)).isEqualTo("java.lang.IllegalStateException: upstream down for payments");
+        assertThat(call.out()).contains("at io.celeriac.cli.CliTestTasks.fail(");
+        assertNoLocalStackTrace(call.out());
+
+        CeleriacJar.Result result = CeleriacJar.run("result", id, "-b", b, "--result-backend", rb);
+        assertThat(result.exitCode()).isEqualTo(1);
+        assertThat(result.out().lines().toList()).startsWith(
+                "FAILURE java.lang.IllegalStateException: upstream down for payments",
+                "java.lang.IllegalStateException: upstream down for payments");
+        assertThat(result.out()).contains("at io.celeriac.cli.CliTestTasks.fail(");
+        assertNoLocalStackTrace(result.out());
+        assertThat(CeleriacJar.run("result", id, "--wait", "--timeout", "5", "-b", b, "--result-backend", rb).out())
+                .startsWith("FAILURE java.lang.IllegalStateException: upstream down for payments\n");
+
+        // A task past its hard time limit fails the same way.
+        CeleriacJar.Result overrun = CeleriacJar.run("call", "cli.overrun", "--wait", "20", "-b", b,
+                "--result-backend", rb);
+        assertThat(overrun.exitCode()).as(overrun.out()).isEqualTo(1);
+        assertThat(overrun.out().lines().toList().get(1))
+                .startsWith("FAILURE io.celeriac.task.TimeLimitExceeded: TimeLimitExceeded(1");
+        assertNoLocalStackTrace(overrun.out());
+
+        // Waiting that runs out is not the task's failure: the state so far, and how to go on waiting.
+        CeleriacJar.Result slow = CeleriacJar.run("call", "cli.nap", "--args", "[4000]", "--wait", "0.5", "-b", b,
+                "--result-backend", rb);
+        assertThat(slow.exitCode()).as(slow.out()).isEqualTo(1);
+        String slowId = slow.out().lines().findFirst().orElseThrow();
+        assertThat(slow.out().lines().toList()).contains("PENDING");
+        assertThat(slow.out()).contains("celeriac call: no result within 0.5 s; the task may still finish: "
+                + "celeriac result " + slowId + " --wait");
+        assertNoLocalStackTrace(slow.out());
+        assertThat(CeleriacJar.run("result", slowId, "--wait", "--timeout", "20", "-b", b, "--result-backend", rb)
+                .out()).isEqualTo("SUCCESS \"rested\"\n");
+    }
+
+    /** Nothing of the command's own Java stack: no exception class of ours, no frame of the CLI or picocli. */
+    private static void assertNoLocalStackTrace(String out) {
+        assertThat(out).doesNotContain("TaskFailedException").doesNotContain("ResultTimeoutException")
+                .doesNotContain("at picocli.").doesNotContain("at io.celeriac.cli.CallCommand")
+                .doesNotContain("at io.celeriac.cli.ResultCommand").doesNotContain("Exception in thread");
+    }
+
+    @Test
     void dashboardPrintsAGeneratedPasswordAndServesTheApiOnLoopback() throws Exception {
         worker("board", 2, "-E");
         int port;

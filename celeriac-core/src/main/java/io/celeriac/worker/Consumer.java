@@ -178,7 +178,7 @@ final class Consumer {
                     if (Completer.isUnavailable(e)) {
                         giveBack(d);
                     } else {
-                        reject(d, null, null, "refused: the worker failed to receive it: " + e);
+                        reject(d, null, "refused: the worker failed to receive it: " + e);
                     }
                 }
             }
@@ -278,12 +278,16 @@ final class Consumer {
         try {
             m = codec.decode(d.message());
         } catch (MessageRejectedException e) {
-            reject(d, null, null, e.reason());
+            reject(d, null, e.reason());
             return;
         }
+        TaskRequest tr = new TaskRequest(m.id(), m.task(), m.args(), m.kwargs(), m.retries(), m.eta(),
+                m.expires(), m.parentId(), m.rootId(), m.group(), hostname, m.exchange(), m.routingKey(), d.queue(),
+                m.extraHeaders());
         TaskDefinition def = registry.find(m.task()).orElse(null);
         if (def == null) {
-            reject(d, m.task(), m.id(), "Received unregistered task of type '" + m.task()
+            // The request goes with it, so monitors show the task's name and arguments, not a bare id.
+            reject(d, tr, "Received unregistered task of type '" + m.task()
                     + "': no task of that name is registered on " + hostname);
             return;
         }
@@ -291,12 +295,9 @@ final class Consumer {
         // run and silently end its workflow.
         String unhonourable = canvas.unhonourable(m);
         if (unhonourable != null) {
-            reject(d, m.task(), m.id(), unhonourable);
+            reject(d, tr, unhonourable);
             return;
         }
-        TaskRequest tr = new TaskRequest(m.id(), m.task(), m.args(), m.kwargs(), m.retries(), m.eta(),
-                m.expires(), m.parentId(), m.rootId(), m.group(), hostname, m.exchange(), m.routingKey(), d.queue(),
-                m.extraHeaders());
         Instant now = clock.instant();
         if (revoked.contains(m.id())) {
             log.info("Discarding revoked task: {}[{}]", m.task(), m.id());
@@ -351,18 +352,18 @@ final class Consumer {
     }
 
     /** Sends a message that cannot run to the dead-letter queue and keeps going (consumer thread). */
-    private void reject(Delivery d, @Nullable String task, @Nullable String id, String reason) {
+    private void reject(Delivery d, @Nullable TaskRequest request, String reason) {
         try {
             broker.deadLetter(d, reason);
         } catch (RuntimeException e) {
             log.error("Could not move a message from queue '{}'{} to the dead-letter queue ({}); it goes back to its "
-                    + "queue and is tried again", d.queue(), id == null ? "" : " " + task + "[" + id + "]",
-                    e.toString());
+                    + "queue and is tried again", d.queue(),
+                    request == null ? "" : " " + request.task() + "[" + request.id() + "]", e.toString());
             giveBack(d);
             return;
         }
         settledFine();
         window.settle(1);
-        outcomes.logRejected(d, task, id, reason);
+        outcomes.logRejected(d, request, reason);
     }
 }

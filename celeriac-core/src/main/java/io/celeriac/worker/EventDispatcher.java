@@ -153,14 +153,23 @@ final class EventDispatcher implements WorkerListener {
     }
 
     @Override
-    public void taskRejected(String queue, @Nullable String taskName, @Nullable String taskId, String reason) {
-        if (taskId == null) {
-            return;
+    public void taskRejected(String queue, @Nullable TaskRequest r, String reason) {
+        if (r == null) {
+            return; // not a task message: no id to report it under
         }
         Map<String, Object> e = base("task-rejected");
-        e.put("uuid", taskId);
+        e.put("uuid", r.id());
         e.put("requeue", false);
         e.put("timestamp", now());
+        // Beyond Celery's event (uuid, requeue): a message no worker ran may never have had a task-received, and
+        // monitors that know these fields (the dashboard) would otherwise show a nameless row.
+        e.put("name", r.task());
+        e.put("args", PythonRepr.args(r.args()));
+        e.put("kwargs", PythonRepr.kwargs(r.kwargs()));
+        e.put("root_id", r.rootId());
+        e.put("parent_id", r.parentId());
+        e.put("routing_key", queue);
+        e.put("reason", reason);
         buffer(e);
     }
 

@@ -120,9 +120,9 @@ final class GuardedListener implements WorkerListener {
     }
 
     @Override
-    public void taskRejected(String queue, @Nullable String taskName, @Nullable String taskId, String reason) {
+    public void taskRejected(String queue, @Nullable TaskRequest request, String reason) {
         try {
-            delegate.taskRejected(queue, taskName, taskId, reason);
+            delegate.taskRejected(queue, request, reason);
         } catch (Throwable t) {
             failed("taskRejected", t);
         }

@@ -164,7 +164,7 @@ final class Outcomes {
                 for (WorkerListener l : listeners) {
                     l.taskFailed(r.request, e, runtime);
                 }
-                logRejected(r.delivery, r.message.task(), r.message.id(), reason);
+                logRejected(r.delivery, r.request, reason);
                 return;
             }
             finishFailed(r, failureDocument(r, e), ack, null, null);
@@ -175,7 +175,7 @@ final class Outcomes {
             Throwable e = rejected.error();
             // Already acked on start (acks early): the broker keeps a dead-letter record all the same.
             finishFailed(r, failureDocument(r, e), null, r.delivery, e.getMessage());
-            logRejected(r.delivery, r.message.task(), r.message.id(), e.getMessage());
+            logRejected(r.delivery, r.request, e.getMessage());
             for (WorkerListener l : listeners) {
                 l.taskFailed(r.request, e, runtime);
             }
@@ -252,11 +252,11 @@ final class Outcomes {
         }
     }
 
-    void logRejected(Delivery d, @Nullable String task, @Nullable String id, String reason) {
+    void logRejected(Delivery d, @Nullable TaskRequest request, String reason) {
         log.error("Rejecting message from queue '{}'{}: {}. It was moved to the dead-letter queue.", d.queue(),
-                id == null ? "" : " " + task + "[" + id + "]", reason);
+                request == null ? "" : " " + request.task() + "[" + request.id() + "]", reason);
         for (WorkerListener l : listeners) {
-            l.taskRejected(d.queue(), task, id, reason);
+            l.taskRejected(d.queue(), request, reason);
         }
     }
 

@@ -42,7 +42,11 @@ public interface WorkerListener {
     default void taskRevoked(TaskRequest request, boolean terminated, boolean expired) {
     }
 
-    /** A message that could not run at all and went to the dead-letter queue. */
-    default void taskRejected(String queue, @Nullable String taskName, @Nullable String taskId, String reason) {
+    /**
+     * A message that could not run at all and went to the dead-letter queue, with the reason logged. The request is
+     * what the message asked for (an unregistered task keeps its name, id and arguments), or null when the message
+     * could not be read as a task message at all (not Celery's format, an encoding the worker refuses).
+     */
+    default void taskRejected(String queue, @Nullable TaskRequest request, String reason) {
     }
 }

@@ -52,6 +52,34 @@ class EventDispatcherTest {
         }
     }
 
+    /** No worker here knows the task: its task-rejected event still says what was asked for, so monitors name it. */
+    @Test
+    void anUnregisteredTaskIsRejectedWithItsNameAndArguments() throws Exception {
+        try (InMemoryBroker broker = new InMemoryBroker()) {
+            List<Map<String, Object>> events = new CopyOnWriteArrayList<>();
+            broker.eventBus().orElseThrow().subscribe(events::add);
+            Celeriac app = Celeriac.builder().config(CeleriacConfig.builder().hostname("rj@test").build())
+                    .broker(broker).register(new TestTasks()).build();
+            Worker worker = app.worker().sendEvents(true).start();
+            try {
+                AsyncResult unknown = app.applyAsync("nobody.knows", List.of(7, "x"), Map.of("k", true),
+                        io.celeriac.task.SendOptions.none());
+                await().atMost(Duration.ofSeconds(10)).until(() -> events.stream()
+                        .anyMatch(e -> "task-rejected".equals(e.get("type"))));
+
+                Map<String, Object> rejected = find(events, "task-rejected", unknown.id());
+                assertThat(rejected).containsEntry("name", "nobody.knows").containsEntry("args", "(7, 'x')")
+                        .containsEntry("kwargs", "{'k': True}").containsEntry("routing_key", "celery")
+                        .containsEntry("requeue", false).containsEntry("root_id", unknown.id())
+                        .containsKeys("timestamp", "hostname", "clock");
+                assertThat((String) rejected.get("reason")).contains("unregistered task").contains("nobody.knows");
+            } finally {
+                worker.shutdown(Duration.ofSeconds(5));
+                app.close();
+            }
+        }
+    }
+
     /** Celery's {@code heartbeat} command ({@code celery events} sends it on start): a heartbeat now, not in 2 s. */
     @Test
     void theHeartbeatCommandSendsAHeartbeatAtOnce() throws Exception {

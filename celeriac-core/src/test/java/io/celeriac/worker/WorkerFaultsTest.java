@@ -145,7 +145,7 @@ class WorkerFaultsTest {
             @Override public void taskFailed(TaskRequest r, Throwable e, Duration d) { fail(); }
             @Override public void taskRetried(TaskRequest r, Throwable e, Duration d) { fail(); }
             @Override public void taskRevoked(TaskRequest r, boolean t, boolean x) { fail(); }
-            @Override public void taskRejected(String q, String n, String id, String why) { fail(); }
+            @Override public void taskRejected(String q, TaskRequest r, String why) { fail(); }
         };
         app = app(config().build(), broker, new InMemoryResultBackend());
         // One slot and one permit: a single leaked slot or permit would stop everything after it.

@@ -9,7 +9,7 @@ import java.util.Map;
 
 /**
  * What a browser or a scraper fetches outside the JSON API: the HTML pages (one server-rendered shell that
- * {@code app.js} fills from the API), {@code /healthz} and the Prometheus {@code /metrics}.
+ * {@code app.js} fills from the API), {@code /favicon.ico}, {@code /healthz} and the Prometheus {@code /metrics}.
  */
 final class PageRoutes {
     private static final List<String> PAGES = List.of("tasks", "workers", "queues", "charts", "schedules", "failed");
@@ -24,6 +24,8 @@ final class PageRoutes {
     void addTo(RoutesConfig routes) {
         routes.get("/", ctx -> ctx.redirect("/tasks"));
         routes.get("/healthz", ctx -> ctx.result("ok"));
+        // The pages link /static/favicon.svg; this is for what asks the old place (bookmarks, feed readers).
+        routes.get("/favicon.ico", ctx -> ctx.redirect("/static/favicon.svg"));
         for (String page : PAGES) {
             routes.get("/" + page, ctx -> page(ctx, page, ""));
         }

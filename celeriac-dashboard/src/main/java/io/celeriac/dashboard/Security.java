@@ -15,10 +15,10 @@ import static io.celeriac.dashboard.Json.error;
  * Decides, before any route runs, whether a request may go on: security headers on every answer, the user behind the
  * request, and for changes the admin role and proof that the request is not forged cross-site.
  *
- * <p>Every request but the login page and static files needs a user, by session cookie (the login form) or HTTP
- * basic auth (API clients, Prometheus). Changes need the admin role, a JSON body and, for cookie sessions, the
- * session's CSRF token in {@code X-CSRF-Token}; a cross-site form can send neither. Pages put task-supplied text
- * into the DOM only as text, and the Content-Security-Policy allows no inline script at all.
+ * <p>Every request but the login page, the icon and static files needs a user, by session cookie (the login form)
+ * or HTTP basic auth (API clients, Prometheus). Changes need the admin role, a JSON body and, for cookie sessions,
+ * the session's CSRF token in {@code X-CSRF-Token}; a cross-site form can send neither. Pages put task-supplied
+ * text into the DOM only as text, and the Content-Security-Policy allows no inline script at all.
  */
 final class Security {
     private static final Logger log = LoggerFactory.getLogger(Security.class);
@@ -58,7 +58,8 @@ final class Security {
                 return;
             }
         }
-        if (path.equals("/login") || path.equals("/healthz") || path.startsWith("/static/")) {
+        if (path.equals("/login") || path.equals("/healthz") || path.startsWith("/static/")
+                || path.equals("/favicon.ico")) {
             return;
         }
         Principal p = resolve(ctx);

@@ -16,7 +16,7 @@ import org.jspecify.annotations.Nullable;
  * @param args positional arguments as reported ({@code (1, 'a')})
  * @param kwargs keyword arguments as reported ({@code {'k': 1}})
  * @param result the result's repr on success
- * @param exception the exception's repr on failure or retry
+ * @param exception the exception's repr on failure or retry; for a rejected task, why the worker rejected it
  * @param traceback the traceback on failure or retry
  * @param worker the hostname of the worker that reported it last
  * @param queue the queue it was received from, when the worker says
@@ -130,8 +130,10 @@ public record TaskRecord(String id, @Nullable String name, String state, @Nullab
         String a = str(e.get("args"), args);
         String k = str(e.get("kwargs"), kwargs);
         String res = type.equals("task-succeeded") ? str(e.get("result"), result) : result;
+        // A rejected task never ran, so it has no exception: its reason stands in (unregistered task, arguments
+        // that do not fit), unless a failure already said more.
         String exc = type.equals("task-failed") || type.equals("task-retried") ? str(e.get("exception"), exception)
-                : exception;
+                : type.equals("task-rejected") && exception == null ? str(e.get("reason"), null) : exception;
         String tb = type.equals("task-failed") || type.equals("task-retried") ? str(e.get("traceback"), traceback)
                 : traceback;
         String q = str(e.get("routing_key"), queue);
@@ -162,6 +164,7 @@ public record TaskRecord(String id, @Nullable String name, String state, @Nullab
             case "task-succeeded" -> "runtime " + e.get("runtime");
             case "task-failed", "task-retried" -> String.valueOf(e.get("exception"));
             case "task-received" -> "retries " + e.getOrDefault("retries", 0);
+            case "task-rejected" -> e.get("reason") == null ? "" : String.valueOf(e.get("reason"));
             case "task-revoked" -> Boolean.TRUE.equals(e.get("terminated")) ? "terminated"
                     : Boolean.TRUE.equals(e.get("expired")) ? "expired" : "revoked";
             default -> "";

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
@@ -23,6 +24,7 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.chromium.HasPermissions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -208,8 +210,9 @@ class DashboardBrowserIT {
         assertThat(text(row)).contains("upstream unavailable for retry-in-browser");
         click(row + " button.retry");
         confirm();
+        // Lists show the first 8 characters of an id; the link carries the whole one.
         String newId = waitUpTo(15).until(d -> (String) js("const a = document.querySelector(arguments[0]);"
-                + " return a ? a.textContent : null;", "#failed-body tr[data-id='" + bad.id() + "'] td:nth-child(7) a"));
+                + " return a ? a.dataset.fullId : null;", "#failed-body tr[data-id='" + bad.id() + "'] td:nth-child(7) a"));
         assertThat(newId).isNotEqualTo(bad.id());
         shot("05-failed-retried");
         browser.get(f.base() + "/tasks/" + newId);
@@ -379,7 +382,9 @@ class DashboardBrowserIT {
 
         browser.get(f.base() + "/failed");
         waitUpTo(15).until(d -> text("#failed-body tr[data-id='" + bad.id() + "']") != null);
-        assertThat(browser.findElements(By.cssSelector("#failed-body button, #retry-all, #discard-all, #requeue-all"))).isEmpty();
+        // Copying an id changes nothing: the one button a reader keeps.
+        assertThat(browser.findElements(By.cssSelector("#failed-body button:not(.copy), #retry-all, #discard-all,"
+                + " #requeue-all"))).isEmpty();
         browser.get(f.base() + "/schedules");
         waitUpTo(10).until(d -> text("#schedules-body tr[data-schedule='report']") != null);
         assertThat(browser.findElements(By.cssSelector("#schedule-form, #schedules-body button"))).isEmpty();
@@ -410,5 +415,168 @@ class DashboardBrowserIT {
             assertThat(text(".notice")).contains("kept in memory only");
             shot("16-notice-history-in-memory");
         }
+    }
+
+    /** Logs in as the admin if the browser has no session here (an earlier test may have logged out). */
+    static void asAdmin(String page) {
+        browser.get(f.base() + page);
+        waitUpTo(10).until(d -> d.getCurrentUrl().contains(page) || d.getCurrentUrl().contains("/login"));
+        if (browser.getCurrentUrl().contains("/login")) {
+            browser.findElement(By.id("username")).sendKeys(DashboardFixture.ADMIN);
+            browser.findElement(By.id("password")).sendKeys(DashboardFixture.ADMIN_PASSWORD);
+            browser.findElement(By.id("login")).click();
+            waitUpTo(10).until(d -> !d.getCurrentUrl().contains("/login"));
+        }
+    }
+
+    /** Resizes the window so that the page itself is {@code width} px wide, whatever the browser's frame takes. */
+    static void viewport(int width, int height) {
+        browser.manage().window().setSize(new Dimension(width, height));
+        long inner = ((Number) js("return window.innerWidth;")).longValue();
+        if (inner != width) {
+            browser.manage().window().setSize(new Dimension(width + (int) (width - inner), height));
+        }
+        assertThat(((Number) js("return window.innerWidth;")).longValue()).isEqualTo(width);
+    }
+
+    /** One number from the page: the script's result. */
+    static double number(String script, Object... args) {
+        return ((Number) js(script, args)).doubleValue();
+    }
+
+    @Test
+    @Order(11)
+    void theTaskListFitsTheWindowWithLongArgumentsAt1280And1920() throws Exception {
+        // Arguments with no space to break at, as base64 blobs and tokens are; a task no worker knows, with long
+        // arguments of its own.
+        String blob = "x".repeat(3000);
+        AsyncResult echo = f.app.delay("dash.echo", blob);
+        echo.get(Duration.ofSeconds(10));
+        String unknownId = UUID.randomUUID().toString();
+        f.app.applyAsync("billing.charge_invoice", List.of(42, "INV-" + "7".repeat(400)),
+                Map.of("customer", "c".repeat(300), "currency", "EUR"), SendOptions.builder().taskId(unknownId).build());
+        asAdmin("/tasks");
+        waitUpTo(15).until(d -> "REJECTED".equals(stateOf(unknownId)) && "SUCCESS".equals(stateOf(echo.id())));
+
+        // A task no worker has registered is still listed by its name and arguments, with the reason.
+        String unknownRow = "#tasks-body tr[data-id='" + unknownId + "']";
+        assertThat(text(unknownRow + " td:nth-child(2)")).isEqualTo("billing.charge_invoice");
+        assertThat(text(unknownRow + " td:nth-child(4)")).startsWith("(42, 'INV-777");
+        assertThat(text(unknownRow + " td:nth-child(5)")).contains("'currency': 'EUR'");
+        assertThat(text(unknownRow + " td:nth-child(6)")).contains("unregistered task").contains("billing.charge_invoice");
+
+        for (int width : new int[] {1280, 1920}) {
+            viewport(width, 900);
+            browser.navigate().refresh();
+            waitUpTo(15).until(d -> "REJECTED".equals(stateOf(unknownId)));
+            String row = "#tasks-body tr[data-id='" + echo.id() + "']";
+            // Ids: the first 8 characters, the whole id on hover and in the link.
+            assertThat(text(row + " td:nth-child(3) a")).isEqualTo(echo.id().substring(0, 8));
+            assertThat(js("return document.querySelector(arguments[0]).title;", row + " td:nth-child(3) a"))
+                    .isEqualTo(echo.id());
+            assertThat(number("return document.querySelector('#tasks th.c-id').getBoundingClientRect().width;"))
+                    .as("Id column at %d px", width).isGreaterThanOrEqualTo(100);
+            // Nothing scrolls sideways: not the table, not the page.
+            assertThat(number("const t = document.getElementById('tasks'); return t.scrollWidth - t.clientWidth;"))
+                    .as("table overflow at %d px", width).isLessThanOrEqualTo(0);
+            assertThat(number("const e = document.documentElement; return e.scrollWidth - e.clientWidth;"))
+                    .as("page overflow at %d px", width).isLessThanOrEqualTo(0);
+            // One line a row, however long the arguments.
+            assertThat(number("return Math.max(...[...document.querySelectorAll('#tasks-body tr')]"
+                    + ".map(r => r.getBoundingClientRect().height));")).as("row height at %d px", width)
+                    .isLessThanOrEqualTo(40);
+            // The last columns are on screen, Received with a time in it.
+            assertThat(number("return document.querySelector('#tasks th.c-worker').getBoundingClientRect().right;"))
+                    .isLessThanOrEqualTo(width);
+            assertThat(text("#tasks th.c-time")).isEqualTo("Received");
+            assertThat(number("return document.querySelector('#tasks th.c-time').getBoundingClientRect().width;"))
+                    .isGreaterThanOrEqualTo(90);
+            assertThat(text(row + " td:nth-child(7)")).matches("\\d{1,2}:\\d\\d:\\d\\d\\.\\d{3}");
+            // Every text column keeps a readable width.
+            for (String c : List.of("c-name", "c-args", "c-kwargs", "c-result", "c-runtime")) {
+                assertThat(number("return document.querySelector(arguments[0]).getBoundingClientRect().width;",
+                        "#tasks th." + c)).as("%s at %d px", c, width).isGreaterThanOrEqualTo(80);
+            }
+            shot("17-tasks-long-args-" + width);
+        }
+
+        // Copy puts the whole id on the clipboard. A real click (the clipboard wants a user's gesture), with the
+        // permission a user's browser gives a page it is on.
+        ((HasPermissions) browser).setPermission("clipboard-read", "granted");
+        ((HasPermissions) browser).setPermission("clipboard-write", "granted");
+        String row = "#tasks-body tr[data-id='" + echo.id() + "']";
+        browser.findElement(By.cssSelector(row + " button.copy")).click();
+        waitUpTo(5).until(d -> text("#toast") != null && text("#toast").contains(echo.id()));
+        assertThat(text("#toast")).isEqualTo("Copied " + echo.id());
+        assertThat(((JavascriptExecutor) browser).executeAsyncScript("const done = arguments[0];"
+                + " navigator.clipboard.readText().then(done, e => done('cannot read: ' + e));")).isEqualTo(echo.id());
+        viewport(1400, 1000);
+    }
+
+    @Test
+    @Order(12)
+    void everyPageHasTheIconAndItIsServed() throws Exception {
+        asAdmin("/workers");
+        String href = (String) js("return document.querySelector('link[rel=icon]').href;");
+        assertThat(href).isEqualTo(f.base() + "/static/favicon.svg");
+        // Loaded by the browser (the header shows it too) under the page's Content-Security-Policy.
+        waitUpTo(10).until(d -> number("const i = document.querySelector('header .brand img');"
+                + " return i.complete ? i.naturalWidth : 0;") > 0);
+        // Served without a login, as browsers fetch icons; the old place leads to it.
+        java.net.http.HttpResponse<String> icon = f.get("/static/favicon.svg", null);
+        assertThat(icon.statusCode()).isEqualTo(200);
+        assertThat(icon.headers().firstValue("Content-Type").orElse("")).startsWith("image/svg+xml");
+        assertThat(icon.body()).contains("<svg").contains("<title>Celeriac</title>");
+        java.net.http.HttpResponse<String> old = f.get("/favicon.ico", null);
+        assertThat(old.statusCode()).isEqualTo(302);
+        assertThat(old.headers().firstValue("Location")).hasValue("/static/favicon.svg");
+        browser.get(f.base() + "/login");
+        assertThat(js("return document.querySelector('link[rel=icon]').getAttribute('href');"))
+                .isEqualTo("/static/favicon.svg");
+    }
+
+    @Test
+    @Order(13)
+    void chartAxesHaveUnitsAndRoundTicksAt1280And1920() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            f.app.delay("dash.add", i, 1).get(Duration.ofSeconds(10));
+        }
+        asAdmin("/charts");
+        for (int width : new int[] {1280, 1920}) {
+            viewport(width, 1000);
+            browser.get(f.base() + "/charts");
+            waitUpTo(10).until(d -> d.findElements(By.cssSelector("#charts svg")).size() == 4);
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> charts = (List<Map<String, Object>>) js("return [...document.querySelectorAll("
+                    + "'#charts .chart')].map(c => ({title: c.querySelector('h2').textContent,"
+                    + " y: [...c.querySelectorAll('text.tick-y')].map(t => t.textContent),"
+                    + " x: [...c.querySelectorAll('text.tick-x')].map(t => t.textContent),"
+                    + " yAxis: c.querySelector('text.axis-y').textContent,"
+                    + " xAxis: c.querySelector('text.axis-x').textContent}));");
+            assertThat(charts).hasSize(4);
+            Map<String, String> units = Map.of("Throughput by task", "tasks finished / min",
+                    "Failure rate", "% of finished", "Run time percentiles", "ms",
+                    "Queue length", "waiting messages");
+            for (Map<String, Object> c : charts) {
+                String title = (String) c.get("title");
+                String unit = units.entrySet().stream().filter(e -> title.startsWith(e.getKey())).findFirst()
+                        .orElseThrow().getValue();
+                assertThat((String) c.get("yAxis")).as(title).isEqualTo(unit);
+                assertThat((String) c.get("xAxis")).as(title).isEqualTo("local time");
+                assertThat((List<?>) c.get("y")).as(title).hasSizeGreaterThanOrEqualTo(4);
+                assertThat((List<?>) c.get("x")).as(title).hasSizeGreaterThanOrEqualTo(4)
+                        .allSatisfy(t -> assertThat((String) t).matches("\\d\\d:\\d\\d"));
+                // Round numbers from 0 up, evenly spaced; the unit is the axis's title, not repeated on each tick.
+                List<Double> ys = ((List<?>) c.get("y")).stream()
+                        .map(t -> Double.parseDouble(((String) t).replace(",", ""))).toList();
+                assertThat(ys.get(0)).as(title).isZero();
+                assertThat(ys).as(title).isSorted().doesNotHaveDuplicates();
+                assertThat(ys.get(2) - ys.get(1)).as(title).isCloseTo(ys.get(1), org.assertj.core.data.Offset.offset(1e-9));
+            }
+            assertThat(number("const e = document.documentElement; return e.scrollWidth - e.clientWidth;"))
+                    .isLessThanOrEqualTo(0);
+            shot("18-charts-" + width);
+        }
+        viewport(1400, 1000);
     }
 }

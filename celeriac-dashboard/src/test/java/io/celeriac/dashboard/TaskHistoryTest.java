@@ -80,6 +80,30 @@ class TaskHistoryTest {
     }
 
     @Test
+    void aRejectedTaskKeepsItsNameArgumentsAndReason() {
+        TaskHistory h = new TaskHistory(100, HistoryStore.none());
+        // An unregistered task: the only event it gets is task-rejected, which names it.
+        h.apply(List.of(event("task-rejected", "u", 10, "name", "nobody.knows", "args", "(7,)", "kwargs", "{}",
+                "routing_key", "celery", "requeue", false,
+                "reason", "Received unregistered task of type 'nobody.knows'")), 10);
+        TaskRecord u = h.get("u").orElseThrow();
+        assertThat(u.state()).isEqualTo("REJECTED");
+        assertThat(u.name()).isEqualTo("nobody.knows");
+        assertThat(u.args()).isEqualTo("(7,)");
+        assertThat(u.queue()).isEqualTo("celery");
+        assertThat(u.exception()).startsWith("Received unregistered task");
+        assertThat(u.events()).extracting(TaskRecord.Event::detail).containsExactly(
+                "Received unregistered task of type 'nobody.knows'");
+        assertThat(h.query(new TaskQuery(Set.of(), "nobody.knows", null, null, 0, 10)).total()).isEqualTo(1);
+
+        // A failed task rejected afterwards (acks late without task_acks_on_failure_or_timeout) keeps its exception.
+        h.apply(List.of(event("task-received", "f", 20, "name", "t.flaky", "args", "()"),
+                event("task-failed", "f", 21, "exception", "ValueError('bad')"),
+                event("task-rejected", "f", 21, "name", "t.flaky", "reason", "rejected without requeue")), 21);
+        assertThat(h.get("f").orElseThrow().exception()).isEqualTo("ValueError('bad')");
+    }
+
+    @Test
     void filtersAndPagesNewestFirst() {
         TaskHistory h = new TaskHistory(1000, HistoryStore.none());
         for (int i = 0; i < 30; i++) {

@@ -83,8 +83,8 @@ public final class CeleriacMetrics implements WorkerListener {
     }
 
     @Override
-    public void taskRejected(String queue, @Nullable String taskName, @Nullable String taskId, String reason) {
-        count(taskName, "rejected");
+    public void taskRejected(String queue, @Nullable TaskRequest request, String reason) {
+        count(request == null ? null : request.task(), "rejected");
     }
 
     /** Registers a {@code celeriac.queue.length} gauge per queue, read from the broker when scraped. */

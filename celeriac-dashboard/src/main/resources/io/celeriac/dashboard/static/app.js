@@ -90,6 +90,61 @@ function ago(sec) {
 }
 function stateBadge(s) { return h('span', { class: 'state ' + s, 'data-state': s }, s); }
 function taskLink(id) { return h('a', { href: '/tasks/' + encodeURIComponent(id), class: 'mono' }, id); }
+
+/** Copies text to the clipboard; false if neither the Clipboard API (secure pages only) nor execCommand could. */
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (e) {
+    // Over plain HTTP to another host the Clipboard API is missing: the older selection route still works.
+    const ta = h('textarea', { readonly: true, class: 'offscreen' });
+    ta.value = text;
+    document.body.append(ta);
+    ta.select();
+    let ok = false;
+    try { ok = document.execCommand('copy'); } catch (ignored) { ok = false; }
+    ta.remove();
+    return ok;
+  }
+}
+
+/**
+ * An id in a list: its first 8 characters as a link (the whole id on hover) and a button that copies the whole id.
+ * A UUID in full would take 36 characters of a column that other columns need.
+ */
+function shortIdLink(id) {
+  return h('span', { class: 'short-id' },
+    h('a', { href: '/tasks/' + encodeURIComponent(id), class: 'mono', title: id, 'data-full-id': id }, id.slice(0, 8)),
+    h('button', { type: 'button', class: 'copy link', title: 'Copy id ' + id, 'aria-label': 'Copy id',
+      onclick: async () => toast(await copyText(id) ? 'Copied ' + id : 'Could not copy; the id is ' + id) },
+    copyIcon()));
+}
+
+/** Two overlapping sheets, drawn rather than a font's glyph, which not every font has. */
+function copyIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('aria-hidden', 'true');
+  for (const [x, y] of [[5, 1], [1, 5]]) {
+    const r = document.createElementNS(ns, 'rect');
+    Object.entries({ x, y, width: 10, height: 10, rx: 1.5, fill: x === 1 ? '#fff' : 'none', stroke: 'currentColor',
+      'stroke-width': 1.5 }).forEach(([k, v]) => r.setAttribute(k, v));
+    svg.append(r);
+  }
+  return svg;
+}
+
+/** A cell that keeps to one line, cut with an ellipsis; its whole text shows on hover. */
+function clipCell(text) {
+  return h('td', { class: 'mono clip', title: text }, text);
+}
+
+/** A table header row whose cells carry a class each, so the stylesheet can size the columns. */
+function headRow(columns) {
+  return h('thead', {}, h('tr', {}, columns.map(([label, cls]) => h('th', { class: cls || null }, label))));
+}
 function table(headers, rows, attrs) {
   return h('table', attrs || {}, h('thead', {}, h('tr', {}, headers.map(x => h('th', {}, x)))), h('tbody', {}, rows));
 }
@@ -156,8 +211,9 @@ function tasksPage() {
   const tbody = h('tbody', { id: 'tasks-body' });
   render(h('h1', {}, 'Tasks'),
     h('div', { class: 'bar' }, state, name, search, scope, info),
-    h('table', { id: 'tasks' }, h('thead', {}, h('tr', {}, ['State', 'Task', 'Id', 'Args', 'Kwargs', 'Result / error',
-      'Received', 'Runtime', 'Worker'].map(x => h('th', {}, x)))), tbody),
+    h('table', { id: 'tasks', class: 'list' }, headRow([['State', 'c-state'], ['Task', 'c-name'], ['Id', 'c-id'],
+      ['Args', 'c-args'], ['Kwargs', 'c-kwargs'], ['Result / error', 'c-result'], ['Received', 'c-time'],
+      ['Runtime', 'c-runtime'], ['Worker', 'c-worker']]), tbody),
     h('div', { class: 'pager' }, prev, next));
 
   let shown = '';
@@ -180,11 +236,11 @@ function tasksPage() {
     if (key === shown) return;
     shown = key;
     tbody.replaceChildren(...data.items.map(t => h('tr', { 'data-id': t.id },
-      h('td', {}, stateBadge(t.state)), h('td', {}, t.name || ''), h('td', {}, taskLink(t.id)),
-      h('td', { class: 'mono clip', title: t.args || '' }, t.args || ''),
-      h('td', { class: 'mono clip', title: t.kwargs || '' }, t.kwargs || ''),
-      h('td', { class: 'mono clip', title: t.exception || t.result || '' }, t.exception || t.result || ''),
-      h('td', {}, fmtTime(t.received)), h('td', {}, fmtRuntime(t.runtime)), h('td', {}, t.worker || ''))));
+      h('td', {}, stateBadge(t.state)), h('td', { class: 'clip', title: t.name || '' }, t.name || ''),
+      h('td', {}, shortIdLink(t.id)), clipCell(t.args || ''), clipCell(t.kwargs || ''),
+      clipCell(t.exception || t.result || ''),
+      h('td', {}, fmtTime(t.received)), h('td', {}, fmtRuntime(t.runtime)),
+      h('td', { class: 'clip', title: t.worker || '' }, t.worker || ''))));
   }
   refresh = load;
   onTasks = debounce(load, 250);
@@ -400,51 +456,97 @@ function queuesPage() {
 
 const COLORS = ['#2859a8', '#2f7d4f', '#b3261e', '#a15c00', '#6b3a8a', '#0f7b8a', '#8a6d0f', '#5a5a5a'];
 
-/** A line chart in SVG: series of per-step values (null for no data) starting at `start` every `step` seconds. */
-function lineChart(title, series, unit, points) {
-  const W = 600, H = 200, L = 44, B = 22, T = 8, R = 8;
+/**
+ * Round steps for an axis from 0: `count` to `count` + 1 of them (1, 2, 2.5 or 5 times a power of ten; whole
+ * numbers only when `whole`), reaching at least `max`.
+ */
+function niceTicks(max, count, whole) {
+  const raw = max / (count + 1);
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  // 2.5 is no step for whole numbers below 10 (it would round to 3).
+  let step = (whole && mag < 10 ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10]).map(m => m * mag).find(x => x >= raw);
+  if (whole) step = Math.max(1, Math.round(step));
+  const ticks = [];
+  for (let i = 0; i * step < max + step - 1e-9; i++) ticks.push(+(i * step).toPrecision(12));
+  return { ticks, top: ticks[ticks.length - 1], step };
+}
+
+/** Time ticks on round local minutes: 4 to 7 of them over the window. */
+function timeTicks(x0, x1) {
+  const step = [60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400].find(s => (x1 - x0) / s <= 7) || 86400;
+  // Epoch seconds to the local clock and back, so that ticks fall on :00, :10, ... wherever the zone's offset is.
+  const offset = new Date(x0 * 1000).getTimezoneOffset() * 60;
+  const ticks = [];
+  for (let t = Math.ceil((x0 - offset) / step) * step + offset; t <= x1 + 1e-9; t += step) ticks.push(t);
+  return ticks;
+}
+
+/**
+ * A line chart in SVG: series of per-step values (null for no data) starting at `start` every `step` seconds, or of
+ * [time, value] pairs. The y axis is labelled with `unit` and has round ticks from 0 (at least `minTop`, so that a
+ * quiet hour still shows a scale); the x axis has local-time ticks.
+ */
+function lineChart(title, series, unit, points, opts) {
+  const o = Object.assign({ minTop: 1, whole: false, format: v => v.toLocaleString(), width: 600 }, opts || {});
+  // Drawn at the size it is shown (width from the page), so text is 11 px at any window width.
+  const W = Math.max(320, Math.round(o.width)), H = 220, L = 62, B = 40, T = 10, R = 14;
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('width', W);
+  svg.setAttribute('height', H);
   svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `${title}, ${unit}, by time`);
   const all = series.flatMap(s => s.values.map(v => (Array.isArray(v) ? v[1] : v))).filter(v => v !== null);
-  const max = Math.max(1, ...all);
+  const y = niceTicks(Math.max(o.minTop, ...all), 4, o.whole);
+  const max = y.top;
   const xs = series.flatMap(s => s.values.map((v, i) => (Array.isArray(v) ? v[0] : points.start + i * points.step)));
   const x0 = points.x0 ?? Math.min(...xs), x1 = points.x1 ?? Math.max(...xs, x0 + 1);
   const sx = x => L + ((x - x0) / Math.max(1, x1 - x0)) * (W - L - R);
-  const sy = y => H - B - (y / max) * (H - B - T);
-  const line = (x1_, y1, x2, y2, cls) => {
+  const sy = v => H - B - (v / max) * (H - B - T);
+  const line = (xa, ya, xb, yb, color) => {
     const l = document.createElementNS(ns, 'line');
-    Object.entries({ x1: x1_, y1, x2, y2, stroke: '#dfe3ea' }).forEach(([k, v]) => l.setAttribute(k, v));
+    Object.entries({ x1: xa, y1: ya, x2: xb, y2: yb, stroke: color || '#dfe3ea' }).forEach(([k, v]) => l.setAttribute(k, v));
     return l;
   };
-  const text = (x, y, s, anchor) => {
+  const text = (x, yy, s, anchor, cls) => {
     const t = document.createElementNS(ns, 'text');
-    t.setAttribute('x', x); t.setAttribute('y', y); t.setAttribute('font-size', '11'); t.setAttribute('fill', '#6b7385');
+    t.setAttribute('x', x); t.setAttribute('y', yy); t.setAttribute('font-size', '11'); t.setAttribute('fill', '#6b7385');
     if (anchor) t.setAttribute('text-anchor', anchor);
+    if (cls) t.setAttribute('class', cls);
     t.textContent = s;
     return t;
   };
-  for (const f of [0, 0.5, 1]) {
-    svg.append(line(L, sy(max * f), W - R, sy(max * f)));
-    svg.append(text(L - 4, sy(max * f) + 4, (max * f).toFixed(max * f < 10 && f ? 1 : 0), 'end'));
+  // Y: a grid line and a label per tick, the unit written along the axis.
+  for (const v of y.ticks) {
+    svg.append(line(L, sy(v), W - R, sy(v)));
+    svg.append(text(L - 5, sy(v) + 4, o.format(v, y.step), 'end', 'tick-y'));
   }
-  svg.append(text(L, H - 6, new Date(x0 * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' })));
-  svg.append(text(W - R, H - 6, new Date(x1 * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' }), 'end'));
+  const yTitle = text(0, 0, unit, 'middle', 'axis-y');
+  yTitle.setAttribute('transform', `translate(13 ${(T + H - B) / 2}) rotate(-90)`);
+  svg.append(yTitle);
+  // X: the axis, a tick mark and a local time every few minutes.
+  svg.append(line(L, H - B, W - R, H - B, '#9aa3b5'));
+  for (const t of timeTicks(x0, x1)) {
+    svg.append(line(sx(t), H - B, sx(t), H - B + 4, '#9aa3b5'));
+    svg.append(text(sx(t), H - B + 16, new Date(t * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit',
+      minute: '2-digit' }), 'middle', 'tick-x'));
+  }
+  svg.append(text((L + W - R) / 2, H - 4, 'local time', 'middle', 'axis-x'));
   const dots = [];
   series.forEach((s, k) => {
     let d = '';
     let pen = false;
     s.values.forEach((v, i) => {
       const x = Array.isArray(v) ? v[0] : points.start + i * points.step + (points.step || 0) / 2;
-      const y = Array.isArray(v) ? v[1] : v;
-      if (y === null) { pen = false; return; }
-      d += (pen ? 'L' : 'M') + sx(x).toFixed(1) + ' ' + sy(y).toFixed(1) + ' ';
+      const val = Array.isArray(v) ? v[1] : v;
+      if (val === null) { pen = false; return; }
+      d += (pen ? 'L' : 'M') + sx(x).toFixed(1) + ' ' + sy(val).toFixed(1) + ' ';
       pen = true;
-      if (y > 0) {
+      if (val > 0) {
         // A dot per non-zero point, so a lone minute of data shows even where no line joins it.
         const c = document.createElementNS(ns, 'circle');
-        c.setAttribute('cx', sx(x).toFixed(1)); c.setAttribute('cy', sy(y).toFixed(1)); c.setAttribute('r', '2.5');
+        c.setAttribute('cx', sx(x).toFixed(1)); c.setAttribute('cy', sy(val).toFixed(1)); c.setAttribute('r', '2.5');
         c.setAttribute('fill', COLORS[k % COLORS.length]);
         dots.push(c);
       }
@@ -477,15 +579,24 @@ function chartsPage() {
     const known = new Set([...task.options].map(o => o.value));
     for (const n of names.names) if (!known.has(n)) task.append(h('option', { value: n }, n));
     const pts = { start: c.start, step: c.step, x0: c.start, x1: c.start + 60 * c.step };
+    // The width each chart gets: the grid's columns, less the card's padding and border.
+    const columns = getComputedStyle(grid).gridTemplateColumns.split(' ').length;
+    const width = (grid.clientWidth - (columns - 1) * 16) / columns - 34;
     const thr = Object.entries(c.throughput).map(([n, v]) => ({ name: n, values: v }));
     const rt = ['p50', 'p95', 'p99'].map(p => ({ name: p, values: c.runtimeMs[p] }));
     const qs = Object.entries(c.queues).map(([n, v]) => ({ name: n, values: v }));
+    // Fractional steps get the decimals they need (0.25), whole ones none; the unit is the axis's title.
+    const decimals = (v, step) => v.toLocaleString([], { maximumFractionDigits: step >= 1 ? 0 : step >= 0.1 ? 2 : 3 });
     grid.replaceChildren(
-      lineChart('Throughput by task', thr, 'tasks finished / min', pts),
-      lineChart('Failure rate', [{ name: task.value || 'all tasks', values: c.failureRate }], '% of finished', pts),
-      lineChart('Run time percentiles', rt, 'ms', pts),
-      lineChart('Queue length', qs, 'waiting messages', { x0: c.start, x1: c.start + 60 * c.step }));
+      lineChart('Throughput by task', thr, 'tasks finished / min', pts, { minTop: 4, whole: true, width }),
+      lineChart('Failure rate', [{ name: task.value || 'all tasks', values: c.failureRate }], '% of finished', pts,
+        { minTop: 10, format: decimals, width }),
+      lineChart('Run time percentiles', rt, 'ms', pts, { format: decimals, width }),
+      lineChart('Queue length', qs, 'waiting messages', { x0: c.start, x1: c.start + 60 * c.step },
+        { minTop: 4, whole: true, width }));
   }
+  // A window made wider or narrower gets charts drawn for it.
+  window.addEventListener('resize', debounce(load, 300));
   refresh = load;
   onTasks = debounce(load, 2000);
   setInterval(load, 15000);
@@ -581,8 +692,9 @@ function failedPage() {
     ADMIN ? h('button', { id: 'discard-all', class: 'danger', onclick: () => act(
       `Remove every failed task matching “${search.value || 'anything'}” from the history? Results stay in the result backend.`,
       '/api/tasks/discard-failed', { search: search.value }, r => `Discarded ${r.discarded}`) }, 'Discard all matching') : ''),
-    h('table', { id: 'failed' }, h('thead', {}, h('tr', {}, ['Task', 'Id', 'Args', 'Exception', 'Failed', 'Worker',
-      'Retried as', ADMIN ? 'Control' : ''].map(x => h('th', {}, x)))), failedBody),
+    h('table', { id: 'failed', class: 'list' }, headRow([['Task', 'c-name'], ['Id', 'c-id'], ['Args', 'c-args'],
+      ['Exception', 'c-result'], ['Failed', 'c-time'], ['Worker', 'c-worker'], ['Retried as', 'c-id'],
+      [ADMIN ? 'Control' : '', ADMIN ? 'c-control' : 'c-none']]), failedBody),
     h('h2', {}, 'Dead-lettered messages'),
     h('p', { class: 'muted' }, 'Messages no worker could run (malformed, unknown task), kept with the reason.'),
     ADMIN ? h('div', { class: 'bar' }, h('button', { id: 'requeue-all', onclick: () => act('Put every dead letter back on its queue?',
@@ -595,9 +707,10 @@ function failedPage() {
     const [failed, dead] = await Promise.all([api('/api/tasks?' + q), api('/api/dead-letters')]);
     count.textContent = `${failed.total} failed`;
     if (!unchanged(failedBody, failed.items)) failedBody.replaceChildren(...failed.items.map(t => h('tr', { 'data-id': t.id },
-      h('td', {}, t.name || ''), h('td', {}, taskLink(t.id)), h('td', { class: 'mono clip' }, t.args || ''),
-      h('td', { class: 'mono clip', title: t.exception || '' }, t.exception || ''), h('td', {}, fmtTime(t.finished)),
-      h('td', {}, t.worker || ''), h('td', {}, t.retriedAs ? taskLink(t.retriedAs) : ''),
+      h('td', { class: 'clip', title: t.name || '' }, t.name || ''), h('td', {}, shortIdLink(t.id)),
+      clipCell(t.args || ''), clipCell(t.exception || ''), h('td', {}, fmtTime(t.finished)),
+      h('td', { class: 'clip', title: t.worker || '' }, t.worker || ''),
+      h('td', {}, t.retriedAs ? shortIdLink(t.retriedAs) : ''),
       h('td', {}, ADMIN ? h('div', { class: 'actions' },
         h('button', { class: 'retry', onclick: () => act(`Send ${t.name} again with the same arguments?`,
           `/api/tasks/${encodeURIComponent(t.id)}/retry`, {}, r => 'Sent as ' + r.id) }, 'Retry'),
