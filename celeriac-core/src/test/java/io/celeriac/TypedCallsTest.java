@@ -10,6 +10,7 @@ import io.celeriac.fixtures.typed.Line;
 import io.celeriac.fixtures.typed.Order;
 import io.celeriac.task.Canvas;
 import io.celeriac.task.SendOptions;
+import io.celeriac.task.TaskCall;
 import io.celeriac.task.TypedAsyncResult;
 import io.celeriac.worker.Worker;
 import org.junit.jupiter.api.AfterEach;
@@ -89,6 +90,10 @@ class TypedCallsTest {
         assertThat(grouped.get("ann")).containsExactly(new Invoice(1, "ann", 100, 1, 0),
                 new Invoice(3, "ann", 300, 1, 0));
         assertThat(sender.send(Invoices::count).get(WAIT)).isEqualTo(7);
+        // By name, typed by hand: for tasks this code cannot reference.
+        TypedAsyncResult<Integer> byName = sender.send(new TaskCall<>("invoices.count", List.of(), Integer.class,
+                SendOptions.none()));
+        assertThat(byName.get(WAIT)).isEqualTo(7);
     }
 
     @Test
