@@ -60,6 +60,10 @@ record TaskDeclaration(Method declared, Task task) {
      */
     SendOptions sendOptions() {
         TaskOptions o = TaskOptions.from(task);
+        if (o.queue().isEmpty() && o.priority().isEmpty() && o.expires().isEmpty() && o.ignoreResult().isEmpty()
+                && !o.unique()) {
+            return SendOptions.none(); // the usual case, which lets a caller's options go on as they are
+        }
         SendOptions.Builder b = SendOptions.builder();
         o.queue().ifPresent(b::queue);
         o.priority().ifPresent(b::priority);

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.ParameterizedType;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -122,6 +123,20 @@ class MethodReferencesTest {
         assertThat(sent.get(1).options().priority()).contains(3);
         assertThat(sent.get(2).options().queue()).isEmpty();
         assertThat(sent.get(2).options().priority()).as("the later with(...) wins").contains(5);
+    }
+
+    @Test
+    void laterOptionsReplaceCountdownOrEtaAsAPairAndHeadersMerge() {
+        Instant at = Instant.parse("2030-01-01T00:00:00Z");
+        caller.with(SendOptions.builder().countdown(Duration.ofMinutes(5)).header("a", 1).header("b", 1).build())
+                .with(SendOptions.builder().eta(at).header("b", 2).build())
+                .send(Invoices::total, ORDER);
+
+        SendOptions o = sent.get(0).options();
+        assertThat(o.eta()).contains(at);
+        assertThat(o.countdown()).as("not both: the later with(...) set the pair").isEmpty();
+        assertThat(o.headers()).containsExactlyInAnyOrderEntriesOf(Map.of("a", 1, "b", 2));
+        assertThat(o.queue()).as("still the declared queue").contains("invoices");
     }
 
     @Test
