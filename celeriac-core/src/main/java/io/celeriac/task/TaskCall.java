@@ -13,7 +13,8 @@ import org.jspecify.annotations.Nullable;
  * hand, it gives a typed result for a task this process knows only by name, a Python one say:
  *
  * <pre>{@code
- * TypedAsyncResult<Integer> sum = app.send(new TaskCall<>("tasks.add", List.of(2, 3), Integer.class, SendOptions.none()));
+ * TypedAsyncResult<Integer> sum = app.send(
+ *         new TaskCall<>("tasks.add", List.of(2, 3), Integer.class, SendOptions.none()));
  * }</pre>
  *
  * @param task the registered name

@@ -100,17 +100,20 @@ public interface TypedSender {
     }
 
     /** Sends a task with 4 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, R> TypedAsyncResult<R> send(TaskMethod.Returning4<T, A, B, C, D, R> task, A a, B b, C c, D d) {
+    default <T, A, B, C, D, R> TypedAsyncResult<R> send(TaskMethod.Returning4<T, A, B, C, D, R> task,
+            A a, B b, C c, D d) {
         return send(MethodReferences.call(task, false, false, a, b, c, d));
     }
 
     /** Sends a task with 5 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, R> TypedAsyncResult<R> send(TaskMethod.Returning5<T, A, B, C, D, E, R> task, A a, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E, R> TypedAsyncResult<R> send(TaskMethod.Returning5<T, A, B, C, D, E, R> task,
+            A a, B b, C c, D d, E e) {
         return send(MethodReferences.call(task, false, false, a, b, c, d, e));
     }
 
     /** Sends a task with 6 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, F, R> TypedAsyncResult<R> send(TaskMethod.Returning6<T, A, B, C, D, E, F, R> task, A a, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F, R> TypedAsyncResult<R> send(TaskMethod.Returning6<T, A, B, C, D, E, F, R> task,
+            A a, B b, C c, D d, E e, F f) {
         return send(MethodReferences.call(task, false, false, a, b, c, d, e, f));
     }
 
@@ -135,17 +138,20 @@ public interface TypedSender {
     }
 
     /** Sends a task with 4 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D> TypedAsyncResult<@Nullable Void> send(TaskMethod.Void4<T, A, B, C, D> task, A a, B b, C c, D d) {
+    default <T, A, B, C, D> TypedAsyncResult<@Nullable Void> send(TaskMethod.Void4<T, A, B, C, D> task,
+            A a, B b, C c, D d) {
         return send(MethodReferences.call(task, false, false, a, b, c, d));
     }
 
     /** Sends a task with 5 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E> TypedAsyncResult<@Nullable Void> send(TaskMethod.Void5<T, A, B, C, D, E> task, A a, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E> TypedAsyncResult<@Nullable Void> send(TaskMethod.Void5<T, A, B, C, D, E> task,
+            A a, B b, C c, D d, E e) {
         return send(MethodReferences.call(task, false, false, a, b, c, d, e));
     }
 
     /** Sends a task with 6 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, F> TypedAsyncResult<@Nullable Void> send(TaskMethod.Void6<T, A, B, C, D, E, F> task, A a, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F> TypedAsyncResult<@Nullable Void> send(TaskMethod.Void6<T, A, B, C, D, E, F> task,
+            A a, B b, C c, D d, E e, F f) {
         return send(MethodReferences.call(task, false, false, a, b, c, d, e, f));
     }
 
@@ -170,17 +176,20 @@ public interface TypedSender {
     }
 
     /** Sends a task with 4 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, R> TypedAsyncResult<R> send(TaskMethod.ContextReturning4<T, A, B, C, D, R> task, A a, B b, C c, D d) {
+    default <T, A, B, C, D, R> TypedAsyncResult<R> send(TaskMethod.ContextReturning4<T, A, B, C, D, R> task,
+            A a, B b, C c, D d) {
         return send(MethodReferences.call(task, true, false, a, b, c, d));
     }
 
     /** Sends a task with 5 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, R> TypedAsyncResult<R> send(TaskMethod.ContextReturning5<T, A, B, C, D, E, R> task, A a, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E, R> TypedAsyncResult<R> send(TaskMethod.ContextReturning5<T, A, B, C, D, E, R> task,
+            A a, B b, C c, D d, E e) {
         return send(MethodReferences.call(task, true, false, a, b, c, d, e));
     }
 
     /** Sends a task with 6 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, F, R> TypedAsyncResult<R> send(TaskMethod.ContextReturning6<T, A, B, C, D, E, F, R> task, A a, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F, R> TypedAsyncResult<R> send(TaskMethod.ContextReturning6<T, A, B, C, D, E, F, R> task,
+            A a, B b, C c, D d, E e, F f) {
         return send(MethodReferences.call(task, true, false, a, b, c, d, e, f));
     }
 
@@ -200,22 +209,27 @@ public interface TypedSender {
     }
 
     /** Sends a task with 3 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C> TypedAsyncResult<@Nullable Void> send(TaskMethod.ContextVoid3<T, A, B, C> task, A a, B b, C c) {
+    default <T, A, B, C> TypedAsyncResult<@Nullable Void> send(TaskMethod.ContextVoid3<T, A, B, C> task,
+            A a, B b, C c) {
         return send(MethodReferences.call(task, true, false, a, b, c));
     }
 
     /** Sends a task with 4 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D> TypedAsyncResult<@Nullable Void> send(TaskMethod.ContextVoid4<T, A, B, C, D> task, A a, B b, C c, D d) {
+    default <T, A, B, C, D> TypedAsyncResult<@Nullable Void> send(TaskMethod.ContextVoid4<T, A, B, C, D> task,
+            A a, B b, C c, D d) {
         return send(MethodReferences.call(task, true, false, a, b, c, d));
     }
 
     /** Sends a task with 5 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E> TypedAsyncResult<@Nullable Void> send(TaskMethod.ContextVoid5<T, A, B, C, D, E> task, A a, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E> TypedAsyncResult<@Nullable Void> send(TaskMethod.ContextVoid5<T, A, B, C, D, E> task,
+            A a, B b, C c, D d, E e) {
         return send(MethodReferences.call(task, true, false, a, b, c, d, e));
     }
 
     /** Sends a task with 6 arguments; as {@link #send(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, F> TypedAsyncResult<@Nullable Void> send(TaskMethod.ContextVoid6<T, A, B, C, D, E, F> task, A a, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F> TypedAsyncResult<@Nullable Void> send(
+            TaskMethod.ContextVoid6<T, A, B, C, D, E, F> task,
+            A a, B b, C c, D d, E e, F f) {
         return send(MethodReferences.call(task, true, false, a, b, c, d, e, f));
     }
 
@@ -253,12 +267,14 @@ public interface TypedSender {
     }
 
     /** A signature with 5 arguments; as {@link #signature(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, R> Signature signature(TaskMethod.Returning5<T, A, B, C, D, E, R> task, A a, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E, R> Signature signature(TaskMethod.Returning5<T, A, B, C, D, E, R> task,
+            A a, B b, C c, D d, E e) {
         return signature(MethodReferences.call(task, false, false, a, b, c, d, e)).si();
     }
 
     /** A signature with 6 arguments; as {@link #signature(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, F, R> Signature signature(TaskMethod.Returning6<T, A, B, C, D, E, F, R> task, A a, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F, R> Signature signature(TaskMethod.Returning6<T, A, B, C, D, E, F, R> task,
+            A a, B b, C c, D d, E e, F f) {
         return signature(MethodReferences.call(task, false, false, a, b, c, d, e, f)).si();
     }
 
@@ -293,7 +309,8 @@ public interface TypedSender {
     }
 
     /** A signature with 6 arguments; as {@link #signature(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, F> Signature signature(TaskMethod.Void6<T, A, B, C, D, E, F> task, A a, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F> Signature signature(TaskMethod.Void6<T, A, B, C, D, E, F> task,
+            A a, B b, C c, D d, E e, F f) {
         return signature(MethodReferences.call(task, false, false, a, b, c, d, e, f)).si();
     }
 
@@ -318,17 +335,20 @@ public interface TypedSender {
     }
 
     /** A signature with 4 arguments; as {@link #signature(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, R> Signature signature(TaskMethod.ContextReturning4<T, A, B, C, D, R> task, A a, B b, C c, D d) {
+    default <T, A, B, C, D, R> Signature signature(TaskMethod.ContextReturning4<T, A, B, C, D, R> task,
+            A a, B b, C c, D d) {
         return signature(MethodReferences.call(task, true, false, a, b, c, d)).si();
     }
 
     /** A signature with 5 arguments; as {@link #signature(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, R> Signature signature(TaskMethod.ContextReturning5<T, A, B, C, D, E, R> task, A a, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E, R> Signature signature(TaskMethod.ContextReturning5<T, A, B, C, D, E, R> task,
+            A a, B b, C c, D d, E e) {
         return signature(MethodReferences.call(task, true, false, a, b, c, d, e)).si();
     }
 
     /** A signature with 6 arguments; as {@link #signature(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, F, R> Signature signature(TaskMethod.ContextReturning6<T, A, B, C, D, E, F, R> task, A a, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F, R> Signature signature(TaskMethod.ContextReturning6<T, A, B, C, D, E, F, R> task,
+            A a, B b, C c, D d, E e, F f) {
         return signature(MethodReferences.call(task, true, false, a, b, c, d, e, f)).si();
     }
 
@@ -358,12 +378,14 @@ public interface TypedSender {
     }
 
     /** A signature with 5 arguments; as {@link #signature(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E> Signature signature(TaskMethod.ContextVoid5<T, A, B, C, D, E> task, A a, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E> Signature signature(TaskMethod.ContextVoid5<T, A, B, C, D, E> task,
+            A a, B b, C c, D d, E e) {
         return signature(MethodReferences.call(task, true, false, a, b, c, d, e)).si();
     }
 
     /** A signature with 6 arguments; as {@link #signature(TaskMethod.Returning1, Object)}. */
-    default <T, A, B, C, D, E, F> Signature signature(TaskMethod.ContextVoid6<T, A, B, C, D, E, F> task, A a, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F> Signature signature(TaskMethod.ContextVoid6<T, A, B, C, D, E, F> task,
+            A a, B b, C c, D d, E e, F f) {
         return signature(MethodReferences.call(task, true, false, a, b, c, d, e, f)).si();
     }
 
@@ -398,12 +420,14 @@ public interface TypedSender {
     }
 
     /** A partial signature of a task of 5 arguments; as {@link #partial(TaskMethod.Returning1)}. */
-    default <T, A, B, C, D, E, R> Signature partial(TaskMethod.Returning5<T, A, B, C, D, E, R> task, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E, R> Signature partial(TaskMethod.Returning5<T, A, B, C, D, E, R> task,
+            B b, C c, D d, E e) {
         return signature(MethodReferences.call(task, false, true, b, c, d, e));
     }
 
     /** A partial signature of a task of 6 arguments; as {@link #partial(TaskMethod.Returning1)}. */
-    default <T, A, B, C, D, E, F, R> Signature partial(TaskMethod.Returning6<T, A, B, C, D, E, F, R> task, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F, R> Signature partial(TaskMethod.Returning6<T, A, B, C, D, E, F, R> task,
+            B b, C c, D d, E e, F f) {
         return signature(MethodReferences.call(task, false, true, b, c, d, e, f));
     }
 
@@ -433,7 +457,8 @@ public interface TypedSender {
     }
 
     /** A partial signature of a task of 6 arguments; as {@link #partial(TaskMethod.Returning1)}. */
-    default <T, A, B, C, D, E, F> Signature partial(TaskMethod.Void6<T, A, B, C, D, E, F> task, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F> Signature partial(TaskMethod.Void6<T, A, B, C, D, E, F> task,
+            B b, C c, D d, E e, F f) {
         return signature(MethodReferences.call(task, false, true, b, c, d, e, f));
     }
 
@@ -458,12 +483,14 @@ public interface TypedSender {
     }
 
     /** A partial signature of a task of 5 arguments; as {@link #partial(TaskMethod.Returning1)}. */
-    default <T, A, B, C, D, E, R> Signature partial(TaskMethod.ContextReturning5<T, A, B, C, D, E, R> task, B b, C c, D d, E e) {
+    default <T, A, B, C, D, E, R> Signature partial(TaskMethod.ContextReturning5<T, A, B, C, D, E, R> task,
+            B b, C c, D d, E e) {
         return signature(MethodReferences.call(task, true, true, b, c, d, e));
     }
 
     /** A partial signature of a task of 6 arguments; as {@link #partial(TaskMethod.Returning1)}. */
-    default <T, A, B, C, D, E, F, R> Signature partial(TaskMethod.ContextReturning6<T, A, B, C, D, E, F, R> task, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F, R> Signature partial(TaskMethod.ContextReturning6<T, A, B, C, D, E, F, R> task,
+            B b, C c, D d, E e, F f) {
         return signature(MethodReferences.call(task, true, true, b, c, d, e, f));
     }
 
@@ -493,7 +520,8 @@ public interface TypedSender {
     }
 
     /** A partial signature of a task of 6 arguments; as {@link #partial(TaskMethod.Returning1)}. */
-    default <T, A, B, C, D, E, F> Signature partial(TaskMethod.ContextVoid6<T, A, B, C, D, E, F> task, B b, C c, D d, E e, F f) {
+    default <T, A, B, C, D, E, F> Signature partial(TaskMethod.ContextVoid6<T, A, B, C, D, E, F> task,
+            B b, C c, D d, E e, F f) {
         return signature(MethodReferences.call(task, true, true, b, c, d, e, f));
     }
 }
