@@ -26,10 +26,14 @@ import io.celeriac.task.PublishRetryPolicy;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.Signature;
 import io.celeriac.task.TaskArgumentException;
+import io.celeriac.task.TaskCall;
+import io.celeriac.task.TaskCaller;
 import io.celeriac.task.TaskDefinition;
 import io.celeriac.task.TaskRegistry;
 import io.celeriac.task.TaskRequest;
 import io.celeriac.task.TaskStub;
+import io.celeriac.task.TypedAsyncResult;
+import io.celeriac.task.TypedSender;
 import io.celeriac.worker.EagerExecutor;
 import io.celeriac.worker.Worker;
 import io.celeriac.worker.WorkerEnvironment;
@@ -58,9 +62,14 @@ import org.jspecify.annotations.Nullable;
  * <pre>{@code
  * Celeriac app = Celeriac.builder().config(CeleriacConfig.load()).register(new EmailTasks()).build();
  * AsyncResult r = app.task("emails.send_welcome").delay(userId);
+ * TypedAsyncResult<Welcome> w = app.send(EmailTasks::sendWelcome, userId);   // name and types checked by javac
  * }</pre>
+ *
+ * <p>The typed forms ({@code send}, {@code signature} and {@code partial} with a method reference, {@code client}
+ * with an interface, {@code with(options)}) are {@link TypedSender}'s; the forms by name are for tasks this code
+ * cannot reference, Python's say.
  */
-public final class Celeriac implements AutoCloseable, Canvas.Sender {
+public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender {
     /** Broker key that holds a unique task's id while it is pending or running. */
     private static final String UNIQUE_KEY_PREFIX = io.celeriac.protocol.UniqueTask.KEY_PREFIX;
     /** Header marking a unique task, so the worker releases its key when the task is done. */
@@ -85,6 +94,8 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     private final List<io.celeriac.worker.TaskInterceptor> interceptors;
     private final CanvasPlanner planner;
     private final EagerCanvas eagerCanvas;
+    /** The typed forms with no options but those each task declares. */
+    private final TaskCaller typed;
 
     private Celeriac(Builder b) {
         this.config = b.config;
@@ -110,6 +121,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
         this.eager = new EagerExecutor(workerEnvironment(), this::buildMessage);
         this.planner = new CanvasPlanner(this::buildCanvasMessage);
         this.eagerCanvas = new EagerCanvas(this::applyAsync);
+        this.typed = new TaskCaller(this::applyAsync, this, SendOptions.none());
     }
 
     public static Builder builder() {
@@ -173,6 +185,25 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender {
     /** A task by name, to send. */
     public TaskStub task(String name) {
         return new TaskStub(name, this::applyAsync, this);
+    }
+
+    /**
+     * The typed send forms with these options over those each task declares:
+     * {@code app.with(SendOptions.builder().queue("bulk").build()).send(EmailTasks::sendWelcome, 42L)}.
+     */
+    public TaskCaller with(SendOptions options) {
+        return typed.with(options);
+    }
+
+    /** Sends a typed call (see {@link TypedSender}); {@code applyAsync} underneath. */
+    @Override
+    public <R> TypedAsyncResult<R> send(TaskCall<R> call) {
+        return typed.send(call);
+    }
+
+    @Override
+    public Signature signature(TaskCall<?> call) {
+        return typed.signature(call);
     }
 
     /** Sends a task with positional arguments. */

@@ -14,7 +14,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A handle on a sent task's state and result, Celery's {@code AsyncResult}. Create one for any id with
- * {@code app.result(id)}; the task may have been sent by another process or by Python.
+ * {@code app.result(id)}; the task may have been sent by another process or by Python. The typed send forms return
+ * a {@link TypedAsyncResult}, whose {@code get} returns the task's own result type.
  */
 public class AsyncResult {
     /** Sends a revoke for a task id; given by the app. */
@@ -44,6 +45,11 @@ public class AsyncResult {
             throw new IllegalArgumentException("a parent is an AsyncResult or a GroupResult: " + parent);
         }
         this.parent = parent;
+    }
+
+    /** A handle on the same task as {@code other}, with the same parent: for {@link TypedAsyncResult}. */
+    AsyncResult(AsyncResult other) {
+        this(other.id, other.backend, other.revoker, other.codec, other.parent);
     }
 
     /**
@@ -167,6 +173,18 @@ public class AsyncResult {
     public <T> @Nullable T get(Duration timeout, Class<T> type) {
         Object value = get(timeout);
         return codec.fromJsonValue(value, type);
+    }
+
+    /**
+     * This handle with {@link #get(Duration)} converting the result to {@code type} (a record, a POJO, a boxed
+     * primitive...): for results the compiler could not type, such as a canvas's or those of {@code app.result(id)}.
+     */
+    public <T> TypedAsyncResult<T> as(Class<T> type) {
+        return new TypedAsyncResult<>(this, type);
+    }
+
+    MessageCodec codec() {
+        return codec;
     }
 
     /** Deletes the stored result. */

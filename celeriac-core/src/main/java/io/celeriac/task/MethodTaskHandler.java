@@ -28,13 +28,27 @@ final class MethodTaskHandler implements TaskHandler {
     private final List<TaskParameter> params;
     private final String source;
 
-    /** @throws CeleriacException if a parameter's {@link Arg} is unusable (see {@link TaskParameter}) */
-    MethodTaskHandler(@Nullable Object target, Method method, MessageCodec codec) {
-        this.target = Modifier.isStatic(method.getModifiers()) ? null : target;
-        this.method = method;
-        this.source = describe(method);
-        Parameter[] all = method.getParameters();
-        Type[] generic = method.getGenericParameterTypes();
+    /**
+     * @param declared the method whose parameters define the call: {@code invoked} itself, or the interface method
+     *     it implements when {@link Task} is declared there (with its {@link Arg}s: the interface is the contract)
+     * @param invoked the method that runs
+     * @throws CeleriacException if a parameter's {@link Arg} is unusable (see {@link TaskParameter}), or is on an
+     *     implementation of an interface's task method, where it would not be seen
+     */
+    MethodTaskHandler(@Nullable Object target, Method declared, Method invoked, MessageCodec codec) {
+        this.target = Modifier.isStatic(invoked.getModifiers()) ? null : target;
+        this.method = invoked;
+        this.source = describe(invoked);
+        if (!declared.equals(invoked)) {
+            for (Parameter p : invoked.getParameters()) {
+                if (p.isAnnotationPresent(Arg.class)) {
+                    throw new CeleriacException(source + ": @Arg on parameter '" + p.getName() + "' is not read: "
+                            + "the task is declared by " + describe(declared) + ", so its @Arg go there");
+                }
+            }
+        }
+        Parameter[] all = declared.getParameters();
+        Type[] generic = declared.getGenericParameterTypes();
         this.takesContext = all.length > 0 && all[0].getType() == TaskContext.class;
         int from = takesContext ? 1 : 0;
         if (takesContext && all[0].isAnnotationPresent(Arg.class)) {

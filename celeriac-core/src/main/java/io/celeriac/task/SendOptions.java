@@ -102,6 +102,45 @@ public final class SendOptions {
         return b;
     }
 
+    /**
+     * These options, each one not set here taken from {@code under}: how a caller's options are laid over those a
+     * task declares, or over an earlier {@code with(...)}. Countdown and eta go together, as do the two forms of
+     * expires: options that set one of a pair take neither from {@code under}, so the result never holds both.
+     * Headers are merged, these winning.
+     */
+    SendOptions orElse(SendOptions under) {
+        if (under == NONE || this == under) {
+            return this;
+        }
+        if (this == NONE) {
+            return under;
+        }
+        Builder b = toBuilder();
+        if (countdown == null && eta == null) {
+            b.countdown = under.countdown;
+            b.eta = under.eta;
+        }
+        if (expiresIn == null && expiresAt == null) {
+            b.expiresIn = under.expiresIn;
+            b.expiresAt = under.expiresAt;
+        }
+        b.queue = queue != null ? queue : under.queue;
+        b.routingKey = routingKey != null ? routingKey : under.routingKey;
+        b.priority = priority != null ? priority : under.priority;
+        b.taskId = taskId != null ? taskId : under.taskId;
+        b.headers.clear();
+        b.headers.putAll(under.headers);
+        b.headers.putAll(headers);
+        b.timeLimit = timeLimit != null ? timeLimit : under.timeLimit;
+        b.softTimeLimit = softTimeLimit != null ? softTimeLimit : under.softTimeLimit;
+        b.ignoreResult = ignoreResult != null ? ignoreResult : under.ignoreResult;
+        b.shadow = shadow != null ? shadow : under.shadow;
+        b.unique = unique != null ? unique : under.unique;
+        b.retry = retry != null ? retry : under.retry;
+        b.retryPolicy = retryPolicy != null ? retryPolicy : under.retryPolicy;
+        return b.build();
+    }
+
     public static final class Builder {
         private @Nullable Duration countdown;
         private @Nullable Instant eta;

@@ -11,6 +11,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -59,42 +60,67 @@ public final class TaskRegistry {
     }
 
     private List<TaskDefinition> registerMethods(Class<?> type, @Nullable Object bean) {
-        List<Method> methods = taskMethods(type);
+        if (type.isInterface()) {
+            throw new CeleriacException(type.getName() + " is an interface: register the class that implements "
+                    + "its tasks, or an instance of it");
+        }
+        Map<Method, TaskDeclaration> methods = taskMethods(type);
         Object target = bean;
-        if (target == null && methods.stream().anyMatch(m -> !Modifier.isStatic(m.getModifiers()))) {
+        if (target == null && methods.keySet().stream().anyMatch(m -> !Modifier.isStatic(m.getModifiers()))) {
             target = instantiate(type);
         }
         List<TaskDefinition> added = new ArrayList<>();
-        for (Method m : methods) {
-            added.add(register(definitionOf(target, m)));
+        for (Map.Entry<Method, TaskDeclaration> e : methods.entrySet()) {
+            added.add(register(definitionOf(target, e.getKey(), e.getValue())));
         }
         return added;
     }
 
-    /** Builds the definition of one annotated method without registering it. */
+    /**
+     * Builds the definition of one task method without registering it: a method with {@link Task}, or one that
+     * implements an interface method with {@link Task} (the task is then the interface's: its name, options and
+     * {@link Arg}s).
+     *
+     * @throws IllegalArgumentException if neither {@code m} nor an interface method it implements has {@link Task}
+     */
     public TaskDefinition definitionOf(@Nullable Object target, Method m) {
-        Task t = m.getAnnotation(Task.class);
-        if (t == null) {
-            throw new IllegalArgumentException(m + " has no @Task annotation");
-        }
-        String name = t.name().isEmpty() ? m.getDeclaringClass().getName() + "." + m.getName() : t.name();
-        MethodTaskHandler handler = new MethodTaskHandler(target, m, codec);
-        return new TaskDefinition(name, TaskOptions.from(t), handler, handler.source(), handler.parameterNames());
+        Class<?> owner = target == null || target instanceof Class<?> ? m.getDeclaringClass() : target.getClass();
+        TaskDeclaration d = TaskDeclaration.of(owner, m).orElseThrow(() -> new IllegalArgumentException(m
+                + " has no @Task annotation, nor has an interface method it implements"));
+        return definitionOf(target, m, d);
+    }
+
+    private TaskDefinition definitionOf(@Nullable Object target, Method m, TaskDeclaration d) {
+        MethodTaskHandler handler = new MethodTaskHandler(target, d.declared(), m, codec);
+        return new TaskDefinition(d.name(), TaskOptions.from(d.task()), handler, handler.source(),
+                handler.parameterNames());
     }
 
     /**
-     * Finds every class in the given packages (and their sub-packages) with a {@link Task} method and registers
-     * them. Returns what was registered.
+     * Finds every class in the given packages (and their sub-packages) with a {@link Task} method, or implementing
+     * an interface with one, and registers them. Returns what was registered.
      */
     public List<TaskDefinition> scan(String... packages) {
         List<TaskDefinition> added = new ArrayList<>();
         try (ScanResult scan = new ClassGraph().enableMethodInfo().enableAnnotationInfo()
                 .acceptPackages(packages).scan()) {
+            Map<String, ClassInfo> classes = new TreeMap<>();
             for (ClassInfo ci : scan.getClassesWithMethodAnnotation(Task.class)) {
-                if (ci.isAbstract() || ci.isInterface()) {
-                    continue;
+                if (ci.isInterface()) {
+                    // Its tasks run on the classes implementing it; only those in the scanned packages are seen.
+                    for (ClassInfo impl : ci.getClassesImplementing()) {
+                        if (!impl.isAnonymousInnerClass()) {
+                            classes.put(impl.getName(), impl);
+                        }
+                    }
+                } else {
+                    classes.put(ci.getName(), ci);
                 }
-                added.addAll(registerClass(ci.loadClass()));
+            }
+            for (ClassInfo ci : classes.values()) {
+                if (!ci.isAbstract() && !ci.isInterface()) {
+                    added.addAll(registerClass(ci.loadClass()));
+                }
             }
         }
         return added;
@@ -122,16 +148,37 @@ public final class TaskRegistry {
         return new TreeMap<>(tasks).values();
     }
 
-    private static List<Method> taskMethods(Class<?> type) {
-        List<Method> found = new ArrayList<>();
+    /**
+     * The task methods of {@code type}, each with its declaration, in name order: its own and its superclasses'
+     * {@link Task} methods, and the methods implementing its interfaces' {@link Task} methods.
+     */
+    private static Map<Method, TaskDeclaration> taskMethods(Class<?> type) {
+        Map<Method, TaskDeclaration> found = new TreeMap<>(Comparator.comparing(Method::getName)
+                .thenComparing(MethodTaskHandler::describe));
         for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
             for (Method m : c.getDeclaredMethods()) {
                 if (m.isAnnotationPresent(Task.class) && !m.isBridge() && !m.isSynthetic()) {
-                    found.add(m);
+                    // Refuses a method whose interface declares the task too.
+                    found.put(m, TaskDeclaration.of(type, m).orElseThrow());
                 }
             }
         }
-        found.sort((a, b) -> a.getName().compareTo(b.getName()));
+        for (Class<?> i : TaskDeclaration.interfacesOf(type)) {
+            for (Method declared : i.getDeclaredMethods()) {
+                if (!declared.isAnnotationPresent(Task.class) || Modifier.isStatic(declared.getModifiers())) {
+                    continue;
+                }
+                Method impl;
+                try {
+                    impl = type.getMethod(declared.getName(), declared.getParameterTypes());
+                } catch (NoSuchMethodException e) {
+                    continue; // an abstract class leaving it to subclasses
+                }
+                if (!Modifier.isAbstract(impl.getModifiers()) && !found.containsKey(impl)) {
+                    found.put(impl, TaskDeclaration.of(type, impl).orElseThrow());
+                }
+            }
+        }
         return found;
     }
 

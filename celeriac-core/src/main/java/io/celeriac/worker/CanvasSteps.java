@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -132,7 +133,9 @@ final class CanvasSteps {
             return FollowUps.NONE;
         }
         Object json = codec.toJsonValue(value);
-        CanvasPlanner.Context ctx = new CanvasPlanner.Context(List.of(json), m.id(), rootOf(m), m.priority());
+        // Not List.of: a task that returns nothing passes None (null) on, as Celery's does.
+        CanvasPlanner.Context ctx = new CanvasPlanner.Context(Collections.singletonList(json), m.id(), rootOf(m),
+                m.priority());
         Map<String, Integer> sizes = new LinkedHashMap<>();
         List<TaskMessage> out = new ArrayList<>();
         List<Object> children = new ArrayList<>();

@@ -30,6 +30,11 @@ public class CanvasTasks {
         throw new IllegalStateException("boom " + x);
     }
 
+    /** Returns nothing: the next step or callback gets None (null). */
+    @Task(name = "c.nothing")
+    public void nothing() {
+    }
+
     @Task(name = "c.record")
     public String record(Object value, String tag) {
         SEEN.computeIfAbsent(tag, k -> new CopyOnWriteArrayList<>()).add(value);

@@ -76,6 +76,18 @@ class CanvasWorkerTest {
         assertThat(last.document().orElseThrow().parentId()).isEqualTo(second.id());
     }
 
+    /** As Celery: a task that returns None passes None on, to its next chain step and to its callbacks. */
+    @Test
+    void theStepAndCallbackAfterATaskThatReturnsNothingGetNone() {
+        worker = app.worker().concurrency(2).start();
+        AsyncResult last = Canvas.chain(app.signature("c.nothing").link(app.signature("c.record", "linked")),
+                app.signature("c.record", "chained")).applyAsync();
+        assertThat(last.get(WAIT)).isEqualTo("chained");
+        await().atMost(WAIT).until(() -> CanvasTasks.SEEN.containsKey("linked"));
+        assertThat(CanvasTasks.SEEN.get("chained")).containsExactly((Object) null);
+        assertThat(CanvasTasks.SEEN.get("linked")).containsExactly((Object) null);
+    }
+
     @Test
     void thenIsChainAndImmutableStepsIgnoreThePreviousResult() {
         worker = app.worker().start();
