@@ -96,6 +96,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
     private final EagerCanvas eagerCanvas;
     /** The typed forms with no options but those each task declares. */
     private final TaskCaller typed;
+    private final SendChain sends;
 
     private Celeriac(Builder b) {
         this.config = b.config;
@@ -122,6 +123,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
         this.planner = new CanvasPlanner(this::buildCanvasMessage);
         this.eagerCanvas = new EagerCanvas(this::applyAsync);
         this.typed = new TaskCaller(this::applyAsync, this, SendOptions.none());
+        this.sends = new SendChain(b.sendInterceptors);
     }
 
     public static Builder builder() {
@@ -264,11 +266,11 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
         for (TaskMessage m : d.messages()) {
             out.add(new OutboundMessage(m.routingKey(), m.priority(), codec.encode(m), m.id(), m.eta()));
         }
-        publishing(config.publishRetry() ? config.publishRetryPolicy() : null, () -> c + " (" + out.size()
-                + " message(s))", () -> {
+        sends.dispatch(out, null, UNIQUE_KEY_TTL, () -> publishing(config.publishRetry()
+                ? config.publishRetryPolicy() : null, () -> c + " (" + out.size() + " message(s))", () -> {
                     broker.publish(out);
                     return null;
-                });
+                }));
         CurrentTask.addChild(CanvasPlanner.tuple(d.result()));
         return d.result();
     }
@@ -312,7 +314,8 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
      *
      * <p>If the broker is unavailable, the send is retried following {@code task_publish_retry_policy} (or the
      * send's own {@link SendOptions.Builder#retry retry} and {@link SendOptions.Builder#retryPolicy retryPolicy}),
-     * blocking the caller meanwhile: by default 3 retries over 0.6 s.
+     * blocking the caller meanwhile: by default 3 retries over 0.6 s. A {@link SendInterceptor} may publish it later
+     * instead (after the caller's transaction commits, or through an outbox): the task id is the same either way.
      *
      * @throws BrokerUnavailableException if the broker did not confirm the message: at once with retry off, else
      *     once the policy's retries are used up. The message may still have reached the broker (a connection lost
@@ -325,16 +328,42 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
         }
         Prepared p = prepare(task, args, kwargs, options);
         if (p.unique) {
-            publishUnique(p);
+            dispatchUnique(p);
         } else {
             OutboundMessage out = p.outbound;
-            publishing(p.retry, () -> p.message.task() + "[" + p.message.id() + "]", () -> {
-                broker.publish(List.of(out));
-                return null;
-            });
+            sends.dispatch(List.of(out), null, UNIQUE_KEY_TTL, () -> publishing(p.retry,
+                    () -> p.message.task() + "[" + p.message.id() + "]", () -> {
+                        broker.publish(List.of(out));
+                        return null;
+                    }));
         }
         CurrentTask.addChild(java.util.Arrays.asList(java.util.Arrays.asList(p.message.id(), null), null));
         return result(p.message.id());
+    }
+
+    /**
+     * A unique task through the send interceptors. A broker that cannot publish once per key is refused here, at the
+     * send, rather than later where an interceptor publishes it.
+     */
+    private void dispatchUnique(Prepared p) {
+        onceDispatch("unique tasks");
+        sends.dispatch(List.of(p.outbound), UNIQUE_KEY_PREFIX + p.message.id(), UNIQUE_KEY_TTL,
+                () -> publishUnique(p));
+    }
+
+    /**
+     * Runs {@code sends} with every send it makes published at once, past the app's {@link SendInterceptor}s: in a
+     * transaction, for a send that must not wait for the commit, such as a task that reads nothing the transaction
+     * writes. Applies to the calling thread only, and nests.
+     *
+     * <pre>{@code
+     * AsyncResult r = app.sendNow(() -> app.task("audit.login_attempt").delay(userId));
+     * }</pre>
+     *
+     * @return what {@code sends} returns
+     */
+    public <T extends @Nullable Object> T sendNow(Supplier<T> sends) {
+        return this.sends.now(sends);
     }
 
     /**
@@ -368,7 +397,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
         for (Signature s : signatures) {
             Prepared p = prepare(s.task(), s.args(), s.kwargs(), s.options());
             if (p.unique) {
-                publishUnique(p);
+                dispatchUnique(p);
             } else {
                 batches.computeIfAbsent(Optional.ofNullable(p.retry), k -> new ArrayList<>()).add(p.outbound);
             }
@@ -376,10 +405,11 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
         }
         for (Map.Entry<Optional<PublishRetryPolicy>, List<OutboundMessage>> b : batches.entrySet()) {
             List<OutboundMessage> out = b.getValue();
-            publishing(b.getKey().orElse(null), () -> out.size() + " message(s)", () -> {
-                broker.publish(out);
-                return null;
-            });
+            sends.dispatch(out, null, UNIQUE_KEY_TTL, () -> publishing(b.getKey().orElse(null),
+                    () -> out.size() + " message(s)", () -> {
+                        broker.publish(out);
+                        return null;
+                    }));
         }
         return results;
     }
@@ -628,6 +658,7 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
         private final List<String> packages = new ArrayList<>();
         private final List<HeaderProvider> headerProviders = new ArrayList<>();
         private final List<io.celeriac.worker.TaskInterceptor> interceptors = new ArrayList<>();
+        private final List<SendInterceptor> sendInterceptors = new ArrayList<>();
 
         private Builder() {
         }
@@ -636,6 +667,8 @@ public final class Celeriac implements AutoCloseable, Canvas.Sender, TypedSender
         public Builder headerProvider(HeaderProvider v) { headerProviders.add(v); return this; }
         /** Wraps every task this app's workers run. */
         public Builder interceptor(io.celeriac.worker.TaskInterceptor v) { interceptors.add(v); return this; }
+        /** Decides when this app's sends reach the broker (after a commit, through an outbox); in the order added. */
+        public Builder sendInterceptor(SendInterceptor v) { sendInterceptors.add(v); return this; }
 
         public Builder config(CeleriacConfig v) { this.config = v; return this; }
         /** Uses this broker instead of the one {@code broker_url} names; the app will not close it. */

@@ -2,6 +2,7 @@ package io.celeriac.spring;
 
 import io.celeriac.Celeriac;
 import io.celeriac.CeleriacConfig;
+import io.celeriac.SendInterceptor;
 import io.celeriac.beat.Beat;
 import io.celeriac.micrometer.CeleriacMetrics;
 import io.celeriac.redis.RedisScheduleStore;
@@ -71,10 +72,74 @@ public class CeleriacAutoConfiguration {
         return b.build();
     }
 
+    /** The app, its sends through the {@link SendInterceptor} beans (after commit, outbox), in their order. */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public Celeriac celeriac(CeleriacConfig config) {
-        return Celeriac.builder().config(config).build();
+    public Celeriac celeriac(CeleriacConfig config, ObjectProvider<SendInterceptor> sendInterceptors) {
+        Celeriac.Builder b = Celeriac.builder().config(config);
+        sendInterceptors.orderedStream().forEach(b::sendInterceptor);
+        return b.build();
+    }
+
+    /** {@code celeriac.send-after-commit} (default on): sends in a Spring transaction wait for its commit. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "org.springframework.transaction.support.TransactionSynchronizationManager")
+    @ConditionalOnProperty(prefix = "celeriac", name = "send-after-commit", havingValue = "true",
+            matchIfMissing = true)
+    static class AfterCommitConfiguration {
+        @Bean
+        public AfterCommitSends celeriacSendAfterCommit() {
+            return new AfterCommitSends();
+        }
+    }
+
+    /**
+     * {@code celeriac.outbox.enabled}: sends in a transaction on the application's DataSource are written to the
+     * outbox in it, and a relay in this application ({@code celeriac.outbox.relay.enabled}) publishes them.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = {"io.celeriac.jdbc.JdbcOutbox", "org.springframework.jdbc.datasource.DataSourceUtils"})
+    @ConditionalOnProperty(prefix = "celeriac.outbox", name = "enabled", havingValue = "true")
+    static class OutboxConfiguration {
+        /** After the application's own schema migrations (Flyway, Liquibase, SQL scripts), which may need an empty schema. */
+        @Bean
+        @ConditionalOnMissingBean
+        @org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization
+        public io.celeriac.jdbc.JdbcOutbox celeriacOutbox(ObjectProvider<javax.sql.DataSource> dataSource,
+                                                           CeleriacProperties props) {
+            javax.sql.DataSource ds = dataSource.getIfUnique();
+            if (ds == null) {
+                throw new IllegalStateException("celeriac.outbox.enabled needs the application's DataSource, the "
+                        + "one its transactions use: there is none, or several and none @Primary");
+            }
+            CeleriacProperties.Outbox p = props.getOutbox();
+            io.celeriac.jdbc.JdbcOutbox.Builder b = io.celeriac.jdbc.JdbcOutbox.builder(ds).migrate(p.isMigrate());
+            if (p.getKeep() != null) {
+                b.keep(p.getKeep());
+            }
+            return b.build();
+        }
+
+        @Bean
+        public OutboxSends celeriacOutboxSends(io.celeriac.jdbc.JdbcOutbox outbox) {
+            return new OutboxSends(outbox);
+        }
+
+        @Bean
+        @ConditionalOnProperty(prefix = "celeriac.outbox.relay", name = "enabled", havingValue = "true",
+                matchIfMissing = true)
+        public OutboxRelayLifecycle celeriacOutboxRelay(Celeriac app, io.celeriac.jdbc.JdbcOutbox outbox,
+                                                        OutboxSends sends, CeleriacProperties props) {
+            CeleriacProperties.Outbox.Relay p = props.getOutbox().getRelay();
+            io.celeriac.jdbc.OutboxRelay.Builder b = outbox.relay(app.broker());
+            if (p.getBatchSize() != null) {
+                b.batchSize(p.getBatchSize());
+            }
+            if (p.getPollInterval() != null) {
+                b.pollInterval(p.getPollInterval());
+            }
+            return new OutboxRelayLifecycle(b.build(), sends);
+        }
     }
 
     /** Registers {@code @Task} beans once every singleton exists. */

@@ -40,6 +40,13 @@ public class CeleriacProperties {
     private Map<String, String> taskRoutes = new LinkedHashMap<>();
     /** Run tasks in the caller's thread, for tests (task_always_eager). */
     private @Nullable Boolean taskAlwaysEager;
+    /**
+     * Hold the sends made inside a Spring transaction until it commits, and drop them if it rolls back (Celery's
+     * delay_on_commit for every send); outside a transaction a send goes out at once. Celeriac.sendNow(...) sends
+     * at once all the same.
+     */
+    private boolean sendAfterCommit = true;
+    private final Outbox outbox = new Outbox();
     private final Worker worker = new Worker();
     private final Beat beat = new Beat();
     private final Dashboard dashboard = new Dashboard();
@@ -55,6 +62,53 @@ public class CeleriacProperties {
     }
 
     public Sentry getSentry() { return sentry; }
+
+    /**
+     * The transactional outbox (needs celeriac-jdbc and the application's DataSource): sends made in a transaction on
+     * that DataSource are written to table celeriac_outbox in the transaction, and a relay publishes them once
+     * committed.
+     */
+    public static class Outbox {
+        /** Write sends made in a transaction to the outbox instead of holding them in memory until the commit. */
+        private boolean enabled;
+        /**
+         * How long the broker keeps the key a relayed message was published under, so that a row relayed again
+         * after a relay died before deleting it is not queued twice (default 1d, JdbcOutbox.DEFAULT_KEEP).
+         */
+        private @Nullable Duration keep;
+        /** Create or upgrade Celeriac's tables (Flyway, history table celeriac_schema_history) at start. */
+        private boolean migrate = true;
+        private final Relay relay = new Relay();
+
+        /** The relay that publishes the outbox's rows. */
+        public static class Relay {
+            /** Run a relay in this application (every instance may: they share the table). */
+            private boolean enabled = true;
+            /** Rows locked, published and deleted per transaction (default 100). */
+            private @Nullable Integer batchSize;
+            /** Pause after a batch that was not full (default 500ms); a commit in this application ends it. */
+            private @Nullable Duration pollInterval;
+
+            public boolean isEnabled() { return enabled; }
+            public void setEnabled(boolean enabled) { this.enabled = enabled; }
+            public @Nullable Integer getBatchSize() { return batchSize; }
+            public void setBatchSize(@Nullable Integer batchSize) { this.batchSize = batchSize; }
+            public @Nullable Duration getPollInterval() { return pollInterval; }
+            public void setPollInterval(@Nullable Duration pollInterval) { this.pollInterval = pollInterval; }
+        }
+
+        public boolean isEnabled() { return enabled; }
+        public void setEnabled(boolean enabled) { this.enabled = enabled; }
+        public @Nullable Duration getKeep() { return keep; }
+        public void setKeep(@Nullable Duration keep) { this.keep = keep; }
+        public boolean isMigrate() { return migrate; }
+        public void setMigrate(boolean migrate) { this.migrate = migrate; }
+        public Relay getRelay() { return relay; }
+    }
+
+    public Outbox getOutbox() { return outbox; }
+    public boolean isSendAfterCommit() { return sendAfterCommit; }
+    public void setSendAfterCommit(boolean sendAfterCommit) { this.sendAfterCommit = sendAfterCommit; }
 
     /** The worker this application runs, if enabled. */
     public static class Worker {

@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A private PostgreSQL cluster for a test class: {@code initdb} into a temporary directory and {@code pg_ctl start}
  * on a free loopback port, trust authentication. When the tests run as root (CI), the server runs as the
- * {@code postgres} user, since PostgreSQL refuses to run as root.
+ * {@code postgres} user, since PostgreSQL refuses to run as root. Tests can {@link #stop()} it as a crash would and
+ * {@link #start()} it again on the same port and data.
  */
 public final class PostgresServerExtension implements BeforeAllCallback, AfterAllCallback {
     private Path dir;
@@ -40,15 +41,34 @@ public final class PostgresServerExtension implements BeforeAllCallback, AfterAl
         }
         run(List.of(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-A", "trust", "-U",
                 "postgres", "--no-sync", "-E", "UTF8"), asPostgres);
+        start();
+    }
+
+    /**
+     * Starts the server (again) on the same port and data directory, and returns once it accepts connections (after
+     * a {@link #stop()}, once it has recovered from its write-ahead log).
+     */
+    public synchronized void start() throws IOException, InterruptedException {
         run(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
                 dir.resolve("pg.log").toString(), "-w", "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -k "
                         + dir + " -c fsync=off", "start"), asPostgres);
     }
 
+    /**
+     * Stops the server as a crash would ({@code pg_ctl stop -m immediate}: every backend quits at once, open
+     * transactions are lost, no checkpoint), and returns once it is down. What was committed is there after
+     * {@link #start()}.
+     */
+    public synchronized void stop() throws IOException, InterruptedException {
+        run(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
+                "-w", "stop"), asPostgres);
+    }
+
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
-        run(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
-                "stop"), asPostgres);
+        if (Files.exists(dir.resolve("data").resolve("postmaster.pid"))) {
+            stop();
+        }
         try (var files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
         }
