@@ -56,10 +56,13 @@ echo "Celeriac: $TASKS tasks per run, $CONCURRENCY pool threads, one worker in t
 echo "Celery: pools $POOLS (prefork -c $CORES, threads -c $CONCURRENCY, gevent -c $GEVENT_CONCURRENCY), --without-gossip --without-mingle --without-heartbeat; $CELERY_TASKS tasks per run with its defaults; with acks-late + prefetch 1 until $CELERY_SLOW_TASKS tasks are done or ${CELERY_SLOW_SECONDS}s have passed, whichever comes first (rate = tasks done / time); a fresh worker per run"
 echo "Latency: paced at $PACE of each run's drain, max($LATENCY_TASKS, pace x ${LATENCY_SECONDS}s) tasks (at most 20 s unless fewer than 10 tasks), publish-to-start in microseconds"
 for cfg in $CONFIGS; do
-  java -Dbench.warmup="$WARMUP" -Dbench.runs="$RUNS" -Dbench.enqueue8="$ENQUEUE8_TASKS" -Dbench.latencySeconds="$LATENCY_SECONDS" \
+  java -Dbench.warmup="$WARMUP" -Dbench.runs="$RUNS" -Dbench.latencySeconds="$LATENCY_SECONDS" \
     -jar benchmarks/target/celeriac-benchmarks.jar "$url" "$TASKS" "$LATENCY_TASKS" "$CONCURRENCY" "$PACE" "$cfg" \
     | tee -a "$out"
 done
+# Single delay() calls from 8 threads in a JVM of their own (in a worker's JVM they slowed the drain after them).
+java -Dbench.warmup="$WARMUP" -Dbench.runs="$RUNS" -Dbench.enqueue8="$ENQUEUE8_TASKS" \
+  -jar benchmarks/target/celeriac-benchmarks.jar "$url" 0 0 "$CONCURRENCY" "$PACE" enqueue8 | tee -a "$out"
 for pool in $POOLS; do
   case $pool in prefork) conc=$CORES ;; gevent) conc=$GEVENT_CONCURRENCY ;; *) conc=$CONCURRENCY ;; esac
   (cd benchmarks && /usr/bin/python3 celery_bench.py "$url" "$CELERY_TASKS" "$LATENCY_TASKS" "$pool" "$conc" default \
