@@ -112,7 +112,16 @@ final class Consumer {
         try {
             consume();
         } finally {
-            writeLastAcks();
+            // stop() interrupts this thread to end a reserve that waits for messages; left set, the interrupt would
+            // fail the last write at once (Lettuce: "Command interrupted") and leave it to the results thread.
+            boolean interrupted = Thread.interrupted();
+            try {
+                writeLastAcks();
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 
