@@ -27,7 +27,7 @@ LATENCY_TASKS=${LATENCY_TASKS:-200}    # the fewest latency tasks per run
 LATENCY_SECONDS=${LATENCY_SECONDS:-5}  # latency phase: max(LATENCY_TASKS, pace x LATENCY_SECONDS) tasks
 PACE=${PACE:-50%}                      # latency pace: 50 % of the drain rate the same run measured
 RUNS=${RUNS:-3}
-WARMUP=${WARMUP:-30000}                # Celeriac: one unmeasured drain per JVM first (JIT warm, as in a running worker)
+WARMUP=${WARMUP:-30000}                # Celeriac: unmeasured drains of this many tasks per JVM first, until two agree within 5 % (JIT warm, as in a running worker)
 CONCURRENCY=${CONCURRENCY:-8}
 GEVENT_CONCURRENCY=${GEVENT_CONCURRENCY:-100}  # Celery's usual gevent setting; drained ~10 % faster than 8 here
 CONFIGS=${CONFIGS:-prod default prod-events default-events}
@@ -52,7 +52,7 @@ out="$dir/results.txt"
 
 echo "Redis $(redis-server --version | grep -o 'v=[^ ]*') on port $port; $CORES cores; Java $(java -version 2>&1 | sed -n 1p); $(/usr/bin/python3 -c 'import celery; print("Celery", celery.__version__)')"
 echo "prod = acks-late + prefetch multiplier 1; default = acks early + prefetch multiplier 4; -events = task events on (-E)"
-echo "Celeriac: $TASKS tasks per run, $CONCURRENCY pool threads, one worker in the benchmark JVM, one JVM per configuration ($RUNS runs in it: run 1 includes JIT warm-up)"
+echo "Celeriac: $TASKS tasks per run, $CONCURRENCY pool threads, one worker in the benchmark JVM, one JVM per configuration ($RUNS runs in it, after the warm-up drains); drains timed from the first result stored, on both sides"
 echo "Celery: pools $POOLS (prefork -c $CORES, threads -c $CONCURRENCY, gevent -c $GEVENT_CONCURRENCY), --without-gossip --without-mingle --without-heartbeat; $CELERY_TASKS tasks per run with its defaults; with acks-late + prefetch 1 until $CELERY_SLOW_TASKS tasks are done or ${CELERY_SLOW_SECONDS}s have passed, whichever comes first (rate = tasks done / time); a fresh worker per run"
 echo "Latency: paced at $PACE of each run's drain, max($LATENCY_TASKS, pace x ${LATENCY_SECONDS}s) tasks (at most 20 s unless fewer than 10 tasks), publish-to-start in microseconds"
 for cfg in $CONFIGS; do
