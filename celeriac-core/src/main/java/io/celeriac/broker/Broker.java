@@ -88,6 +88,24 @@ public interface Broker extends AutoCloseable {
     }
 
     /**
+     * Starts what {@link #storeAckAndReserve} does, without waiting for messages, and may return before the broker has
+     * answered: a worker with a backlog sends its next reserve before it receives the messages of the last one, so the
+     * broker's work and the worker's overlap instead of taking turns. One call is under way per caller at a time;
+     * {@link Reservation#await} gives its outcome. The default does it all here, before returning.
+     */
+    default Reservation startStoreAckAndReserve(ResultBackend backend, List<ResultDocument> results,
+                                                Collection<Delivery> acks, List<String> queues, int max) {
+        try {
+            List<Delivery> got = storeAckAndReserve(backend, results, acks, queues, max, Duration.ZERO);
+            return () -> got;
+        } catch (InterruptedException | RuntimeException e) {
+            return () -> {
+                throw e;
+            };
+        }
+    }
+
+    /**
      * Whether {@link #storeAckAndReserve} writes {@code backend}'s results in the same round trip as the acks (the
      * backend lives on this broker's server). Only then does the worker hand its results to the consumer's next
      * reserve; otherwise it stores them itself, as early as it can.

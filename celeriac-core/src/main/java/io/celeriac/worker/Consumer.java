@@ -2,8 +2,11 @@ package io.celeriac.worker;
 
 import io.celeriac.CeleriacConfig;
 import io.celeriac.backend.ResultBackend;
+import io.celeriac.backend.ResultDocument;
 import io.celeriac.broker.Broker;
+import io.celeriac.broker.BrokerUnavailableException;
 import io.celeriac.broker.Delivery;
+import io.celeriac.broker.Reservation;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.MessageRejectedException;
 import io.celeriac.protocol.TaskMessage;
@@ -34,6 +37,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Consumer {
     private static final Logger log = LoggerFactory.getLogger("celeriac.worker");
 
+    /**
+     * The smallest prefetch window the consumer reserves ahead with. The call sent ahead gets the room freed while the
+     * last one was under way, about half the window: in a window of 8 (acks late, prefetch 1, 8 threads) that is 4
+     * messages a call, and twice the calls cost more than the overlap saves (measured: 15,300/s against 19,000/s).
+     */
+    private static final int RESERVE_AHEAD_MIN_WINDOW = 16;
     private final CeleriacConfig config;
     private final Broker broker;
     private final MessageCodec codec;
@@ -129,46 +138,68 @@ final class Consumer {
         long backoff = 100;
         // True while the last reserve filled every free place: a backlog, so the next reserve returns at once.
         boolean backlog = false;
-        while (consuming && !draining.get()) {
-            if (!giveBack.isEmpty()) {
-                giveBackNow();
+        // With a backlog the next reserve is sent before the messages of the last one are received, so Redis works on
+        // it while this thread decodes and dispatches: taken at the top of the next turn, with its permits.
+        Reservation ahead = null;
+        int aheadPermits = 0;
+        boolean interrupted = false;
+        while (true) {
+            if (interrupted) {
+                interrupted = false;
+                Thread.currentThread().interrupt();
             }
             int n;
-            try {
-                // Not a blocking acquire: with every permit held (the result backend down, say) the loop still wakes
-                // up to hand back messages it could not settle.
-                n = window.takeAll(200);
-            } catch (InterruptedException e) {
-                break;
-            }
-            // With a backlog the call below does not wait, so acks handed over meanwhile are written within one turn
-            // of this loop; otherwise it may wait for messages, so it takes in every ack handed over until now.
-            unwritten.addAll(acks.take(backlog));
-            if (n == 0 && unwritten.isEmpty()) {
-                continue;
-            }
-            // With no room (every permit held by tasks waiting for a pool slot, acked early) the call only writes:
-            // results handed over hold no permit and must not wait for one.
             List<Delivery> got;
-            try {
-                got = storeAckAndReserve(n, backlog || n == 0 ? Duration.ZERO : Duration.ofSeconds(1));
-                backoff = 100;
-            } catch (InterruptedException e) {
-                window.release(n);
-                break;
-            } catch (RuntimeException e) {
-                window.release(n);
-                backlog = false;
-                if (!consuming) {
+            if (ahead != null) {
+                n = aheadPermits;
+                Reservation r = ahead;
+                ahead = null;
+                // stop()'s interrupt ends a reserve that waits for messages; this one never waits, and what it took
+                // is ours to receive whether or not the worker is stopping: the interrupt is kept for the loop's next
+                // turn, which stops.
+                interrupted = Thread.interrupted();
+                try {
+                    got = r.await();
+                    backoff = 100;
+                } catch (InterruptedException | RuntimeException e) {
+                    backoff = failedReserve(n, e, backoff);
+                    backlog = false;
+                    continue;
+                }
+            } else {
+                if (!consuming || draining.get()) {
                     break;
                 }
-                if (!unwritten.isEmpty() && !Completer.isUnavailable(e)) {
-                    refused(e);
+                if (!giveBack.isEmpty()) {
+                    giveBackNow();
                 }
-                log.warn("Cannot reserve from the broker ({}); retrying in {} ms", e.toString(), backoff);
-                Worker.sleepQuietly(backoff);
-                backoff = Math.min(5000, backoff * 2);
-                continue;
+                try {
+                    // Not a blocking acquire: with every permit held (the result backend down, say) the loop still
+                    // wakes up to hand back messages it could not settle.
+                    n = window.takeAll(200);
+                } catch (InterruptedException e) {
+                    break;
+                }
+                // With a backlog the call below does not wait, so acks handed over meanwhile are written within one
+                // turn of this loop; otherwise it may wait for messages, so it takes in every ack handed over until
+                // now.
+                unwritten.addAll(acks.take(backlog));
+                if (n == 0 && unwritten.isEmpty()) {
+                    continue;
+                }
+                // With no room (every permit held by tasks waiting for a pool slot, acked early) the call only
+                // writes: results handed over hold no permit and must not wait for one.
+                try {
+                    got = storeAckAndReserve(n, backlog || n == 0 ? Duration.ZERO : Duration.ofSeconds(1));
+                    backoff = 100;
+                } catch (InterruptedException e) {
+                    window.release(n);
+                    break;
+                } catch (RuntimeException e) {
+                    backoff = failedReserve(n, e, backoff);
+                    backlog = false;
+                    continue;
+                }
             }
             if (!unwritten.isEmpty()) {
                 window.acked(AckHandoff.permits(unwritten));
@@ -176,6 +207,16 @@ final class Consumer {
             }
             backlog = n > 0 && got.size() == n;
             window.reserved(n, got.size());
+            if (backlog && window.size() >= RESERVE_AHEAD_MIN_WINDOW && consuming && !draining.get()
+                    && giveBack.isEmpty()) {
+                // Permits taken before acks, as at the top of the loop: an ack whose permit is taken here is in the
+                // list taken next, so it is written by the call that uses its place.
+                aheadPermits = window.takeAllNow();
+                unwritten.addAll(acks.take(true));
+                if (aheadPermits > 0 || !unwritten.isEmpty()) {
+                    ahead = startStoreAckAndReserve(aheadPermits);
+                }
+            }
             for (Delivery d : got) {
                 try {
                     receive(d);
@@ -191,7 +232,27 @@ final class Consumer {
                     }
                 }
             }
+            dispatcher.flush();
         }
+    }
+
+    /**
+     * A reserve failed: its {@code n} permits go back, what it was to write is written again with the next one (or,
+     * refused, by the completer), and the loop pauses; returns the next pause.
+     */
+    private long failedReserve(int n, Exception failure, long backoff) {
+        window.release(n);
+        if (!consuming) {
+            return backoff;
+        }
+        RuntimeException e = failure instanceof RuntimeException r ? r : new BrokerUnavailableException(
+                "Interrupted while reserving", failure);
+        if (!unwritten.isEmpty() && !Completer.isUnavailable(e)) {
+            refused(e);
+        }
+        log.warn("Cannot reserve from the broker ({}); retrying in {} ms", e.toString(), backoff);
+        Worker.sleepQuietly(backoff);
+        return Math.min(5000, backoff * 2);
     }
 
     /**
@@ -199,18 +260,35 @@ final class Consumer {
      * broker stores the results itself, else the results through the backend and then one for acks and reserve.
      */
     private List<Delivery> storeAckAndReserve(int n, Duration wait) throws InterruptedException {
-        List<Delivery> ackList = new ArrayList<>(unwritten.size());
-        List<io.celeriac.backend.ResultDocument> results = new ArrayList<>();
-        for (AckHandoff.Finished f : unwritten) {
-            if (f.ack() != null) {
-                ackList.add(f.ack());
-            }
-            if (f.result() != null) {
-                results.add(f.result());
-            }
-        }
+        List<Delivery> ackList = acksOf(unwritten);
+        List<ResultDocument> results = resultsOf(unwritten);
         return results.isEmpty() ? broker.ackAndReserve(ackList, queues, n, wait)
                 : broker.storeAckAndReserve(backend, results, ackList, queues, n, wait);
+    }
+
+    private static List<Delivery> acksOf(List<AckHandoff.Finished> finished) {
+        List<Delivery> out = new ArrayList<>(finished.size());
+        for (AckHandoff.Finished f : finished) {
+            if (f.ack() != null) {
+                out.add(f.ack());
+            }
+        }
+        return out;
+    }
+
+    private static List<ResultDocument> resultsOf(List<AckHandoff.Finished> finished) {
+        List<ResultDocument> out = new ArrayList<>(finished.size());
+        for (AckHandoff.Finished f : finished) {
+            if (f.result() != null) {
+                out.add(f.result());
+            }
+        }
+        return out;
+    }
+
+    /** {@link #storeAckAndReserve} without waiting for messages, started now and awaited on the next turn. */
+    private Reservation startStoreAckAndReserve(int n) {
+        return broker.startStoreAckAndReserve(backend, resultsOf(unwritten), acksOf(unwritten), queues, n);
     }
 
     /**

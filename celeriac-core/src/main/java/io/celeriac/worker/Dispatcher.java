@@ -6,10 +6,13 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ScheduledExecutorService;
@@ -39,6 +42,8 @@ final class Dispatcher {
      */
     private final AtomicInteger queued = new AtomicInteger();
     private final Map<String, Request> reserved = new ConcurrentHashMap<>();
+    /** Requests given a slot by {@link #offer} and not yet started ({@link #flush}); the consumer's thread only. */
+    private final List<Request> started = new ArrayList<>();
     private final Map<String, TokenBucket> buckets = new ConcurrentHashMap<>();
     private final Map<String, Optional<RateLimit>> rateLimits = new ConcurrentHashMap<>();
     private final Thread thread;
@@ -76,8 +81,8 @@ final class Dispatcher {
 
     /**
      * Hands a reserved request to the pool, or queues it for a slot. When nothing waits before it, a slot is free and
-     * its task has no rate limit, the caller hands it to the pool itself: the order is the same and the request skips
-     * a wake-up of the dispatch thread.
+     * its task has no rate limit, the caller takes the slot itself and the request is started by the next
+     * {@link #flush}: the order is the same and the request skips a wake-up of the dispatch thread.
      */
     void offer(Request r) {
         if (queued.get() == 0 && dispatching && !draining.get() && !rateLimited(r) && slots.tryAcquire()) {
@@ -85,15 +90,75 @@ final class Dispatcher {
                 slots.release();
                 return;
             }
-            try {
-                pool.execute(() -> run.accept(r));
-                return;
-            } catch (RuntimeException e) {
-                slots.release();
-            }
+            started.add(r);
+            return;
         }
         queued.incrementAndGet();
         ready.add(r);
+    }
+
+    /**
+     * Starts the requests {@link #offer} gave a slot since the last call (the consumer calls it after each batch). They
+     * go to the pool together, as one {@link Run}: waking a pool thread costs its waker tens of microseconds on a
+     * virtual machine, so the consumer wakes one, and pool threads wake each other only while requests are left that
+     * no thread has taken, at most one wake-up under way at a time.
+     */
+    void flush() {
+        if (started.isEmpty()) {
+            return;
+        }
+        Run batch = new Run(new ConcurrentLinkedQueue<>(started));
+        started.clear();
+        if (!batch.help()) {
+            // The pool refused (it is shutting down): the requests wait for a slot like any other.
+            for (Request r; (r = batch.requests.poll()) != null; ) {
+                slots.release();
+                queued.incrementAndGet();
+                ready.add(r);
+            }
+        }
+    }
+
+    /**
+     * Requests, each holding a pool slot, run by the pool threads that take them in turn. A thread that takes one and
+     * leaves others behind has another thread started, unless one is already on its way, so a slow task never holds
+     * up the requests behind it for longer than a thread's start, while short tasks run one after another on the
+     * threads already awake.
+     */
+    private final class Run implements Runnable {
+        final ConcurrentLinkedQueue<Request> requests;
+        /** A thread was asked for and has not yet started taking requests. */
+        final AtomicBoolean helping = new AtomicBoolean();
+
+        Run(ConcurrentLinkedQueue<Request> requests) {
+            this.requests = requests;
+        }
+
+        /** Asks the pool for one more thread; false if it refused. */
+        boolean help() {
+            if (!helping.compareAndSet(false, true)) {
+                return true;
+            }
+            try {
+                pool.execute(this);
+                return true;
+            } catch (RuntimeException e) {
+                helping.set(false);
+                return false;
+            }
+        }
+
+        @Override
+        public void run() {
+            helping.set(false);
+            for (Request r; (r = requests.poll()) != null; ) {
+                if (!requests.isEmpty()) {
+                    // Refused (shutting down): this thread takes the rest itself.
+                    help();
+                }
+                run.accept(r);
+            }
+        }
     }
 
     private boolean rateLimited(Request r) {

@@ -18,8 +18,16 @@ final class PrefetchWindow {
      */
     private final AtomicInteger held = new AtomicInteger();
 
+    /** The window's size now (it changes as the pool grows or shrinks). */
+    private final AtomicInteger size = new AtomicInteger();
+
     PrefetchWindow(int size) {
         this.permits = new Slots(size);
+        this.size.set(size);
+    }
+
+    int size() {
+        return size.get();
     }
 
     /**
@@ -31,6 +39,11 @@ final class PrefetchWindow {
             return 0;
         }
         return 1 + permits.drainPermits();
+    }
+
+    /** Takes all the room there is now, without waiting; returns how many permits were taken. */
+    int takeAllNow() {
+        return permits.drainPermits();
     }
 
     /** Of {@code taken} permits, {@code got} became messages; the rest go back. */
@@ -69,10 +82,12 @@ final class PrefetchWindow {
     }
 
     void grow(int n) {
+        size.addAndGet(n);
         permits.release(n);
     }
 
     void shrink(int n) {
+        size.addAndGet(-n);
         permits.shrink(n);
     }
 }

@@ -93,6 +93,30 @@ class WorkerTest {
         assertThat(worker.stats()).extractingByKey("pool").asString().contains("virtual");
     }
 
+    /**
+     * Tasks received in one batch start on one pool thread, which has another started while requests are left
+     * behind: tasks that wait for each other must all get a thread at once, on either pool.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"threads", "virtual"})
+    void aBatchOfTasksThatWaitForEachOtherAllRunAtOnce(String pool) {
+        int n = 6;
+        CountDownLatch allRunning = new CountDownLatch(n);
+        app.register(io.celeriac.task.TaskDefinition.of("t.rendezvous", (ctx, args, kwargs) -> {
+            allRunning.countDown();
+            return allRunning.await(5, TimeUnit.SECONDS);
+        }));
+        List<AsyncResult> results = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            results.add(app.task("t.rendezvous").delay());
+        }
+        // Queued before the worker starts, so its first reserve takes all of them in one batch.
+        start(app.worker().pool(pool).concurrency(n));
+        for (AsyncResult r : results) {
+            assertThat(r.get(WAIT)).as("every task saw all %d running together", n).isEqualTo(true);
+        }
+    }
+
     @Test
     void recordsAndPojosTravelAsJsonBothWays() {
         start(app.worker());

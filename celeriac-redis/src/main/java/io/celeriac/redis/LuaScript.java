@@ -56,6 +56,11 @@ final class LuaScript {
         }
     }
 
+    /** The SHA-1 to call it by once it has been loaded (by a {@link #run}), else null. */
+    @Nullable String loadedSha() {
+        return sha;
+    }
+
     /** The SHA-1 Redis knows this script by (what SCRIPT LOAD returns), computed here. */
     String digest() {
         return UnackedRestorer.sha1(source.getBytes(StandardCharsets.UTF_8));

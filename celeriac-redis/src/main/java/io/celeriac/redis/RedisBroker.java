@@ -13,11 +13,14 @@ import io.celeriac.broker.EventBus;
 import io.celeriac.broker.OnceDispatch;
 import io.celeriac.broker.OutboundMessage;
 import io.celeriac.broker.PriorityLists;
+import io.celeriac.broker.Reservation;
 import io.celeriac.protocol.BrokerMessage;
 import io.celeriac.protocol.KombuEnvelope;
 import io.celeriac.protocol.MessageCodec;
 import io.celeriac.protocol.MessageRejectedException;
 import io.lettuce.core.LMoveArgs;
+import io.lettuce.core.LettuceFutures;
+import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulConnection;
@@ -47,6 +50,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -432,6 +436,8 @@ public final class RedisBroker implements Broker {
         final int[] order;
         /** The ids of calls whose answers never came (Redis may have run them), until a later call is answered. */
         final List<String> lost = new ArrayList<>();
+        /** Held from building a call's arguments until its answer is taken: one call at a time uses the order. */
+        final Semaphore turn = new Semaphore(1);
 
         ReserveCycle(List<String> queues, RedisKeys space) {
             this.queues = queues;
@@ -547,58 +553,155 @@ public final class RedisBroker implements Broker {
 
     private List<Delivery> reserveNow(ReserveCycle cycle, int max, byte[][] acks,
                                       RedisResultBackend.ScriptWrites writes) {
-        retryUndeliverable();
-        int q = cycle.queues.size();
+        ReserveCall call = prepare(cycle, max, acks, writes);
         List<Object> out;
+        try {
+            out = RESERVE.run(call.connection.sync(), ScriptOutputType.MULTI, call.keys, call.args);
+        } catch (RuntimeException e) {
+            return finish(call, null, e);
+        }
+        return finish(call, out, null);
+    }
+
+    /**
+     * One reserve.lua call on its way: its keys and arguments, built while it holds its cycle's turn (the queue order
+     * and the lost calls it sends are the last answered call's), which {@link #finish} gives back.
+     */
+    private record ReserveCall(ReserveCycle cycle, String id, byte[][] keys, byte[][] args, int acks, int results,
+                               StatefulRedisConnection<byte[], byte[]> connection) {
+    }
+
+    private ReserveCall prepare(ReserveCycle cycle, int max, byte[][] acks, RedisResultBackend.ScriptWrites writes) {
+        retryUndeliverable();
+        StatefulRedisConnection<byte[], byte[]> connection = redis.bytesConnectionFor(cycle.lists.get(0));
+        int q = cycle.queues.size();
         // Raw bytes, not Lettuce's String codec: that would replace bytes that are not UTF-8 without a word.
-        synchronized (cycle) {
-            int results = writes.keys().length;
-            byte[][] args = new byte[6 + acks.length + (results == 0 ? 0 : 1 + writes.args().length) + q][];
-            String call = consumerId + "-" + deadSeq.incrementAndGet();
-            args[0] = b(Integer.toString(max));
-            args[1] = b(Double.toString(now()));
-            args[2] = b(call);
-            args[3] = b(String.join(" ", cycle.lost));
-            args[4] = b(Integer.toString(acks.length));
-            System.arraycopy(acks, 0, args, 5, acks.length);
-            int a = 5 + acks.length;
-            args[a++] = b(Integer.toString(results));
-            if (results > 0) {
-                args[a++] = b(Integer.toString(url.db()));
-                System.arraycopy(writes.args(), 0, args, a, writes.args().length);
-                a += writes.args().length;
-            }
-            for (int i = 0; i < q; i++) {
-                args[a + i] = b(Integer.toString(cycle.order[i]));
-            }
-            try {
-                byte[][] keys = cycle.keys;
-                if (results > 0) {
-                    keys = Arrays.copyOf(cycle.keys, cycle.keys.length + results);
-                    System.arraycopy(writes.keys(), 0, keys, cycle.keys.length, results);
-                }
-                RedisCommands<byte[], byte[]> bytes = redis.bytesConnectionFor(cycle.lists.get(0)).sync();
-                out = RESERVE.run(bytes, ScriptOutputType.MULTI, keys, args);
+        cycle.turn.acquireUninterruptibly();
+        int results = writes.keys().length;
+        byte[][] args = new byte[6 + acks.length + (results == 0 ? 0 : 1 + writes.args().length) + q][];
+        String call = consumerId + "-" + deadSeq.incrementAndGet();
+        args[0] = b(Integer.toString(max));
+        args[1] = b(Double.toString(now()));
+        args[2] = b(call);
+        args[3] = b(String.join(" ", cycle.lost));
+        args[4] = b(Integer.toString(acks.length));
+        System.arraycopy(acks, 0, args, 5, acks.length);
+        int a = 5 + acks.length;
+        args[a++] = b(Integer.toString(results));
+        if (results > 0) {
+            args[a++] = b(Integer.toString(url.db()));
+            System.arraycopy(writes.args(), 0, args, a, writes.args().length);
+            a += writes.args().length;
+        }
+        for (int i = 0; i < q; i++) {
+            args[a + i] = b(Integer.toString(cycle.order[i]));
+        }
+        byte[][] keys = cycle.keys;
+        if (results > 0) {
+            keys = Arrays.copyOf(cycle.keys, cycle.keys.length + results);
+            System.arraycopy(writes.keys(), 0, keys, cycle.keys.length, results);
+        }
+        return new ReserveCall(cycle, call, keys, args, acks.length, results, connection);
+    }
+
+    /** Takes a reserve.lua call's answer ({@code out}) or its failure, gives its cycle's turn back. */
+    private List<Delivery> finish(ReserveCall call, @Nullable List<Object> out, @Nullable RuntimeException failure) {
+        ReserveCycle cycle = call.cycle;
+        int q = cycle.queues.size();
+        try {
+            if (failure == null) {
                 // Nothing reserved is handed out, and no ack or result counts, until a replica holds it (with
                 // Sentinel): a shortfall fails this call like a lost answer, so the next one puts back what it
                 // took and carries its acks and results again (ReplicaAcks says why).
-                replicaAcks.confirm(bytes, "A reserve");
-                cycle.lost.clear();
-            } catch (RuntimeException e) {
+                replicaAcks.confirm(call.connection.sync(), "A reserve");
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        try {
+            if (failure != null || out == null) {
+                RuntimeException e = failure != null ? failure : new IllegalStateException("no answer");
                 // Redis may have run it and the answer been lost: the next call that is answered puts back what this
                 // one took. Every unanswered call since the last answer is named, as any of them may be the last
                 // one Redis ran (a call refused before it was sent cannot be).
                 if (!String.valueOf(e.getMessage()).contains("Commands are rejected") && cycle.lost.size() < 1000) {
-                    cycle.lost.add(call);
+                    cycle.lost.add(call.id);
                 }
-                throw redis.unavailable((results > 0 ? "Storing " + results + " result(s), acking "
-                        + acks.length + " message(s) and reserving" : acks.length > 0 ? "Acking " + acks.length
+                throw redis.unavailable((call.results > 0 ? "Storing " + call.results + " result(s), acking "
+                        + call.acks + " message(s) and reserving" : call.acks > 0 ? "Acking " + call.acks
                         + " message(s) and reserving" : "Reserving") + " from " + cycle.queues, e);
             }
+            cycle.lost.clear();
             for (int i = 0; i < q; i++) {
                 cycle.order[i] = ((Number) out.get(i)).intValue();
             }
+        } finally {
+            cycle.turn.release();
         }
+        return deliveries(cycle, out);
+    }
+
+    /**
+     * Sends the reserve.lua call and returns before Redis answers; the answer is taken on {@link Reservation#await}.
+     * Where that cannot be done (Redis Cluster, results stored elsewhere, the script not loaded yet) it is done now.
+     */
+    @Override
+    public Reservation startStoreAckAndReserve(ResultBackend backend, List<ResultDocument> results,
+                                               Collection<Delivery> acks, List<String> queues, int max) {
+        String sha = RESERVE.loadedSha();
+        if (sha == null || redis.isCluster() || queues.isEmpty() || (!results.isEmpty() && !storesResultsOf(backend))) {
+            return Broker.super.startStoreAckAndReserve(backend, results, acks, queues, max);
+        }
+        ReserveCall call;
+        RedisFuture<List<Object>> answer;
+        try {
+            byte[][] tags = new byte[acks.size()][];
+            int t = 0;
+            for (Delivery d : acks) {
+                tags[t++] = b(RedisDelivery.of(d).ackToken());
+            }
+            startConsuming();
+            ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), qs -> new ReserveCycle(qs, plain));
+            call = prepare(cycle, max, tags, results.isEmpty() ? RedisResultBackend.ScriptWrites.NONE
+                    : ((RedisResultBackend) backend).scriptWrites(results));
+        } catch (RuntimeException e) {
+            return () -> {
+                throw e;
+            };
+        }
+        try {
+            answer = call.connection.async().evalsha(sha, ScriptOutputType.MULTI, call.keys, call.args);
+        } catch (RuntimeException e) {
+            try {
+                finish(call, null, e);
+            } catch (RuntimeException failed) {
+                return () -> {
+                    throw failed;
+                };
+            }
+            throw e;
+        }
+        return () -> {
+            List<Object> out;
+            try {
+                out = LettuceFutures.awaitOrCancel(answer, call.connection.getTimeout().toNanos(),
+                        TimeUnit.NANOSECONDS);
+            } catch (RedisNoScriptException e) {
+                // Redis restarted and forgot the script, so it did not run: run it now, loading it again.
+                try {
+                    out = RESERVE.run(call.connection.sync(), ScriptOutputType.MULTI, call.keys, call.args);
+                } catch (RuntimeException again) {
+                    return finish(call, null, again);
+                }
+            } catch (RuntimeException e) {
+                return finish(call, null, e);
+            }
+            return finish(call, out, null);
+        };
+    }
+
+    private List<Delivery> deliveries(ReserveCycle cycle, List<Object> out) {
+        int q = cycle.queues.size();
         List<Delivery> deliveries = new ArrayList<>((out.size() - q) / 3);
         List<byte[][]> refused = null;
         for (int i = q; i + 2 < out.size(); i += 3) {

@@ -102,6 +102,10 @@ local n = #KEYS - 5 - nresults
 local unacked, index, mine, dlq, reserving = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4], KEYS[n + 5]
 local max = tonumber(ARGV[1])
 local now = ARGV[2]
+-- unacked_index's score, in whole seconds rounded up (never restored before its time, at most a second after): a
+-- small index is a listpack, where each insert compares scores along the list, and a score with a fraction is kept
+-- as text and parsed again (strtod, 17 digits) at every comparison; a whole number is kept as an integer.
+local score = tostring(math.ceil(tonumber(now)))
 local lost = ARGV[4]
 local first_order = at + 1
 if nresults > 0 then
@@ -226,7 +230,7 @@ while popped < max do
       -- Recorded below for the whole batch, three commands in all rather than three per message.
       hset[#hset + 1] = tag
       hset[#hset + 1] = '[' .. raw .. ', ' .. exjson .. ', ' .. rkjson .. ']'
-      zadd[#zadd + 1] = now
+      zadd[#zadd + 1] = score
       zadd[#zadd + 1] = tag
       tags[#tags + 1] = tag
       -- Number to text is slow in this Lua (sprintf): lengths repeat, so each is converted once per call.

@@ -143,7 +143,7 @@ class ChordFaultIT {
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         return new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), FleetWorkerMain.class.getName(), REDIS.url(0),
-                REDIS.url(1), "4", "chord-" + n + "@%h", dir.resolve("worker-" + n + ".log").toString())
+                REDIS.url(1), "4", "chord-" + n + "@%h", dir.resolve("worker-" + n + ".log").toString(), "1")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("worker-" + n + ".out").toFile()).start();
     }
 

@@ -51,8 +51,9 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
- * The fleet under faults, as the project promises it: three acks-late worker processes (prefetch multiplier 1,
- * four pool threads each) work through thousands of short tasks while a chaos thread SIGKILLs a random worker at
+ * The fleet under faults, as the project promises it: three acks-late worker processes (four pool threads each;
+ * prefetch multiplier 1, and 4 in the first slot, whose window of 16 has its consumer send each reserve before it
+ * receives the last one's messages) work through thousands of short tasks while a chaos thread SIGKILLs a random worker at
  * least ten times (a new JVM takes its place each time) and kills redis-server, which runs with an fsync-always
  * append-only file, for 1 s, 5 s and 15 s. Afterwards:
  * <ul>
@@ -263,7 +264,7 @@ class FleetFaultIT {
             Process p = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                     "-cp", System.getProperty("java.class.path"), FleetWorkerMain.class.getName(), REDIS.url(0),
                     REDIS.url(1), Integer.toString(CONCURRENCY), "fleet-" + n + "@%h",
-                    dir.resolve("worker-" + n + ".log").toString())
+                    dir.resolve("worker-" + n + ".log").toString(), Integer.toString(slot == 0 ? 4 : 1))
                     .redirectErrorStream(true).redirectOutput(dir.resolve("worker-" + n + ".out").toFile())
                     .start();
             processes.put(n, p);

@@ -10,8 +10,8 @@ import java.nio.file.Path;
 
 /**
  * One worker of the fleet fault test, in its own JVM so the test can SIGKILL it:
- * {@code FleetWorkerMain <broker url> <backend url> <concurrency> <node name> <run log>}. Acks late with a prefetch
- * multiplier of 1, as Celery recommends for tasks that must not be lost.
+ * {@code FleetWorkerMain <broker url> <backend url> <concurrency> <node name> <run log> <prefetch multiplier>}. Acks
+ * late, as Celery recommends for tasks that must not be lost.
  *
  * <p>Started while redis-server is down, it gets everything ready and then waits for the server, as a deployment
  * that waits for its broker does, and starts consuming the moment the server answers: the first consumer back
@@ -25,7 +25,8 @@ public final class FleetWorkerMain {
     public static void main(String[] args) throws Exception {
         FleetTasks tasks = new FleetTasks(Path.of(args[4]));
         Celeriac app = Celeriac.builder().config(CeleriacConfig.builder().brokerUrl(args[0]).resultBackend(args[1])
-                .acksLate(true).prefetchMultiplier(1).hostname(args[3]).build()).register(tasks).build();
+                .acksLate(true).prefetchMultiplier(Integer.parseInt(args[5])).hostname(args[3]).build())
+                .register(tasks).build();
         int port = RedisUrl.parse(args[0]).port();
         while (!RedisServerExtension.answersPing(port)) {
             Thread.sleep(20);
