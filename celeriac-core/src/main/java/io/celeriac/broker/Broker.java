@@ -91,18 +91,12 @@ public interface Broker extends AutoCloseable {
      * Starts what {@link #storeAckAndReserve} does, without waiting for messages, and may return before the broker has
      * answered: a worker with a backlog sends its next reserve before it receives the messages of the last one, so the
      * broker's work and the worker's overlap instead of taking turns. One call is under way per caller at a time;
-     * {@link Reservation#await} gives its outcome. The default does it all here, before returning.
+     * {@link Reservation#await} gives its outcome. The default does the call when it is awaited, so a broker that
+     * cannot send one ahead behaves as if the worker called {@link #storeAckAndReserve} then.
      */
     default Reservation startStoreAckAndReserve(ResultBackend backend, List<ResultDocument> results,
                                                 Collection<Delivery> acks, List<String> queues, int max) {
-        try {
-            List<Delivery> got = storeAckAndReserve(backend, results, acks, queues, max, Duration.ZERO);
-            return () -> got;
-        } catch (InterruptedException | RuntimeException e) {
-            return () -> {
-                throw e;
-            };
-        }
+        return () -> storeAckAndReserve(backend, results, acks, queues, max, Duration.ZERO);
     }
 
     /**

@@ -643,7 +643,8 @@ public final class RedisBroker implements Broker {
 
     /**
      * Sends the reserve.lua call and returns before Redis answers; the answer is taken on {@link Reservation#await}.
-     * Where that cannot be done (Redis Cluster, results stored elsewhere, the script not loaded yet) it is done now.
+     * Where that cannot be done (Redis Cluster, results stored elsewhere, the script not loaded yet) the call is made
+     * when awaited.
      */
     @Override
     public Reservation startStoreAckAndReserve(ResultBackend backend, List<ResultDocument> results,
