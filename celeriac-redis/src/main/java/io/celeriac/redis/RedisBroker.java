@@ -401,13 +401,8 @@ public final class RedisBroker implements Broker {
         if (redis.isCluster()) {
             return reserveSharded(acks, queues, max, wait);
         }
-        byte[][] tags = new byte[acks.size()][];
-        int t = 0;
-        for (Delivery d : acks) {
-            tags[t++] = b(RedisDelivery.of(d).ackToken());
-        }
-        startConsuming();
-        ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), qs -> new ReserveCycle(qs, plain));
+        byte[][] tags = ackTokens(acks);
+        ReserveCycle cycle = consumingCycle(queues);
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             List<Delivery> got = reserveNow(cycle, max, tags, writes);
@@ -422,6 +417,21 @@ public final class RedisBroker implements Broker {
             }
             waitForAny(cycle.lists, left);
         }
+    }
+
+    private static byte[][] ackTokens(Collection<Delivery> acks) {
+        byte[][] tags = new byte[acks.size()][];
+        int t = 0;
+        for (Delivery d : acks) {
+            tags[t++] = b(RedisDelivery.of(d).ackToken());
+        }
+        return tags;
+    }
+
+    /** The reserve cycle of {@code queues}, once this consumer is registered (its messages recoverable). */
+    private ReserveCycle consumingCycle(List<String> queues) {
+        startConsuming();
+        return cycles.computeIfAbsent(List.copyOf(queues), qs -> new ReserveCycle(qs, plain));
     }
 
     /**
@@ -656,14 +666,7 @@ public final class RedisBroker implements Broker {
         ReserveCall call;
         RedisFuture<List<Object>> answer;
         try {
-            byte[][] tags = new byte[acks.size()][];
-            int t = 0;
-            for (Delivery d : acks) {
-                tags[t++] = b(RedisDelivery.of(d).ackToken());
-            }
-            startConsuming();
-            ReserveCycle cycle = cycles.computeIfAbsent(List.copyOf(queues), qs -> new ReserveCycle(qs, plain));
-            call = prepare(cycle, max, tags, results.isEmpty() ? RedisResultBackend.ScriptWrites.NONE
+            call = prepare(consumingCycle(queues), max, ackTokens(acks), results.isEmpty() ? RedisResultBackend.ScriptWrites.NONE
                     : ((RedisResultBackend) backend).scriptWrites(results));
         } catch (RuntimeException e) {
             return () -> {
