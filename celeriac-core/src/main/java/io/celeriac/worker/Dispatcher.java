@@ -12,19 +12,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
- * Thread {@code celeriac-dispatch}: takes received requests in order, waits for a rate-limit token (a
- * {@link TokenBucket} per task name, per worker, as Celery does) and for a free pool slot, and hands the request to
- * the pool. A request waiting here holds no pool slot.
+ * Hands received requests to the pool as pool slots come free. A request waiting here holds no pool slot.
+ *
+ * <p>Requests without a rate limit wait in {@link #ready}, in the order received, and are taken by whoever frees or
+ * finds a slot: the consumer as it receives them, and a pool thread as it finishes a task, which then runs the next
+ * one itself. A no-op task then costs no thread wake-up at all (waking a thread costs its waker tens of microseconds
+ * on a virtual machine, more than such a task). Requests of rate-limited tasks wait for a token (a
+ * {@link TokenBucket} per task name, per worker, as Celery does) on thread {@code celeriac-dispatch}, in their own
+ * queue, so they hold up no other task.
  */
 final class Dispatcher {
     private static final Logger log = LoggerFactory.getLogger("celeriac.worker");
@@ -35,12 +39,13 @@ final class Dispatcher {
     private final ScheduledExecutorService timer;
     private final AtomicBoolean draining;
     private final Consumer<Request> run;
-    private final LinkedBlockingDeque<Request> ready = new LinkedBlockingDeque<>();
     /**
-     * Requests queued in {@link #ready}, waiting for a rate-limit token, or taken by the dispatch thread and not yet
-     * handed to the pool; while there are any, new requests queue behind them.
+     * Requests without a rate limit waiting for a slot. Whoever adds one or frees a slot checks the other afterwards
+     * ({@link #take}), so a request never waits while a slot is free.
      */
-    private final AtomicInteger queued = new AtomicInteger();
+    private final ConcurrentLinkedDeque<Request> ready = new ConcurrentLinkedDeque<>();
+    /** Requests of rate-limited tasks, for the dispatch thread. */
+    private final LinkedBlockingDeque<Request> limited = new LinkedBlockingDeque<>();
     private final Map<String, Request> reserved = new ConcurrentHashMap<>();
     /** Requests given a slot by {@link #offer} and not yet started ({@link #flush}); the consumer's thread only. */
     private final List<Request> started = new ArrayList<>();
@@ -80,21 +85,52 @@ final class Dispatcher {
     }
 
     /**
-     * Hands a reserved request to the pool, or queues it for a slot. When nothing waits before it, a slot is free and
-     * its task has no rate limit, the caller takes the slot itself and the request is started by the next
-     * {@link #flush}: the order is the same and the request skips a wake-up of the dispatch thread.
+     * Queues a reserved request for a slot (the consumer's thread). Those that get one at once, in the order received,
+     * are started by the next {@link #flush}; the others are taken by pool threads as they finish their tasks.
      */
     void offer(Request r) {
-        if (queued.get() == 0 && dispatching && !draining.get() && !rateLimited(r) && slots.tryAcquire()) {
-            if (r.state.get() != Request.RESERVED) {
-                slots.release();
-                return;
-            }
-            started.add(r);
+        if (rateLimited(r)) {
+            limited.add(r);
             return;
         }
-        queued.incrementAndGet();
         ready.add(r);
+        for (Request next; (next = take()) != null; ) {
+            started.add(next);
+        }
+    }
+
+    /**
+     * The next waiting request, now holding a slot, or null if none waits or no slot is free. Called after adding a
+     * request and after freeing a slot: each side makes its change before it looks at the other's, so one of them
+     * always sees both a request and a slot.
+     */
+    private @Nullable Request take() {
+        while (dispatching && !draining.get() && !ready.isEmpty() && slots.tryAcquire()) {
+            Request r = ready.poll();
+            if (r == null) {
+                // Taken by another thread between the two checks; the loop looks again after giving the slot back.
+                slots.release();
+                continue;
+            }
+            if (r.state.get() != Request.RESERVED) {
+                slots.release();
+                continue;
+            }
+            return r;
+        }
+        return null;
+    }
+
+    /**
+     * Starts waiting requests on slots freed outside a pool thread's own loop (a hard time limit, a terminate, a
+     * grown pool), where no pool thread goes on to take them.
+     */
+    void slotsFreed() {
+        List<Request> batch = new ArrayList<>();
+        for (Request next; (next = take()) != null; ) {
+            batch.add(next);
+        }
+        start(batch);
     }
 
     /**
@@ -107,14 +143,20 @@ final class Dispatcher {
         if (started.isEmpty()) {
             return;
         }
-        Run batch = new Run(new ConcurrentLinkedQueue<>(started));
+        start(started);
         started.clear();
+    }
+
+    private void start(Collection<Request> requests) {
+        if (requests.isEmpty()) {
+            return;
+        }
+        Run batch = new Run(requests);
         if (!batch.help()) {
-            // The pool refused (it is shutting down): the requests wait for a slot like any other.
-            for (Request r; (r = batch.requests.poll()) != null; ) {
+            // The pool refused (it is shutting down): the requests stay reserved, for the shutdown to give back.
+            for (Request r; (r = batch.requests.pollLast()) != null; ) {
                 slots.release();
-                queued.incrementAndGet();
-                ready.add(r);
+                ready.addFirst(r);
             }
         }
     }
@@ -123,15 +165,16 @@ final class Dispatcher {
      * Requests, each holding a pool slot, run by the pool threads that take them in turn. A thread that takes one and
      * leaves others behind has another thread started, unless one is already on its way, so a slow task never holds
      * up the requests behind it for longer than a thread's start, while short tasks run one after another on the
-     * threads already awake.
+     * threads already awake. A thread that finds none left takes the next request waiting for a slot, if any: its
+     * task has just given its slot back.
      */
     private final class Run implements Runnable {
-        final ConcurrentLinkedQueue<Request> requests;
+        final ConcurrentLinkedDeque<Request> requests;
         /** A thread was asked for and has not yet started taking requests. */
         final AtomicBoolean helping = new AtomicBoolean();
 
-        Run(ConcurrentLinkedQueue<Request> requests) {
-            this.requests = requests;
+        Run(Collection<Request> requests) {
+            this.requests = new ConcurrentLinkedDeque<>(requests);
         }
 
         /** Asks the pool for one more thread; false if it refused. */
@@ -151,13 +194,18 @@ final class Dispatcher {
         @Override
         public void run() {
             helping.set(false);
-            for (Request r; (r = requests.poll()) != null; ) {
+            for (Request r; (r = next()) != null; ) {
                 if (!requests.isEmpty()) {
                     // Refused (shutting down): this thread takes the rest itself.
                     help();
                 }
                 run.accept(r);
             }
+        }
+
+        private @Nullable Request next() {
+            Request r = requests.poll();
+            return r != null ? r : take();
         }
     }
 
@@ -178,51 +226,51 @@ final class Dispatcher {
     }
 
     void clearReady() {
-        queued.addAndGet(-ready.size());
         ready.clear();
+        limited.clear();
     }
 
+    /** The dispatch thread: requests of rate-limited tasks, each when its token and a slot are there. */
     private void dispatchLoop() {
         while (dispatching) {
             Request r;
             try {
-                r = ready.poll(100, TimeUnit.MILLISECONDS);
+                r = limited.poll(100, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 break;
             }
-            if (r == null) {
-                continue;
-            }
-            if (r.state.get() != Request.RESERVED) {
-                queued.decrementAndGet();
+            if (r == null || r.state.get() != Request.RESERVED) {
                 continue;
             }
             long wait = rateLimitWait(r);
             if (wait > 0) {
-                timer.schedule(() -> ready.add(r), wait, TimeUnit.NANOSECONDS);
+                timer.schedule(() -> limited.add(r), wait, TimeUnit.NANOSECONDS);
                 continue;
             }
             try {
                 slots.acquire();
             } catch (InterruptedException e) {
-                ready.addFirst(r);
+                limited.addFirst(r);
                 break;
             }
             if (!dispatching || draining.get()) {
                 slots.release();
-                ready.addFirst(r);
-                if (draining.get()) {
-                    continue;
+                limited.addFirst(r);
+                if (!draining.get()) {
+                    break;
                 }
-                break;
+                // Draining: nothing starts any more; the request stays reserved for the shutdown to give back.
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    break;
+                }
             }
-            try {
-                pool.execute(() -> run.accept(r));
-                queued.decrementAndGet();
-            } catch (RuntimeException e) {
+            Run single = new Run(List.of(r));
+            if (!single.help()) {
                 slots.release();
-                ready.addFirst(r);
-                log.error("Pool refused a task: {}", e.toString());
+                limited.addFirst(r);
+                log.error("Pool refused a task: {}", r.label());
             }
         }
     }

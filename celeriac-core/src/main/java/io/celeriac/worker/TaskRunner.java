@@ -265,6 +265,7 @@ final class TaskRunner {
         }
         countProcessed(r);
         slots.release();
+        dispatcher.slotsFreed();
         TimeLimitExceeded e = new TimeLimitExceeded("TimeLimitExceeded(" + seconds(r.hardLimit) + ")");
         outcomes.finish(r, new Outcome.Failure(e), Duration.ofNanos(System.nanoTime() - r.startNanos));
     }
@@ -288,6 +289,7 @@ final class TaskRunner {
             }
             countProcessed(running);
             slots.release();
+            dispatcher.slotsFreed();
             outcomes.finishRevoked(running, true, false, running.acksLate);
         }
     }

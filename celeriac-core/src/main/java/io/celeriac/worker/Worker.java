@@ -369,6 +369,7 @@ public final class Worker implements AutoCloseable {
     public void growPool(int n) {
         concurrency.addAndGet(n);
         slots.release(n);
+        dispatcher.slotsFreed();
         window.grow(n * prefetchMultiplier);
         broker.prefetchCount(concurrency.get() * prefetchMultiplier);
     }
