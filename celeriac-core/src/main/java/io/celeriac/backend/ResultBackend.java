@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Where task states and results are kept (Celery's result backend). Writes take a batch so a worker can store
@@ -25,6 +26,25 @@ public interface ResultBackend extends AutoCloseable {
 
     default void store(ResultDocument document) {
         store(List.of(document));
+    }
+
+    /**
+     * Starts storing documents and returns without waiting: a worker keeps a few batches of final results under way
+     * at once, so that the round trips of consecutive batches overlap rather than add up (each batch's messages are
+     * acked once it completes). The future completes when all are stored, or exceptionally if any may not be, within
+     * a bounded time; the worker then stores the batch again with {@link #store}, which tells an outage from a
+     * refusal. The worker passes only final results of distinct tasks this way, so a batch stored again after a
+     * later one replaces nothing newer.
+     *
+     * <p>The default stores them before it returns.
+     */
+    default CompletableFuture<Void> storeAsync(List<ResultDocument> documents) {
+        try {
+            store(documents);
+            return CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** The stored document, or empty while PENDING (never stored, or expired). */

@@ -18,6 +18,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -54,6 +56,11 @@ final class Completer {
      * (the task waits in {@code update_state}, as it would in Celery, whose backend call is synchronous).
      */
     static final int CAPACITY = 10_000;
+    /**
+     * Batches of final results stored at once ({@link ResultBackend#storeAsync}): with one, the store's round trip
+     * and the broker's (the ack, then the next delivery) took turns on every acks-late message's path.
+     */
+    private static final int MAX_STORING = 4;
 
     /**
      * What one task leaves to write. Fields other than {@code publish}, {@code release} and {@code message} are
@@ -105,7 +112,16 @@ final class Completer {
         }
     }
 
+    /** Put in the queue when a batch under way is stored, to wake this thread; not an item to write. */
+    private static final Item WAKE = new Item(null, null, null, null, null, null, null, null);
+
+    /** A batch whose results are being stored: the rest of its writes follow once they are. */
+    private record Storing(List<Item> batch, List<Item> results, CompletableFuture<Void> stored) {
+    }
+
     private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>(CAPACITY);
+    /** Batches under way, oldest first; the completer thread's alone. */
+    private final ArrayDeque<Storing> storing = new ArrayDeque<>();
     /** Items taken from the queue while a step waited for the broker or backend; they open the next batch. */
     private final ArrayDeque<Item> carried = new ArrayDeque<>();
     private final Broker broker;
@@ -289,10 +305,14 @@ final class Completer {
         List<Item> batch = new ArrayList<>();
         while (true) {
             try {
+                finishStored(false);
                 if (carried.isEmpty()) {
                     Item first = queue.poll(100, TimeUnit.MILLISECONDS);
+                    if (first == WAKE) {
+                        continue;
+                    }
                     if (first == null) {
-                        if (stopping) {
+                        if (stopping && storing.isEmpty()) {
                             return;
                         }
                         continue;
@@ -303,13 +323,51 @@ final class Completer {
                     carried.clear();
                 }
                 queue.drainTo(batch, Math.max(0, MAX_BATCH - batch.size()));
-                write(batch);
-                pending.addAndGet(-batch.size());
+                batch.removeIf(i -> i == WAKE);
+                int underWay = write(batch);
+                pending.addAndGet(underWay - batch.size());
                 batch.clear();
             } catch (InterruptedException e) {
                 return;
             }
         }
+    }
+
+    /**
+     * Writes what follows the results of the batches under way whose results are stored, in any order (they hold
+     * final results of distinct tasks, so none depends on another); with {@code all}, waits for every one. A batch
+     * whose store failed is stored again the careful way first.
+     */
+    private void finishStored(boolean all) throws InterruptedException {
+        for (java.util.Iterator<Storing> it = storing.iterator(); it.hasNext(); ) {
+            Storing s = it.next();
+            if (!all && !s.stored().isDone()) {
+                continue;
+            }
+            boolean stored;
+            try {
+                s.stored().get();
+                stored = true;
+            } catch (ExecutionException e) {
+                stored = false;
+            }
+            it.remove();
+            if (!stored) {
+                step(s.results(), l -> backend.store(documents(l)), this::resultRefused, "storing results");
+            }
+            writeAfterResults(s.batch());
+            pending.addAndGet(-s.batch().size());
+        }
+    }
+
+    /** Waits until one of the batches under way is stored (or failed), and finishes those that are. */
+    private void finishOneStored() throws InterruptedException {
+        try {
+            CompletableFuture.anyOf(storing.stream().map(Storing::stored).toArray(CompletableFuture[]::new)).get();
+        } catch (ExecutionException e) {
+            // That one failed: finishStored stores it again.
+        }
+        finishStored(false);
     }
 
     /** Gives back the permits of the written {@code items} that hold one; each only once. */
@@ -375,15 +433,15 @@ final class Completer {
                 && i.followUps.isEmpty() && i.chordParts.isEmpty();
     }
 
-    private void write(List<Item> all) throws InterruptedException {
+    /** Writes a batch; returns how many of its items are still under way (see {@link #storing}). */
+    private int write(List<Item> all) throws InterruptedException {
         List<Item> batch = handOverFirst(all);
         if (batch.isEmpty()) {
-            return;
+            return 0;
         }
         List<Item> early = new ArrayList<>();
         List<Item> publishes = new ArrayList<>();
         List<Item> followUps = new ArrayList<>();
-        List<Item> chordParts = new ArrayList<>();
         for (Item i : batch) {
             if (ackOnly(i)) {
                 i.ackedFirst = true;
@@ -394,9 +452,6 @@ final class Completer {
             }
             if (!i.followUps.chordSizes().isEmpty() || !i.followUps.messages().isEmpty()) {
                 followUps.add(i);
-            }
-            if (!i.chordParts.isEmpty()) {
-                chordParts.add(i);
             }
         }
         step(early, l -> broker.ack(map(l, i -> i.ack)), this::ackRefused, "acking");
@@ -417,7 +472,46 @@ final class Completer {
                 results.add(i);
             }
         }
+        if (!results.isEmpty() && onlyFinalResultsAndAcks(batch)) {
+            if (storing.size() >= MAX_STORING) {
+                finishOneStored();
+            }
+            CompletableFuture<Void> stored = backend.storeAsync(documents(results));
+            stored.whenComplete((x, e) -> queue.offer(WAKE));
+            // A copy: the batch may be the caller's list, which it clears for the next one.
+            storing.add(new Storing(new ArrayList<>(batch), results, stored));
+            return batch.size();
+        }
+        // Anything else keeps its order after the batches under way: a STARTED state stored again after a failed
+        // store must not replace a final result stored meanwhile.
+        finishStored(true);
         step(results, l -> backend.store(documents(l)), this::resultRefused, "storing results");
+        writeAfterResults(batch);
+        return 0;
+    }
+
+    /**
+     * A batch whose results may be stored while later batches are: only final results of plain tasks, each with its
+     * ack or acked early (no retry, workflow step, chord part, dead letter or unique key).
+     */
+    private static boolean onlyFinalResultsAndAcks(List<Item> batch) {
+        for (Item i : batch) {
+            if (i.publish != null || !i.followUps.isEmpty() || !i.chordParts.isEmpty() || i.deadLetter != null
+                    || i.release != null || i.givenBack || (i.result != null && i.task == null)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** What follows a batch's results: chord parts, then acks and dead letters, then unique keys; settles it. */
+    private void writeAfterResults(List<Item> batch) throws InterruptedException {
+        List<Item> chordParts = new ArrayList<>();
+        for (Item i : batch) {
+            if (!i.chordParts.isEmpty()) {
+                chordParts.add(i);
+            }
+        }
         // A chord part counts once its result is stored (Celery's on_chord_part_return follows the store), and
         // before its message is acked: a crash in between counts it again on redelivery, which replaces its record.
         step(chordParts, l -> l.forEach(i -> i.chordParts.forEach(canvas::join)), this::joinRefused,
@@ -517,7 +611,7 @@ final class Completer {
                 i = queue.poll(left, TimeUnit.NANOSECONDS);
             } else {
                 Item head = queue.peek();
-                i = head != null && ackOnly(head) ? queue.poll() : null;
+                i = head != null && (ackOnly(head) || head == WAKE) ? queue.poll() : null;
                 if (i == null) {
                     Thread.sleep(Math.min(50, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))));
                     continue;
@@ -525,6 +619,9 @@ final class Completer {
             }
             if (i == null) {
                 return;
+            }
+            if (i == WAKE) {
+                continue;
             }
             if (!ackOnly(i)) {
                 carried.add(i);

@@ -15,7 +15,7 @@ import java.util.Optional;
  * {@link ResultBackendUnavailableException}, as a backend out of reach does. Reads always work (the tests read
  * through it).
  */
-final class FaultyBackend implements ResultBackend {
+class FaultyBackend implements ResultBackend {
     final InMemoryResultBackend inner = new InMemoryResultBackend();
     volatile boolean down;
 

@@ -16,6 +16,7 @@ import io.celeriac.broker.OutboundMessage;
 import io.celeriac.fixtures.MutableClock;
 import io.celeriac.fixtures.TestTasks;
 import io.celeriac.protocol.BrokerMessage;
+import io.celeriac.backend.ResultDocument;
 import io.celeriac.task.AsyncResult;
 import io.celeriac.task.SendOptions;
 import io.celeriac.task.TaskDefinition;
@@ -265,6 +266,47 @@ class WorkerFaultsTest {
         assertThat(app.task("t.add").delay(1, 1).get(WAIT)).isEqualTo(2);
     }
 
+
+    /**
+     * Final results are stored a few batches at a time: while one batch's store is under way, later tasks run and
+     * their results are stored and their messages acked; the held batch's message stays unacked until its own
+     * result is stored.
+     */
+    @Test
+    void laterResultsAreStoredAndAckedWhileAnEarlierStoreIsUnderWayWhoseMessageWaitsForIt() throws Exception {
+        java.util.concurrent.CompletableFuture<Void> gate = new java.util.concurrent.CompletableFuture<>();
+        List<String> heldIds = new java.util.concurrent.CopyOnWriteArrayList<>();
+        FaultyBackend backend = new FaultyBackend() {
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> storeAsync(List<ResultDocument> documents) {
+                if (heldIds.isEmpty()) {
+                    documents.forEach(d -> heldIds.add(d.taskId()));
+                    return gate.thenRun(() -> inner.store(documents));
+                }
+                return super.storeAsync(documents);
+            }
+        };
+        app = app(config().acksLate(true).build(), broker, backend);
+        AsyncResult first = app.task("t.add").delay(0, 1);
+        start(app.worker().concurrency(4).prefetchMultiplier(1));
+        await().atMost(WAIT).until(() -> !heldIds.isEmpty());
+        assertThat(heldIds).containsExactly(first.id());
+
+        List<AsyncResult> later = new ArrayList<>();
+        for (int i = 1; i <= 40; i++) {
+            later.add(app.task("t.add").delay(i, 1));
+        }
+        for (int i = 0; i < later.size(); i++) {
+            assertThat(later.get(i).get(WAIT)).isEqualTo(i + 2);
+        }
+        await().atMost(WAIT).until(() -> broker.unackedCount() == 1);
+        assertThat(backend.inner.get(first.id())).as("the held store is still under way").isEmpty();
+
+        gate.complete(null);
+        assertThat(first.get(WAIT)).isEqualTo(1);
+        await().atMost(WAIT).until(() -> broker.unackedCount() == 0 && worker.inFlight() == 0);
+        assertThat(TestTasks.CALLS.get("t.add").get()).as("each task ran once").isEqualTo(41);
+    }
 
     @Test
     void aMessageThatCannotBeDeadLetteredGoesBackToItsQueueAndIsDeadLetteredOnceTheBrokerAnswers() {

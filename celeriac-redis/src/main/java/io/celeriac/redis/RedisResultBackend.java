@@ -23,6 +23,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -95,6 +96,35 @@ public final class RedisResultBackend implements ResultBackend {
         if (documents.isEmpty()) {
             return;
         }
+        List<AsyncCommand<String, String, ?>> commands = dispatch(documents);
+        try {
+            for (AsyncCommand<String, String, ?> f : commands) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BrokerUnavailableException("interrupted while storing results", e);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            throw failure(documents.size(), e);
+        }
+    }
+
+    /** {@link #store}'s commands, sent and not waited for; their failure is for {@link #store} to classify. */
+    @Override
+    public CompletableFuture<Void> storeAsync(List<ResultDocument> documents) {
+        if (documents.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        try {
+            List<AsyncCommand<String, String, ?>> commands = dispatch(documents);
+            return CompletableFuture.allOf(commands.toArray(CompletableFuture[]::new))
+                    .orTimeout(10, TimeUnit.SECONDS);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private List<AsyncCommand<String, String, ?>> dispatch(List<ResultDocument> documents) {
         // Encoded first: a document that cannot be written as JSON is refused for what it is, not an outage.
         List<String> encoded = new ArrayList<>(documents.size());
         for (ResultDocument d : documents) {
@@ -125,22 +155,21 @@ public final class RedisResultBackend implements ResultBackend {
         }
         try {
             byNode.forEach(StatefulRedisConnection::dispatch);
-            for (AsyncCommand<String, String, ?> f : commands) {
-                f.get(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BrokerUnavailableException("interrupted while storing results", e);
-        } catch (ExecutionException | TimeoutException | RuntimeException e) {
-            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            if (cause instanceof RedisCommandExecutionException refused && !passes(refused)) {
-                // Redis answered and refused (a key of another type, say): retrying would never succeed, so the
-                // worker stores a FAILURE for the task instead of retrying this batch for ever.
-                throw new CeleriacException("Redis result backend at " + url + " refused a result: "
-                        + refused.getMessage(), refused);
-            }
-            throw unavailable("Storing " + documents.size() + " result(s)", e);
+        } catch (RuntimeException e) {
+            throw failure(documents.size(), e);
         }
+        return commands;
+    }
+
+    private RuntimeException failure(int documents, Exception e) {
+        Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof RedisCommandExecutionException refused && !passes(refused)) {
+            // Redis answered and refused (a key of another type, say): retrying would never succeed, so the
+            // worker stores a FAILURE for the task instead of retrying this batch for ever.
+            return new CeleriacException("Redis result backend at " + url + " refused a result: "
+                    + refused.getMessage(), refused);
+        }
+        return unavailable("Storing " + documents + " result(s)", e);
     }
 
     /** Whether this backend lives on the Redis server {@code other} names (any database). */

@@ -62,6 +62,35 @@ class RedisResultBackendIT {
     }
 
     @Test
+    void aStoreStartedAheadIsStoredAsStoreStoresWhenItsFutureCompletes() throws Exception {
+        ResultDocument a = ResultDocument.of("ahead-1", TaskState.SUCCESS, 1);
+        ResultDocument b = ResultDocument.of("ahead-2", TaskState.FAILURE, "boom");
+        java.util.concurrent.CompletableFuture<Void> first = backend.storeAsync(List.of(a));
+        java.util.concurrent.CompletableFuture<Void> second = backend.storeAsync(List.of(b));
+        second.get(10, TimeUnit.SECONDS);
+        assertThat(first).isCompleted();
+        assertThat(redis.get("celery-task-meta-ahead-1")).isEqualTo(new ResultCodec(codec).encode(a));
+        assertThat(redis.get("celery-task-meta-ahead-2")).isEqualTo(new ResultCodec(codec).encode(b));
+        assertThat(redis.ttl("celery-task-meta-ahead-2")).isBetween(7000L, 7200L);
+        assertThat(backend.storeAsync(List.of())).isCompleted();
+    }
+
+    @Test
+    void aStoreStartedAheadWhileRedisIsDownFailsWithinBoundedTimeAndStoreTellsItIsAnOutage() throws Exception {
+        REDIS.stop();
+        try {
+            java.util.concurrent.CompletableFuture<Void> f = backend.storeAsync(
+                    List.of(ResultDocument.of("down-1", TaskState.SUCCESS, 1)));
+            assertThat(f).failsWithin(Duration.ofSeconds(30));
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                    () -> backend.store(List.of(ResultDocument.of("down-1", TaskState.SUCCESS, 1))))
+                    .isInstanceOf(io.celeriac.broker.BrokerUnavailableException.class);
+        } finally {
+            REDIS.start();
+        }
+    }
+
+    @Test
     void awaitReturnsWhenAnotherThreadStores() throws Exception {
         java.util.concurrent.FutureTask<Optional<ResultDocument>> waiting = io.celeriac.fixtures.BlockingCall
                 .startAndAwaitBlocked("result-wait", () -> backend.await("later", Duration.ofSeconds(20)));

@@ -51,6 +51,7 @@ class WorkerBackendOutageIT {
     static final class RecordingBackend implements ResultBackend {
         final RedisResultBackend inner;
         final Set<String> stored = ConcurrentHashMap.newKeySet();
+        final AtomicInteger asyncCalls = new AtomicInteger();
 
         RecordingBackend(RedisResultBackend inner) {
             this.inner = inner;
@@ -60,6 +61,13 @@ class WorkerBackendOutageIT {
         public void store(List<ResultDocument> documents) {
             inner.store(documents);
             documents.forEach(d -> stored.add(d.taskId()));
+        }
+
+        /** The worker's own path for final results: several batches under way, each recorded once confirmed. */
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> storeAsync(List<ResultDocument> documents) {
+            asyncCalls.incrementAndGet();
+            return inner.storeAsync(documents).thenRun(() -> documents.forEach(d -> stored.add(d.taskId())));
         }
 
         @Override
@@ -163,6 +171,7 @@ class WorkerBackendOutageIT {
             }
             assertThat(violations).isEmpty();
             assertThat(maxUnacked.get()).isEqualTo(WINDOW);
+            assertThat(backend.asyncCalls.get()).as("final results went through storeAsync").isPositive();
         } finally {
             backend.close();
         }
