@@ -412,6 +412,26 @@ class WorkerTest {
                 .until(() -> TestTasks.STARTS.size() == n);
     }
 
+    /** Requests waiting for a rate-limit token hold up no other task: one received after them runs meanwhile. */
+    @Test
+    void tasksReceivedAfterRateLimitedOnesWaitingForATokenRunMeanwhile() {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
+        start(app.worker().concurrency(4).ticker(now::get));
+        List<AsyncResult> limited = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            limited.add(app.task("t.limited").delay());
+        }
+        awaitStartsHolding(1);
+        assertThat(app.task("t.add").delay(2, 3).get(WAIT)).isEqualTo(5);
+        assertThat(TestTasks.STARTS).as("the limited ones still wait for their tokens").hasSize(1);
+        for (int started = 2; started <= 3; started++) {
+            now.addAndGet(Duration.ofSeconds(1).toNanos());
+            awaitStartsHolding(started);
+        }
+        limited.forEach(r -> r.get(WAIT));
+        assertThat(limited).allSatisfy(r -> assertThat(r.successful()).isTrue());
+    }
+
     @Test
     void rateLimitCanBeChangedAtRunTime() {
         start(app.worker().concurrency(4));
