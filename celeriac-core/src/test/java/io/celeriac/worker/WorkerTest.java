@@ -380,12 +380,8 @@ class WorkerTest {
      */
     @Test
     void rateLimitSpacesStartsOnTheWorkersClock() {
-        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
-        start(app.worker().concurrency(4).ticker(now::get));
-        List<AsyncResult> results = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            results.add(app.task("t.limited").delay());
-        }
+        java.util.concurrent.atomic.AtomicLong now = startOnAStillClock();
+        List<AsyncResult> results = sendLimited(6);
         awaitStartsHolding(1);
         now.addAndGet(Duration.ofMillis(50).toNanos());
         awaitStartsHolding(2);
@@ -403,6 +399,21 @@ class WorkerTest {
         assertThat(results).allSatisfy(r -> assertThat(r.successful()).isTrue());
     }
 
+    /** Starts a worker of 4 threads whose rate limits read the returned clock (nanoseconds), which moves only when told. */
+    private java.util.concurrent.atomic.AtomicLong startOnAStillClock() {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
+        start(app.worker().concurrency(4).ticker(now::get));
+        return now;
+    }
+
+    private List<AsyncResult> sendLimited(int n) {
+        List<AsyncResult> results = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            results.add(app.task("t.limited").delay());
+        }
+        return results;
+    }
+
     /** Waits until {@code n} tasks started, then checks no further one starts while the ticker stands still. */
     private static void awaitStartsHolding(int n) {
         await().atMost(WAIT).until(() -> TestTasks.STARTS.size() >= n);
@@ -415,12 +426,8 @@ class WorkerTest {
     /** Requests waiting for a rate-limit token hold up no other task: one received after them runs meanwhile. */
     @Test
     void tasksReceivedAfterRateLimitedOnesWaitingForATokenRunMeanwhile() {
-        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
-        start(app.worker().concurrency(4).ticker(now::get));
-        List<AsyncResult> limited = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            limited.add(app.task("t.limited").delay());
-        }
+        java.util.concurrent.atomic.AtomicLong now = startOnAStillClock();
+        List<AsyncResult> limited = sendLimited(3);
         awaitStartsHolding(1);
         assertThat(app.task("t.add").delay(2, 3).get(WAIT)).isEqualTo(5);
         assertThat(TestTasks.STARTS).as("the limited ones still wait for their tokens").hasSize(1);
