@@ -90,13 +90,23 @@ public interface Broker extends AutoCloseable {
     /**
      * Starts what {@link #storeAckAndReserve} does, without waiting for messages, and may return before the broker has
      * answered: a worker with a backlog sends its next reserve before it receives the messages of the last one, so the
-     * broker's work and the worker's overlap instead of taking turns. One call is under way per caller at a time;
-     * {@link Reservation#await} gives its outcome. The default does the call when it is awaited, so a broker that
-     * cannot send one ahead behaves as if the worker called {@link #storeAckAndReserve} then.
+     * broker's work and the worker's overlap instead of taking turns. A caller may have up to
+     * {@link #reservesUnderWay} of them under way at once and awaits them in the order it started them;
+     * {@link Reservation#await} gives each one's outcome. The default does the call when it is awaited, so a broker
+     * that cannot send one ahead behaves as if the worker called {@link #storeAckAndReserve} then.
      */
     default Reservation startStoreAckAndReserve(ResultBackend backend, List<ResultDocument> results,
                                                 Collection<Delivery> acks, List<String> queues, int max) {
         return () -> storeAckAndReserve(backend, results, acks, queues, max, Duration.ZERO);
+    }
+
+    /**
+     * How many reserves started with {@link #startStoreAckAndReserve} a consumer gains by having under way at once.
+     * Where each call is a round trip of its own (Redis), two let one call's wait for its answer overlap the other's;
+     * the default's calls run only when awaited, so more than one gains nothing there.
+     */
+    default int reservesUnderWay() {
+        return 1;
     }
 
     /**

@@ -357,6 +357,42 @@ public abstract class BrokerContract {
         }
     }
 
+    /**
+     * A consumer may have {@link Broker#reservesUnderWay} reserves under way at once: each takes its own messages and
+     * writes what it carries, whichever way the broker runs them.
+     */
+    @Test
+    void twoReservesUnderWayTakeTheirOwnMessagesAndEachWritesWhatItCarries() throws Exception {
+        try (Transport t = open()) {
+            Broker victim = t.connect();
+            Broker survivor = t.connect();
+            try (ResultBackend backend = t.resultBackend()) {
+                List<OutboundMessage> six = new ArrayList<>();
+                for (int i = 1; i <= 6; i++) {
+                    six.add(message("contract.a", 0, "m" + i));
+                }
+                victim.publish(six);
+                List<Delivery> got = victim.reserve(QUEUES, 2, LONG);
+                assertThat(ids(this, got)).containsExactly("m1", "m2");
+                ResultDocument done = ResultDocument.of("m1", TaskState.SUCCESS, 1);
+                Reservation first = victim.startStoreAckAndReserve(backend, List.of(done), List.of(got.get(0)),
+                        QUEUES, 2);
+                Reservation second = victim.startStoreAckAndReserve(backend, List.of(), List.of(got.get(1)),
+                        QUEUES, 2);
+                assertThat(ids(this, first.await())).containsExactly("m3", "m4");
+                assertThat(ids(this, second.await())).containsExactly("m5", "m6");
+                assertThat(backend.get("m1")).as("stored before its ack").hasValueSatisfying(r ->
+                        assertThat(r.status()).isEqualTo(TaskState.SUCCESS));
+                t.crash(victim);
+                t.awaitRecovery(survivor);
+                List<Delivery> back = reserveAll(survivor, QUEUES, 10);
+                assertThat(ids(this, back)).as("both acks were written; what both calls took comes back")
+                        .containsExactlyInAnyOrder("m3", "m4", "m5", "m6");
+                survivor.ack(back);
+            }
+        }
+    }
+
     @Test
     void aDeadConsumersMessagesComeBackAndALiveOnesStayWithIt() throws Exception {
         try (Transport t = open()) {

@@ -11,6 +11,7 @@ import io.celeriac.broker.EventBus;
 import io.celeriac.broker.InMemoryBroker;
 import io.celeriac.broker.OnceDispatch;
 import io.celeriac.broker.OutboundMessage;
+import io.celeriac.broker.Reservation;
 import io.celeriac.control.ControlMessage;
 
 import java.time.Duration;
@@ -41,6 +42,16 @@ final class FaultyBroker implements Broker {
     final AtomicInteger combinedRefusals = new AtomicInteger();
     final AtomicInteger combinedWrites = new AtomicInteger();
     final AtomicInteger combinedRefused = new AtomicInteger();
+
+    /** What {@link #reservesUnderWay} says: 1, as the in-memory broker, unless a test asks for more. */
+    volatile int reservesUnderWay = 1;
+    /** When above 0, every so many reserves started ahead fail as unreachable when awaited, without running. */
+    volatile int aheadOutageEvery;
+    final AtomicInteger aheadStarted = new AtomicInteger();
+    final AtomicInteger aheadFailed = new AtomicInteger();
+    /** Reserves started ahead and not yet awaited, and the most there ever were at once. */
+    final AtomicInteger aheadUnderWay = new AtomicInteger();
+    final AtomicInteger mostAheadUnderWay = new AtomicInteger();
 
     FaultyBroker(InMemoryBroker inner) {
         this.inner = inner;
@@ -103,6 +114,28 @@ final class FaultyBroker implements Broker {
             throw new IllegalArgumentException("refused: a result of this batch cannot be written");
         }
         return Broker.super.storeAckAndReserve(backend, results, acks, queues, max, wait);
+    }
+
+    @Override
+    public int reservesUnderWay() {
+        return reservesUnderWay;
+    }
+
+    @Override
+    public Reservation startStoreAckAndReserve(ResultBackend backend, List<ResultDocument> results,
+                                               Collection<Delivery> acks, List<String> queues, int max) {
+        int seq = aheadStarted.incrementAndGet();
+        mostAheadUnderWay.accumulateAndGet(aheadUnderWay.incrementAndGet(), Math::max);
+        Reservation call = Broker.super.startStoreAckAndReserve(backend, results, acks, queues, max);
+        return () -> {
+            aheadUnderWay.decrementAndGet();
+            int every = aheadOutageEvery;
+            if (every > 0 && seq % every == 0) {
+                aheadFailed.incrementAndGet();
+                throw down("Reserving ahead");
+            }
+            return call.await();
+        };
     }
 
     @Override

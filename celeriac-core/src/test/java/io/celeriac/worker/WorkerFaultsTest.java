@@ -266,6 +266,35 @@ class WorkerFaultsTest {
         assertThat(app.task("t.add").delay(1, 1).get(WAIT)).isEqualTo(2);
     }
 
+    /**
+     * With two reserves under way, one that fails gives its places back and its results and acks are written with a
+     * later call, while the other's messages are received as usual: every task runs once, every message is settled,
+     * the window is whole again.
+     */
+    @ParameterizedTest(name = "acks late: {0}")
+    @ValueSource(booleans = {true, false})
+    void withTwoReservesUnderWayOneThatFailsLosesNothingAndRunsNothingTwice(boolean acksLate) {
+        FaultyBroker faulty = new FaultyBroker(broker);
+        faulty.storesResults = true;
+        faulty.reservesUnderWay = 2;
+        faulty.aheadOutageEvery = 7;
+        app = app(config().acksLate(acksLate).build(), faulty, new InMemoryResultBackend());
+        List<AsyncResult> results = new ArrayList<>();
+        for (int i = 0; i < 1500; i++) {
+            results.add(app.task("t.add").delay(i, 1));
+        }
+        // A window of 32 and a backlog from the start: the consumer keeps reserves under way.
+        start(app.worker().concurrency(8).prefetchMultiplier(4));
+        for (int i = 0; i < results.size(); i++) {
+            assertThat(results.get(i).get(WAIT)).isEqualTo(i + 1);
+        }
+        await().atMost(WAIT).until(() -> broker.unackedCount() == 0 && worker.inFlight() == 0);
+        assertThat(faulty.mostAheadUnderWay.get()).as("two reserves were under way at once").isEqualTo(2);
+        assertThat(faulty.aheadFailed.get()).as("reserves that failed").isGreaterThan(0);
+        assertThat(broker.queueLength("celery")).isZero();
+        assertThat(TestTasks.CALLS.get("t.add").get()).as("each task ran once").isEqualTo(1500);
+        assertThat(app.task("t.add").delay(1, 1).get(WAIT)).isEqualTo(2);
+    }
 
     /**
      * Final results are stored a few batches at a time: while one batch's store is under way, later tasks run and

@@ -40,6 +40,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -50,7 +51,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -436,7 +436,9 @@ public final class RedisBroker implements Broker {
 
     /**
      * The keys reserve.lua takes for one list of queues, and kombu's round-robin order of those queues (1-based),
-     * carried from one reserve call to the next as kombu's {@code _queue_cycle} is.
+     * carried from one reserve call to the next as kombu's {@code _queue_cycle} is: reserve.lua keeps it in Redis,
+     * so that a call sent before the last one's answer came back starts where that one stopped; the copy here, from
+     * the last answer, is sent for when Redis has none.
      */
     private final class ReserveCycle {
         final List<String> queues;
@@ -444,10 +446,15 @@ public final class RedisBroker implements Broker {
         final List<String> lists;
         final byte[][] keys;
         final int[] order;
-        /** The ids of calls whose answers never came (Redis may have run them), until a later call is answered. */
+        /** The queues' name in this consumer's note, under which reserve.lua keeps their order. */
+        final byte[] name;
+        /**
+         * The ids of calls whose answers never came (Redis may have run them), until a call that carried them is
+         * answered. Guarded by this cycle, as is {@link #underWay}.
+         */
         final List<String> lost = new ArrayList<>();
-        /** Held from building a call's arguments until its answer is taken: one call at a time uses the order. */
-        final Semaphore turn = new Semaphore(1);
+        /** The ids of calls sent and neither answered nor failed yet: the calls sent meanwhile keep their notes. */
+        final Set<String> underWay = new LinkedHashSet<>();
 
         ReserveCycle(List<String> queues, RedisKeys space) {
             this.queues = queues;
@@ -468,6 +475,7 @@ public final class RedisBroker implements Broker {
             keys[lists.size() + 3] = b(space.deadLetter(deadLetterKey));
             // What this consumer's last reserve took, so that a call whose answer was lost strands nothing.
             keys[lists.size() + 4] = b(space.reserving(consumerId));
+            this.name = b(String.join(",", queues));
             this.order = new int[queues.size()];
             for (int i = 0; i < order.length; i++) {
                 order[i] = i + 1;
@@ -566,19 +574,68 @@ public final class RedisBroker implements Broker {
         ReserveCall call = prepare(cycle, max, acks, writes);
         List<Object> out;
         try {
-            out = RESERVE.run(call.connection.sync(), ScriptOutputType.MULTI, call.keys, call.args);
+            out = run(call);
         } catch (RuntimeException e) {
             return finish(call, null, e);
         }
         return finish(call, out, null);
     }
 
+    /** Sends {@code call} and waits for its answer; loads the script first if Redis does not have it. */
+    private List<Object> run(ReserveCall call) {
+        synchronized (call.cycle) {
+            stamp(call);
+            return RESERVE.run(call.connection.sync(), ScriptOutputType.MULTI, call.keys, call.args);
+        }
+    }
+
+    /** Sends {@code call} with the loaded script and returns before Redis answers. */
+    private RedisFuture<List<Object>> send(ReserveCall call, String sha) {
+        synchronized (call.cycle) {
+            stamp(call);
+            return call.connection.async().evalsha(sha, ScriptOutputType.MULTI, call.keys, call.args);
+        }
+    }
+
     /**
-     * One reserve.lua call on its way: its keys and arguments, built while it holds its cycle's turn (the queue order
-     * and the lost calls it sends are the last answered call's), which {@link #finish} gives back.
+     * Names in {@code call}, as it is sent, the calls whose answers were lost and those still under way (whose notes
+     * it keeps), and counts it under way. Done under the cycle's lock up to the send, so that calls reach Redis in
+     * the order they learn of each other: a call sent earlier is in every later call's list and runs before it.
      */
-    private record ReserveCall(ReserveCycle cycle, String id, byte[][] keys, byte[][] args, int acks, int results,
-                               StatefulRedisConnection<byte[], byte[]> connection) {
+    private static void stamp(ReserveCall call) {
+        ReserveCycle cycle = call.cycle;
+        call.lostSent = List.copyOf(cycle.lost);
+        call.args[3] = b(String.join(" ", call.lostSent));
+        List<String> others = new ArrayList<>(cycle.underWay);
+        others.remove(call.id);
+        call.args[4] = b(String.join(" ", others));
+        cycle.underWay.add(call.id);
+    }
+
+    /**
+     * One reserve.lua call on its way: its keys and arguments, and the lost calls it named when sent ({@link #stamp}),
+     * which are no longer lost once it is answered ({@link #finish}).
+     */
+    private static final class ReserveCall {
+        final ReserveCycle cycle;
+        final String id;
+        final byte[][] keys;
+        final byte[][] args;
+        final int acks;
+        final int results;
+        final StatefulRedisConnection<byte[], byte[]> connection;
+        List<String> lostSent = List.of();
+
+        ReserveCall(ReserveCycle cycle, String id, byte[][] keys, byte[][] args, int acks, int results,
+                    StatefulRedisConnection<byte[], byte[]> connection) {
+            this.cycle = cycle;
+            this.id = id;
+            this.keys = keys;
+            this.args = args;
+            this.acks = acks;
+            this.results = results;
+            this.connection = connection;
+        }
     }
 
     private ReserveCall prepare(ReserveCycle cycle, int max, byte[][] acks, RedisResultBackend.ScriptWrites writes) {
@@ -586,25 +643,27 @@ public final class RedisBroker implements Broker {
         StatefulRedisConnection<byte[], byte[]> connection = redis.bytesConnectionFor(cycle.lists.get(0));
         int q = cycle.queues.size();
         // Raw bytes, not Lettuce's String codec: that would replace bytes that are not UTF-8 without a word.
-        cycle.turn.acquireUninterruptibly();
         int results = writes.keys().length;
-        byte[][] args = new byte[6 + acks.length + (results == 0 ? 0 : 1 + writes.args().length) + q][];
+        byte[][] args = new byte[8 + acks.length + (results == 0 ? 0 : 1 + writes.args().length) + q][];
         String call = consumerId + "-" + deadSeq.incrementAndGet();
         args[0] = b(Integer.toString(max));
         args[1] = b(Double.toString(now()));
         args[2] = b(call);
-        args[3] = b(String.join(" ", cycle.lost));
-        args[4] = b(Integer.toString(acks.length));
-        System.arraycopy(acks, 0, args, 5, acks.length);
-        int a = 5 + acks.length;
+        // args[3] and args[4], the lost calls and those under way, are named as it is sent (stamp).
+        args[5] = cycle.name;
+        args[6] = b(Integer.toString(acks.length));
+        System.arraycopy(acks, 0, args, 7, acks.length);
+        int a = 7 + acks.length;
         args[a++] = b(Integer.toString(results));
         if (results > 0) {
             args[a++] = b(Integer.toString(url.db()));
             System.arraycopy(writes.args(), 0, args, a, writes.args().length);
             a += writes.args().length;
         }
-        for (int i = 0; i < q; i++) {
-            args[a + i] = b(Integer.toString(cycle.order[i]));
+        synchronized (cycle) {
+            for (int i = 0; i < q; i++) {
+                args[a + i] = b(Integer.toString(cycle.order[i]));
+            }
         }
         byte[][] keys = cycle.keys;
         if (results > 0) {
@@ -614,7 +673,7 @@ public final class RedisBroker implements Broker {
         return new ReserveCall(cycle, call, keys, args, acks.length, results, connection);
     }
 
-    /** Takes a reserve.lua call's answer ({@code out}) or its failure, gives its cycle's turn back. */
+    /** Takes a reserve.lua call's answer ({@code out}) or its failure; the call is no longer under way. */
     private List<Delivery> finish(ReserveCall call, @Nullable List<Object> out, @Nullable RuntimeException failure) {
         ReserveCycle cycle = call.cycle;
         int q = cycle.queues.size();
@@ -628,12 +687,12 @@ public final class RedisBroker implements Broker {
         } catch (RuntimeException e) {
             failure = e;
         }
-        try {
+        synchronized (cycle) {
+            cycle.underWay.remove(call.id);
             if (failure != null || out == null) {
                 RuntimeException e = failure != null ? failure : new IllegalStateException("no answer");
-                // Redis may have run it and the answer been lost: the next call that is answered puts back what this
-                // one took. Every unanswered call since the last answer is named, as any of them may be the last
-                // one Redis ran (a call refused before it was sent cannot be).
+                // Redis may have run it and the answer been lost: the next call puts back what this one took (its
+                // note stays until then). A call refused before it was sent cannot have run.
                 if (!String.valueOf(e.getMessage()).contains("Commands are rejected") && cycle.lost.size() < 1000) {
                     cycle.lost.add(call.id);
                 }
@@ -641,12 +700,10 @@ public final class RedisBroker implements Broker {
                         + call.acks + " message(s) and reserving" : call.acks > 0 ? "Acking " + call.acks
                         + " message(s) and reserving" : "Reserving") + " from " + cycle.queues, e);
             }
-            cycle.lost.clear();
+            cycle.lost.removeAll(call.lostSent);
             for (int i = 0; i < q; i++) {
                 cycle.order[i] = ((Number) out.get(i)).intValue();
             }
-        } finally {
-            cycle.turn.release();
         }
         return deliveries(cycle, out);
     }
@@ -674,7 +731,7 @@ public final class RedisBroker implements Broker {
             };
         }
         try {
-            answer = call.connection.async().evalsha(sha, ScriptOutputType.MULTI, call.keys, call.args);
+            answer = send(call, sha);
         } catch (RuntimeException e) {
             try {
                 finish(call, null, e);
@@ -691,9 +748,10 @@ public final class RedisBroker implements Broker {
                 out = LettuceFutures.awaitOrCancel(answer, call.connection.getTimeout().toNanos(),
                         TimeUnit.NANOSECONDS);
             } catch (RedisNoScriptException e) {
-                // Redis restarted and forgot the script, so it did not run: run it now, loading it again.
+                // Redis restarted and forgot the script, so it did not run: run it now, loading it again, naming the
+                // calls under way now (sent after this one, they ran before it).
                 try {
-                    out = RESERVE.run(call.connection.sync(), ScriptOutputType.MULTI, call.keys, call.args);
+                    out = run(call);
                 } catch (RuntimeException again) {
                     return finish(call, null, again);
                 }
@@ -702,6 +760,16 @@ public final class RedisBroker implements Broker {
             }
             return finish(call, out, null);
         };
+    }
+
+    /**
+     * Two: a worker with a backlog sends its next reserve while the last is still on its way, and each call's wait for
+     * Redis is hidden behind the other's. Each call keeps its own note of what it took, so a lost answer strands
+     * nothing (reserve.lua). On a cluster calls run when awaited.
+     */
+    @Override
+    public int reservesUnderWay() {
+        return redis.isCluster() ? 1 : 2;
     }
 
     private List<Delivery> deliveries(ReserveCycle cycle, List<Object> out) {

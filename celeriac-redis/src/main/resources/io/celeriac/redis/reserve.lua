@@ -10,19 +10,24 @@
 -- rest of the call (nothing else runs while a script does). So a busy queue cannot starve the others: with two
 -- queues, messages alternate between them.
 --
--- A call whose answer was lost (Redis went away after running it) must not strand what it took: each call notes
--- what it reserved under celeriac.reserving.<consumer> (its call id, then per message: list index, message length,
--- tag), and the next call on the same lists, told the lost calls' ids, first puts back on their lists, to be served
--- next, the messages of that call the consumer still holds. Nothing a live consumer was never handed stays with it.
+-- A call whose answer was lost (Redis went away after running it) must not strand what it took. Each call that takes
+-- messages notes them in the hash celeriac.reserving.<consumer>, under its call id (per message: list index, message
+-- length, tag). A consumer may have two calls under way at once, so a call is told the ids of the calls whose answers
+-- were lost (it first puts back on their lists, to be served next, the messages of those calls the consumer still
+-- holds) and of those still under way, whose notes it keeps: any other note belongs to a call that was answered and
+-- is deleted. Calls on one connection run in the order they were sent, so a call under way ran before this one or
+-- never will. The queue order is kept in the same hash (field "order <queues>"): each call starts where the last
+-- one Redis ran stopped, even while the last answer is still on its way; the order sent is used when none is kept.
 --
 -- KEYS: lists (queue by queue, each queue's steps 0, 3, 6, 9), unacked (hash), unacked_index (zset),
---       celeriac.unacked.<consumer> (set), dead-letter list, celeriac.reserving.<consumer> (string), then the r result
+--       celeriac.unacked.<consumer> (set), dead-letter list, celeriac.reserving.<consumer> (hash), then the r result
 --       keys to write (celery-task-meta-<id>, in the result backend's database)
 -- ARGV: max, now (epoch seconds), this call's id (also the dead-letter id prefix), the ids of calls whose answers
---       were lost, space-separated ('' if none), the number of tags to ack first (k), those k tags, the number of
---       results to store first (r), if r > 0: this connection's database, the result backend's database, expiry in
---       ms ('' for none), then the r results' JSON in the order of their keys; then the queue order: queue numbers
---       from 1, next served first
+--       were lost, space-separated ('' if none), the ids of this consumer's calls still under way ('' if none), the
+--       queues' name (for their order), the number of tags to ack first (k), those k tags, the number of results to
+--       store first (r), if r > 0: this connection's database, the result backend's database, expiry in ms ('' for
+--       none), then the r results' JSON in the order of their keys; then the queue order: queue numbers from 1, next
+--       served first
 --
 -- Storing results and acking first, in the same call, is the worker's hot path with acks late: the tasks just
 -- finished leave their results and make room for the next messages in one round trip, and nothing is ever held
@@ -95,8 +100,8 @@ local function envelope_fields(raw)
   return string.sub(tag, 2, -2), ex, rk
 end
 
-local nacks = tonumber(ARGV[5])
-local at = 6 + nacks
+local nacks = tonumber(ARGV[7])
+local at = 8 + nacks
 local nresults = tonumber(ARGV[at])
 local n = #KEYS - 5 - nresults
 local unacked, index, mine, dlq, reserving = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4], KEYS[n + 5]
@@ -138,17 +143,27 @@ if nresults > 0 then
   end
   first_order = at + 4 + nresults
 end
-ack_held(unacked, index, mine, 6, 5 + nacks)
+ack_held(unacked, index, mine, 8, 7 + nacks)
+local order_field = 'order ' .. ARGV[6]
+local keep = {}
+for id in string.gmatch(ARGV[5], '%S+') do
+  keep[id] = true
+end
 if lost ~= '' then
-  local note = redis.call('GET', reserving)
-  if note then
-    local lines = {}
-    for line in string.gmatch(note, '[^\n]+') do
-      lines[#lines + 1] = line
-    end
-    if string.find(' ' .. lost .. ' ', ' ' .. lines[1] .. ' ', 1, true) then
-      -- Last reserved first: RPUSH puts each at the served end, so they come out again in their first order.
-      for k = #lines, 2, -1 do
+  local ids = {}
+  for id in string.gmatch(lost, '%S+') do
+    ids[#ids + 1] = id
+  end
+  -- Latest call first, each from its last message: RPUSH puts each at the served end, so they come out again in
+  -- their first order.
+  for c = #ids, 1, -1 do
+    local note = redis.call('HGET', reserving, ids[c])
+    if note then
+      local lines = {}
+      for line in string.gmatch(note, '[^\n]+') do
+        lines[#lines + 1] = line
+      end
+      for k = #lines, 1, -1 do
         local li, len, tag = string.match(lines[k], '^(%d+) (%d+) (.*)$')
         if tag and redis.call('SISMEMBER', mine, tag) == 1 then
           local v = redis.call('HGET', unacked, tag)
@@ -163,9 +178,28 @@ if lost ~= '' then
     end
   end
 end
+local gone = {}
+for _, field in ipairs(redis.call('HKEYS', reserving)) do
+  if not keep[field] and string.sub(field, 1, 6) ~= 'order ' then
+    gone[#gone + 1] = field
+  end
+end
+if #gone > 0 then
+  redis.call('HDEL', reserving, unpack(gone))
+end
 local order = {}
 for i = first_order, #ARGV do
   order[#order + 1] = tonumber(ARGV[i])
+end
+local kept = redis.call('HGET', reserving, order_field)
+if kept then
+  local o = {}
+  for q in string.gmatch(kept, '%d+') do
+    o[#o + 1] = tonumber(q)
+  end
+  if #o == #order then
+    order = o
+  end
 end
 local queues = #order
 local steps = n / queues
@@ -254,9 +288,15 @@ for i = 1, #tags, 1000 do
   redis.call('ZADD', index, unpack(zadd, 2 * i - 1, 2 * j))
   redis.call('SADD', mine, unpack(tags, i, j))
 end
+-- Kept an hour, as long as kombu's visibility timeout: long enough to outlast any outage it has to survive. The
+-- order changes only when something was taken: a poll that finds the queues empty writes nothing.
 if #notes > 0 then
-  -- Kept an hour, as long as kombu's visibility timeout: long enough to outlast any outage it has to survive.
-  redis.call('SET', reserving, ARGV[3] .. '\n' .. table.concat(notes, '\n'), 'PX', 3600000)
+  redis.call('HSET', reserving, ARGV[3], table.concat(notes, '\n'), order_field, table.concat(order, ' '))
+elseif popped > 0 then
+  redis.call('HSET', reserving, order_field, table.concat(order, ' '))
+end
+if popped > 0 then
+  redis.call('PEXPIRE', reserving, 3600000)
 end
 local out = order
 for i = 1, #found do

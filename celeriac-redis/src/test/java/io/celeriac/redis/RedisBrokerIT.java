@@ -105,6 +105,86 @@ class RedisBrokerIT {
         }
     }
 
+    /**
+     * Two reserves under way, both run by Redis (held back by a pause until both were sent), both answers lost: the
+     * next call puts back what each took, and every message is delivered once, in its first order.
+     */
+    @Test
+    void twoReservesUnderWayWhoseAnswersAreBothLostStrandNothing() throws Exception {
+        try (CuttingProxy proxy = new CuttingProxy(REDIS.port())) {
+            RedisBroker b = new RedisBroker(RedisUrl.parse("redis://127.0.0.1:" + proxy.port() + "/0"),
+                    CeleriacConfig.defaults(), codec, Clock.systemUTC());
+            brokers.add(b);
+            b.publish(sixMessages("lost2.q"));
+            b.reserve(List.of("other.q"), 1, Duration.ZERO); // registered, connected and the script loaded
+            proxy.cutAfterRequestContaining("lost2.q");
+            redis.clientPause(500);
+            var first = b.startStoreAckAndReserve(null, List.of(), List.of(), List.of("lost2.q"), 2);
+            var second = b.startStoreAckAndReserve(null, List.of(), List.of(), List.of("lost2.q"), 2);
+            assertThatThrownBy(first::await).isInstanceOf(BrokerUnavailableException.class);
+            assertThatThrownBy(second::await).isInstanceOf(BrokerUnavailableException.class);
+            assertThat(proxy.hasCut()).as("the answers were lost").isTrue();
+            assertThat(redis.hlen(RedisBroker.UNACKED)).as("Redis ran both: four messages held by a live consumer "
+                    + "that never got them").isEqualTo(4);
+            List<String> got = new ArrayList<>();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> {
+                try {
+                    b.reserve(List.of("lost2.q"), 10, Duration.ofMillis(100)).forEach(d -> got.add(id(d, codec)));
+                } catch (BrokerUnavailableException e) {
+                    // reconnecting
+                }
+                return got.size() >= 6;
+            });
+            assertThat(got).as("each delivered once, in their first order")
+                    .containsExactly("m1", "m2", "m3", "m4", "m5", "m6");
+            assertThat(redis.hlen(RedisBroker.UNACKED)).isEqualTo(6);
+        }
+    }
+
+    /**
+     * A reserve whose answer is lost while a later one is under way (given up on before Redis, paused, ran either):
+     * the later call, answered, keeps the first one's note, and the next call puts its messages back. What the
+     * answered call took is not put back.
+     */
+    @Test
+    void aReserveGivenUpWhileALaterOneIsUnderWayStrandsNothingAndTheLaterOnesMessagesStay() throws Exception {
+        RedisBroker b = broker();
+        b.publish(sixMessages("lost3.q"));
+        b.reserve(List.of("other.q"), 1, Duration.ZERO); // registered, connected and the script loaded
+        redis.clientPause(500);
+        var first = b.startStoreAckAndReserve(null, List.of(), List.of(), List.of("lost3.q"), 2);
+        var second = b.startStoreAckAndReserve(null, List.of(), List.of(), List.of("lost3.q"), 2);
+        Thread.currentThread().interrupt();
+        try {
+            assertThatThrownBy(first::await).as("given up on: interrupted while Redis is paused")
+                    .isInstanceOf(BrokerUnavailableException.class);
+        } finally {
+            Thread.interrupted();
+        }
+        List<String> got = new ArrayList<>();
+        second.await().forEach(d -> got.add(id(d, codec)));
+        assertThat(got).as("the first call ran first, then this one").containsExactly("m3", "m4");
+        assertThat(redis.hlen(RedisBroker.UNACKED)).isEqualTo(4);
+        while (got.size() < 6) {
+            List<Delivery> next = b.reserve(List.of("lost3.q"), 10, Duration.ofSeconds(1));
+            assertThat(next).as("delivered so far: %s", got).isNotEmpty();
+            next.forEach(d -> got.add(id(d, codec)));
+        }
+        assertThat(got).as("the first call's messages put back and served first, each delivered once")
+                .containsExactly("m3", "m4", "m1", "m2", "m5", "m6");
+        assertThat(redis.hlen(RedisBroker.UNACKED)).isEqualTo(6);
+        assertThat(redis.hkeys(RedisKeys.RESERVING_PREFIX + b.consumerId())).as("notes left: the last call's and "
+                + "the queue order").hasSize(2);
+    }
+
+    private List<OutboundMessage> sixMessages(String queue) {
+        List<OutboundMessage> out = new ArrayList<>();
+        for (int i = 1; i <= 6; i++) {
+            out.add(message(queue, 0, "m" + i));
+        }
+        return out;
+    }
+
     private OutboundMessage message(String queue, int priority, String id) {
         TaskMessage m = TaskMessage.builder("t.add", id).args(List.of(1, 2)).routingKey(queue).priority(priority)
                 .deliveryTag(UUID.randomUUID().toString()).build();
