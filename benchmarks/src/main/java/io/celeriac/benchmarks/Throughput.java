@@ -45,6 +45,7 @@ import java.util.regex.Pattern;
  *   <li>{@code -Dbench.warmup=N}: unmeasured runs of N tasks before the measured ones (default 0: none), of the
  *       first configuration, repeated until a drain is within 5 % of the one before it, at least twice and at most
  *       {@code -Dbench.warmupMax=W} times (default 6): the JIT is still compiling for a while after the first;
+ *   <li>{@code -Dbench.<config>.prefetch=M}: another prefetch multiplier for that configuration (prod: 1, default: 4);
  *   <li>{@code -Dbench.broker=URL}: the broker to measure, e.g. {@code amqp://...} (default: the Redis, db 0);
  *       results are stored in the Redis given either way;
  *   <li>{@code -Dbench.enqueue8=M}: tasks for the multi-threaded enqueue figure (default 0: skipped), sent with
@@ -161,7 +162,9 @@ public final class Throughput {
                 results.flushall();
                 CeleriacConfig config = CeleriacConfig.builder().brokerUrl(BROKER.orElse(base + "/0"))
                         .resultBackend(base + "/1")
-                        .acksLate(prod).prefetchMultiplier(prod ? 1 : 4).defaultQueue("bench")
+                        .acksLate(prod)
+                        .prefetchMultiplier(Integer.getInteger("bench." + name + ".prefetch", prod ? 1 : 4))
+                        .defaultQueue("bench")
                         .hostname("bench@%h").build();
                 try (Celeriac app = Celeriac.builder().config(config).register(new BenchTasks()).build()) {
                     StringBuilder line = new StringBuilder();
