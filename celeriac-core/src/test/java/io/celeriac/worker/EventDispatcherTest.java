@@ -52,6 +52,45 @@ class EventDispatcherTest {
         }
     }
 
+    /**
+     * Task events come in faster than the 100 ms tick under load: a full batch is sent at once rather than growing
+     * into one message of megabytes. Here no tick is scheduled (the worker never became ready), so only a full batch
+     * can send; the rest goes with the stop. Every event is sent once, in clock order.
+     */
+    @Test
+    void aFullBatchOfTaskEventsIsSentWithoutWaitingForTheTick() throws Exception {
+        List<Object> messages = new CopyOnWriteArrayList<>();
+        FaultyBroker broker = new FaultyBroker(new InMemoryBroker());
+        broker.events = new io.celeriac.broker.EventBus() {
+            @Override
+            public void publish(String routingKey, String hostname, Object body) {
+                if (routingKey.equals("task.multi")) {
+                    messages.add(List.copyOf((List<?>) body));
+                }
+            }
+
+            @Override
+            public AutoCloseable subscribe(java.util.function.Consumer<Map<String, Object>> listener) {
+                return () -> { };
+            }
+        };
+        EventDispatcher events = new EventDispatcher(broker, "batch@test", java.time.Clock.systemUTC());
+        int n = 3 * EventDispatcher.BATCH + 10;
+        for (int i = 0; i < n; i++) {
+            events.taskStarted(new io.celeriac.task.TaskRequest("id-" + i, "t.add", List.of(), Map.of(), 0, null,
+                    null, null, null, null, "batch@test", "", "celery", "celery", Map.of()));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !messages.isEmpty());
+        events.workerStopped(null);
+        List<String> ids = messages.stream().flatMap(m -> ((List<?>) m).stream())
+                .map(e -> (String) ((Map<?, ?>) e).get("uuid")).toList();
+        assertThat(ids).hasSize(n).doesNotHaveDuplicates();
+        List<Long> clocks = messages.stream().flatMap(m -> ((List<?>) m).stream())
+                .map(e -> ((Number) ((Map<?, ?>) e).get("clock")).longValue()).toList();
+        assertThat(clocks).isSorted();
+        broker.inner.close();
+    }
+
     /** No worker here knows the task: its task-rejected event still says what was asked for, so monitors name it. */
     @Test
     void anUnregisteredTaskIsRejectedWithItsNameAndArguments() throws Exception {

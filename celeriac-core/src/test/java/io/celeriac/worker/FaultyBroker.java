@@ -43,6 +43,8 @@ final class FaultyBroker implements Broker {
     final AtomicInteger combinedWrites = new AtomicInteger();
     final AtomicInteger combinedRefused = new AtomicInteger();
 
+    /** Another event bus than the inner broker's, when a test sets one. */
+    volatile EventBus events;
     /** What {@link #reservesUnderWay} says: 1, as the in-memory broker, unless a test asks for more. */
     volatile int reservesUnderWay = 1;
     /** When above 0, every so many reserves started ahead fail as unreachable when awaited, without running. */
@@ -199,7 +201,8 @@ final class FaultyBroker implements Broker {
 
     @Override
     public Optional<EventBus> eventBus() {
-        return inner.eventBus();
+        EventBus bus = events;
+        return bus != null ? Optional.of(bus) : inner.eventBus();
     }
 
     @Override
