@@ -149,11 +149,15 @@ local keep = {}
 for id in string.gmatch(ARGV[5], '%S+') do
   keep[id] = true
 end
-if lost ~= '' then
+-- This very call may have run already: Lettuce sends a command again after a reconnect when the connection dropped
+-- before its answer came (its at-least-once mode). Then its note is here: what that run took is put back like a lost
+-- call's and taken again below, so the answer that does arrive holds it, and nothing is stranded.
+do
   local ids = {}
   for id in string.gmatch(lost, '%S+') do
     ids[#ids + 1] = id
   end
+  ids[#ids + 1] = ARGV[3]
   -- Latest call first, each from its last message: RPUSH puts each at the served end, so they come out again in
   -- their first order.
   for c = #ids, 1, -1 do

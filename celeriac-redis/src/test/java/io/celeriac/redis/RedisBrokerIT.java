@@ -91,15 +91,7 @@ class RedisBrokerIT {
             assertThat(proxy.hasCut()).as("the answer to the reserve was lost").isTrue();
             assertThat(redis.hlen(RedisBroker.UNACKED)).as("Redis ran the reserve: two messages are held by a "
                     + "live consumer that never got them").isEqualTo(2);
-            List<String> got = new ArrayList<>();
-            await().atMost(10, TimeUnit.SECONDS).until(() -> {
-                try {
-                    b.reserve(List.of("lost.q"), 10, Duration.ofMillis(100)).forEach(d -> got.add(id(d, codec)));
-                } catch (BrokerUnavailableException e) {
-                    // reconnecting
-                }
-                return got.size() >= 3;
-            });
+            List<String> got = reserveThroughReconnect(b, "lost.q", 3);
             assertThat(got).as("each delivered once, in their first order").containsExactly("m1", "m2", "m3");
             assertThat(redis.hlen(RedisBroker.UNACKED)).isEqualTo(3);
         }
@@ -126,15 +118,7 @@ class RedisBrokerIT {
             assertThat(proxy.hasCut()).as("the answers were lost").isTrue();
             assertThat(redis.hlen(RedisBroker.UNACKED)).as("Redis ran both: four messages held by a live consumer "
                     + "that never got them").isEqualTo(4);
-            List<String> got = new ArrayList<>();
-            await().atMost(10, TimeUnit.SECONDS).until(() -> {
-                try {
-                    b.reserve(List.of("lost2.q"), 10, Duration.ofMillis(100)).forEach(d -> got.add(id(d, codec)));
-                } catch (BrokerUnavailableException e) {
-                    // reconnecting
-                }
-                return got.size() >= 6;
-            });
+            List<String> got = reserveThroughReconnect(b, "lost2.q", 6);
             assertThat(got).as("each delivered once, in their first order")
                     .containsExactly("m1", "m2", "m3", "m4", "m5", "m6");
             assertThat(redis.hlen(RedisBroker.UNACKED)).isEqualTo(6);
@@ -175,6 +159,74 @@ class RedisBrokerIT {
         assertThat(redis.hlen(RedisBroker.UNACKED)).isEqualTo(6);
         assertThat(redis.hkeys(RedisKeys.RESERVING_PREFIX + b.consumerId())).as("notes left: the last call's and "
                 + "the queue order").hasSize(2);
+    }
+
+    /**
+     * Lettuce sends a command again after a reconnect when the connection dropped before its answer came (its
+     * at-least-once mode), so one reserve call can run twice: the second run answers with what the first took (put
+     * back, then taken again), and nothing stays recorded as held by a live consumer that never got it.
+     */
+    @Test
+    void aReserveCallThatRunsTwiceAnswersWithWhatItTookAndStrandsNothing() throws Exception {
+        RedisBroker b = broker();
+        b.publish(sixMessages("twice.q"));
+        b.reserve(List.of("other.q"), 1, Duration.ZERO); // registered
+        RedisKeys keys = RedisKeys.PLAIN;
+        List<String> scriptKeys = new ArrayList<>();
+        for (int step : new int[] {0, 3, 6, 9}) {
+            scriptKeys.add(keys.list("twice.q", step));
+        }
+        scriptKeys.addAll(List.of(keys.unacked(), keys.unackedIndex(), keys.heldBy(b.consumerId()),
+                keys.deadLetter(CeleriacConfig.defaults().deadLetterQueue()), keys.reserving(b.consumerId())));
+        // max 3, now, the call's id, no lost calls, none under way, the queues' name, no acks, no results, order 1.
+        String[] args = {"3", Double.toString(Instant.now().getEpochSecond()), b.consumerId() + "-twice", "", "",
+                "twice.q", "0", "0", "1"};
+        LuaScript reserve = new LuaScript("reserve", "ack_held");
+        StatefulRedisConnection<byte[], byte[]> bytes = client.connect(io.lettuce.core.codec.ByteArrayCodec.INSTANCE);
+        try {
+            List<String> first = tags(reserve.run(bytes.sync(), io.lettuce.core.ScriptOutputType.MULTI,
+                    bytesOf(scriptKeys), bytesOf(List.of(args))));
+            List<String> again = tags(reserve.run(bytes.sync(), io.lettuce.core.ScriptOutputType.MULTI,
+                    bytesOf(scriptKeys), bytesOf(List.of(args))));
+            assertThat(first).hasSize(3);
+            assertThat(again).as("the second run answers with what the first took").isEqualTo(first);
+            assertThat(redis.hkeys(RedisBroker.UNACKED)).as("held: only what the answer holds")
+                    .containsExactlyInAnyOrderElementsOf(first);
+            assertThat(redis.llen("twice.q")).isEqualTo(3);
+        } finally {
+            bytes.close();
+        }
+    }
+
+    private static byte[][] bytesOf(List<String> values) {
+        byte[][] out = new byte[values.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values.get(i).getBytes(StandardCharsets.UTF_8);
+        }
+        return out;
+    }
+
+    /** The delivery tags in a reserve.lua answer for one queue: its order, then (list, tag, message) triples. */
+    private static List<String> tags(List<Object> answer) {
+        List<String> out = new ArrayList<>();
+        for (int i = 1; i + 2 < answer.size(); i += 3) {
+            out.add(new String((byte[]) answer.get(i + 1), StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    /** The ids of the first {@code n} messages {@code b} reserves from {@code queue}, while it reconnects. */
+    private List<String> reserveThroughReconnect(RedisBroker b, String queue, int n) {
+        List<String> got = new ArrayList<>();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> {
+            try {
+                b.reserve(List.of(queue), 10, Duration.ofMillis(100)).forEach(d -> got.add(id(d, codec)));
+            } catch (BrokerUnavailableException e) {
+                // reconnecting
+            }
+            return got.size() >= n;
+        });
+        return got;
     }
 
     private List<OutboundMessage> sixMessages(String queue) {
