@@ -14,8 +14,8 @@
 -- messages notes them in the hash celeriac.reserving.<consumer>, under its call id (per message: list index, message
 -- length, tag). A consumer may have two calls under way at once, so a call is told the ids of the calls whose answers
 -- were lost (it first puts back on their lists, to be served next, the messages of those calls the consumer still
--- holds) and of those still under way, whose notes it keeps: any other note belongs to a call that was answered and
--- is deleted. Calls on one connection run in the order they were sent, so a call under way ran before this one or
+-- holds) and of those still under way, whose notes it keeps: any other note of an earlier call belongs to a call
+-- that was answered and is deleted. Calls on one connection run in the order they were sent, so a call under way ran before this one or
 -- never will. The queue order is kept in the same hash (field "order <queues>"): each call starts where the last
 -- one Redis ran stopped, even while the last answer is still on its way; the order sent is used when none is kept.
 --
@@ -182,10 +182,16 @@ do
     end
   end
 end
+-- Only notes of earlier calls (call ids end in a sequence number): a call sent again after a reconnect runs after
+-- calls sent later than it, whose notes it must leave to them.
 local gone = {}
+local me = tonumber(string.match(ARGV[3], '(%d+)$'))
 for _, field in ipairs(redis.call('HKEYS', reserving)) do
   if not keep[field] and string.sub(field, 1, 6) ~= 'order ' then
-    gone[#gone + 1] = field
+    local n = tonumber(string.match(field, '(%d+)$'))
+    if not me or not n or n <= me then
+      gone[#gone + 1] = field
+    end
   end
 end
 if #gone > 0 then
