@@ -283,8 +283,16 @@ class WorkerFaultsTest {
         for (int i = 0; i < 1500; i++) {
             results.add(app.task("t.add").delay(i, 1));
         }
-        // A window of 32 and a backlog from the start: the consumer keeps reserves under way.
-        start(app.worker().concurrency(8).prefetchMultiplier(4));
+        // A window of 32 and a backlog from the start: the consumer keeps reserves under way. Receiving is slowed
+        // (a millisecond a task, on the consumer thread) so that places free up while each batch is dispatched, which
+        // is when a second call goes, however this machine schedules the threads.
+        WorkerListener slowReceiving = new WorkerListener() {
+            @Override
+            public void taskReceived(TaskRequest r) {
+                Worker.sleepQuietly(1);
+            }
+        };
+        start(app.worker().concurrency(8).prefetchMultiplier(4).listener(slowReceiving));
         for (int i = 0; i < results.size(); i++) {
             assertThat(results.get(i).get(WAIT)).isEqualTo(i + 1);
         }
