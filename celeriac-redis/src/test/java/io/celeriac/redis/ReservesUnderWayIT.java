@@ -89,17 +89,17 @@ class ReservesUnderWayIT {
 
         outageAfter(TASKS / 10, () -> {
             server.kill();
-            Thread.sleep(1000); // the outage itself
+            Thread.sleep(1000); // the outage itself: Redis down this long, not a wait for a condition
             server.start();
         });
         outageAfter(TASKS / 3, () -> {
             server.pause();
-            Thread.sleep(2000);
+            Thread.sleep(2000); // the pause itself: Redis stopped this long, not a wait for a condition
             server.resume();
         });
         outageAfter(TASKS / 2, () -> {
             server.kill();
-            Thread.sleep(5000);
+            Thread.sleep(5000); // the outage itself: Redis down this long, not a wait for a condition
             server.start();
         });
 
