@@ -55,12 +55,17 @@ final class AmqpEventBus implements EventBus {
 
     @Override
     public void publish(String routingKey, String hostname, Object body) {
+        publishJson(routingKey, hostname, codec.writeJsonBytes(body));
+    }
+
+    @Override
+    public void publishJson(String routingKey, String hostname, byte[] json) {
         Map<String, Object> headers = new HashMap<>();
         headers.put("hostname", hostname);
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("delivery_mode", 1);
         properties.put("priority", 0);
-        link.publish(exchange, routingKey, BrokerMessage.json(codec.writeJson(body), headers, properties));
+        link.publish(exchange, routingKey, new BrokerMessage(json, "application/json", "utf-8", headers, properties));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.celeriac.broker;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -17,6 +18,19 @@ public interface EventBus {
      * @param body one event (a map) or, for {@code task.multi}, a list of task events
      */
     void publish(String routingKey, String hostname, Object body);
+
+    /**
+     * Publishes a body already written as JSON (UTF-8): a worker writes its batches of task events straight to bytes.
+     * A bus that carries JSON sends it as it is; this default reads it back into values for one that does not.
+     *
+     * @param json one event (an object) or a list of events, as {@link #publish}'s body
+     */
+    default void publishJson(String routingKey, String hostname, byte[] json) {
+        Object body = EventJson.CODEC.readJson(new String(json, StandardCharsets.UTF_8));
+        if (body != null) {
+            publish(routingKey, hostname, body);
+        }
+    }
 
     /** Receives every event (lists are delivered one event at a time) until the returned handle is closed. */
     AutoCloseable subscribe(Consumer<Map<String, Object>> listener);

@@ -1,5 +1,6 @@
 package io.celeriac.protocol;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 
@@ -30,35 +31,55 @@ public final class KombuEnvelope {
 
     /** The envelope text, body base64-encoded as kombu's Redis transport writes it. */
     public String encode(BrokerMessage m) {
+        // Base64 never needs JSON escaping: written raw, skipping the generator's check of every character.
+        return json.write(g -> write(g, m, () -> g.writeRawValue(
+                '"' + Base64.getEncoder().encodeToString(m.body()) + '"')));
+    }
+
+    /**
+     * The same envelope as {@link #encode}, as UTF-8 bytes written as bytes throughout: for large messages sent as
+     * bytes (a batch of task events is some 100 kB), where the text form was copied out of the writer, encoded to
+     * UTF-8 and copied once more by the client.
+     */
+    public byte[] encodeBytes(BrokerMessage m) {
+        return json.writeBytes(g -> write(g, m, () -> {
+            byte[] base64 = Base64.getEncoder().encode(m.body());
+            g.writeRawUTF8String(base64, 0, base64.length); // quoted, not escaped: base64 needs none
+        }));
+    }
+
+    /** Writes the body's value (the field name is written already). */
+    private interface BodyValue {
+        void write() throws IOException;
+    }
+
+    private void write(JsonGenerator g, BrokerMessage m, BodyValue body) throws IOException {
         // Written field by field: building the envelope as maps first (and copying the properties to add
         // body_encoding) cost more than writing it.
-        return json.write(g -> {
-            g.writeStartObject();
-            // Base64 never needs JSON escaping: written raw, skipping the generator's check of every character.
-            g.writeFieldName("body");
-            g.writeRawValue('"' + Base64.getEncoder().encodeToString(m.body()) + '"');
-            g.writeStringField("content-encoding", m.contentEncoding());
-            g.writeStringField("content-type", m.contentType());
-            g.writeFieldName("headers");
-            json.writeValue(g, m.headers());
-            g.writeFieldName("properties");
-            g.writeStartObject();
-            boolean encodingWritten = false;
-            for (Map.Entry<String, Object> e : m.properties().entrySet()) {
-                g.writeFieldName(e.getKey());
-                if (BODY_ENCODING.equals(e.getKey())) {
-                    g.writeString("base64");
-                    encodingWritten = true;
-                } else {
-                    json.writeValue(g, e.getValue());
-                }
+        g.writeStartObject();
+        g.writeFieldName("body");
+        body.write();
+        g.writeStringField("content-encoding", m.contentEncoding());
+        g.writeStringField("content-type", m.contentType());
+        g.writeFieldName("headers");
+        json.writeValue(g, m.headers());
+        g.writeFieldName("properties");
+        g.writeStartObject();
+        boolean encodingWritten = false;
+        for (Map.Entry<String, Object> e : m.properties().entrySet()) {
+            g.writeFieldName(e.getKey());
+            if (BODY_ENCODING.equals(e.getKey())) {
+                g.writeString("base64");
+                encodingWritten = true;
+            } else {
+                json.writeValue(g, e.getValue());
             }
-            if (!encodingWritten) {
-                g.writeStringField(BODY_ENCODING, "base64");
-            }
-            g.writeEndObject();
-            g.writeEndObject();
-        });
+        }
+        if (!encodingWritten) {
+            g.writeStringField(BODY_ENCODING, "base64");
+        }
+        g.writeEndObject();
+        g.writeEndObject();
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.celeriac.protocol;
 
+import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -7,6 +8,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.io.SegmentedStringWriter;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
@@ -320,6 +322,26 @@ public final class MessageCodec {
         }
     }
 
+    /**
+     * Compact JSON as UTF-8 bytes, written with this codec's generator straight into bytes: for large messages (a
+     * batch of events) that go to the wire as bytes, where text would be copied out of the writer and encoded again.
+     */
+    byte[] writeBytes(Writing writing) {
+        ByteArrayBuilder out = new ByteArrayBuilder(mapper.getFactory()._getBufferRecycler());
+        try {
+            try (JsonGenerator g = mapper.createGenerator(out, JsonEncoding.UTF8)) {
+                writing.to(g);
+            }
+            return out.toByteArray();
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            out.release();
+        }
+    }
+
     /** Writes a plain JSON value (what is not one goes through the mapper, as {@link #writeJson} would). */
     void writeValue(JsonGenerator g, @Nullable Object value) throws IOException {
         PlainJson.write(g, value, mapper);
@@ -341,6 +363,18 @@ public final class MessageCodec {
         }
         try {
             return mapper.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(e.getOriginalMessage(), e);
+        }
+    }
+
+    /** {@link #writeJson}'s text as UTF-8 bytes, written as bytes from the start (no intermediate String). */
+    public byte[] writeJsonBytes(@Nullable Object value) {
+        if (value instanceof Map<?, ?> || value instanceof List<?>) {
+            return writeBytes(g -> PlainJson.write(g, value, mapper));
+        }
+        try {
+            return mapper.writeValueAsBytes(value);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(e.getOriginalMessage(), e);
         }

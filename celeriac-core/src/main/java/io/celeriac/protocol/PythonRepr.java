@@ -94,15 +94,34 @@ public final class PythonRepr {
         if (d == 0) {
             return (1 / d < 0) ? "-0.0" : "0.0";
         }
-        BigDecimal bd = new BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
-        String digits = bd.unscaledValue().toString();
-        int exp = digits.length() - 1 - bd.scale();
         String sign = d < 0 ? "-" : "";
-        if (exp >= -4 && exp < 16) {
-            String plain = bd.toPlainString();
-            return sign + (plain.contains(".") ? plain : plain + ".0");
+        // Double.toString gives round-trip digits (Python's shortest ones, but for rare doubles before JDK 19's fix of
+        // JDK-4511638) as "123.45" between 1e-3 and 1e7, already Python's form, and as "1.2345E10" elsewhere, which
+        // is rewritten here with string work only: through BigDecimal it was half the cost of a task event.
+        String s = Double.toString(Math.abs(d));
+        int e = s.indexOf('E');
+        if (e < 0) {
+            return sign + s;
         }
-        String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+        // "d.dddE±x": one digit from 1 to 9 before the point
+        StringBuilder digits = new StringBuilder(e).append(s, 0, 1).append(s, 2, e);
+        int length = digits.length();
+        while (length > 1 && digits.charAt(length - 1) == '0') {
+            length--;
+        }
+        digits.setLength(length);
+        int exp = Integer.parseInt(s, e + 1, s.length(), 10);
+        int point = exp + 1; // digits before the decimal point
+        if (exp >= -4 && exp < 16) {
+            if (point <= 0) {
+                return sign + "0." + "0".repeat(-point) + digits;
+            }
+            if (point >= length) {
+                return sign + digits + "0".repeat(point - length) + ".0";
+            }
+            return sign + digits.substring(0, point) + "." + digits.substring(point);
+        }
+        String mantissa = length == 1 ? digits.toString() : digits.charAt(0) + "." + digits.substring(1);
         return sign + mantissa + "e" + (exp < 0 ? "-" : "+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
     }
 

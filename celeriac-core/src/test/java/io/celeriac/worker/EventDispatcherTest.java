@@ -42,7 +42,8 @@ class EventDispatcherTest {
             assertThat(received).containsEntry("name", "t.add").containsEntry("args", "(2, 3)")
                     .containsEntry("kwargs", "{}").containsEntry("retries", 0).containsEntry("root_id", ok.id());
             assertThat(find(events, "task-started", ok.id())).containsKey("timestamp");
-            assertThat(find(events, "task-succeeded", ok.id())).containsEntry("result", "5").containsKey("runtime");
+            assertThat(find(events, "task-succeeded", ok.id())).containsEntry("result", "5")
+                    .hasEntrySatisfying("runtime", v -> assertThat((Double) v).isPositive().isLessThan(10.0));
             Map<String, Object> failed = find(events, "task-failed", bad.id());
             assertThat(failed).containsEntry("exception", "IllegalStateException('x')");
             assertThat((String) failed.get("traceback")).contains("IllegalStateException");
@@ -89,6 +90,58 @@ class EventDispatcherTest {
                 .map(e -> ((Number) ((Map<?, ?>) e).get("clock")).longValue()).toList();
         assertThat(clocks).isSorted();
         broker.inner.close();
+    }
+
+    /**
+     * Task events are built on the events thread when a batch is sent. One that cannot be built (an argument whose
+     * toString throws) is dropped alone: the events beside it go, and the 100 ms tick keeps sending afterwards (a
+     * scheduled executor cancels a periodic job that throws).
+     */
+    @Test
+    void aTaskEventThatCannotBeBuiltIsDroppedAloneAndTheTickGoesOn() throws Exception {
+        List<Map<String, Object>> sent = new CopyOnWriteArrayList<>();
+        FaultyBroker broker = new FaultyBroker(new InMemoryBroker());
+        broker.events = new io.celeriac.broker.EventBus() {
+            @Override
+            @SuppressWarnings("unchecked")
+            public void publish(String routingKey, String hostname, Object body) {
+                if (routingKey.equals("task.multi")) {
+                    sent.addAll((List<Map<String, Object>>) body);
+                }
+            }
+
+            @Override
+            public AutoCloseable subscribe(java.util.function.Consumer<Map<String, Object>> listener) {
+                return () -> { };
+            }
+        };
+        Object unprintable = new Object() {
+            @Override
+            public String toString() {
+                throw new IllegalStateException("no repr");
+            }
+        };
+        EventDispatcher events = new EventDispatcher(broker, "drop@test", java.time.Clock.systemUTC());
+        events.workerReady(null);
+        try {
+            events.taskStarted(request("before", List.of()));
+            events.taskReceived(request("bad", List.of(1, unprintable)));
+            events.taskReceived(request("beside", List.of(2.5, "x")));
+            await().atMost(Duration.ofSeconds(5)).until(() -> sent.size() >= 2);
+            events.taskStarted(request("after", List.of()));
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> sent.stream().anyMatch(e -> "after".equals(e.get("uuid"))));
+        } finally {
+            events.workerStopped(null);
+        }
+        assertThat(sent).extracting(e -> e.get("uuid")).containsExactly("before", "beside", "after");
+        assertThat(find(sent, "task-received", "beside")).containsEntry("args", "(2.5, 'x')");
+        broker.inner.close();
+    }
+
+    private static io.celeriac.task.TaskRequest request(String id, List<Object> args) {
+        return new io.celeriac.task.TaskRequest(id, "t.add", args, Map.of(), 0, null, null, null, null, null,
+                "drop@test", "", "celery", "celery", Map.of());
     }
 
     /** No worker here knows the task: its task-rejected event still says what was asked for, so monitors name it. */
