@@ -149,6 +149,12 @@ local keep = {}
 for id in string.gmatch(ARGV[5], '%S+') do
   keep[id] = true
 end
+-- The notes there are, read once: a note is fetched only if it is here (most calls have none to restore).
+local fields = redis.call('HKEYS', reserving)
+local present = {}
+for _, field in ipairs(fields) do
+  present[field] = true
+end
 -- This very call may have run already: Lettuce sends a command again after a reconnect when the connection dropped
 -- before its answer came (its at-least-once mode). Then its note is here: what that run took is put back like a lost
 -- call's and taken again below, so the answer that does arrive holds it, and nothing is stranded.
@@ -161,7 +167,7 @@ do
   -- Latest call first, each from its last message: RPUSH puts each at the served end, so they come out again in
   -- their first order.
   for c = #ids, 1, -1 do
-    local note = redis.call('HGET', reserving, ids[c])
+    local note = present[ids[c]] and redis.call('HGET', reserving, ids[c])
     if note then
       local lines = {}
       for line in string.gmatch(note, '[^\n]+') do
@@ -186,7 +192,7 @@ end
 -- calls sent later than it, whose notes it must leave to them.
 local gone = {}
 local me = tonumber(string.match(ARGV[3], '(%d+)$'))
-for _, field in ipairs(redis.call('HKEYS', reserving)) do
+for _, field in ipairs(fields) do
   if not keep[field] and string.sub(field, 1, 6) ~= 'order ' then
     local n = tonumber(string.match(field, '(%d+)$'))
     if not me or not n or n <= me then
@@ -201,7 +207,7 @@ local order = {}
 for i = first_order, #ARGV do
   order[#order + 1] = tonumber(ARGV[i])
 end
-local kept = redis.call('HGET', reserving, order_field)
+local kept = present[order_field] and redis.call('HGET', reserving, order_field)
 if kept then
   local o = {}
   for q in string.gmatch(kept, '%d+') do
