@@ -38,7 +38,7 @@ public final class KombuEnvelope {
 
     /**
      * The same envelope as {@link #encode}, as UTF-8 bytes written as bytes throughout: for large messages sent as
-     * bytes (a batch of task events is some 100 kB), where the text form was copied out of the writer, encoded to
+     * bytes (batches of task events), where the text form was copied out of the writer, encoded to
      * UTF-8 and copied once more by the client.
      */
     public byte[] encodeBytes(BrokerMessage m) {

@@ -49,12 +49,12 @@ final class RedisEventBus implements EventBus {
     @Override
     public void publishJson(String routingKey, String hostname, byte[] json) {
         Map<String, Object> headers = Map.of("hostname", hostname);
-        // Written as bytes throughout: a batch of task events is some 100 kB, and as text it was copied out of the
+        // Written as bytes throughout: a batch of task events is some 20 kB, and as text it was copied out of the
         // JSON writer, encoded to UTF-8, base64'd, copied into the envelope's text and encoded again by the client.
         byte[] envelope = kombu.encodeBytes(new BrokerMessage(json, "application/json", "utf-8", headers,
                 RedisPidbox.properties(1, exchange, routingKey)));
         // On the shared text connection, as before, not the bytes one: that one carries the consumer's reserve calls,
-        // which must not queue behind a 100 kB publish. CommandArgs.add(byte[]) sends the bytes as they are.
+        // which must not queue behind a large publish. CommandArgs.add(byte[]) sends the bytes as they are.
         String channel = prefix + routingKey;
         redis.connectionFor(channel).async().dispatch(CommandType.PUBLISH, new IntegerOutput<>(StringCodec.UTF8),
                 new CommandArgs<>(StringCodec.UTF8).addKey(channel).add(envelope));
