@@ -41,7 +41,7 @@ final class EventDispatcher implements WorkerListener {
      * Task events per {@code task.multi} message once they come faster than the 100 ms tick sends them (Celery sends
      * its buffer at 24; monitors take lists of any length). Small enough that writing a batch (some 20 kB of JSON) is
      * a short burst on the events thread: with 256, events on, the drain with Celery's defaults on 2 cores was
-     * a fifth slower (medians of alternated JVMs 26.6-32.6k against 32.7-39.7k tasks/s with 64).
+     * a fifth slower (medians of alternated JVMs 27.1-32.6k against 32.8-39.7k tasks/s with 64).
      */
     static final int BATCH = 64;
 
