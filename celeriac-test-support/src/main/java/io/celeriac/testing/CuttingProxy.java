@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -16,6 +17,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * A TCP proxy on loopback in front of a redis-server that can lose an answer the way a crash or a network cut does:
  * once armed with a marker, the first request containing it reaches Redis (which runs it), and the connection it
  * came on is cut before the answer gets back. Connections opened afterwards go through as normal.
+ *
+ * <p>Nothing is passed back on that connection once the marked request has gone through, and it is cut only when
+ * Redis has been silent on it for {@link #QUIET}: the first answer after the marked request may be the answer to an
+ * earlier one (a background command on the same connection), and cutting there could reach Redis before it read the
+ * marked request, which would then never run.
  */
 public final class CuttingProxy implements AutoCloseable {
     private final ServerSocket server;
@@ -24,6 +30,8 @@ public final class CuttingProxy implements AutoCloseable {
     private final AtomicReference<byte[]> marker = new AtomicReference<>();
     private final AtomicBoolean cut = new AtomicBoolean();
     private volatile boolean closed;
+    /** How long Redis must have sent nothing more on a doomed connection before it is cut. */
+    static final int QUIET = 300;
 
     public CuttingProxy(int targetPort) throws IOException {
         this.target = targetPort;
@@ -70,7 +78,9 @@ public final class CuttingProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 for (int n; (n = in.read(buf)) >= 0; ) {
                     if (!request && doomed.get()) {
-                        // The answer to the marked request: drop it and cut both sides.
+                        // The answer to the marked request, maybe behind earlier ones: drop all until Redis has had
+                        // time to run it and said nothing more, then cut both sides.
+                        drainUntilQuiet(from, in, buf);
                         cut.set(true);
                         from.close();
                         to.close();
@@ -92,6 +102,17 @@ public final class CuttingProxy implements AutoCloseable {
         }, "cutting-proxy-pump");
         t.setDaemon(true);
         t.start();
+    }
+
+    private static void drainUntilQuiet(Socket from, InputStream in, byte[] buf) throws IOException {
+        from.setSoTimeout(QUIET);
+        try {
+            while (in.read(buf) >= 0) {
+                // dropped
+            }
+        } catch (SocketTimeoutException quiet) {
+            // nothing more for QUIET ms
+        }
     }
 
     private static boolean contains(byte[] buf, int n, byte[] m) {
