@@ -32,10 +32,14 @@ class ClusterBrokerContractIT extends BrokerContract {
         set.flushAll();
         String url = set.url();
         CeleriacConfig config = CeleriacConfig.builder().brokerUrl(url).build();
+        // Closed with the transport, as in RedisBrokerContractIT: an open one keeps beating into later tests.
+        List<RedisBroker> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
         return new Transport() {
             @Override
             public Broker connect() {
-                return new RedisBroker(url, config);
+                RedisBroker b = new RedisBroker(url, config);
+                opened.add(b);
+                return b;
             }
 
             @Override
@@ -57,6 +61,7 @@ class ClusterBrokerContractIT extends BrokerContract {
 
             @Override
             public void close() {
+                opened.forEach(RedisBroker::close);
             }
         };
     }

@@ -54,10 +54,15 @@ class RedisBrokerContractIT extends BrokerContract {
         CeleriacConfig config = CeleriacConfig.builder().brokerUrl(url)
                 .brokerTransportOptions(prefix.isEmpty() ? java.util.Map.of() : java.util.Map.of("global_keyprefix", prefix))
                 .build();
+        // Every broker a test connects is closed with the transport: one left open keeps beating on this server (a
+        // consumer with its own threads) through the tests after it, which see its keys.
+        java.util.List<RedisBroker> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
         return new Transport() {
             @Override
             public Broker connect() {
-                return new RedisBroker(url, config);
+                RedisBroker b = new RedisBroker(url, config);
+                opened.add(b);
+                return b;
             }
 
             /** On the broker's server, in another database (Celery's usual layout): stored by the reserve script. */
@@ -90,6 +95,7 @@ class RedisBrokerContractIT extends BrokerContract {
 
             @Override
             public void close() {
+                opened.forEach(RedisBroker::close);
                 adminConnection.close();
                 admin.shutdown();
             }
