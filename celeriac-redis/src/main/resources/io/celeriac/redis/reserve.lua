@@ -32,8 +32,8 @@
 -- Storing results and acking first, in the same call, is the worker's hot path with acks late: the tasks just
 -- finished leave their results and make room for the next messages in one round trip, and nothing is ever held
 -- beyond that room. Results are written as Celery's Redis backend writes them (SET with expiry, then PUBLISH on the
--- key's channel, for waiters), before any ack, so a message is never acked without its result; a failed SET stops
--- the call before the acks. As in ack.lua, only tags this consumer still holds are removed.
+-- key's channel, for waiters; skipped where nobody listens, which is all PUBLISH would do there), before any ack, so
+-- a message is never acked without its result; a failed SET stops the call before the acks. As in ack.lua, only tags this consumer still holds are removed.
 -- Returns the new queue order (one number per queue), then per message a triple: list index in KEYS (negative:
 -- dead-lettered as malformed), delivery tag, raw message.
 local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
@@ -121,6 +121,13 @@ if nresults > 0 then
     redis.call('SELECT', db)
   end
   local err
+  -- A PUBLISH nobody listens to does nothing, and each call costs: with several results, ask once who listens (any
+  -- pattern subscriber, then each key's channel) and publish where someone does. Nothing can subscribe in between:
+  -- a script runs alone.
+  local listening
+  if nresults >= 3 and redis.call('PUBSUB', 'NUMPAT') == 0 then
+    listening = redis.call('PUBSUB', 'NUMSUB', unpack(KEYS, n + 6, n + 5 + nresults))
+  end
   for k = 1, nresults do
     local key, json = KEYS[n + 5 + k], ARGV[at + 3 + k]
     local r
@@ -133,7 +140,9 @@ if nresults > 0 then
       err = r.err
       break
     end
-    redis.pcall('PUBLISH', key, json)
+    if not listening or listening[2 * k] > 0 then
+      redis.pcall('PUBLISH', key, json)
+    end
   end
   if db ~= here then
     redis.call('SELECT', here)
@@ -207,7 +216,8 @@ local order = {}
 for i = first_order, #ARGV do
   order[#order + 1] = tonumber(ARGV[i])
 end
-local kept = present[order_field] and redis.call('HGET', reserving, order_field)
+-- One queue has one order: nothing to keep.
+local kept = #order > 1 and present[order_field] and redis.call('HGET', reserving, order_field)
 if kept then
   local o = {}
   for q in string.gmatch(kept, '%d+') do
@@ -223,27 +233,54 @@ local empty = {}
 local found = {}
 local popped, dead = 0, 0
 local hset, zadd, tags, notes, lens = {}, {}, {}, {}, {}
+-- One queue: each list is popped in one call (RPOP with a count), what kombu's BRPOP would take one at a time from
+-- the same list. Several queues: one message per call, the order rotating after each.
+local batch = {}
+local bi, bn = 1, 0
 while popped < max do
-  -- The next list kombu's BRPOP would take from: lowest step first, queues in order, skipping lists found empty.
-  local li, pos
-  for s = 1, steps do
-    for p = 1, queues do
-      local k = (order[p] - 1) * steps + s
-      if not empty[k] then
-        li, pos = k, p
-        break
+  local li, raw
+  if bi <= bn then
+    li, raw = batch.li, batch[bi]
+    bi = bi + 1
+  else
+    -- The next list kombu's BRPOP would take from: lowest step first, queues in order, skipping lists found empty.
+    local pos
+    for s = 1, steps do
+      for p = 1, queues do
+        local k = (order[p] - 1) * steps + s
+        if not empty[k] then
+          li, pos = k, p
+          break
+        end
+      end
+      if li then break end
+    end
+    if not li then break end
+    if queues == 1 then
+      local want = max - popped
+      local got = redis.call('RPOP', KEYS[li], want)
+      if not got then
+        got = {}
+      end
+      if #got < want then
+        empty[li] = true
+      end
+      batch = got
+      batch.li = li
+      bi, bn = 2, #got
+      raw = got[1]
+    else
+      raw = redis.call('RPOP', KEYS[li])
+      if not raw then
+        empty[li] = true
+      else
+        local served = table.remove(order, pos)
+        order[#order + 1] = served
       end
     end
-    if li then break end
   end
-  if not li then break end
-  local raw = redis.call('RPOP', KEYS[li])
-  if not raw then
-    empty[li] = true
-  else
+  if raw then
     popped = popped + 1
-    local served = table.remove(order, pos)
-    order[#order + 1] = served
     local tag, exjson, rkjson = envelope_fields(raw)
     if not tag then
       local ok, env = pcall(cjson.decode, raw)
@@ -306,9 +343,11 @@ for i = 1, #tags, 1000 do
 end
 -- Kept an hour, as long as kombu's visibility timeout: long enough to outlast any outage it has to survive. The
 -- order changes only when something was taken: a poll that finds the queues empty writes nothing.
-if #notes > 0 then
+if #notes > 0 and queues == 1 then
+  redis.call('HSET', reserving, ARGV[3], table.concat(notes, '\n'))
+elseif #notes > 0 then
   redis.call('HSET', reserving, ARGV[3], table.concat(notes, '\n'), order_field, table.concat(order, ' '))
-elseif popped > 0 then
+elseif popped > 0 and queues > 1 then
   redis.call('HSET', reserving, order_field, table.concat(order, ' '))
 end
 if popped > 0 then

@@ -155,8 +155,10 @@ class ScriptKeysIT {
     /** The keys among a command's arguments, as Redis itself tells them. */
     private List<byte[]> keysOf(List<byte[]> args) {
         String cmd = new String(args.get(0), StandardCharsets.ISO_8859_1);
-        // No key arguments (PUBLISH names a channel, SELECT a database): COMMAND GETKEYS refuses to answer for them.
-        if (cmd.equalsIgnoreCase("TIME") || cmd.equalsIgnoreCase("PUBLISH") || cmd.equalsIgnoreCase("SELECT")) {
+        // No key arguments (PUBLISH and PUBSUB name channels, SELECT a database): COMMAND GETKEYS refuses to answer
+        // for them.
+        if (cmd.equalsIgnoreCase("TIME") || cmd.equalsIgnoreCase("PUBLISH") || cmd.equalsIgnoreCase("PUBSUB")
+                || cmd.equalsIgnoreCase("SELECT")) {
             return List.of();
         }
         CommandArgs<byte[], byte[]> a = new CommandArgs<>(ByteArrayCodec.INSTANCE).add("GETKEYS");
@@ -194,9 +196,12 @@ class ScriptKeysIT {
             // Results stored by the reserve script itself, in the backend's database, with the ack.
             try (RedisResultBackend backend = new RedisResultBackend(RedisUrl.parse(REDIS.url(1)),
                     Duration.ofHours(1), codec)) {
-                b.storeAckAndReserve(backend, List.of(ResultDocument.of("a-result", "SUCCESS", 1)),
+                // Three, so that the script asks who listens before publishing.
+                b.storeAckAndReserve(backend, List.of(ResultDocument.of("a-result", "SUCCESS", 1),
+                                ResultDocument.of("b-result", "SUCCESS", 2), ResultDocument.of("c-result", "SUCCESS", 3)),
                         got.subList(1, 2), List.of("a", "b"), 0, Duration.ZERO);
                 assertThat(backend.get("a-result")).isPresent();
+                assertThat(backend.get("c-result")).isPresent();
             }
             b.requeue(got.subList(2, 4));
             b.deadLetter(got.get(4), "for the test");
