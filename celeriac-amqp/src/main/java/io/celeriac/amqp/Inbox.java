@@ -55,6 +55,8 @@ final class Inbox {
     /** Standing subscriptions by queue, and the prefetch count they were started with (see {@link #stream}). */
     private final Map<String, Subscription> standing = new HashMap<>();
     private int standingCount;
+    /** Whether the channel-wide limit of the standing subscriptions is set (several classic queues only). */
+    private boolean standingGlobal;
     /**
      * Quorum queues differ in three ways that matter here: they refuse a consumer on a channel with a channel-wide
      * (global) limit; a delivery may still arrive after {@code basic.cancel-ok} (the queue is a Raft log, and the
@@ -182,7 +184,10 @@ final class Inbox {
      * Keeps a standing subscription to each of {@code queues}, delivering ahead up to {@code count} unsettled
      * messages on this channel (Celery's prefetch count): for a worker that told its window, one subscription for its
      * life instead of three round trips per fetch. The limit is set per consumer (which quorum queues honour) and, on
-     * classic queues, for the channel (so several queues together stay within it). Quorum queues refuse a consumer
+     * several classic queues, for the channel too (so together they stay within it). One queue needs only its
+     * consumer's limit, which is the same limit there: a channel-wide one has the queue ask the channel's limiter
+     * process before every delivery (a synchronous call between two Erlang processes, rabbit_limiter's can_send),
+     * while a consumer's own limit is counted in the queue. Quorum queues refuse a consumer
      * on a channel with a channel-wide limit (RabbitMQ's {@code global_qos_not_supported_for_queue_type}), so there
      * each queue's subscription may hold up to {@code count}, as Celery 5.5 does when it detects quorum queues
      * ({@code worker_detect_quorum_queues}: global QoS off). A changed count resubscribes: RabbitMQ applies a
@@ -204,10 +209,12 @@ final class Inbox {
         }
         if (standing.isEmpty() || count != standingCount) {
             channel.basicQos(count, false);
-            if (!quorum) {
-                channel.basicQos(count, true);
-            }
             standingCount = count;
+        }
+        boolean global = !quorum && queues.size() > 1;
+        if (global != standingGlobal) {
+            channel.basicQos(global ? count : 0, true);
+            standingGlobal = global;
         }
         for (String q : queues) {
             if (!standing.containsKey(q)) {
@@ -229,8 +236,9 @@ final class Inbox {
             return;
         }
         cancel(subs);
-        if (standing.isEmpty() && !quorum) {
+        if (standing.isEmpty() && standingGlobal) {
             channel.basicQos(0, true); // no channel-wide limit left in the way of per-fetch credit
+            standingGlobal = false;
         }
         List<AmqpDelivery> back = new ArrayList<>();
         for (String q : queues) {

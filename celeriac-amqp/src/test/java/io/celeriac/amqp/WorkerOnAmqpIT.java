@@ -119,6 +119,34 @@ class WorkerOnAmqpIT {
     }
 
     /**
+     * On several queues the window is for them together, as for one (a channel-wide limit beside each consumer's):
+     * with both queues full, the worker still holds only its window. On one queue the consumer's own limit is all
+     * there is (the test above), which RabbitMQ counts in the queue rather than asking the channel at each delivery.
+     */
+    @Test
+    void onSeveralQueuesTheWindowIsForThemTogether() throws Exception {
+        TestTasks.release = new CountDownLatch(1);
+        TestTasks.started = new CountDownLatch(2);
+        app.broker().purge("other");
+        List<Signature> sigs = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            sigs.add(app.signature("t.block_late", "a" + i));
+            sigs.add(app.signature("t.block_late", "o" + i)
+                    .withOptions(io.celeriac.task.SendOptions.builder().queue("other").build()));
+        }
+        app.sendAll(sigs);
+        worker = app.worker().queues("celery", "other").concurrency(2).prefetchMultiplier(3).start();
+        assertThat(TestTasks.started.await(10, TimeUnit.SECONDS)).isTrue();
+        await().atMost(Duration.ofSeconds(5)).until(() -> broker().unsettledCount() == 6);
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                .until(() -> broker().unsettledCount() == 6);
+        assertThat(app.broker().queueLength("celery") + app.broker().queueLength("other"))
+                .as("ready in both queues together").isEqualTo(14);
+        assertThat(consumers("celery")).isEqualTo(1);
+        assertThat(consumers("other")).isEqualTo(1);
+    }
+
+    /**
      * The count {@code celeriac queues} and the dashboard show is RabbitMQ's: it follows workers as they start and
      * stop, each worker being one consumer of each queue it reads, and agrees with what RabbitMQ tells another client.
      */
