@@ -33,7 +33,8 @@
 -- finished leave their results and make room for the next messages in one round trip, and nothing is ever held
 -- beyond that room. Results are written as Celery's Redis backend writes them (SET with expiry, then PUBLISH on the
 -- key's channel, for waiters; skipped where nobody listens, which is all PUBLISH would do there), before any ack, so
--- a message is never acked without its result; a failed SET stops the call before the acks. As in ack.lua, only tags this consumer still holds are removed.
+-- a message is never acked without its result; a failed SET stops the call before the acks. As in ack.lua, only
+-- tags this consumer still holds are removed.
 -- Returns the new queue order (one number per queue), then per message a triple: list index in KEYS (negative:
 -- dead-lettered as malformed), delivery tag, raw message.
 local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
